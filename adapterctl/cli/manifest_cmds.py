@@ -1,0 +1,113 @@
+"""init, add, list, show, validate: scaffolding and reading the manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from adapterctl import api, ui
+from adapterctl.cli import app
+from adapterctl.cli._options import JSON, PROJECT, SET
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(Path("."), help="Folder to make into a project (created if missing)."),
+    example: bool = typer.Option(False, "--example", help="Add the runnable example: two adapters on the built-in tiny model."),
+    base: str = typer.Option(None, "--base", help="Base model: a hub id or a local folder (default: the built-in tiny model).", show_default=False),
+    remote: str = typer.Option(None, "--remote", help="DVC remote for push/pull: a local folder or a URL (s3://, gs://, ssh://).", show_default=False),
+    as_json: bool = JSON,
+) -> None:
+    """Scaffold a project: git, DVC, manifest, prompt template, .gitignore and CI workflow.
+
+    Example: adapterctl init demo --example --remote /mnt/adapters-store
+    """
+    result = api.init(directory, example=example, base=base, remote=remote)
+
+    def render(r: api.InitResult) -> None:
+        ui.success(f"initialised adapterctl project in {r.root}")
+        if r.adapters:
+            ui.info(f"adapters: {', '.join(r.adapters)} (base: {r.base_model})")
+        ui.info(f"next: cd {directory} && adapterctl validate")
+
+    ui.emit(result, as_json, render)
+
+
+@app.command()
+def add(
+    name: str = typer.Argument(..., help="Adapter name: letters, digits, '-' and '_'."),
+    data: str = typer.Option(..., "--data", help="Training data file (JSONL, CSV or Parquet) inside the project."),
+    eval_data: str = typer.Option(None, "--eval", help="Held-out eval set.", show_default=False),
+    template: str = typer.Option(None, "--template", help="Prompt template file.", show_default=False),
+    description: str = typer.Option("", "--description", "-d", help="One line on what it is for."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Declare a new adapter in adapterctl.toml (comments and formatting are kept).
+
+    Example: adapterctl add billing --data data/billing.jsonl --eval evals/billing.jsonl
+    """
+    spec = api.add_adapter(
+        api.open_project(project), name, data=data, eval_data=eval_data, template=template, description=description
+    )
+    ui.emit(spec.to_dict(), as_json, lambda _: ui.success(f"added adapter '{name}' to adapterctl.toml"))
+
+
+@app.command("list")
+def list_(project: Path = PROJECT, as_json: bool = JSON) -> None:
+    """List the adapters the manifest declares.
+
+    Example: adapterctl list --json
+    """
+    adapters = api.list_adapters(api.open_project(project))
+
+    def render(rows: list[api.AdapterSummary]) -> None:
+        if not rows:
+            ui.info("no adapters declared yet: adapterctl add NAME --data PATH")
+            return
+        ui.table(
+            ["adapter", "description", "data", "eval", "spec"],
+            [(a.name, a.description, a.data, a.eval_data or "-", a.spec_hash) for a in rows],
+        )
+
+    ui.emit(adapters, as_json, render)
+
+
+@app.command()
+def show(
+    ref: str = typer.Argument(..., help="An adapter NAME (its resolved spec)."),
+    overrides: list[str] = SET,
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Show an adapter's resolved spec: defaults, its own tables and --set overrides applied.
+
+    Example: adapterctl show support --set train.learning_rate=1e-4
+    """
+    spec = api.show_spec(api.open_project(project), ref, overrides)
+    ui.emit(spec, as_json, _render_spec)
+
+
+def _render_spec(spec: dict[str, Any]) -> None:
+    import tomli_w
+
+    def without_none(d: dict[str, Any]) -> dict[str, Any]:  # TOML has no null
+        return {k: without_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+
+    body = without_none({k: v for k, v in spec.items() if k != "name"})
+    ui.out.print(f"[bold]{spec['name']}[/bold]  spec {spec['spec_hash'][:12]}")
+    ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
+
+
+@app.command()
+def validate(project: Path = PROJECT, as_json: bool = JSON) -> None:
+    """Check the manifest: keys, types, ranges, adapter names and the files it names.
+
+    Exit 0 when valid, 2 with one line naming the file, line and key otherwise.
+
+    Example: adapterctl validate
+    """
+    report = api.validate(api.open_project(project))
+    ui.emit(report, as_json, lambda r: ui.success(f"{r.manifest} is valid ({len(r.adapters)} adapters)"))

@@ -1,0 +1,3 @@
+"""log, status, deploy, rollback, resolve, push, pull, gc, import: reading and moving versions."""
+
+from __future__ import annotations

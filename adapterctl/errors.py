@@ -1,0 +1,58 @@
+"""One error hierarchy. The CLI maps these to exit codes in one place (cli.main)."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class AdapterctlError(Exception):
+    """Base of every error a user may see. `str(err)` is the one line they read."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class UsageError(AdapterctlError):
+    """Bad arguments or options on the command line."""
+
+
+class ProjectNotFound(AdapterctlError):
+    """No adapterctl.toml in this folder or any parent."""
+
+
+class ManifestError(AdapterctlError):
+    """The manifest is malformed: syntax, unknown key, bad value, missing file."""
+
+
+class ReferenceError_(AdapterctlError):
+    """A reference (NAME, NAME@id, NAME@env, NAME@~N) that does not parse or resolve."""
+
+
+class IntegrityError(AdapterctlError):
+    """Stored weights do not match their recorded hash."""
+
+
+class StorageError(AdapterctlError):
+    """DVC or git failed, or a version's files are not available."""
+
+
+class LockTimeout(AdapterctlError):
+    """Another adapterctl process held the project lock for too long."""
+
+
+class DataError(AdapterctlError):
+    """Training or eval data that cannot be used as declared."""
+
+
+class CheckFailed(AdapterctlError):
+    """A check or eval gate ran and said no."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class Interrupted(AdapterctlError):
+    """The user interrupted (Ctrl-C); nothing was registered."""
+
+    exit_code = EXIT_INTERRUPTED

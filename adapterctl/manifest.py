@@ -1,0 +1,456 @@
+"""The manifest `adapterctl.toml`: typed schema, validation with key paths, resolution.
+
+Every key is a documented pydantic field; `docs/manifest.md` is generated from these
+models. Validation errors name the file, the line where it can be found, and the full key
+path (`adapters.support.train.learning_rate`), with a did-you-mean for unknown keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapterctl.errors import ManifestError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+GATE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?)\s*$")
+
+
+class Section(BaseModel):
+    # strict: "2e-4" is a string, not a number; extra keys are typos until proven otherwise.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class ProjectSection(Section):
+    name: str = Field("adapters", description="Project name, shown in reports.")
+    remote: str | None = Field(
+        None,
+        description="Name of the DVC remote that push/pull use; unset means DVC's default remote.",
+    )
+
+
+class BaseSection(Section):
+    model: str = Field(
+        description="The base model: a Hugging Face hub id (pin `revision`) or a local folder, "
+        "relative to the project root."
+    )
+    revision: str | None = Field(
+        None, description="Hub revision (a commit sha is best) for a hub model; ignored for folders."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weight dtype when loading the base unquantised; auto picks per device."
+    )
+    trust_remote_code: bool = Field(
+        False, description="Allow the base repo's own Python code to run. Off unless you trust it."
+    )
+
+
+class LoraSpec(Section):
+    r: int = Field(16, gt=0, le=4096, description="LoRA rank: capacity of the adapter (8-64 typical).")
+    alpha: float = Field(32, gt=0, description="Scaling numerator; the update is scaled by alpha/r.")
+    dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA input; raise it if overfitting.")
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        "all-linear", description='Module names to adapt, or "all-linear" for every linear layer but the head.'
+    )
+    bias: Literal["none", "all", "lora_only"] = Field("none", description="Which biases to train.")
+    use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
+    use_rslora: bool = Field(False, description="Rank-stabilised scaling alpha/sqrt(r).")
+    init_lora_weights: Literal["default", "gaussian", "pissa", "olora", "loftq"] = Field(
+        "default", description="How the adapter matrices start."
+    )
+    modules_to_save: list[str] = Field(
+        default_factory=list, description="Extra modules trained fully and saved with the adapter."
+    )
+
+
+class TrainSpec(Section):
+    quantization: Literal["nf4", "fp4", "int8", "none"] = Field(
+        "nf4", description="Base weights quantisation while training (QLoRA for nf4/fp4)."
+    )
+    double_quant: bool = Field(True, description="Quantise the 4-bit quantisation constants too.")
+    compute_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Dtype of the matmuls on quantised weights; auto: bf16 on GPU, fp32 on CPU."
+    )
+    learning_rate: float = Field(2e-4, gt=0, lt=1, description="Peak learning rate.")
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
+        "cosine", description="Learning-rate schedule after warmup."
+    )
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description="Fraction of steps spent warming up.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    epochs: float = Field(3, gt=0, description="Passes over the training data (ignored when max_steps is set).")
+    max_steps: int | None = Field(None, gt=0, description="Stop after this many optimiser steps.")
+    batch_size: int = Field(8, gt=0, description="Rows per device per step.")
+    grad_accum: int = Field(1, gt=0, description="Steps accumulated per update: effective batch = batch_size x grad_accum.")
+    max_length: int = Field(512, gt=0, description="Tokens per row; longer rows are truncated.")
+    batching: Literal["padding_free", "packed", "padded"] = Field(
+        "padding_free", description="How rows share a batch: without pad tokens, packed, or padded."
+    )
+    completion_only_loss: bool = Field(True, description="Mask prompt tokens: learn the answers only.")
+    gradient_checkpointing: bool = Field(False, description="Trade compute for activation memory.")
+    val_split: float = Field(0.1, ge=0, lt=1, description="Fraction of data held out for val loss when no val_data is given.")
+    eval_steps: int = Field(10, gt=0, description="Compute val loss every this many steps.")
+    early_stopping_patience: int = Field(0, ge=0, description="Stop after this many evals without val-loss improvement; 0 is off.")
+    seed: int = Field(42, ge=0, description="Seed for data order, split and adapter init.")
+    save_dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "float32", description="Dtype of the saved adapter weights; 16-bit halves storage."
+    )
+
+
+class EvalSpec(Section):
+    metrics: list[Literal["rouge_l", "exact_match", "val_loss", "perplexity"]] = Field(
+        default_factory=lambda: ["rouge_l", "exact_match", "val_loss"], description="Metrics computed by eval."
+    )
+    max_new_tokens: int = Field(128, gt=0, description="Generation budget per eval row.")
+    batch_size: int = Field(16, gt=0, description="Rows generated at once.")
+    limit: int | None = Field(None, gt=0, description="Evaluate on the first N rows only.")
+    samples: int = Field(5, ge=0, description="Sample outputs kept in the card for diff and report.")
+
+
+class Defaults(Section):
+    lora: LoraSpec = Field(default_factory=LoraSpec, description="LoRA defaults for every adapter.")
+    train: TrainSpec = Field(default_factory=TrainSpec, description="Training defaults for every adapter.")
+    eval: EvalSpec = Field(default_factory=EvalSpec, description="Eval defaults for every adapter.")
+
+
+class AdapterSection(Section):
+    description: str = Field("", description="One line on what the adapter is for.")
+    data: str = Field(description="Training data: JSONL, CSV or Parquet, relative to the project root.")
+    eval_data: str | None = Field(None, description="Held-out eval set used by `eval`.")
+    val_data: str | None = Field(None, description="Validation set for val loss; default: split from data.")
+    template: str | None = Field(None, description="Prompt template file with {field} placeholders.")
+    lora: dict[str, Any] = Field(default_factory=dict, description="Overrides of [defaults.lora].")
+    train: dict[str, Any] = Field(default_factory=dict, description="Overrides of [defaults.train].")
+    eval: dict[str, Any] = Field(default_factory=dict, description="Overrides of [defaults.eval].")
+    gates: dict[str, str] = Field(
+        default_factory=dict, description='Eval gates, metric = "OP NUMBER", e.g. rouge_l = ">= 0.3".'
+    )
+
+
+
+OVERRIDABLE: dict[str, type[Section]] = {"lora": LoraSpec, "train": TrainSpec, "eval": EvalSpec}
+TOP_LEVEL = {"project", "base", "defaults", "adapters"}
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """One adapter with defaults and overrides applied: what `train` and `eval` use."""
+
+    name: str
+    description: str
+    data: str
+    eval_data: str | None
+    val_data: str | None
+    template: str | None
+    lora: LoraSpec
+    train: TrainSpec
+    eval: EvalSpec
+    gates: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "data": self.data,
+            "eval_data": self.eval_data,
+            "val_data": self.val_data,
+            "template": self.template,
+            "lora": self.lora.model_dump(),
+            "train": self.train.model_dump(),
+            "eval": self.eval.model_dump(),
+            "gates": dict(self.gates),
+        }
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    text: str
+    project: ProjectSection
+    base: BaseSection
+    defaults: Defaults
+    raw_adapters: dict[str, AdapterSection] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def adapter_names(self) -> list[str]:
+        return list(self.raw_adapters)
+
+    def adapter(self, name: str, overrides: dict[str, Any] | None = None) -> AdapterSpec:
+        """Defaults ⊕ the adapter's own tables ⊕ `overrides` (from --set), validated."""
+        if name not in self.raw_adapters:
+            raise ManifestError(f"{self.path.name}: no adapter named '{name}'{_did_you_mean(name, self.raw_adapters)}")
+        raw = self.raw_adapters[name]
+        resolved: dict[str, Section] = {}
+        for table, model in OVERRIDABLE.items():
+            own = getattr(raw, table)
+            extra = (overrides or {}).get(table, {})
+            merged = {**getattr(self.defaults, table).model_dump(), **own, **extra}
+            try:
+                resolved[table] = model.model_validate(merged)
+            except ValidationError as exc:
+                loc = str(exc.errors()[0]["loc"][0])
+                if loc in extra:
+                    where = f"--set {table}"
+                else:
+                    where = f"adapters.{name}.{table}" if loc in own else f"defaults.{table}"
+                raise _as_manifest_error(exc, where, self) from None
+        return AdapterSpec(
+            name=name,
+            description=raw.description,
+            data=raw.data,
+            eval_data=raw.eval_data,
+            val_data=raw.val_data,
+            template=raw.template,
+            gates=dict(raw.gates),
+            **resolved,  # type: ignore[arg-type]
+        )
+
+
+def load(path: Path) -> Manifest:
+    """Parse and validate the manifest at `path`; raise ManifestError with a key path."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path.name}:{_toml_error_line(exc)}: invalid TOML: {exc}") from None
+    return from_dict(doc, path, text)
+
+
+def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
+    ctx = _Ctx(path, text)
+    for key in doc:
+        if key not in TOP_LEVEL:
+            raise ctx.error(key, f"unknown table{_did_you_mean(key, TOP_LEVEL)}")
+    if "base" not in doc:
+        raise ctx.error("base", "missing table [base] (it names the base model)")
+    project = ctx.validate(ProjectSection, doc.get("project", {}), "project")
+    base = ctx.validate(BaseSection, doc["base"], "base")
+    defaults = ctx.validate(Defaults, doc.get("defaults", {}), "defaults")
+    adapters_raw = doc.get("adapters", {})
+    if not isinstance(adapters_raw, dict):
+        raise ctx.error("adapters", "must be a table of [adapters.NAME] tables")
+    adapters: dict[str, AdapterSection] = {}
+    for name, table in adapters_raw.items():
+        check_adapter_name(name, ctx)
+        where = f"adapters.{name}"
+        if not isinstance(table, dict):
+            raise ctx.error(where, "must be a table")
+        section = ctx.validate(AdapterSection, table, where)
+        for sub, model in OVERRIDABLE.items():
+            for key in getattr(section, sub):
+                if key not in model.model_fields:
+                    raise ctx.error(f"{where}.{sub}.{key}", f"unknown key{_did_you_mean(key, model.model_fields)}")
+        for metric, rule in section.gates.items():
+            if not GATE.match(rule):
+                raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER", OP one of >= <= > <')
+        adapters[name] = section
+    manifest = Manifest(path, text, project, base, defaults, adapters)
+    for name in adapters:  # validates each merged spec, naming the key path on error
+        manifest.adapter(name)
+    return manifest
+
+
+def check_adapter_name(name: str, ctx: _Ctx | None = None) -> None:
+    if not ADAPTER_NAME.match(name):
+        message = (
+            f"invalid adapter name {name!r}: use letters, digits, '-' and '_', "
+            "start with a letter or digit, at most 64 characters"
+        )
+        raise ctx.error(f"adapters.{json.dumps(name)}", message) if ctx else ManifestError(message)
+
+
+def check_files(manifest: Manifest) -> list[str]:
+    """Files the manifest names that are missing. DVC-tracked files not yet pulled count as present."""
+    problems = []
+    for name, section in manifest.raw_adapters.items():
+        for key in ("data", "eval_data", "val_data", "template"):
+            rel = getattr(section, key)
+            if rel is None:
+                continue
+            target = (manifest.root / rel).resolve()
+            if not target.is_relative_to(manifest.root.resolve()):
+                problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is outside the project")
+            elif not target.exists() and not Path(f"{target}.dvc").exists():
+                line = _Ctx(manifest.path, manifest.text).line_of(f"adapters.{name}.{key}")
+                problems.append(f"{manifest.path.name}{line}: adapters.{name}.{key}: file {rel} does not exist")
+    return problems
+
+
+def spec_hash(spec: AdapterSpec, root: Path) -> str:
+    """Hash of what shapes the trained weights: data paths, template text, lora and train.
+
+    Canonical JSON, so formatting, comments and key order do not matter. Description,
+    eval settings and gates are left out: changing how a version is judged does not
+    change the version.
+    """
+    material = {
+        "data": spec.data,
+        "val_data": spec.val_data,
+        "template": spec.template,
+        "template_sha256": _file_sha256(root / spec.template) if spec.template else None,
+        "lora": spec.lora.model_dump(),
+        "train": spec.train.model_dump(),
+    }
+    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def parse_overrides(assignments: list[str]) -> dict[str, dict[str, Any]]:
+    """`--set train.learning_rate=1e-4` → {"train": {"learning_rate": 1e-4}}; values are TOML."""
+    result: dict[str, dict[str, Any]] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        table, dot, leaf = key.strip().partition(".")
+        if not sep or not dot or not leaf:
+            raise ManifestError(f"--set {item!r}: write TABLE.KEY=VALUE, e.g. train.learning_rate=1e-4")
+        if table not in OVERRIDABLE:
+            raise ManifestError(f"--set {key}: unknown table {table!r}{_did_you_mean(table, OVERRIDABLE)}")
+        if leaf not in OVERRIDABLE[table].model_fields:
+            raise ManifestError(
+                f"--set {key}: unknown key{_did_you_mean(leaf, OVERRIDABLE[table].model_fields)}"
+            )
+        result.setdefault(table, {})[leaf] = parse_value(value.strip())
+    return result
+
+
+def parse_value(text: str) -> Any:
+    """A TOML value (`1e-4`, `true`, `["q_proj"]`), or the text itself as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.4)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _toml_error_line(exc: Exception) -> str:
+    lineno = getattr(exc, "lineno", None)
+    if lineno is None:
+        m = re.search(r"line (\d+)", str(exc))
+        lineno = m.group(1) if m else "?"
+    return str(lineno)
+
+
+def _as_manifest_error(exc: ValidationError, where: str, manifest: Manifest) -> ManifestError:
+    return _Ctx(manifest.path, manifest.text).from_validation(exc, where)
+
+
+class _Ctx:
+    """Turns validation failures into one-line errors with the file, line and key path."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.text = text
+
+    def error(self, key_path: str, message: str) -> ManifestError:
+        return ManifestError(f"{self.path.name}{self.line_of(key_path)}: {key_path}: {message}")
+
+    def validate(self, model: type[Section], data: Any, where: str) -> Any:
+        if not isinstance(data, dict):
+            raise self.error(where, "must be a table")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise self.from_validation(exc, where) from None
+
+    def from_validation(self, exc: ValidationError, where: str) -> ManifestError:
+        errors = exc.errors()
+        first = errors[0]
+        loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
+        # Literal/union errors carry the branch name in loc; keep the first key only.
+        fields = _field_prefix(loc)
+        key_path = ".".join([where, *fields]) if fields else where
+        if first["type"] == "extra_forbidden":
+            model_fields = _fields_at(exc, fields[:-1])
+            message = f"unknown key{_did_you_mean(fields[-1], model_fields)}"
+        elif first["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = f"{_clean(first['msg'])}, got {first.get('input')!r}"
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        return self.error(key_path, message + more)
+
+    def line_of(self, key_path: str) -> str:
+        """':LINE' where key_path is set in the file, best effort; '' when not found."""
+        if not self.text:
+            return ""
+        wanted = key_path.replace('"', "").split(".")
+        table: list[str] = []
+        best = ""
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            stripped = line.split("#", 1)[0].strip()
+            header = re.match(r"^\[+\s*([^\]]+?)\s*\]+$", stripped)
+            if header:
+                table = [p.strip().strip('"') for p in header.group(1).split(".")]
+                if table == wanted[: len(table)] and len(table) == len(wanted):
+                    best = f":{number}"
+                continue
+            assign = re.match(r"^([A-Za-z0-9_.\"'-]+)\s*=", stripped)
+            if assign:
+                full = table + [p.strip().strip('"') for p in assign.group(1).split(".")]
+                if full == wanted[: len(full)] and full:
+                    return f":{number}"
+        return best
+
+
+def _field_prefix(loc: list[str]) -> list[str]:
+    out = []
+    for part in loc:
+        if part.startswith(("literal[", "list[", "function-")) or part in {"str", "int", "float", "bool"}:
+            break
+        out.append(part)
+    return out
+
+
+def _fields_at(exc: ValidationError, path: list[str]) -> list[str]:
+    model: Any = _MODELS_BY_TITLE.get(exc.title)
+    for part in path:
+        if model is None:
+            return []
+        info = model.model_fields.get(part)
+        model = info.annotation if info and isinstance(info.annotation, type) else None
+    return list(model.model_fields) if model is not None and hasattr(model, "model_fields") else []
+
+
+def _clean(msg: str) -> str:
+    return msg[0].lower() + msg[1:] if msg else msg
+
+
+_MODELS_BY_TITLE: dict[str, type[Section]] = {
+    m.__name__: m
+    for m in (ProjectSection, BaseSection, LoraSpec, TrainSpec, EvalSpec, Defaults, AdapterSection)
+}

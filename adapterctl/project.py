@@ -1,0 +1,108 @@
+"""The project on disk: finding its root, its paths, the process lock, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapterctl.errors import LockTimeout, ProjectNotFound
+
+MANIFEST = "adapterctl.toml"
+LOCKFILE = "adapterctl.lock"
+STATE_DIR = ".adapterctl"
+LOCK_TIMEOUT_S = float(os.environ.get("ADAPTERCTL_LOCK_TIMEOUT", "60"))
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def envs_path(self) -> Path:
+        """Environments and their move history (committed to git)."""
+        return self.root / LOCKFILE
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.root / "adapters"
+
+    @property
+    def state_dir(self) -> Path:
+        """Machine-local state (runs, checkpoints, the process lock); git-ignored."""
+        return self.root / STATE_DIR
+
+    def adapter_dir(self, name: str) -> Path:
+        return self.adapters_dir / name
+
+    def relpath(self, path: Path) -> str:
+        return Path(os.path.relpath(path, self.root)).as_posix()
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """Serialise state changes between processes. Re-entrant within one process."""
+        with process_lock(self.state_dir / "lock", LOCK_TIMEOUT_S if timeout is None else timeout):
+            yield
+
+
+def find_project(start: Path | str | None = None) -> Project:
+    """The nearest folder at or above `start` holding adapterctl.toml."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MANIFEST).is_file():
+            return Project(folder)
+    raise ProjectNotFound(
+        f"no {MANIFEST} in {here} or any parent folder (run `adapterctl init` to create a project)"
+    )
+
+
+_held_locks: dict[Path, object] = {}
+
+
+@contextlib.contextmanager
+def process_lock(path: Path, timeout: float) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = _held_locks.setdefault(path.resolve(), FileLock(str(path)))
+    try:
+        lock.acquire(timeout=0)  # type: ignore[attr-defined]
+    except Timeout:
+        from adapterctl import ui
+
+        ui.info(f"waiting for another adapterctl process to release {path} ...")
+        try:
+            lock.acquire(timeout=timeout)  # type: ignore[attr-defined]
+        except Timeout:
+            raise LockTimeout(
+                f"{path}: another adapterctl process held the project lock for over {timeout:.0f}s; "
+                "retry when it finishes (set ADAPTERCTL_LOCK_TIMEOUT to wait longer)"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()  # type: ignore[attr-defined]
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

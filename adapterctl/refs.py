@@ -1,0 +1,72 @@
+"""The reference grammar, one parse/format pair used everywhere.
+
+    support            the latest version of adapter `support`
+    support@3f2a9c1e   the version whose id starts with 3f2a9c1e (4+ hex digits)
+    support@prod       the version environment `prod` points at
+    support@~1         the parent of the latest (~N: N steps back in the log)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from adapterctl.errors import ReferenceError_
+
+NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+ID_PREFIX = re.compile(r"^[0-9a-f]{4,64}$")
+_REF = re.compile(rf"^(?P<name>{NAME})(?:@(?P<target>[^@\s]+))?$")
+
+Kind = Literal["latest", "id", "env", "back"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    kind: Kind = "latest"
+    value: str = ""  # id prefix, environment name, or steps back as text
+
+    @property
+    def steps_back(self) -> int:
+        return int(self.value) if self.kind == "back" else 0
+
+    def __str__(self) -> str:
+        return format_ref(self)
+
+
+def parse_ref(text: str) -> Ref:
+    m = _REF.match(text.strip())
+    if not m:
+        raise ReferenceError_(
+            f"invalid reference {text!r}: write NAME, NAME@<id>, NAME@<env> or NAME@~N (e.g. support@prod)"
+        )
+    name, target = m.group("name"), m.group("target")
+    if target is None:
+        return Ref(name)
+    if target.startswith("~"):
+        steps = target[1:] or "1"
+        if not steps.isdigit():
+            raise ReferenceError_(f"invalid reference {text!r}: ~N takes a whole number of steps, e.g. {name}@~1")
+        return Ref(name, "latest", "") if int(steps) == 0 else Ref(name, "back", str(int(steps)))
+    if ID_PREFIX.match(target):
+        return Ref(name, "id", target)
+    if is_env_name(target):
+        return Ref(name, "env", target)
+    raise ReferenceError_(
+        f"invalid reference {text!r}: {target!r} is neither a version id (4+ hex digits) nor an environment name"
+    )
+
+
+def format_ref(ref: Ref) -> str:
+    if ref.kind == "latest":
+        return ref.name
+    if ref.kind == "back":
+        return f"{ref.name}@~{ref.value}"
+    return f"{ref.name}@{ref.value}"
+
+
+def is_env_name(text: str) -> bool:
+    """Environment names start with a letter and are never mistaken for an id prefix."""
+    return bool(ENV_NAME.match(text)) and not ID_PREFIX.match(text)
