@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import environments, manifest, storage, versions, weights
-from adapterctl.errors import CheckFailed, ReferenceError_, StorageError, UsageError
+from adapterctl import environments, manifest, storage, ui, versions
+from adapterctl.errors import CheckFailed, IntegrityError, ReferenceError_, StorageError, UsageError
 from adapterctl.project import Project
 from adapterctl.refs import is_env_name, parse_ref
 from adapterctl.versions import Version
@@ -162,7 +162,14 @@ def pull(project: Project, ref: str | None = None) -> TransferResult:
 def local_path(project: Project, ref: str, *, pull: bool = False) -> Version:
     """The verified local version REF names, for deployment scripts; fetched first with `pull`."""
     version = versions.resolve(project, ref, verify=False)
-    if pull and not (version.path / weights.WEIGHTS).is_file():
+    if pull:
+        try:
+            versions.check_weights(version)
+            return version
+        except IntegrityError:
+            ui.warn(f"{version.ref}: the local copy does not match its id; fetching a fresh copy")
+        except StorageError:
+            pass  # not here yet: fetch it
         remote = _remote(project, required=True)
         with project.lock():
             storage.pull(project.root, [version.path], remote, force=True)

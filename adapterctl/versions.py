@@ -53,6 +53,11 @@ CARD_SCHEMA = 1
 ID = re.compile(r"^[0-9a-f]{64}$")
 LIBRARIES = ("torch", "transformers", "peft", "trl", "bitsandbytes")
 TEST_HOOK = "ADAPTERCTL_TEST_HOOK"  # "POINT:exit" or "POINT:sleep": lets tests interrupt a registration
+# Ignores version folders in git, so `dvc add` leaves adapters/NAME/.gitignore alone (two
+# branches would conflict on it). "*?" and not "*": DVC's gitignore matcher would also match
+# adapters/NAME/ itself and skip every version's .dvc file (then `dvc pull` deletes versions).
+IGNORE_VERSIONS = "/adapters/*/*?/"
+_IGNORE_VERSIONS_OLD = "/adapters/*/*/"
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,7 @@ def register(
     m = manifest.load(project.manifest_path)
     with project.lock(), _terminate_raises():
         recover(project)
+        _ensure_versions_ignored(project)
         staging = project.state_dir / "staging" / uuid.uuid4().hex
         try:
             _stage(Path(weights_dir), staging, extra_files, m.base)
@@ -265,6 +271,16 @@ def register(
             return _publish(project, m, Version(name, vid, final, card), staging)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _ensure_versions_ignored(project: Project) -> None:
+    """Projects made before the pattern was right, or without `init`, get it here."""
+    path = project.root / ".gitignore"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if IGNORE_VERSIONS in lines:
+        return
+    lines = [line for line in lines if line.strip() != _IGNORE_VERSIONS_OLD]
+    atomic_write(path, "\n".join([*lines, IGNORE_VERSIONS]) + "\n")
 
 
 def _stage(source: Path, staging: Path, extra_files: Sequence[Path], base: manifest.BaseSection) -> None:
