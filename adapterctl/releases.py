@@ -63,7 +63,7 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
     """Point `env` at the version REF names. Refuses corrupt or unavailable weights, and (unless
     forced) versions whose card records failed eval gates."""
     _check_env(env)
-    with project.lock():
+    with versions.changing(project):
         version = versions.resolve(project, ref, verify=False)
         ensure_available(project, version)
         gates = version.card.get("gates", {})
@@ -76,7 +76,7 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
 def rollback(project: Project, name: str, env: str, *, to: str | None = None, message: str = "") -> MoveResult:
     """Move `env`'s pointer for NAME back to its previous target, or to `to`."""
     _check_env(env)
-    with project.lock():
+    with versions.changing(project):
         envs = environments.load(project)
         pointer = envs.get(env, {}).get(name)
         if pointer is None or not pointer.version:
@@ -143,8 +143,7 @@ def pull(project: Project, ref: str | None = None) -> TransferResult:
     """Download one version (only that one) or everything tracked; downloaded weights are verified."""
     remote = _remote(project, required=True)
     assert remote is not None
-    with project.lock():
-        versions.recover(project)
+    with versions.changing(project):
         if ref is not None:
             version = versions.resolve(project, ref, verify=False)
             storage.pull(project.root, [version.path], remote, force=True)
@@ -171,7 +170,7 @@ def local_path(project: Project, ref: str, *, pull: bool = False) -> Version:
         except StorageError:
             pass  # not here yet: fetch it
         remote = _remote(project, required=True)
-        with project.lock():
+        with versions.changing(project):
             storage.pull(project.root, [version.path], remote, force=True)
     versions.check_weights(version)
     return version
@@ -211,8 +210,7 @@ def gc(project: Project, *, keep_last: int = 3, force: bool = False) -> GcResult
     if keep_last < 0:
         raise UsageError("--keep-last must be 0 or more")
     remote = _remote(project, required=False)
-    with project.lock():
-        versions.recover(project)
+    with versions.changing(project):
         envs = environments.load(project)
         served = {p.version for adapters in envs.values() for p in adapters.values()}
         remove, kept, stay = [], [], []

@@ -34,7 +34,6 @@ from adapterctl import environments, fingerprints, manifest, storage, weights
 from adapterctl.errors import (
     IntegrityError,
     Interrupted,
-    LockTimeout,
     ManifestError,
     ReferenceError_,
     StorageError,
@@ -254,8 +253,7 @@ def register(
     """
     weights.check_folder(Path(weights_dir))
     m = manifest.load(project.manifest_path)
-    with project.lock(), _terminate_raises():
-        recover(project)
+    with changing(project), _terminate_raises():
         _ensure_versions_ignored(project)
         staging = project.state_dir / "staging" / uuid.uuid4().hex
         try:
@@ -440,17 +438,33 @@ def recover(project: Project) -> list[str]:
     return removed
 
 
+@contextlib.contextmanager
+def changing(project: Project) -> Iterator[None]:
+    """Hold the project lock for a state change, first sweeping what interrupted ones left."""
+    with project.lock():
+        recover(project)
+        yield
+
+
 def recover_if_idle(project: Project) -> None:
     """`recover`, from read-only commands, when leftovers exist and no other process is
     writing (a live registration holds the lock, and its files are not leftovers)."""
+    from filelock import FileLock, Timeout
+
     state = project.state_dir
     if not any((state / "pending").glob("*.json")) and not any((state / "staging").glob("*")):
         return
+    # The file project.lock() holds, tried without waiting (and without its "waiting for"
+    # message). A separate FileLock also fails while this very process holds the lock.
+    lock = FileLock(str(state / "lock"))
     try:
-        with project.lock(timeout=0):
-            recover(project)
-    except LockTimeout:
-        pass
+        lock.acquire(timeout=0)
+    except Timeout:
+        return
+    try:
+        recover(project)
+    finally:
+        lock.release()
 
 
 @contextlib.contextmanager
