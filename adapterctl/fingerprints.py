@@ -89,8 +89,7 @@ def count_rows(path: Path) -> int | None:
     return None
 
 
-def _records(path: Path) -> collections.Counter[str] | None:
-    suffix = path.suffix.lower()
+def _records(path: Path, suffix: str) -> collections.Counter[str] | None:
     if suffix in (".jsonl", ".ndjson"):
         with path.open(encoding="utf-8", errors="replace") as f:
             return collections.Counter(line.strip() for line in f if line.strip())
@@ -101,8 +100,10 @@ def _records(path: Path) -> collections.Counter[str] | None:
 
 
 def row_delta(old: Path, new: Path) -> tuple[int, int] | None:
-    """(rows added, rows removed) from `old` to `new`, as multisets of records."""
-    before, after = _records(old), _records(new)
+    """(rows added, rows removed) from `old` to `new`, as multisets of records. The format is
+    `new`'s: `old` is usually a DVC cache object, which has no file extension."""
+    suffix = new.suffix.lower()
+    before, after = _records(old, suffix), _records(new, suffix)
     if before is None or after is None:
         return None
     return sum((after - before).values()), sum((before - after).values())
