@@ -136,7 +136,10 @@ def push(project: Project, ref: str | None = None) -> TransferResult:
     if ref is None:
         return TransferResult(remote, ["everything"], storage.push(project.root, None, remote))
     version = versions.resolve(project, ref, verify=False)
-    return TransferResult(remote, [version.ref], storage.push(project.root, [version.path], remote))
+    moved = storage.push(project.root, [version.path], remote)
+    if not storage.availability(project.root, version.path, remote)[1]:  # DVC only warns when objects are missing
+        raise StorageError(f"{version.ref}: not pushed: its weights are not in this machine's DVC cache")
+    return TransferResult(remote, [version.ref], moved)
 
 
 def pull(project: Project, ref: str | None = None) -> TransferResult:

@@ -30,7 +30,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from adapterctl import environments, fingerprints, manifest, storage, weights
+from pydantic import ValidationError
+
+from adapterctl import environments, fingerprints, manifest, storage, ui, weights
 from adapterctl.errors import (
     IntegrityError,
     Interrupted,
@@ -251,6 +253,7 @@ def register(
     next state change, or `log`, removes what an abrupt kill left). Same content again:
     the existing version is returned and nothing changes.
     """
+    manifest.check_adapter_name(name)
     weights.check_folder(Path(weights_dir))
     m = manifest.load(project.manifest_path)
     with changing(project), _terminate_raises():
@@ -266,7 +269,8 @@ def register(
             previous = log(project, name)
             card = _card(project, m, name, vid, spec, message, training, card_extra,
                          parent=previous[0].id if previous else "")
-            return _publish(project, m, Version(name, vid, final, card), staging)
+            text = dump_card(card)  # before any DVC work: a card that cannot be written fails here
+            return _publish(project, m, Version(name, vid, final, card), staging, text)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -288,14 +292,18 @@ def _stage(source: Path, staging: Path, extra_files: Sequence[Path], base: manif
     config["base_model_name_or_path"] = base.model  # PEFT writes a machine-specific path
     config["revision"] = base.revision
     atomic_write(staging / weights.CONFIG, weights.config_text(config))
-    shutil.copyfile(source / weights.WEIGHTS, staging / weights.WEIGHTS)
-    for extra in extra_files:
-        if Path(extra).name in (weights.CONFIG, weights.WEIGHTS):
+    copies = [(source / weights.WEIGHTS, staging / weights.WEIGHTS)]
+    for extra in map(Path, extra_files):
+        if extra.name in (weights.CONFIG, weights.WEIGHTS):
             raise UsageError(f"extra file {extra} would overwrite the adapter's own files")
-        shutil.copyfile(extra, staging / Path(extra).name)
+        copies.append((extra, staging / extra.name))
+    for src, dst in copies:
+        shutil.copyfile(src, dst)
+        with dst.open("rb") as f:  # on disk before the version can become visible
+            os.fsync(f.fileno())
 
 
-def _publish(project: Project, m: manifest.Manifest, version: Version, staging: Path) -> Version:
+def _publish(project: Project, m: manifest.Manifest, version: Version, staging: Path, card_text: str) -> Version:
     pending = _pending_marker(project, version.name, version.id)
     atomic_write(pending, json.dumps({"name": version.name, "id": version.id}))
     visible = False
@@ -310,7 +318,7 @@ def _publish(project: Project, m: manifest.Manifest, version: Version, staging: 
         if remote:
             storage.push(project.root, [version.path], remote)
         _test_hook("pushed")
-        atomic_write(version.card_path, dump_card(version.card))
+        atomic_write(version.card_path, card_text)
         visible = True
     finally:
         if not visible:
@@ -397,14 +405,22 @@ def library_versions() -> dict[str, str]:
 def dump_card(card: dict[str, Any]) -> str:
     import tomli_w
 
-    return tomli_w.dumps(card)
+    try:
+        return tomli_w.dumps(card)
+    except TypeError as exc:
+        raise UsageError(f"version card: a value cannot be written as TOML ({exc})") from None
 
 
-def _without_none(value: Any) -> Any:  # TOML has no null
+def _without_none(value: Any) -> Any:
+    """As TOML can hold it: no nulls (TOML has none), paths as text, numpy/torch scalars as numbers."""
     if isinstance(value, dict):
         return {str(k): _without_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [_without_none(v) for v in value if v is not None]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
     return value
 
 
@@ -525,11 +541,11 @@ def import_folder(
             f"{m.base.model!r}; pass --any-base if it was trained on the same weights under another name"
         )
     if base_dir is None:
-        from adapterctl import ui
-
         ui.warn(f"base {m.base.model} is not available locally: tensor shapes were not checked against it")
+    elif not (base_tensors := weights.base_tensors(base_dir)):
+        ui.warn(f"base {m.base.model} has no safetensors weights: tensor shapes were not checked against it")
     else:
-        problems = weights.shape_problems(weights.read_header(folder / weights.WEIGHTS), weights.base_tensors(base_dir))
+        problems = weights.shape_problems(weights.read_header(folder / weights.WEIGHTS), base_tensors)
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise UsageError(f"{folder}: does not fit base {m.base.model}: {problems[0]}{more}")
@@ -572,6 +588,6 @@ def _spec_from_config(spec: AdapterSpec, config: dict[str, Any]) -> AdapterSpec:
         update["alpha"] = float(update["alpha"])
     try:
         lora = type(spec.lora).model_validate({**spec.lora.model_dump(), **update})
-    except Exception:  # noqa: BLE001 - values outside our schema: keep the manifest's
+    except ValidationError:  # values outside our schema: keep the manifest's
         return spec
     return replace(spec, lora=lora)
