@@ -277,7 +277,7 @@ class LogEntry:
     short: str
     created: str
     message: str
-    parent: str  # short id, "" for the first version
+    parent: str  # full id, "" for the first version
     metrics: dict[str, Any]  # the card's scalar metrics (filled by eval)
     environments: list[str]  # environments serving this version
     path: str
@@ -304,7 +304,7 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
             short=v.short,
             created=v.created,
             message=str(v.card.get("message", "")),
-            parent=v.parent[:12],
+            parent=v.parent,
             metrics=_key_metrics(v.card),
             environments=serving.get(v.id, []),
             path=str(v.path),

@@ -62,7 +62,7 @@ def log(
         ui.table(
             ["version", "created (UTC)", "environments", "metrics", "parent", "message"],
             [
-                (e.short, _when(e.created), ", ".join(e.environments), _metrics(e.metrics), e.parent or "-", e.message)
+                (e.short, _when(e.created), ", ".join(e.environments), _metrics(e.metrics), e.parent[:12] or "-", e.message)
                 for e in rows
             ],
         )

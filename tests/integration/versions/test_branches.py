@@ -41,7 +41,7 @@ def test_two_branches_that_each_add_versions_merge_cleanly_and_log_lists_all(
 
     entries = json.loads(cli("log", "support", "--json", cwd=project).stdout)
     assert [e["id"] for e in entries] == [b.id, a.id, base.id]  # by creation time
-    assert entries[0]["parent"] == entries[1]["parent"] == base.short  # both branched off main
+    assert entries[0]["parent"] == entries[1]["parent"] == base.id  # both branched off main
     assert entries[2]["environments"] == ["prod"] and entries[0]["environments"] == ["staging"]
     assert versions.resolve(p, "support@~1").id == base.id  # parent of the latest, like git's HEAD~1
     assert versions.resolve(p, "docs@prod").id == docs.id

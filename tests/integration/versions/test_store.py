@@ -31,7 +31,7 @@ def test_import_two_adapters_then_log_lists_both_newest_first(project: Path, ada
     entries = json.loads(result.stdout)
     assert [e["id"] for e in entries] == [two["id"], one["id"]]
     assert [e["message"] for e in entries] == ["second", "first"]
-    assert entries[0]["parent"] == one["id"][:12] and entries[1]["parent"] == ""
+    assert entries[0]["parent"] == one["id"] and entries[1]["parent"] == ""
     assert entries[0]["short"] == two["id"][:12] and entries[0]["environments"] == []
 
     table = cli("log", "support", cwd=project)
