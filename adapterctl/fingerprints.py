@@ -1,8 +1,9 @@
 """Fingerprints of a version's inputs: data files (md5 as DVC computes it, row counts),
 the base model's weight files and its tokenizer (sha256).
 
-Hashing a multi-GB base on every `status` would be slow, so file digests are cached in
-.adapterctl/hashes.json keyed by path, size and mtime: a file that changes gets rehashed.
+Hashing a multi-GB base on every `status` would be slow, so what is learnt about a file is
+cached in .adapterctl/files.json keyed by path, size and mtime: a file that changes gets
+looked at again. Version cards are cached there too (JSON loads far faster than TOML parses).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,11 @@ TOKENIZER_FILES = (
 
 
 class FileCache:
-    """Digests and row counts of files, remembered while the file's size and mtime stay put."""
+    """Facts about files (digests, row counts, parsed cards), remembered while the file's size
+    and mtime stay put."""
 
     def __init__(self, project: Project):
-        self.path = project.state_dir / "hashes.json"
+        self.path = project.state_dir / "files.json"
         self.entries: dict[str, dict[str, Any]] = {}
         self.dirty = False
         with contextlib.suppress(FileNotFoundError, ValueError):
@@ -45,19 +48,26 @@ class FileCache:
             self.dirty = True
         return entry
 
-    def digest(self, path: Path, algo: str = "md5") -> str:
+    def memo(self, path: Path, key: str, compute: Callable[[Path], Any]) -> Any:
+        """`compute(path)`, or what it returned last time if the file has not changed since.
+        Values must be JSON; others are recomputed every time."""
         entry = self._entry(path)
-        if algo not in entry:
-            entry[algo] = file_digest(path, algo)
-            self.dirty = True
-        return entry[algo]
+        if key in entry:
+            return entry[key]
+        value = compute(path)
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return value
+        entry[key] = value
+        self.dirty = True
+        return value
+
+    def digest(self, path: Path, algo: str = "md5") -> str:
+        return self.memo(path, algo, lambda p: file_digest(p, algo))
 
     def rows(self, path: Path) -> int | None:
-        entry = self._entry(path)
-        if "rows" not in entry:
-            entry["rows"] = count_rows(path)
-            self.dirty = True
-        return entry["rows"]
+        return self.memo(path, "rows", count_rows)
 
     def save(self) -> None:
         if self.dirty:  # a lost race only costs a rehash later

@@ -113,10 +113,12 @@ def _cards(project: Project, name: str) -> list[Version]:
     folder = project.adapter_dir(name)
     if not folder.is_dir():
         return []
+    cache = fingerprints.FileCache(project)
     out = []
     for path in folder.glob("*.toml"):
         if ID.match(path.stem):
-            out.append(Version(name, path.stem, folder / path.stem, read_card(path)))
+            out.append(Version(name, path.stem, folder / path.stem, cache.memo(path, "card", read_card)))
+    cache.save()
     return out
 
 

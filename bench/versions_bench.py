@@ -75,6 +75,32 @@ def time_command(args: list[str], cwd: Path, repeat: int) -> dict:
             "min_s": min(times), "max_s": max(times), "heavy_imports": heavy}
 
 
+def time_in_process(root: Path, repeat: int) -> dict[str, float]:
+    """api.log / api.status / a deploy+rollback pair, without interpreter start and imports."""
+    from adapterctl import api
+
+    project = api.open_project(root)
+    target = api.log(project, "support")[0].id
+
+    def deploy_and_rollback() -> None:
+        api.deploy(project, f"support@{target}", "bench")
+        api.rollback(project, "support", "bench")
+
+    calls = {"api.log(support)": lambda: api.log(project, "support"), "api.status()": lambda: api.status(project),
+             "api.deploy + api.rollback": deploy_and_rollback}
+    api.deploy(project, "support@~1", "bench")
+    out = {}
+    for name, call in calls.items():
+        call()  # warm
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - started)
+        out[name] = statistics.median(times)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=int, default=50)
@@ -87,16 +113,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = (opts.keep or Path(tmp) / "bench") / "demo"
         build_project(root, opts.versions)
-        commands = [["list"], ["log", "support"], ["status"], ["rollback", "support", "--env", "prod"]]
+        # --help and list: what any command pays to start (interpreter, typer, pydantic), for scale
+        commands = [["--help"], ["list"], ["log", "support"], ["status"], ["rollback", "support", "--env", "prod"]]
         results = [time_command(c, root, opts.repeat) for c in commands]
+        in_process = time_in_process(root, opts.repeat)
 
     if opts.json:
-        print(json.dumps({"versions": opts.versions, "repeat": opts.repeat, "results": results}, indent=2))
+        print(json.dumps({"versions": opts.versions, "repeat": opts.repeat, "load": os.getloadavg()[0],
+                          "results": results, "in_process_s": in_process}, indent=2))
     else:
-        print(f"{opts.versions} versions, median of {opts.repeat} runs, each a fresh process:")
+        print(f"{opts.versions} versions, median of {opts.repeat} runs, each a fresh process "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
         for r in results:
             torch_note = "no torch" if not r["heavy_imports"] else "IMPORTS " + ",".join(r["heavy_imports"])
             print(f"  {r['command']:<42} {r['median_s']:6.2f} s  (min {r['min_s']:.2f}, max {r['max_s']:.2f})  {torch_note}")
+        print("the same work in a warm process (Python API), median:")
+        for name, seconds in in_process.items():
+            print(f"  {name:<42} {seconds * 1000:6.1f} ms")
     return 1 if any(r["heavy_imports"] for r in results) else 0
 
 
