@@ -53,6 +53,18 @@ def project(example_project: Path) -> Path:
 
 
 @pytest.fixture
+def imported(project: Path, adapters: list[Path]) -> Callable[[int], list]:
+    """Import the first N test adapters as versions of `support` (messages v0, v1, ...)."""
+    from adapterctl import versions
+    from adapterctl.project import Project
+
+    def _import(n: int) -> list[versions.Version]:
+        return [versions.import_folder(Project(project), "support", a, message=f"v{i}") for i, a in enumerate(adapters[:n])]
+
+    return _import
+
+
+@pytest.fixture
 def run() -> Callable[..., subprocess.CompletedProcess]:
     """`adapterctl ARGS` as a separate process (this checkout's code), in folder `cwd`."""
 

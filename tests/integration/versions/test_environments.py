@@ -16,12 +16,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def _import(project: Path, adapters: list[Path], n: int) -> list[versions.Version]:
-    return [versions.import_folder(Project(project), "support", a, message=f"v{i}") for i, a in enumerate(adapters[:n])]
-
-
-def test_deploy_deploy_rollback_returns_to_the_first_with_three_moves(project: Path, adapters: list[Path], cli) -> None:
-    first, second = _import(project, adapters, 2)
+def test_deploy_deploy_rollback_returns_to_the_first_with_three_moves(project: Path, imported, cli) -> None:
+    first, second = imported(2)
     assert cli("deploy", f"support@{first.short}", "--env", "prod", "-m", "go live", cwd=project).exit_code == 0
     assert cli("deploy", "support", "--env", "prod", cwd=project).exit_code == 0
     result = cli("rollback", "support", "--env", "prod", "-m", "bad answers", "--json", cwd=project)
@@ -49,8 +45,8 @@ def test_deploy_deploy_rollback_returns_to_the_first_with_three_moves(project: P
     assert "rollback" in history.stdout and "bad answers" in history.stdout
 
 
-def test_rollback_walks_back_the_deploy_path_and_then_stops(project: Path, adapters: list[Path], cli) -> None:
-    a, b, c = _import(project, adapters, 3)
+def test_rollback_walks_back_the_deploy_path_and_then_stops(project: Path, imported, cli) -> None:
+    a, b, c = imported(3)
     for v in (a, b, c):
         assert cli("deploy", v.ref, "--env", "prod", cwd=project).exit_code == 0
     assert cli("rollback", "support", "--env", "prod", cwd=project).exit_code == 0
@@ -74,8 +70,8 @@ def test_previous_target_replays_moves() -> None:
     assert environments.previous(pointer("a", "b", "c", "a", "d")) == "a"
 
 
-def test_deploy_is_idempotent_and_validates_its_input(project: Path, adapters: list[Path], cli) -> None:
-    (v,) = _import(project, adapters, 1)
+def test_deploy_is_idempotent_and_validates_its_input(project: Path, imported, cli) -> None:
+    (v,) = imported(1)
     assert cli("deploy", v.ref, "--env", "staging", cwd=project).exit_code == 0
     again = cli("deploy", v.ref, "--env", "staging", "--json", cwd=project)
     assert again.exit_code == 0 and json.loads(again.stdout)["moved"] is False
@@ -91,8 +87,8 @@ def test_deploy_is_idempotent_and_validates_its_input(project: Path, adapters: l
     assert result.exit_code == 2 and "does not serve support" in result.stderr
 
 
-def test_deploy_refuses_failed_gates_unless_forced(project: Path, adapters: list[Path], cli) -> None:
-    (v,) = _import(project, adapters, 1)
+def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli) -> None:
+    (v,) = imported(1)
     v.card_path.write_text(v.card_path.read_text() + '\n[gates]\npassed = false\nfailed = ["rouge_l >= 0.2"]\n')
     result = cli("deploy", v.ref, "--env", "prod", cwd=project)
     assert result.exit_code == 1 and "failed its eval gates (rouge_l >= 0.2)" in result.stderr
@@ -101,9 +97,9 @@ def test_deploy_refuses_failed_gates_unless_forced(project: Path, adapters: list
 
 
 def test_flipped_byte_is_refused_by_deploy_and_resolve_and_pull_repairs_it(
-    project: Path, adapters: list[Path], cli, corrupt
+    project: Path, imported, cli, corrupt
 ) -> None:
-    (v,) = _import(project, adapters, 1)
+    (v,) = imported(1)
     corrupt(v.path / weights.WEIGHTS)
     for args in (("deploy", v.ref, "--env", "prod"), ("resolve", v.ref)):
         result = cli(*args, cwd=project)
@@ -125,9 +121,9 @@ def test_flipped_byte_is_refused_by_deploy_and_resolve_and_pull_repairs_it(
 
 
 def test_rollback_refuses_a_version_available_neither_locally_nor_on_the_remote(
-    project: Path, adapters: list[Path], cli
+    project: Path, imported, cli
 ) -> None:
-    first, second = _import(project, adapters, 2)
+    first, second = imported(2)
     cli("deploy", first.ref, "--env", "prod", cwd=project)
     cli("deploy", second.ref, "--env", "prod", cwd=project)
     shutil.rmtree(first.path)
@@ -138,8 +134,8 @@ def test_rollback_refuses_a_version_available_neither_locally_nor_on_the_remote(
     assert versions.resolve(Project(project), "support@prod").id == second.id  # still there: folder intact
 
 
-def test_env_pointing_at_a_card_from_another_branch(project: Path, adapters: list[Path], cli) -> None:
-    first, _ = _import(project, adapters, 2)
+def test_env_pointing_at_a_card_from_another_branch(project: Path, imported, cli) -> None:
+    first, _ = imported(2)
     cli("deploy", first.ref, "--env", "prod", cwd=project)
     first.card_path.unlink()  # as if the card were only on another branch
     result = cli("resolve", "support@prod", cwd=project)

@@ -7,11 +7,6 @@ import shutil
 from pathlib import Path
 
 from adapterctl import versions, weights
-from adapterctl.project import Project
-
-
-def _import(project: Path, adapters: list[Path], n: int) -> list[versions.Version]:
-    return [versions.import_folder(Project(project), "support", a, message=f"v{i}") for i, a in enumerate(adapters[:n])]
 
 
 def _cache_objects(project: Path) -> set[str]:
@@ -26,9 +21,9 @@ def _version_objects(v: versions.Version, project: Path) -> set[str]:
 
 
 def test_pull_env_after_deleting_adapters_and_cache_brings_back_exactly_that_version(
-    project: Path, adapters: list[Path], cli, git
+    project: Path, imported, cli, git
 ) -> None:
-    first, second = _import(project, adapters, 2)
+    first, second = imported(2)
     assert cli("deploy", first.ref, "--env", "prod", cwd=project).exit_code == 0
     git(project, "add", "-A")
     git(project, "commit", "-qm", "two versions, prod on the first")
@@ -48,8 +43,8 @@ def test_pull_env_after_deleting_adapters_and_cache_brings_back_exactly_that_ver
     assert cli("resolve", "support@prod", cwd=project).stdout.strip() == str(first.path)
 
 
-def test_fresh_clone_resolves_with_pull(project: Path, adapters: list[Path], cli, git, tmp_path: Path) -> None:
-    (v,) = _import(project, adapters, 1)
+def test_fresh_clone_resolves_with_pull(project: Path, imported, cli, git, tmp_path: Path) -> None:
+    (v,) = imported(1)
     cli("deploy", v.ref, "--env", "prod", cwd=project)
     git(project, "add", "-A")
     git(project, "commit", "-qm", "release")
@@ -64,8 +59,8 @@ def test_fresh_clone_resolves_with_pull(project: Path, adapters: list[Path], cli
     assert path == clone / "adapters" / "support" / v.id and weights.content_id(path) == v.id
 
 
-def test_push_and_pull_everything(project: Path, adapters: list[Path], cli) -> None:
-    first, second = _import(project, adapters, 2)
+def test_push_and_pull_everything(project: Path, imported, cli) -> None:
+    first, second = imported(2)
     pushed = cli("push", "--json", cwd=project)
     assert pushed.exit_code == 0, pushed.stderr
     assert json.loads(pushed.stdout)["files"] > 0  # data and base were not on the remote yet
@@ -81,9 +76,9 @@ def test_push_and_pull_everything(project: Path, adapters: list[Path], cli) -> N
 
 
 def test_gc_dry_run_then_force_keeps_served_recent_and_unpushed(
-    project: Path, adapters: list[Path], cli
+    project: Path, imported, cli
 ) -> None:
-    a, b, c, d = _import(project, adapters, 4)
+    a, b, c, d = imported(4)
     cli("deploy", a.ref, "--env", "prod", cwd=project)
     # c exists only here: take it off the remote, so gc must not delete the last copy
     remote = project.parent / "remote"
