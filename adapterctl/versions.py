@@ -426,6 +426,22 @@ def _without_none(value: Any) -> Any:
     return value
 
 
+def record_metrics(
+    project: Project, version: Version, metrics: dict[str, Any], *, gates: dict[str, Any] | None = None
+) -> Version:
+    """Write eval results into a version's card: `metrics` merged into [metrics], and `gates`
+    as [gates] (`passed` bool, `failed` list of rules; `deploy` refuses passed = false unless
+    forced). Only the card changes; the id covers the weights, which stay as they are."""
+    with changing(project):
+        card = read_card(version.card_path)
+        card["metrics"] = {**card.get("metrics", {}), **metrics}
+        if gates is not None:
+            card["gates"] = gates
+        card = _without_none(card)
+        atomic_write(version.card_path, dump_card(card))
+    return replace(version, card=card)
+
+
 # ── recovery from interrupted registrations ───────────────────────────────────
 
 

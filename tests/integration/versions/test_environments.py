@@ -89,7 +89,12 @@ def test_deploy_is_idempotent_and_validates_its_input(project: Path, imported, c
 
 def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli) -> None:
     (v,) = imported(1)
-    v.card_path.write_text(v.card_path.read_text() + '\n[gates]\npassed = false\nfailed = ["rouge_l >= 0.2"]\n')
+    v = versions.record_metrics(Project(project), v, {"rouge_l": 0.12, "val": {"loss": 2.5}},
+                                gates={"passed": False, "failed": ["rouge_l >= 0.2"]})
+    assert versions.resolve(Project(project), v.ref).card["metrics"] == {"rouge_l": 0.12, "val": {"loss": 2.5}}
+    log = json.loads(cli("log", "support", "--json", cwd=project).stdout)
+    assert log[0]["metrics"] == {"rouge_l": 0.12, "val.loss": 2.5}
+    assert "rouge_l=0.12" in cli("log", "support", cwd=project).stdout
     result = cli("deploy", v.ref, "--env", "prod", cwd=project)
     assert result.exit_code == 1 and "failed its eval gates (rouge_l >= 0.2)" in result.stderr
     assert cli("deploy", v.ref, "--env", "prod", "--force", cwd=project).exit_code == 0
