@@ -1,0 +1,84 @@
+"""init, add, list, validate on the real stack: real git, real DVC, the real tiny model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import git
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_init_example_validates_and_lists_both_adapters(tmp_path: Path, cli) -> None:
+    result = cli("init", "demo", "--example", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    demo = tmp_path / "demo"
+    assert cli("validate", cwd=demo).exit_code == 0
+    listed = cli("list", "--json", cwd=demo)
+    assert [a["name"] for a in json.loads(listed.stdout)] == ["support", "docs"]
+
+    repo = git.Repo(demo)
+    assert not repo.is_dirty(untracked_files=True), "init leaves a clean, committed tree"
+    tracked = set(repo.git.ls_files().splitlines())
+    assert {".dvc/config", "data/support.jsonl.dvc", "evals/docs.jsonl.dvc", "models/tiny-base.dvc",
+            ".github/workflows/adapters.yml", "adapterctl.toml", ".gitignore"} <= tracked
+    assert "data/support.jsonl" not in tracked, "data is DVC's, not git's"
+    assert (demo / ".dvc/cache").is_dir()
+    from transformers import AutoModelForCausalLM
+
+    assert AutoModelForCausalLM.from_pretrained(demo / "models/tiny-base").config.hidden_size == 64
+
+
+def test_init_refuses_an_existing_project(example_project: Path, cli) -> None:
+    before = (example_project / "adapterctl.toml").read_text()
+    result = cli("init", str(example_project))
+    assert result.exit_code == 2 and "already an adapterctl project" in result.stderr
+    assert (example_project / "adapterctl.toml").read_text() == before
+
+
+def test_plain_init_with_local_base_then_add(tmp_path: Path, tiny_model_dir: Path, cli) -> None:
+    import shutil
+
+    root = tmp_path / "proj"
+    shutil.copytree(tiny_model_dir, root / "base")
+    (root / "data").mkdir()
+    (root / "data/billing.jsonl").write_text('{"instruction": "i", "input": "x", "output": "y"}\n')
+    assert cli("init", str(root), "--base", "base").exit_code == 0
+    manifest = (root / "adapterctl.toml").read_text()
+    assert 'model = "base"' in manifest and "# adapterctl manifest" in manifest
+    assert (root / "templates/default.txt").exists()
+
+    result = cli("add", "billing", "--data", "data/billing.jsonl", "--template", "templates/default.txt", cwd=root)
+    assert result.exit_code == 0, result.stderr
+    after = (root / "adapterctl.toml").read_text()
+    assert after.startswith(manifest.rstrip("\n")), "add keeps every existing line and comment"
+    shown = json.loads(cli("show", "billing", "--json", cwd=root).stdout)
+    assert shown["data"] == "data/billing.jsonl" and shown["lora"]["r"] == 16 and len(shown["spec_hash"]) == 64
+
+
+def test_add_rejects_bad_input_without_writing(example_project: Path, cli) -> None:
+    before = (example_project / "adapterctl.toml").read_text()
+    for args, message in [
+        (("add", "support", "--data", "data/support.jsonl"), "already exists"),
+        (("add", "new", "--data", "data/missing.jsonl"), "data/missing.jsonl does not exist"),
+        (("add", "../evil", "--data", "data/support.jsonl"), "invalid adapter name"),
+    ]:
+        result = cli(*args, cwd=example_project)
+        assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)
+    assert (example_project / "adapterctl.toml").read_text() == before
+
+
+def test_wheel_ships_templates_and_example(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("adapterctl-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"adapterctl/templates/adapterctl.toml", "adapterctl/templates/workflows/adapters.yml",
+            "adapterctl/example/adapterctl.toml", "adapterctl/example/data/support.jsonl",
+            "adapterctl/example/templates/docs.txt"} <= names
