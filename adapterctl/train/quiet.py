@@ -21,6 +21,7 @@ _NOISE = (
     r".*use_cache=True.*",
     r".*padding-free.*",
     r".*num_items_in_batch.*",
+    r".*changes the base weights.*",  # PiSSA/OLoRA: save.py converts those adapters to plain LoRA
 )
 _LOGGERS = ("transformers", "trl", "peft", "accelerate", "bitsandbytes", "datasets", "torch.distributed")
 

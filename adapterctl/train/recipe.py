@@ -79,8 +79,9 @@ class SFTRecipe:
 
         spec, train = self.spec, self.spec.train
         set_seed(train.seed)
-        self.data = examples.build(self.project.root, data=spec.data, val_data=spec.val_data,
-                                   template=spec.template, val_split=train.val_split, seed=train.seed)
+        with quiet():
+            self.data = examples.build(self.project.root, data=spec.data, val_data=spec.val_data,
+                                       template=spec.template, val_split=train.val_split, seed=train.seed)
         if train.early_stopping_patience and self.data.val is None:
             raise ManifestError(f"adapters.{spec.name}.train.early_stopping_patience needs val loss: "
                                 "set val_split > 0 or val_data")
@@ -124,9 +125,10 @@ class SFTRecipe:
         from adapterctl.train.config import sft_config
 
         train, used = self.spec.train, self.batching["used"]
-        args = sft_config(train, self.run.checkpoints_dir, batching=used, device=self.device,
-                          compute_dtype=self.base.key.compute_dtype, has_val=self.data.val is not None,
-                          world_size=self.world_size)
+        with quiet():
+            args = sft_config(train, self.run.checkpoints_dir, batching=used, device=self.device,
+                              compute_dtype=self.base.key.compute_dtype, has_val=self.data.val is not None,
+                              world_size=self.world_size)
         # Padding-free: each batch is its rows laid end to end, position ids restarting per row.
         # TRL only allows that with packing; rows are already truncated to max_length by TRL's
         # dataset preparation, so our collator does the flattening.
@@ -213,8 +215,8 @@ class SFTRecipe:
 
     def _summary(self, points: list[dict[str, Any]]) -> dict[str, Any]:
         state, train = self.trainer.state, self.spec.train
-        evals = [p["val_loss"] for p in points if "val_loss" in p]
-        first = evals[0] if evals else None
+        first = self.baseline
+        evals = [p["val_loss"] for p in points if "val_loss" in p and p["step"] > 0]  # after training began
         final = self.final_val_loss
         tokens_per_epoch = _tokens(self.trainer.train_dataset)
         tokens = int(tokens_per_epoch * (state.epoch or 0))
@@ -235,7 +237,7 @@ class SFTRecipe:
             "data": self.data.summary(),
             "val_loss": {
                 "first": first,
-                "best": min(evals + ([final] if final is not None else [])) if evals else None,
+                "best": min(evals + ([final] if final is not None else [])) if evals or final else None,
                 "final": final,
                 "drop": round(1 - final / first, 4) if first and final is not None else None,
             },

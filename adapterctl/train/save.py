@@ -28,6 +28,8 @@ def save_adapter(
     out_dir.mkdir(parents=True, exist_ok=True)
     kwargs = {"path_initial_model_for_weight_conversion": str(init_dir)} if init_dir else {}
     peft_model.save_pretrained(str(out_dir), safe_serialization=True, **kwargs)
+    if init_dir:
+        _keep_modules_to_save(peft_model, out_dir / WEIGHTS)
     _cast(out_dir / WEIGHTS, save_dtype)
     _rewrite_config(out_dir / CONFIG, base_model, base_revision)
     return out_dir
@@ -44,6 +46,22 @@ def save_initial(peft_model, out_dir: Path) -> Path:
     finally:
         config.init_lora_weights = init
     return out_dir
+
+
+def _keep_modules_to_save(peft_model, path: Path) -> None:
+    """PEFT's PiSSA/OLoRA conversion writes the LoRA tensors only; put back the fully
+    trained modules (modules_to_save), or loading the folder would fail."""
+    from peft.utils import get_peft_model_state_dict
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    missing = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(peft_model).items()
+               if k not in tensors and "lora_" not in k}
+    if missing:
+        save_file({**tensors, **missing}, str(path), metadata=metadata)
 
 
 def _cast(path: Path, save_dtype: str) -> None:
