@@ -134,11 +134,17 @@ def quantization_config(train: TrainSpec, dev: str, compute_dtype: str) -> tuple
     if train.quantization == "int8":
         return BitsAndBytesConfig(load_in_8bit=True), record
     record.update(double_quant=train.double_quant, compute_dtype=compute_dtype)
+    extra = {}
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+        # FSDP shards flat tensors of one dtype: store the packed 4-bit weights in the compute dtype.
+        extra["bnb_4bit_quant_storage"] = _torch_dtype(compute_dtype)
+        record["quant_storage"] = compute_dtype
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type=train.quantization,
         bnb_4bit_use_double_quant=train.double_quant,
         bnb_4bit_compute_dtype=_torch_dtype(compute_dtype),
+        **extra,
     ), record
 
 

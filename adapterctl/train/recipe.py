@@ -112,6 +112,9 @@ class SFTRecipe:
             lora.apply_loftq(self.model, self.base.key.source)
         self.init_dir: Path | None = None
         if spec.lora.init_lora_weights in lora.MUTATES_BASE:
+            if self.world_size > 1:
+                raise ManifestError(f"adapters.{spec.name}.lora.init_lora_weights: {spec.lora.init_lora_weights} "
+                                    "is not supported with --launcher accelerate; train it in one process")
             self.bases.discard()  # the base now holds base − initial adapter
             if self.rank == 0:
                 self.init_dir = save.save_initial(self.model, self.run.dir / "init_adapter")
@@ -142,6 +145,9 @@ class SFTRecipe:
             self.trainer = SFTTrainer(model=self.model, args=args, train_dataset=self.data.train,
                                       eval_dataset=self.data.val, processing_class=self.base.tokenizer,
                                       data_collator=collator, callbacks=callbacks)
+        from transformers.trainer_callback import PrinterCallback
+
+        self.trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; our sink reports progress
         self._adapter_dtype()
 
     def _adapter_dtype(self) -> None:
@@ -191,21 +197,28 @@ class SFTRecipe:
     # ── save ─────────────────────────────────────────────────────────────────
     def save(self) -> dict[str, Any] | None:
         """Write the adapter folder, the loss curve and summary.json (rank 0); returns the summary."""
-        if self.rank != 0:
-            return None
         import json
+        import shutil
 
         from adapterctl.project import atomic_write
         from adapterctl.train import curve
 
         spec, base = self.spec, self.job.base_section()
-        if self.run.adapter_dir.exists():
-            import shutil
-
-            shutil.rmtree(self.run.adapter_dir)
-        with quiet():
-            save.save_adapter(self.model, self.run.adapter_dir, save_dtype=spec.train.save_dtype,
-                              base_model=base.model, base_revision=base.revision, init_dir=self.init_dir)
+        out = self.run.adapter_dir
+        if self.world_size > 1:
+            # Every rank takes part: FSDP gathers the sharded adapter; rank 0 writes it.
+            with quiet():
+                self.trainer.save_model(str(self.run.dir / "gathered"))
+            if self.rank != 0:
+                return None
+            shutil.rmtree(out, ignore_errors=True)
+            save.finish_gathered(self.run.dir / "gathered", out, save_dtype=spec.train.save_dtype,
+                                 base_model=base.model, base_revision=base.revision)
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+            with quiet():
+                save.save_adapter(self.model, out, save_dtype=spec.train.save_dtype,
+                                  base_model=base.model, base_revision=base.revision, init_dir=self.init_dir)
         points = curve.history(self.trainer.state.log_history, self.baseline)
         curve.plot(points, self.run.curve_path, f"{spec.name}  (run {self.run.id})")
         summary = self._summary(points)

@@ -35,6 +35,20 @@ def save_adapter(
     return out_dir
 
 
+def finish_gathered(gathered: Path, out_dir: Path, *, save_dtype: str, base_model: str,
+                    base_revision: str | None) -> Path:
+    """Turn `Trainer.save_model`'s folder (written under accelerate) into a clean PEFT folder."""
+    import shutil
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (WEIGHTS, CONFIG):
+        shutil.copy2(gathered / name, out_dir / name)
+    shutil.rmtree(gathered, ignore_errors=True)
+    _cast(out_dir / WEIGHTS, save_dtype)
+    _rewrite_config(out_dir / CONFIG, base_model, base_revision)
+    return out_dir
+
+
 def save_initial(peft_model, out_dir: Path) -> Path:
     """The adapter before training, for PiSSA/OLoRA conversion (init flag reset so loading it
     does not factorise the base again)."""
