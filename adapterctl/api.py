@@ -328,21 +328,19 @@ def _launcher(kind: str, num_processes: int | None, config: str | None) -> dict[
 
 
 def _stale_adapters(project: Project) -> list[str]:
-    from adapterctl import versions
+    """Adapters whose latest version no longer matches the manifest, or that have none yet."""
+    from adapterctl import staleness
 
-    if not hasattr(versions, "status"):  # pragma: no cover - until the version store has it
-        raise UsageError("--all-stale needs `adapterctl status`, which this build lacks")
-    return [row.name for row in versions.status(project) if row.stale]
+    return [row.name for row in staleness.status(project) if row.state in (staleness.STALE, staleness.NEVER)]
 
 
 def _train_result(outcome: Any) -> TrainResult:
     summary, version = outcome.summary, outcome.version
-    parent = version.card.get("parent") if version is not None else None
     return TrainResult(
         adapter=outcome.adapter,
         version=version.id if version is not None else None,
         short=version.id[:12] if version is not None else None,
-        parent=parent if isinstance(parent, str) or parent is None else str(parent),
+        parent=(version.card.get("parent") or None) if version is not None else None,
         run_id=outcome.run_id,
         steps=summary.get("steps", 0),
         val_loss=summary.get("val_loss", {}),

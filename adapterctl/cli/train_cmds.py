@@ -17,7 +17,7 @@ from adapterctl.cli._options import JSON, PROJECT, SET
 def train(
     names: list[str] = typer.Argument(None, help="Adapters to train, in turn (the base loads once where it can).",
                                       show_default=False),
-    all_stale: bool = typer.Option(False, "--all-stale", help="Also train every adapter whose latest version no longer matches the manifest."),
+    all_stale: bool = typer.Option(False, "--all-stale", help="Also train every adapter that is stale (its latest version no longer matches the manifest) or has no version yet."),
     overrides: list[str] = SET,
     resume: bool = typer.Option(False, "--resume", help="Continue the newest interrupted run of each NAME from its last checkpoint."),
     launcher: str = typer.Option("none", "--launcher", help="none: train in this process; accelerate: run the same recipe under `accelerate launch` (DDP/FSDP)."),
