@@ -91,11 +91,11 @@ def check_init(spec: LoraSpec, quantization: str, base_is_local_safetensors: boo
             )
 
 
-def lora_config(spec: LoraSpec, model, task_type: str = "CAUSAL_LM"):
+def lora_config(spec: LoraSpec, model, task_type: str = "CAUSAL_LM", where: str = "lora"):
     """A peft.LoraConfig for `spec`, after checking its module names against `model`."""
     from peft import LoraConfig
 
-    check_targets(spec, model)
+    check_targets(spec, model, where)
     init: Any = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "olora": "olora",
                  # LoftQ on a bitsandbytes base: start from the default init, then
                  # `apply_loftq` replaces the weights (see peft's replace_lora_weights_loftq).

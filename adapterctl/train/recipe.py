@@ -104,7 +104,7 @@ class SFTRecipe:
         from transformers import set_seed
 
         spec = self.spec
-        config = lora.lora_config(spec.lora, self.base.model)
+        config = lora.lora_config(spec.lora, self.base.model, where=f"adapters.{spec.name}.lora")
         set_seed(spec.train.seed)  # the adapter's initial weights come from the seed alone
         with quiet():
             self.model = get_peft_model(self.base.model, config)
