@@ -127,3 +127,20 @@ def _safetensors_file(folder: str) -> str:
     if len(files) != 1:
         raise ManifestError(f"lora.init_lora_weights: loftq needs a single-file safetensors base; {folder} has {len(files)}")
     return str(files[0])
+
+
+def detach(peft_model):
+    """Take the adapter out and return the base exactly as it was loaded.
+
+    `PeftModel.unload()` keeps the *trained* copy of each modules_to_save module in the base,
+    so a second adapter trained on a shared base would start from the first one's head.
+    The original modules go back first; then unload removes the LoRA layers.
+    """
+    from peft.utils.other import AuxiliaryTrainingWrapper
+
+    inner = peft_model.base_model.model
+    for name, module in list(inner.named_modules()):
+        if isinstance(module, AuxiliaryTrainingWrapper):
+            parent_name, _, child = name.rpartition(".")
+            setattr(inner.get_submodule(parent_name) if parent_name else inner, child, module.original_module)
+    return peft_model.unload()

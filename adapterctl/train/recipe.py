@@ -280,7 +280,7 @@ class SFTRecipe:
             self.trainer = None
         if self.model is not None:
             with quiet():
-                base = self.model.unload()
+                base = lora.detach(self.model)
                 if getattr(base, "is_gradient_checkpointing", False):
                     base.gradient_checkpointing_disable()
             if self.bases.loaded is not None:
