@@ -70,8 +70,15 @@ def run(project: Project, run: Run, job: TrainJob, *, resume: bool) -> None:
                        val_split=spec.train.val_split, seed=spec.train.seed)
     cmd = command(run, job, modeling.device(), resume=resume)
     env = {**os.environ, "PYTHONPATH": _pythonpath(), "ACCELERATE_LOG_LEVEL": "error"}
-    proc = subprocess.Popen(cmd, cwd=project.root, env=env, start_new_session=True)
+    # Workers' stdout (the --json progress lines of rank 0) is relayed through ours, so it
+    # reaches whoever reads this process; stderr (the progress bar) goes straight through.
+    proc = subprocess.Popen(cmd, cwd=project.root, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                            text=True, bufsize=1)
     try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
         code = proc.wait()
     except KeyboardInterrupt:
         _stop(proc)
