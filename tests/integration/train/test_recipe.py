@@ -30,23 +30,16 @@ def test_short_run_saves_a_standard_peft_folder(project, train_unregistered) -> 
     assert json.loads((folder / "run.json").read_text())["status"] == "trained"
 
 
-def test_same_spec_data_and_seed_give_identical_weights(project, train_unregistered) -> None:
-    a, b = train_unregistered("support"), train_unregistered("support")
-    weights = [(run_dir(project, o[0].run_id) / "adapter/adapter_model.safetensors").read_bytes() for o in (a, b)]
-    assert weights[0] == weights[1]
-    [c] = train_unregistered("support", overrides=["train.seed=7"])
-    assert (run_dir(project, c.run_id) / "adapter/adapter_model.safetensors").read_bytes() != weights[0]
-
-
 def test_save_dtype_halves_the_adapter(project, train_unregistered) -> None:
-    [full] = train_unregistered("support")
-    [half] = train_unregistered("support", overrides=['train.save_dtype="bfloat16"'])
     from safetensors import safe_open
 
-    sizes = [(run_dir(project, o.run_id) / "adapter/adapter_model.safetensors").stat().st_size for o in (full, half)]
-    assert sizes[1] < 0.55 * sizes[0]
-    with safe_open(str(run_dir(project, half.run_id) / "adapter/adapter_model.safetensors"), "pt") as f:
-        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.bfloat16"}
+    [half] = train_unregistered("support", overrides=['train.save_dtype="bfloat16"'])
+    path = run_dir(project, half.run_id) / "adapter/adapter_model.safetensors"
+    with safe_open(str(path), "pt") as f:
+        tensors = [f.get_tensor(k) for k in f.keys()]
+    assert {str(t.dtype) for t in tensors} == {"torch.bfloat16"}
+    float32_bytes = 4 * sum(t.numel() for t in tensors)
+    assert path.stat().st_size < 0.55 * float32_bytes
 
 
 def test_unknown_target_module_lists_the_linear_modules(train_unregistered) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST, subprocess_env
+from conftest import FAST
 from test_interrupt import start_training, wait_for_checkpoint
 
 from adapterctl import versions
@@ -63,10 +61,12 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
 def test_same_spec_and_seed_give_the_same_version_id(example_project: Path, cli) -> None:
     first = cli("train", "support", "--json", *sets(*FAST), cwd=example_project)
     second = cli("train", "support", "--json", *sets(*FAST), cwd=example_project)
-    assert first.exit_code == 0 and second.exit_code == 0, first.stderr + second.stderr
-    ids = [json_lines(r.stdout)[-1]["results"][0]["version"] for r in (first, second)]
+    other_seed = cli("train", "support", "--json", *sets(*FAST, "train.seed=7"), cwd=example_project)
+    assert all(r.exit_code == 0 for r in (first, second, other_seed)), first.stderr + second.stderr
+    ids = [json_lines(r.stdout)[-1]["results"][0]["version"] for r in (first, second, other_seed)]
     assert ids[0] == ids[1] and len(ids[0]) == 64
-    assert len(versions.log(Project(example_project), "support")) == 1
+    assert ids[2] != ids[0], "another seed gives other weights"
+    assert len(versions.log(Project(example_project), "support")) == 2
 
 
 def test_json_progress_lines_and_card(example_project: Path, cli) -> None:
@@ -138,15 +138,18 @@ def test_resume_after_kill_registers_exactly_one_version(example_project: Path, 
     assert again.exit_code == 2 and "no interrupted run of 'support'" in again.stderr
 
 
-def test_resume_refuses_a_changed_spec(example_project: Path) -> None:
-    proc = start_training(example_project)
-    wait_for_checkpoint(example_project, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    done = subprocess.run(
-        [sys.executable, "-m", "adapterctl", "train", "support", "--resume", "--set", "train.max_steps=5"],
-        cwd=example_project, env=subprocess_env(), capture_output=True, text=True)
-    assert done.returncode == 2 and "run without --resume to start over" in done.stderr
+def test_resume_refuses_a_changed_spec(example_project: Path, cli) -> None:
+    from adapterctl import manifest
+    from adapterctl.train import runs
+    from adapterctl.train.job import TrainJob
+
+    project = Project(example_project)
+    m = manifest.load(project.manifest_path)
+    spec = m.adapter("support")
+    job = TrainJob.from_spec(spec, manifest.spec_hash(spec, project.root), m.base)
+    runs.create(project, "support", job.to_dict()).update(status="interrupted", pid=None)
+    result = cli("train", "support", "--resume", "--set", "train.max_steps=5", cwd=example_project)
+    assert result.exit_code == 2 and "run without --resume to start over" in result.stderr
 
 
 @pytest.mark.slow
