@@ -233,7 +233,8 @@ class SFTRecipe:
         final = self.final_val_loss
         tokens_per_epoch = _tokens(self.trainer.train_dataset)
         tokens = int(tokens_per_epoch * (state.epoch or 0))
-        # this process's share of the work since a resume is not separable; rate is over this call
+        # After a resume only the steps run in this call took train_seconds; periodic val-loss
+        # evaluation is part of that time, as it is part of what a user waits for.
         steps_run = state.global_step - (self.resumed_from or 0)
         rate_tokens = tokens * steps_run / state.global_step if state.global_step else 0
         max_steps = state.max_steps
