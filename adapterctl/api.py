@@ -324,7 +324,13 @@ def _launcher(kind: str, num_processes: int | None, config: str | None) -> dict[
         raise UsageError("--num-processes and --accelerate-config need --launcher accelerate")
     if num_processes is not None and num_processes < 1:
         raise UsageError("--num-processes must be at least 1")
-    return {"kind": kind, "num_processes": num_processes or 1, "config": config}
+    if config is not None:
+        from adapterctl.train.launch import CONFIGS
+
+        if config not in CONFIGS and not Path(config).expanduser().is_file():
+            raise UsageError(f"--accelerate-config {config}: use {', '.join(CONFIGS)} or a path to a YAML file")
+        config = config if config in CONFIGS else str(Path(config).expanduser().resolve())
+    return {"kind": kind, "num_processes": num_processes or (1 if kind == "none" else None), "config": config}
 
 
 def _stale_adapters(project: Project) -> list[str]:

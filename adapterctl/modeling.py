@@ -76,7 +76,7 @@ def base_source(project: Project, base: BaseSection) -> tuple[str, str]:
         raise StorageError(
             f"base model folder {base.model} is DVC-tracked but not checked out: run `dvc pull {base.model}.dvc`"
         )
-    if base.model.startswith((".", "/", "~")) or base.model.count("/") > 1 or os.sep + os.sep in base.model:
+    if base.model.startswith((".", "/", "~")) or base.model.count("/") > 1:  # hub ids are NAME or ORG/NAME
         raise StorageError(f"base.model {base.model!r}: no such folder in {project.root}")
     return base.model, "hub"
 
@@ -178,6 +178,9 @@ def load_base(
     bnb, qrecord = quantization_config(train, dev, compute)
     if "notice" in qrecord:
         ui.warn(qrecord["notice"])
+    if kind == "hub" and not base.revision:
+        ui.warn(f"base.revision is not set: {base.model} loads at whatever its main branch is today "
+                "(the commit used is recorded in the card; pin it in adapterctl.toml)")
     target = f"{dev}:{device_index}" if device_index is not None and dev != "cpu" else dev
     kwargs: dict[str, Any] = {
         "revision": base.revision if kind == "hub" else None,
@@ -214,7 +217,7 @@ def load_base(
         model=base.model,
         revision=base.revision,
         source=kind,
-        commit=getattr(model.config, "_commit_hash", None) if kind == "hub" else None,
+        commit=_hub_commit(source, base.revision) if kind == "hub" else None,
         dtype=weight,
         device=dev,
         quantization=qrecord,
@@ -223,6 +226,14 @@ def load_base(
     key = BaseKey(source, base.revision, qrecord["used"], train.double_quant, compute, weight, dev,
                   base.trust_remote_code)
     return LoadedBase(model, tokenizer, key, info)
+
+
+def _hub_commit(repo_id: str, revision: str | None) -> str | None:
+    """The commit sha the hub files were loaded from (a branch or tag name resolves to one)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+    return Path(cached).parent.name if isinstance(cached, str) else None
 
 
 def load_version(project: Project, ref: str, *, quantization: str = "none", dev: str | None = None):

@@ -21,6 +21,12 @@ def history(log_history: list[dict[str, Any]], baseline_val: float | None) -> li
     return [points[s] for s in sorted(points) if len(points[s]) > 1]
 
 
+def compact(points: list[dict[str, Any]], limit: int = 200) -> list[dict[str, Any]]:
+    """At most about `limit` points for the card: every val-loss point, train loss at a stride."""
+    stride = max(1, -(-len(points) // limit))
+    return [p for i, p in enumerate(points) if "val_loss" in p or i % stride == 0 or i == len(points) - 1]
+
+
 def plot(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     import matplotlib
 

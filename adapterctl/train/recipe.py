@@ -227,6 +227,8 @@ class SFTRecipe:
         return summary
 
     def _summary(self, points: list[dict[str, Any]]) -> dict[str, Any]:
+        from adapterctl.train import curve
+
         state, train = self.trainer.state, self.spec.train
         first = self.baseline
         evals = [p["val_loss"] for p in points if "val_loss" in p and p["step"] > 0]  # after training began
@@ -240,7 +242,6 @@ class SFTRecipe:
         max_steps = state.max_steps
         return {
             "run_id": self.run.id,
-            "seed": train.seed,
             "steps": state.global_step,
             "planned_steps": max_steps,
             "epochs": round(float(state.epoch or 0), 4),
@@ -259,7 +260,7 @@ class SFTRecipe:
             "tokens": tokens,
             "train_seconds": round(self.train_seconds, 2),
             "tokens_per_second": round(rate_tokens / self.train_seconds, 1) if self.train_seconds else None,
-            "base": self.base.info.to_dict(),
+            "base": {k: v for k, v in self.base.info.to_dict().items() if k != "quantization"},
             "quantization": self.base.info.quantization,
             "batching": self.batching,
             "completion_only_loss": train.completion_only_loss,
@@ -268,8 +269,7 @@ class SFTRecipe:
             "init_lora_weights": self.spec.lora.init_lora_weights,
             "launcher": self.job.launcher,
             "loss_curve": self.run.curve_path.name,
-            "history": points,
-            "libraries": _libraries(),
+            "history": curve.compact(points),
             "notices": [r["notice"] for r in (self.base.info.quantization, self.batching) if "notice" in r],
         }
 
@@ -322,18 +322,6 @@ def _tokens(dataset) -> int:
     if dataset is None or "input_ids" not in dataset.column_names:
         return 0
     return int(sum(len(ids) for ids in dataset["input_ids"]))
-
-
-def _libraries() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in ("torch", "transformers", "peft", "trl", "accelerate", "bitsandbytes", "datasets"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return found
 
 
 def _empty_cuda_cache() -> None:
