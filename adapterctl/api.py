@@ -224,13 +224,18 @@ def list_adapters(project: Project) -> list[AdapterSummary]:
 
 
 def show_spec(project: Project, name: str, overrides: list[str] | None = None) -> dict[str, Any]:
-    """The resolved spec of adapter NAME: defaults ⊕ its tables ⊕ --set overrides."""
+    """The resolved spec of adapter NAME: defaults ⊕ its tables ⊕ --set overrides, and the
+    id of its latest version (None before the first)."""
+    from adapterctl import versions
+
     m = load_manifest(project)
     spec = m.adapter(name, manifest.parse_overrides(overrides or []))
+    history = versions.log(project, name)
     return {
         **spec.to_dict(),
         "base": m.base.model_dump(),
         "spec_hash": manifest.spec_hash(spec, project.root),
+        "latest": history[0].id if history else None,
     }
 
 
@@ -259,7 +264,183 @@ def validate(project: Project) -> ValidationReport:
 
 # ── versions: log, status, environments, transfer (see versions.py, storage.py) ──
 #
-# Functions for the version store go in this section.
+# Functions for the version store go in this section. The store lives in versions.py
+# (register, resolve, log), environments.py (adapterctl.lock), releases.py (deploy,
+# rollback, push, pull, gc) and staleness.py (status); these wrappers shape results for
+# the CLI. None of them imports torch.
+
+
+@dataclass
+class LogEntry:
+    name: str
+    id: str
+    short: str
+    created: str
+    message: str
+    parent: str  # full id, "" for the first version
+    metrics: dict[str, Any]  # the card's scalar metrics (filled by eval)
+    environments: list[str]  # environments serving this version
+    path: str
+
+
+def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEntry]:
+    """Versions of NAME, newest first, with the environments that serve each."""
+    from adapterctl import environments, versions
+
+    versions.recover_if_idle(project)
+    history = versions.log(project, name)
+    if not history:
+        versions.resolve(project, name, verify=False)  # raises the right "no versions" error
+    envs = environments.load(project)
+    serving = environments.pointing_at(envs, name)
+    known = {v.id for v in history}
+    for vid, names in serving.items():
+        if vid not in known:
+            ui.warn(f"{', '.join(names)} serves {name}@{vid[:12]}, whose card is not on this branch")
+    return [
+        LogEntry(
+            name=name,
+            id=v.id,
+            short=v.short,
+            created=v.created,
+            message=str(v.card.get("message", "")),
+            parent=v.parent,
+            metrics=_key_metrics(v.card),
+            environments=serving.get(v.id, []),
+            path=str(v.path),
+        )
+        for v in history[:limit]
+    ]
+
+
+def _key_metrics(card: dict[str, Any]) -> dict[str, Any]:
+    """Scalar metrics from the card, one level of nesting flattened (`val.loss`)."""
+    out: dict[str, Any] = {}
+    for key, value in (card.get("metrics") or {}).items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = value
+    return out
+
+
+def status(project: Project, names: list[str] | None = None):
+    """Per adapter: up to date, stale (with reasons) or never trained."""
+    from adapterctl import staleness, versions
+
+    versions.recover_if_idle(project)
+    return staleness.status(project, names)
+
+
+def show_version(project: Project, ref: str) -> dict[str, Any]:
+    """The card of the version REF names, plus where it is and which environments serve it."""
+    from adapterctl import environments, versions
+
+    version = versions.resolve(project, ref, verify=False)
+    serving = environments.pointing_at(environments.load(project), version.name)
+    return {
+        **version.card,
+        "path": str(version.path),
+        "local": version.path.is_dir(),
+        "environments": serving.get(version.id, []),
+    }
+
+
+def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bool = False):
+    """Point environment ENV at the version REF names (verified first)."""
+    from adapterctl import releases
+
+    return releases.deploy(project, ref, env, message=message, force=force)
+
+
+def rollback(project: Project, name: str, env: str, *, to: str | None = None, message: str = ""):
+    """Move ENV's pointer for NAME back to its previous target, or to the version `to` names."""
+    from adapterctl import releases
+
+    return releases.rollback(project, name, env, to=to, message=message)
+
+
+@dataclass
+class EnvironmentEntry:
+    env: str
+    name: str
+    version: str
+    short: str
+    deployed: str  # when the pointer last moved
+    moves: list[dict[str, Any]]  # oldest first: at, action, from, to, forced, message
+
+
+def environments(project: Project, name: str | None = None, env: str | None = None) -> list[EnvironmentEntry]:
+    """What each environment serves, with the history of moves."""
+    from adapterctl import environments as envs_module
+
+    rows = []
+    for env_name, adapters in sorted(envs_module.load(project).items()):
+        for adapter, pointer in sorted(adapters.items()):
+            if (name and adapter != name) or (env and env_name != env):
+                continue
+            last = pointer.moves[-1]["at"] if pointer.moves else ""
+            rows.append(EnvironmentEntry(env_name, adapter, pointer.version, pointer.version[:12], last, pointer.moves))
+    return rows
+
+
+@dataclass
+class ResolvedVersion:
+    ref: str
+    name: str
+    id: str
+    path: Path
+
+
+def resolve(project: Project, ref: str, *, pull: bool = False) -> ResolvedVersion:
+    """The local folder of the verified version REF names (fetched from the remote with `pull`)."""
+    from adapterctl import releases, versions
+
+    versions.recover_if_idle(project)
+    v = releases.local_path(project, ref, pull=pull)
+    return ResolvedVersion(v.ref, v.name, v.id, v.path)
+
+
+def push(project: Project, ref: str | None = None):
+    """Upload a version's weights to the DVC remote, or everything DVC tracks."""
+    from adapterctl import releases
+
+    return releases.push(project, ref)
+
+
+def pull(project: Project, ref: str | None = None):
+    """Fetch a version (only that one) or everything DVC tracks; verify what arrives."""
+    from adapterctl import releases
+
+    return releases.pull(project, ref)
+
+
+@dataclass
+class ImportResult:
+    ref: str
+    name: str
+    id: str
+    path: Path
+    card: Path
+    new: bool  # False when this content was already a version
+
+
+def import_adapter(
+    project: Project, name: str, path: Path | str, *, message: str = "", any_base: bool = False
+) -> ImportResult:
+    """Adopt an existing PEFT adapter folder as a version of NAME."""
+    from adapterctl import versions
+
+    before = {v.id for v in versions.log(project, name)}
+    v = versions.import_folder(project, name, Path(path), message=message, any_base=any_base)
+    return ImportResult(v.ref, v.name, v.id, v.path, v.card_path, v.id not in before)
+
+
+def gc(project: Project, *, keep_last: int = 3, force: bool = False):
+    """Drop local copies of versions no environment and no recent log entry needs (dry run unless force)."""
+    from adapterctl import releases
+
+    return releases.gc(project, keep_last=keep_last, force=force)
 
 
 # ── training: train, sweep (see train/) ──

@@ -3,7 +3,7 @@
     support            the latest version of adapter `support`
     support@3f2a9c1e   the version whose id starts with 3f2a9c1e (4+ hex digits)
     support@prod       the version environment `prod` points at
-    support@~1         the parent of the latest (~N: N steps back in the log)
+    support@~1         the parent of the latest (~N: N parents back, like git's HEAD~N)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from adapterctl.errors import ReferenceError_
 NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 ID_PREFIX = re.compile(r"^[0-9a-f]{4,64}$")
+_HEX = re.compile(r"^[0-9a-f]+$")
 _REF = re.compile(rf"^(?P<name>{NAME})(?:@(?P<target>[^@\s]+))?$")
 
 Kind = Literal["latest", "id", "env", "back"]
@@ -54,6 +55,8 @@ def parse_ref(text: str) -> Ref:
         return Ref(name, "id", target)
     if is_env_name(target):
         return Ref(name, "env", target)
+    if _HEX.match(target):
+        raise ReferenceError_(f"invalid reference {text!r}: an id prefix needs at least 4 hex digits")
     raise ReferenceError_(
         f"invalid reference {text!r}: {target!r} is neither a version id (4+ hex digits) nor an environment name"
     )
@@ -68,5 +71,6 @@ def format_ref(ref: Ref) -> str:
 
 
 def is_env_name(text: str) -> bool:
-    """Environment names start with a letter and are never mistaken for an id prefix."""
-    return bool(ENV_NAME.match(text)) and not ID_PREFIX.match(text)
+    """Environment names start with a letter and are never all hex digits, so `support@abc`
+    is a too-short id prefix rather than an environment, and never the other way round."""
+    return bool(ENV_NAME.match(text)) and not _HEX.match(text)

@@ -11,6 +11,7 @@ from adapterctl import ui
 from adapterctl.cli._lazy import api
 from adapterctl.cli import app
 from adapterctl.cli._options import JSON, PROJECT, SET
+from adapterctl.errors import UsageError
 
 
 @app.command()
@@ -78,27 +79,46 @@ def list_(project: Path = PROJECT, as_json: bool = JSON) -> None:
 
 @app.command()
 def show(
-    ref: str = typer.Argument(..., help="An adapter NAME (its resolved spec)."),
+    ref: str = typer.Argument(..., help="An adapter NAME (its resolved spec) or a version REF: NAME@<id>, NAME@<env>, NAME@~N (its card)."),
     overrides: list[str] = SET,
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
-    """Show an adapter's resolved spec: defaults, its own tables and --set overrides applied.
+    """Show an adapter's resolved spec (defaults, its own tables and --set overrides applied),
+    or with NAME@... a version's card: lineage, hashes, metrics.
 
     Example: adapterctl show support --set train.learning_rate=1e-4
     """
-    spec = api.show_spec(api.open_project(project), ref, overrides)
+    root = api.open_project(project)
+    if "@" in ref:
+        if overrides:
+            raise UsageError("--set applies to an adapter's spec, not to a version's card")
+        ui.emit(api.show_version(root, ref), as_json, _render_card)
+        return
+    spec = api.show_spec(root, ref, overrides)
     ui.emit(spec, as_json, _render_spec)
+
+
+def _without_none(d: dict[str, Any]) -> dict[str, Any]:  # TOML has no null
+    return {k: _without_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
 
 
 def _render_spec(spec: dict[str, Any]) -> None:
     import tomli_w
 
-    def without_none(d: dict[str, Any]) -> dict[str, Any]:  # TOML has no null
-        return {k: without_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+    body = _without_none({k: v for k, v in spec.items() if k not in ("name", "latest")})
+    latest = f"  latest {spec['latest'][:12]}" if spec.get("latest") else "  no versions yet"
+    ui.out.print(f"[bold]{spec['name']}[/bold]  spec {spec['spec_hash'][:12]}{latest}")
+    ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
 
-    body = without_none({k: v for k, v in spec.items() if k != "name"})
-    ui.out.print(f"[bold]{spec['name']}[/bold]  spec {spec['spec_hash'][:12]}")
+
+def _render_card(card: dict[str, Any]) -> None:
+    import tomli_w
+
+    served = f"  serving: {', '.join(card['environments'])}" if card.get("environments") else ""
+    where = card["path"] if card.get("local") else "not local (adapterctl pull)"
+    ui.out.print(f"[bold]{card['name']}@{card['id'][:12]}[/bold]  {where}{served}")
+    body = _without_none({k: v for k, v in card.items() if k not in ("path", "local", "environments")})
     ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
 
 

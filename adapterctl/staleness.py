@@ -1,0 +1,129 @@
+"""`status`: is each adapter's latest version still what training the manifest would produce?
+
+The latest card recorded the spec, data hashes and base fingerprint it was trained from;
+they are compared with the manifest's resolved spec and the files on disk now. Only what
+shapes the weights counts (the keys of `manifest.spec_hash`): eval settings, gates and the
+eval set change how a version is judged, not the version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapterctl import fingerprints, manifest, storage, versions
+from adapterctl.project import Project
+
+UP_TO_DATE, STALE, NEVER = "up to date", "stale", "never trained"
+_SPEC_KEYS = ("data", "val_data", "template")
+_SPEC_TABLES = ("lora", "train")
+
+
+@dataclass
+class AdapterStatus:
+    name: str
+    state: str  # UP_TO_DATE, STALE or NEVER
+    latest: str = ""  # short id of the latest version
+    reasons: list[str] = field(default_factory=list)  # one line each, for people
+    spec: list[dict[str, Any]] = field(default_factory=list)  # {key, old, new}
+    data: list[dict[str, Any]] = field(default_factory=list)  # {path, old_md5, new_md5, old_rows, new_rows, added, removed}
+    base: list[dict[str, Any]] = field(default_factory=list)  # {key, old, new}
+
+
+def status(project: Project, names: list[str] | None = None) -> list[AdapterStatus]:
+    m = manifest.load(project.manifest_path)
+    for name in names or []:
+        m.adapter(name)  # an unknown name is an error with a did-you-mean
+    cache = fingerprints.FileCache(project)
+    base_now: dict[str, str] | None = None
+    out = []
+    try:
+        for name in names or m.adapter_names:
+            spec = m.adapter(name)
+            log = versions.log(project, name)
+            if not log:
+                out.append(AdapterStatus(name, NEVER, reasons=["no versions yet"]))
+                continue
+            card = log[0].card
+            result = AdapterStatus(name, UP_TO_DATE, log[0].short)
+            _compare_spec(project, spec, card, result)
+            _compare_data(project, spec, card, cache, result)
+            if base_now is None:
+                base_now = fingerprints.base_fingerprint(project, m.base.model, m.base.revision, cache)
+            _compare_base(card.get("base", {}), base_now, result)
+            if result.reasons:
+                result.state = STALE
+            out.append(result)
+    finally:
+        cache.save()
+    return out
+
+
+def _flatten(spec: dict[str, Any]) -> dict[str, Any]:
+    flat = {k: spec.get(k) for k in _SPEC_KEYS}
+    for table in _SPEC_TABLES:
+        for key, value in (spec.get(table) or {}).items():
+            flat[f"{table}.{key}"] = value
+    return flat
+
+
+def _compare_spec(project: Project, spec: manifest.AdapterSpec, card: dict[str, Any], result: AdapterStatus) -> None:
+    if card.get("spec_hash") == manifest.spec_hash(spec, project.root):
+        return
+    old, new = _flatten(card.get("spec", {})), _flatten(spec.to_dict())
+    for key in sorted(set(old) | set(new), key=lambda k: (k.count("."), k)):
+        if old.get(key) != new.get(key):
+            result.spec.append({"key": key, "old": old.get(key), "new": new.get(key)})
+            result.reasons.append(f"{key}: {_show(old.get(key))} → {_show(new.get(key))}")
+    template_now = versions.template_sha256(project, spec)
+    if spec.template == card.get("spec", {}).get("template") and card.get("template_sha256", template_now) != template_now:
+        result.spec.append({"key": "template (content)", "old": card.get("template_sha256"), "new": template_now})
+        result.reasons.append(f"{spec.template} changed")
+    if not result.reasons:  # hashed material we do not itemise (e.g. a new spec field)
+        result.reasons.append("spec changed")
+
+
+def _compare_data(
+    project: Project, spec: manifest.AdapterSpec, card: dict[str, Any], cache: fingerprints.FileCache, result: AdapterStatus
+) -> None:
+    now = versions.data_facts(project, spec, cache)
+    for role in ("train", "val"):
+        before, after = card.get("data", {}).get(role), now.get(role)
+        if not before or not after or before.get("path") != after.get("path"):
+            continue  # a different file is a spec change, reported above
+        if before.get("md5") == after.get("md5") or not after.get("md5"):
+            continue
+        change = {
+            "path": after["path"], "old_md5": before.get("md5"), "new_md5": after["md5"],
+            "old_rows": before.get("rows"), "new_rows": after.get("rows"), "added": None, "removed": None,
+        }
+        old_copy = storage.cached_file(project.root, before["md5"]) if before.get("md5") else None
+        delta = fingerprints.row_delta(old_copy, project.root / after["path"]) if old_copy else None
+        if delta is not None:
+            change["added"], change["removed"] = delta
+            detail = f"+{delta[0]} rows, −{delta[1]} rows"
+        elif change["old_rows"] is not None and change["new_rows"] is not None:
+            diff = change["new_rows"] - change["old_rows"]
+            detail = f"{diff:+d} rows ({change['old_rows']} → {change['new_rows']})"
+        else:
+            detail = "content changed"
+        result.data.append(change)
+        result.reasons.append(f"data {after['path']} changed: {detail}")
+
+
+def _compare_base(before: dict[str, Any], now: dict[str, str], result: AdapterStatus) -> None:
+    for key, label in (("model", "base model"), ("revision", "base revision")):
+        if (before.get(key) or "") != (now.get(key) or ""):
+            result.base.append({"key": key, "old": before.get(key), "new": now.get(key)})
+            result.reasons.append(f"{label}: {_show(before.get(key))} → {_show(now.get(key))}")
+    if result.base:
+        return
+    for key, label in (("hash", "base weights changed"), ("tokenizer_hash", "tokenizer or chat template changed")):
+        old, new = before.get(key), now.get(key)
+        if old and new and old != new:  # "" means it could not be hashed there or here
+            result.base.append({"key": key, "old": old, "new": new})
+            result.reasons.append(label)
+
+
+def _show(value: Any) -> str:
+    return "(none)" if value is None or value == "" else str(value)
