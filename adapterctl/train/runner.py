@@ -7,6 +7,7 @@ api.train and api.sweep are thin wrappers over these functions.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,9 @@ def register(project: Project, run: runs.Run, job: TrainJob, *, message: str = "
         card_extra=card_extra,
     )
     run.update(status="registered", version=version.id, pid=None)
+    # The version holds the weights now; checkpoints only served a resume, which is over.
+    for folder in (run.checkpoints_dir, run.adapter_dir):
+        shutil.rmtree(folder, ignore_errors=True)
     return version
 
 

@@ -42,7 +42,7 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     ids = tokenizer("### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n",
                     return_tensors="pt").input_ids.cuda()
     with torch.no_grad():
-        assert torch.allclose(ours(input_ids=ids).logits.float(), plain(input_ids=ids).logits.float(), atol=1e-2)
+        assert torch.allclose(ours(input_ids=ids).logits.float(), plain(input_ids=ids).logits.float(), atol=5e-2)
 
 
 def test_gpu_bench_script_runs() -> None:

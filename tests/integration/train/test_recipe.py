@@ -133,6 +133,8 @@ def test_rows_that_would_leak_fall_back_to_padded_batches(tiny_model_dir) -> Non
     assert "would let rows attend to each other" in record["notice"]
     assert batching.resolve("padding_free", model)["used"] == "padding_free"
     assert batching.resolve("packed", model)["used"] == "packed"
+    assert batching.resolve("padding_free", model.to(torch.bfloat16))["used"] == "padding_free", \
+        "16-bit rounding is not mistaken for leaking rows"
 
 
 def test_pissa_adapter_is_saved_as_plain_lora_for_the_original_base(project) -> None:

@@ -85,6 +85,8 @@ def test_json_progress_lines_and_card(example_project: Path, cli) -> None:
     assert card["training"]["run_id"] == r["run_id"] and card["seed"] == 42
     run = json.loads((example_project / ".adapterctl/runs" / r["run_id"] / "run.json").read_text())
     assert run["status"] == "registered" and run["version"] == r["version"]
+    kept = {p.name for p in (example_project / ".adapterctl/runs" / r["run_id"]).iterdir()}
+    assert kept == {"run.json", "summary.json", "loss_curve.png"}, "checkpoints go once the version exists"
 
 
 def test_two_adapters_share_one_base_load(example_project: Path, cli, monkeypatch) -> None:
