@@ -445,7 +445,9 @@ def gc(project: Project, *, keep_last: int = 3, force: bool = False):
 
 # ── training: train, sweep (see train/) ──
 #
-# Functions for training go in this section.
+# Functions for training go in this section. train/runner.py runs the jobs (in this process
+# or under accelerate) and registers what they produce; these wrappers validate arguments
+# and shape results for the CLI. Nothing here imports torch until a job runs.
 
 
 @dataclass

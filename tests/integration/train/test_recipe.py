@@ -57,7 +57,8 @@ def test_lora_on_the_output_head_points_to_modules_to_save(train_unregistered) -
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (['train.quantization="int8"', 'lora.init_lora_weights="gaussian"'], {"used": "int8"}),
+        (['train.quantization="int8"', 'lora.init_lora_weights="gaussian"', "train.gradient_checkpointing=true",
+          "train.grad_accum=2", 'train.lr_scheduler="linear"'], {"used": "int8", "effective_batch": 16}),
         (['train.quantization="fp4"', "lora.use_dora=true"], {"used": "fp4"}),
         (['train.quantization="none"', 'lora.init_lora_weights="pissa"', 'train.batching="packed"'],
          {"used": "none"}),
@@ -68,6 +69,7 @@ def test_quantisation_and_lora_variants_train(project, train_unregistered, overr
     [outcome] = train_unregistered("support", overrides=["train.max_steps=2", *overrides])
     assert outcome.summary["quantization"]["used"] == expected["used"]
     assert outcome.summary["steps"] == 2
+    assert outcome.summary["effective_batch"] == expected.get("effective_batch", 8)
 
 
 def test_pissa_on_a_quantised_base_is_refused(train_unregistered) -> None:
@@ -168,3 +170,19 @@ def test_pissa_adapter_is_saved_as_plain_lora_for_the_original_base(project) -> 
         loaded = PeftModel.from_pretrained(base, recipe.run.adapter_dir).eval()(input_ids=ids).logits
     assert (trained - untouched).abs().max() > 1e-3, "training changed the outputs"
     assert torch.allclose(loaded, trained, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", ["chat", "prompt_completion"])
+def test_chat_and_prompt_completion_rows_train(project, train_unregistered, shape: str) -> None:
+    rows = [json.loads(line) for line in (project.root / "data/support.jsonl").read_text().splitlines()[:40]]
+    if shape == "chat":
+        out = [{"messages": [{"role": "user", "content": r["input"]}, {"role": "assistant", "content": r["output"]}]}
+               for r in rows]
+    else:
+        out = [{"prompt": f"Q: {r['input']}\nA: ", "completion": r["output"]} for r in rows]
+    (project.root / "data/extra.jsonl").write_text("".join(json.dumps(r) + "\n" for r in out))
+    manifest = project.manifest_path
+    manifest.write_text(manifest.read_text() + '\n[adapters.extra]\ndata = "data/extra.jsonl"\n')
+    [outcome] = train_unregistered("extra", overrides=["train.max_steps=2"])
+    assert outcome.summary["data"]["format"] == shape and outcome.summary["steps"] == 2
+    assert outcome.summary["val_loss"]["final"] > 0
