@@ -1,9 +1,10 @@
 """Generate the data of `example-project/`, deterministically and offline.
 
 The example project ships two adapters (a customer-support assistant and a
-documentation assistant). Their rows are synthetic: each answer is a fixed
-function of (product or tool, question type, a few details lifted from the
-question), phrased in one consistent voice. That regularity is the point: a
+documentation assistant). Their rows are synthetic: a support answer is a fixed
+function of (product, question type), a docs answer of (tool, the option, flag,
+function or error asked about), all in one consistent voice, while the
+questions vary in phrasing and details. That regularity is the point: a
 tiny model fine-tuned for a few epochs can learn the mapping and beat its
 untuned base on ROUGE-L, so the example's eval gates are meaningful.
 
@@ -20,8 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 SEED = 20261101
-TRAIN_ROWS = 400
-EVAL_ROWS = 80
+TRAIN_ROWS = 1000
+EVAL_ROWS = 100
 MAX_OUTPUT_CHARS = 200
 
 Row = dict[str, str]
@@ -91,7 +92,7 @@ def _device_refund(name: str, slug: str, days: int) -> RowMaker:
             f"Hi, I'd like to send back my {name} (order {order}) for a refund.",
         ])
         answer = (f"Sorry the {name} did not work out. You can return it within {days} days "
-                  f"for a full refund at example.com/returns/{slug} using order {order}.")
+                  f"for a full refund at example.com/returns/{slug} with your order number.")
         return _support_row(rng, ask, answer)
     return make
 
@@ -106,7 +107,7 @@ def _device_shipping(name: str, slug: str) -> RowMaker:
             f"Order {order} for a {name} is delayed by {late}. What is going on?",
             f"I ordered the {name} {late} ago ({order}) and nothing came.",
         ])
-        answer = (f"Sorry for the wait on order {order}. {name} orders ship in 3 to 5 days; "
+        answer = (f"Sorry for the wait. {name} orders ship in 3 to 5 days; "
                   f"track it at example.com/track/{slug} and we will reship it if it is lost.")
         return _support_row(rng, ask, answer)
     return make
@@ -150,8 +151,8 @@ def _device_error(name: str, slug: str) -> RowMaker:
             f"I keep getting {code} on my {name}. Help!",
             f"The {name} display says {code} and stops.",
         ])
-        answer = (f"Error {code} on the {name} means a firmware fault. Restart it, update the firmware, "
-                  f"and if {code} returns, see example.com/errors/{slug}.")
+        answer = (f"That error on the {name} means a firmware fault. Restart it and update the firmware; "
+                  f"if the error returns, see example.com/errors/{slug}.")
         return _support_row(rng, ask, answer)
     return make
 
@@ -204,8 +205,8 @@ def _plan_refund(name: str, price: str) -> RowMaker:
             f"Refund request: {name}, {month} payment.",
             f"I forgot to cancel the {name} before {month}. Can I get my money back?",
         ])
-        answer = (f"Thanks for reaching out. The {month} charge of {price} for the {name} is refundable "
-                  f"within 14 days; we have sent the refund request to billing.")
+        answer = (f"Thanks for reaching out. A {price} charge for the {name} is refundable "
+                  f"within 14 days; we have sent your refund request to billing.")
         return _support_row(rng, ask, answer)
     return make
 
@@ -263,8 +264,8 @@ def _plan_error(name: str, slug: str) -> RowMaker:
             f"Getting {code} every time I open {name}.",
             f"{name} won't load, it says {code}.",
         ])
-        answer = (f"Error {code} in {name} means your session expired. Sign out, sign back in, "
-                  f"and if {code} persists see example.com/status/{slug}.")
+        answer = (f"That error in {name} means your session expired. Sign out and sign back in; "
+                  f"if it persists, see example.com/status/{slug}.")
         return _support_row(rng, ask, answer)
     return make
 
@@ -547,10 +548,10 @@ base model that is built offline:
 - `docs`: a documentation assistant for {tools} fictional tools, explaining config
   options, CLI flags, API functions, errors and installation.
 
-Each adapter has {support_train}/{docs_train} training rows in `data/` and
-{support_eval}/{docs_eval} held-out rows in `evals/` (`instruction`, `input`,
-`output`), a prompt template in `templates/`, and a ROUGE-L gate in
-`adapterctl.toml`.
+Each adapter has {train_rows} training rows in `data/` and {eval_rows} held-out rows
+in `evals/` (keys `instruction`, `input`, `output`), a prompt template in
+`templates/`, and a ROUGE-L gate in `adapterctl.toml`. The base model in
+`models/tiny-base` is the one `adapterctl.tiny` builds (about 200k parameters).
 
 ## Run it
 
@@ -560,7 +561,10 @@ cd demo
 adapterctl train support
 adapterctl eval support
 adapterctl train docs
+adapterctl eval docs
 ```
+
+`eval` exits with 1 when a gate fails.
 
 ## Where the data comes from
 
@@ -593,8 +597,7 @@ def main(out_dir: Path) -> None:
     write_text(out_dir / "adapterctl.toml", MANIFEST)
     write_text(out_dir / "README.md", README.format(
         products=len(DEVICES) + len(PLANS), tools=len(TOOLS),
-        support_train=len(support_train), docs_train=len(docs_train),
-        support_eval=len(support_eval), docs_eval=len(docs_eval)))
+        train_rows=TRAIN_ROWS, eval_rows=EVAL_ROWS))
 
 
 if __name__ == "__main__":
