@@ -40,11 +40,11 @@ class CountingCollator:
 
     def __call__(self, examples):
         batch = self.inner(examples)
-        ids = batch["input_ids"]
-        self.fed += ids.numel()
+        self.fed += batch["input_ids"].numel()
         mask = batch.get("attention_mask")
-        # padding-free batches carry no mask and no padding (TRL pads nothing without pad_to_multiple_of)
-        self.real += int(mask.sum()) if mask is not None else ids.numel()
+        # With a mask, it marks the real tokens; padding-free and packed batches have none, and
+        # their examples hold no padding, so the examples' lengths are the real tokens.
+        self.real += int(mask.sum()) if mask is not None else sum(len(ex["input_ids"]) for ex in examples)
         return batch
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from adapterctl.errors import ManifestError
 from adapterctl.manifest import TrainSpec
 
 
@@ -25,6 +26,10 @@ def sft_config(
     on_gpu = device == "cuda"
     steps = train.eval_steps
     early = train.early_stopping_patience > 0
+    every = train.checkpoint_steps or steps
+    if early and has_val and every % steps:
+        raise ManifestError(f"train.checkpoint_steps = {every} must be a multiple of train.eval_steps = {steps} "
+                            "with early stopping (the best checkpoint is kept and loaded at the end)")
     kwargs: dict[str, Any] = dict(
         output_dir=str(output_dir),
         seed=train.seed,
@@ -56,7 +61,7 @@ def sft_config(
         eval_strategy="steps" if has_val else "no",
         eval_steps=steps,
         save_strategy="steps",
-        save_steps=steps,
+        save_steps=every,
         save_total_limit=2,  # the best one is kept too when it is loaded at the end
         load_best_model_at_end=has_val and early,
         metric_for_best_model="eval_loss" if has_val and early else None,

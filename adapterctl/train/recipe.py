@@ -22,7 +22,7 @@ from adapterctl import modeling
 from adapterctl.data import examples
 from adapterctl.errors import DataError, ManifestError
 from adapterctl.project import Project
-from adapterctl.train import batching, lora, save
+from adapterctl.train import batching, collate, lora, save
 from adapterctl.train.job import TrainJob
 from adapterctl.train.quiet import quiet
 from adapterctl.train.runs import Run
@@ -50,8 +50,9 @@ class BaseCache:
         self.loaded = None
 
     def clear(self) -> None:
-        self.loaded = None
-        gc.collect()
+        if self.loaded is not None:
+            self.loaded = None
+            gc.collect()  # a large base should be gone before the next one loads
 
 
 class SFTRecipe:
@@ -132,11 +133,18 @@ class SFTRecipe:
             args = sft_config(train, self.run.checkpoints_dir, batching=used, device=self.device,
                               compute_dtype=self.base.key.compute_dtype, has_val=self.data.val is not None,
                               world_size=self.world_size)
-        # Padding-free: each batch is its rows laid end to end, position ids restarting per row.
-        # TRL only allows that with packing; rows are already truncated to max_length by TRL's
-        # dataset preparation, so our collator does the flattening.
-        collator = (DataCollatorForLanguageModeling(pad_token_id=self.base.tokenizer.pad_token_id, padding_free=True)
-                    if used == "padding_free" else None)
+        # Padding-free: rows laid end to end, position ids restarting per row (TRL only allows
+        # that with packing, so the collator is ours; TRL's dataset preparation has already
+        # truncated rows to max_length). See collate.py for the two layouts.
+        collator = None
+        if used == "padding_free":
+            pad = self.base.tokenizer.pad_token_id
+            if collate.is_varlen(self.batching["attn_implementation"]):
+                collator = DataCollatorForLanguageModeling(pad_token_id=pad, padding_free=True)
+                self.batching["layout"] = "one sequence per batch (varlen attention)"
+            else:
+                collator = collate.BinnedPaddingFreeCollator(pad_token_id=pad, capacity=train.max_length)
+                self.batching["layout"] = f"rows end to end in bins of up to {train.max_length} tokens"
         self.progress = ProgressCallback(self.sink, self.spec.name)
         callbacks: list[Any] = [self.progress]
         if train.early_stopping_patience and self.data.val is not None:

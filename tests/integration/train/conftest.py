@@ -10,13 +10,24 @@ from adapterctl.project import Project
 
 REPO = Path(__file__).resolve().parents[3]
 
-# A few optimiser steps on the tiny model: enough to exercise every stage, about a second.
+# A few optimiser steps on the tiny model: every stage runs, in about a second.
 FAST = ["train.max_steps=4", "train.eval_steps=2", "train.batch_size=8"]
+SMALL_ROWS = 200
 
 
 @pytest.fixture
-def project(example_project: Path) -> Project:
-    return Project(example_project)
+def demo(example_project: Path) -> Path:
+    """The example project with its first 200 rows per adapter (180 train, 20 val): short runs
+    spend their time training rather than tokenising data they never reach."""
+    for name in ("support", "docs"):
+        path = example_project / f"data/{name}.jsonl"
+        path.write_text("".join(path.read_text().splitlines(keepends=True)[:SMALL_ROWS]))
+    return example_project
+
+
+@pytest.fixture
+def project(demo: Path) -> Project:
+    return Project(demo)
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ def wait_for_checkpoint(root: Path, proc: subprocess.Popen, timeout: float = 180
     raise AssertionError("no checkpoint appeared in time")
 
 
-def test_ctrl_c_exits_130_and_registers_nothing(example_project: Path) -> None:
+def test_ctrl_c_exits_130_and_registers_nothing(demo: Path) -> None:
+    example_project = demo
     proc = start_training(example_project)
     run_dir = wait_for_checkpoint(example_project, proc)
     proc.send_signal(signal.SIGINT)
