@@ -445,4 +445,156 @@ def gc(project: Project, *, keep_last: int = 3, force: bool = False):
 
 # ── training: train, sweep (see train/) ──
 #
-# Functions for training go in this section.
+# Functions for training go in this section. train/runner.py runs the jobs (in this process
+# or under accelerate) and registers what they produce; these wrappers validate arguments
+# and shape results for the CLI. Nothing here imports torch until a job runs.
+
+
+@dataclass
+class TrainResult:
+    adapter: str
+    version: str | None  # the full id; None when nothing was registered
+    short: str | None
+    parent: str | None
+    run_id: str
+    steps: int
+    val_loss: dict[str, Any]
+    train_seconds: float
+    tokens_per_second: float | None
+    notices: list[str]
+    sweep: dict[str, Any] | None = None
+
+
+def train(
+    project: Project,
+    names: list[str] | tuple[str, ...] = (),
+    *,
+    overrides: list[str] | None = None,
+    resume: bool = False,
+    all_stale: bool = False,
+    launcher: str = "none",
+    num_processes: int | None = None,
+    accelerate_config: str | None = None,
+    progress: str = "auto",
+    message: str = "",
+) -> list[TrainResult]:
+    """Train adapters NAME… from their resolved specs into new versions, one after another.
+
+    The base is loaded once for all of them where quantisation and dtypes agree. Ctrl-C
+    raises Interrupted (exit 130) and registers nothing; `resume=True` continues the newest
+    interrupted run of each name from its last checkpoint.
+    """
+    from adapterctl.train import runner
+
+    wanted = list(dict.fromkeys(names))
+    if all_stale:
+        wanted += [n for n in _stale_adapters(project) if n not in wanted]
+        if not wanted:
+            ui.info("no adapter is stale: every latest version matches the manifest")
+            return []
+    if not wanted:
+        raise UsageError("name at least one adapter to train, or pass --all-stale")
+    launch = _launcher(launcher, num_processes, accelerate_config)
+    jobs = runner.prepare(project, wanted, list(overrides or []), progress=progress, launcher=launch)
+    outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
+    return [_train_result(o) for o in outcomes]
+
+
+def _launcher(kind: str, num_processes: int | None, config: str | None) -> dict[str, Any]:
+    if kind not in ("none", "accelerate"):
+        raise UsageError(f"--launcher {kind}: use none or accelerate")
+    if kind == "none" and (num_processes or config):
+        raise UsageError("--num-processes and --accelerate-config need --launcher accelerate")
+    if num_processes is not None and num_processes < 1:
+        raise UsageError("--num-processes must be at least 1")
+    if config is not None:
+        from adapterctl.train.launch import CONFIGS
+
+        if config not in CONFIGS and not Path(config).expanduser().is_file():
+            raise UsageError(f"--accelerate-config {config}: use {', '.join(CONFIGS)} or a path to a YAML file")
+        config = config if config in CONFIGS else str(Path(config).expanduser().resolve())
+    return {"kind": kind, "num_processes": num_processes or (1 if kind == "none" else None), "config": config}
+
+
+def _stale_adapters(project: Project) -> list[str]:
+    """Adapters whose latest version no longer matches the manifest, or that have none yet."""
+    from adapterctl import staleness
+
+    return [row.name for row in staleness.status(project) if row.state in (staleness.STALE, staleness.NEVER)]
+
+
+def _train_result(outcome: Any) -> TrainResult:
+    summary, version = outcome.summary, outcome.version
+    return TrainResult(
+        adapter=outcome.adapter,
+        version=version.id if version is not None else None,
+        short=version.id[:12] if version is not None else None,
+        parent=(version.card.get("parent") or None) if version is not None else None,
+        run_id=outcome.run_id,
+        steps=summary.get("steps", 0),
+        val_loss=summary.get("val_loss", {}),
+        train_seconds=summary.get("train_seconds", 0.0),
+        tokens_per_second=summary.get("tokens_per_second"),
+        notices=list(outcome.notices),
+        sweep=outcome.sweep,
+    )
+
+
+@dataclass
+class SweepResult:
+    sweep_id: str
+    adapter: str
+    metric: str
+    best: str | None  # version id of the best candidate
+    candidates: list[TrainResult]  # best first
+
+
+def sweep(
+    project: Project,
+    name: str,
+    grid: list[str],
+    *,
+    overrides: list[str] | None = None,
+    progress: str = "auto",
+    message: str = "",
+) -> SweepResult:
+    """Train every combination of the grid's values as a candidate version of NAME.
+
+    Candidates are ranked by val loss (lowest first). Each is registered with the sweep id,
+    its parameters and rank in its card; the best is registered last, so it becomes the
+    adapter's latest version, and is marked `best`.
+    """
+    import json
+
+    from adapterctl.train import runner, runs
+    from adapterctl.train import sweep as sweeps
+
+    axes = sweeps.parse_grid(grid)
+    if not axes:
+        raise UsageError("give the grid as --set TABLE.KEY=V1,V2,... (e.g. train.learning_rate=1e-4,2e-4)")
+    sweep_id = sweeps.new_id()
+    combos = sweeps.expand(axes)
+    base = list(overrides or [])
+    jobs = []
+    for i, combo in enumerate(combos, start=1):
+        info = {"id": sweep_id, "candidate": i, "of": len(combos), "params": sweeps.params(combo)}
+        jobs += runner.prepare(project, [name], base + combo, progress=progress,
+                               launcher={"kind": "none", "num_processes": 1, "config": None}, sweep=info)
+    spec = jobs[0].adapter_spec()
+    if not spec.val_data and spec.train.val_split == 0:
+        raise UsageError(f"sweep ranks by val loss: give '{name}' val_data or a val_split above 0")
+    outcomes = runner.train_all(project, jobs, do_register=False)
+    order = sweeps.rank([o.summary["val_loss"].get("final") for o in outcomes])
+    # Worst first, best last: the best becomes the adapter's latest version.
+    for rank_pos, index in reversed(list(enumerate(order, start=1))):
+        outcome, job = outcomes[index], jobs[index]
+        outcome.sweep = {**job.sweep, "rank": rank_pos, "best": rank_pos == 1, "metric": "val_loss",
+                         "value": outcome.summary["val_loss"].get("final")}
+        outcome.version = runner.register(project, runs.load(runs.runs_dir(project) / outcome.run_id), job,
+                                          message=message or f"{sweep_id} candidate {job.sweep['candidate']}",
+                                          card_extra={"sweep": outcome.sweep})
+    results = [_train_result(outcomes[i]) for i in order]
+    record = SweepResult(sweep_id, name, "val_loss", results[0].version if results else None, results)
+    atomic_write(project.state_dir / "sweeps" / f"{sweep_id}.json",
+                 json.dumps(ui.to_jsonable(record), indent=2) + "\n")
+    return record

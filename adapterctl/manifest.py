@@ -102,6 +102,10 @@ class TrainSpec(Section):
     gradient_checkpointing: bool = Field(False, description="Trade compute for activation memory.")
     val_split: float = Field(0.1, ge=0, lt=1, description="Fraction of data held out for val loss when no val_data is given.")
     eval_steps: int = Field(10, gt=0, description="Compute val loss every this many steps.")
+    checkpoint_steps: int | None = Field(
+        None, gt=0, description="Save a checkpoint for `train --resume` every this many steps; default: every "
+        "eval_steps. With early stopping it must be a multiple of eval_steps."
+    )
     early_stopping_patience: int = Field(0, ge=0, description="Stop after this many evals without val-loss improvement; 0 is off.")
     seed: int = Field(42, ge=0, description="Seed for data order, split and adapter init.")
     save_dtype: Literal["float32", "bfloat16", "float16"] = Field(

@@ -1,3 +1,91 @@
 """train, sweep: turning a declared spec into versions."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from adapterctl import ui
+from adapterctl.cli import app
+from adapterctl.cli._lazy import api
+from adapterctl.cli._options import JSON, PROJECT, SET
+
+
+@app.command()
+def train(
+    names: list[str] = typer.Argument(None, help="Adapters to train, in turn (the base loads once where it can).",
+                                      show_default=False),
+    all_stale: bool = typer.Option(False, "--all-stale", help="Also train every adapter that is stale (its latest version no longer matches the manifest) or has no version yet."),
+    overrides: list[str] = SET,
+    resume: bool = typer.Option(False, "--resume", help="Continue the newest interrupted run of each NAME from its last checkpoint."),
+    launcher: str = typer.Option("none", "--launcher", help="none: train in this process; accelerate: run the same recipe under `accelerate launch` (DDP/FSDP)."),
+    num_processes: int = typer.Option(None, "--num-processes", help="Processes for --launcher accelerate (default: one per GPU, else 1).", show_default=False),
+    accelerate_config: str = typer.Option(None, "--accelerate-config", help="ddp, fsdp, cpu, or an accelerate config YAML (default: ddp on GPUs, cpu without).", show_default=False),
+    message: str = typer.Option("", "--message", "-m", help="A note stored in each new version's card."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Train adapters from their declared specs into new, immutable versions.
+
+    QLoRA/LoRA through TRL's SFTTrainer: completion-only loss, padding-free batches, val loss every eval_steps with optional early stopping.
+
+    Checkpoints go to .adapterctl/runs/; Ctrl-C exits 130 and registers nothing, and --resume continues from the last checkpoint. With --json, progress is printed as one JSON object per line.
+
+    Example: adapterctl train support --set train.learning_rate=1e-4
+    """
+    results = api.train(
+        api.open_project(project), names or [], overrides=overrides or [], resume=resume, all_stale=all_stale,
+        launcher=launcher, num_processes=num_processes, accelerate_config=accelerate_config,
+        progress="json" if as_json else "auto", message=message,
+    )
+    if as_json:
+        from adapterctl.train.progress import json_line
+
+        json_line({"event": "done", "results": results})
+        return
+    for r in results:
+        _render_trained(r)
+
+
+def _render_trained(r: Any) -> None:
+    loss = r.val_loss or {}
+    first, final = loss.get("first"), loss.get("final")
+    val = f", val loss {first:.3f} → {final:.3f} ({-100 * loss['drop']:+.0f}%)" if first and final else ""
+    parent = f" (parent {r.parent[:12]})" if r.parent else ""
+    target = f"version {r.short}{parent}" if r.version else f"run {r.run_id} (not registered)"
+    ui.success(f"{r.adapter}: {target}{val}, {r.steps} steps in {r.train_seconds:.0f}s")
+
+
+@app.command()
+def sweep(
+    name: str = typer.Argument(..., help="The adapter to sweep."),
+    grid: list[str] = typer.Option(None, "--set", help="A grid axis, TABLE.KEY=V1,V2,... (repeat for more axes; TOML values).", show_default=False),
+    overrides: list[str] = typer.Option(None, "--fix", help="Override a key for every candidate, TABLE.KEY=VALUE.", show_default=False),
+    message: str = typer.Option("", "--message", "-m", help="A note stored in each candidate's card."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Train a grid of candidate versions and rank them by val loss; the best is marked.
+
+    Each candidate is a version whose card carries the sweep id, its parameters and rank. The best one is registered last, so it becomes the adapter's latest version.
+
+    Example: adapterctl sweep support --set train.learning_rate=1e-4,2e-4,5e-4 --set lora.r=8,16
+    """
+    result = api.sweep(api.open_project(project), name, grid or [], overrides=overrides or [],
+                       progress="json" if as_json else "auto", message=message)
+    if as_json:
+        from adapterctl.train.progress import json_line
+
+        json_line({"event": "done", "sweep": result})
+        return
+    rows = []
+    for c in result.candidates:
+        params = ", ".join(f"{k}={v}" for k, v in (c.sweep or {}).get("params", {}).items())
+        final = (c.val_loss or {}).get("final")
+        rows.append(((c.sweep or {}).get("rank"), c.short or "-", params,
+                     f"{final:.4f}" if final is not None else "-", "best" if (c.sweep or {}).get("best") else ""))
+    ui.table(["rank", "version", "parameters", "val loss", ""], rows, title=f"{result.sweep_id} ({name})")
+    if result.best:
+        ui.success(f"best: {name}@{result.best[:12]} (now the latest version of {name})")

@@ -1,0 +1,168 @@
+"""Turn an adapter's data file into prompt/completion rows for supervised fine-tuning.
+
+Three row shapes are accepted, told apart by their columns:
+
+- instruction rows (`output` plus the template's fields, e.g. instruction/input/output):
+  the template renders the prompt, `output` is the completion;
+- prompt/completion rows: the prompt (rendered through the template when one is set) and
+  the completion as given;
+- chat rows (`messages`, a list of {role, content}): the conversation up to the last
+  assistant turn is the prompt, that turn is the completion; the tokenizer's chat
+  template renders them.
+
+The completion is what the loss is computed on when `completion_only_loss` is on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapterctl.data.loading import load_table
+from adapterctl.data.templates import DEFAULT_TEXT, Template
+from adapterctl.errors import DataError
+
+ROLES = {"system", "user", "assistant", "tool"}
+
+
+@dataclass
+class SFTData:
+    train: Any  # datasets.Dataset with prompt/completion columns
+    val: Any | None
+    format: str  # "instruction" | "prompt_completion" | "chat"
+    template: str | None  # the template's name, None for chat rows
+    val_source: str  # "val_data" | "val_split" | "none"
+    data_sha256: str
+    val_sha256: str | None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "template": self.template,
+            "train_rows": len(self.train),
+            "val_rows": len(self.val) if self.val is not None else 0,
+            "val_source": self.val_source,
+            "data_sha256": self.data_sha256,
+            "val_sha256": self.val_sha256,
+        }
+
+
+def detect_format(columns: list[str], label: str) -> str:
+    if "messages" in columns:
+        return "chat"
+    if "prompt" in columns and "completion" in columns:
+        return "prompt_completion"
+    if "output" in columns:
+        return "instruction"
+    raise DataError(
+        f"{label}: cannot tell the row format from its columns ({', '.join(columns)}): "
+        "expected instruction/input/output, prompt/completion, or chat `messages`"
+    )
+
+
+def build(root: Path, *, data: str, val_data: str | None, template: str | None, val_split: float, seed: int) -> SFTData:
+    """Load, split and render the data of one adapter spec (paths relative to `root`)."""
+    table = _numbered(load_table(root / data, label=data))
+    columns = [c for c in table.column_names if c != "__row__"]
+    fmt = detect_format(columns, data)
+    tmpl = _template_for(root, template, fmt, columns, data)
+
+    val_table, val_source = None, "none"
+    if val_data:
+        val_table, val_source = _numbered(load_table(root / val_data, label=val_data)), "val_data"
+        val_fmt = detect_format([c for c in val_table.column_names if c != "__row__"], val_data)
+        if val_fmt != fmt:
+            raise DataError(f"{val_data}: {val_fmt} rows, but {data} has {fmt} rows; use one format for both")
+    elif val_split > 0:
+        n_val = max(1, round(len(table) * val_split))
+        if n_val >= len(table):
+            raise DataError(f"{data}: {len(table)} rows are too few to hold out val_split={val_split}")
+        # Row order comes from the seed: the same spec and data always split the same way.
+        split = table.train_test_split(test_size=n_val, seed=seed, shuffle=True)
+        table, val_table, val_source = split["train"], split["test"], "val_split"
+
+    train = _render(table, fmt, tmpl, data)
+    val = _render(val_table, fmt, tmpl, val_data or data) if val_table is not None else None
+    return SFTData(
+        train=train,
+        val=val,
+        format=fmt,
+        template=tmpl.name if tmpl else None,
+        val_source=val_source,
+        data_sha256=file_sha256(root / data),
+        val_sha256=file_sha256(root / val_data) if val_data else None,
+    )
+
+
+def _template_for(root: Path, template: str | None, fmt: str, columns: list[str], label: str) -> Template | None:
+    if fmt == "chat":
+        if template:
+            raise DataError(
+                f"{label}: chat rows (`messages`) are rendered by the tokenizer's chat template; "
+                f"remove `template = \"{template}\"` from this adapter or use instruction rows"
+            )
+        return None
+    if template:
+        return Template.load(root, template)
+    if fmt == "prompt_completion":
+        return None
+    text = DEFAULT_TEXT if "input" in columns else DEFAULT_TEXT.replace("### Input:\n{input}\n\n", "")
+    return Template.parse(text, "<default template>")
+
+
+def _numbered(table):
+    """Add `__row__`, the 1-based row number in the file, so errors after a split still name it."""
+    return table.add_column("__row__", list(range(1, len(table) + 1)))
+
+
+def _render(table, fmt: str, tmpl: Template | None, label: str):
+    """Map rows to prompt/completion columns."""
+    return table.map(
+        _row_to_example,
+        fn_kwargs={"fmt": fmt, "tmpl": tmpl, "label": label},
+        remove_columns=table.column_names,
+        load_from_cache_file=False,
+        keep_in_memory=True,
+    )
+
+
+def _row_to_example(row: dict[str, Any], *, fmt: str, tmpl: Template | None, label: str) -> dict[str, Any]:
+    where = f"{label} row {row['__row__']}"
+    if fmt == "chat":
+        return _split_chat(row.get("messages"), where)
+    answer_key = "output" if fmt == "instruction" else "completion"
+    completion = row.get(answer_key)
+    if not isinstance(completion, str) or not completion.strip():
+        raise DataError(f"{where}: `{answer_key}` is empty or missing; every row needs an answer to learn")
+    if tmpl is not None:
+        fields = {k: v for k, v in row.items() if k != "__row__"}
+        prompt = tmpl.render(fields, where)
+    else:
+        prompt = row.get("prompt")
+        if not isinstance(prompt, str):
+            raise DataError(f"{where}: `prompt` is missing")
+    return {"prompt": prompt, "completion": completion}
+
+
+def _split_chat(messages: Any, where: str) -> dict[str, Any]:
+    if not isinstance(messages, list) or not messages:
+        raise DataError(f"{where}: `messages` must be a non-empty list of {{role, content}}")
+    clean = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
+            raise DataError(f"{where}: message {i} must be {{\"role\": one of {sorted(ROLES)}, \"content\": text}}")
+        clean.append({"role": m["role"], "content": m["content"]})
+    if len(clean) < 2 or clean[-1]["role"] != "assistant":
+        raise DataError(f"{where}: the last message must be the assistant's answer, after at least one other "
+                        f"message (got {[m['role'] for m in clean]})")
+    return {"prompt": clean[:-1], "completion": clean[-1:]}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

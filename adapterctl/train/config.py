@@ -1,0 +1,78 @@
+"""TRL's SFTConfig from an adapter's train spec: the one place where manifest keys meet
+trainer arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from adapterctl.errors import ManifestError
+from adapterctl.manifest import TrainSpec
+
+
+def sft_config(
+    train: TrainSpec,
+    output_dir: Path,
+    *,
+    batching: str,
+    device: str,
+    compute_dtype: str,
+    has_val: bool,
+    world_size: int = 1,
+):
+    """SFTConfig for `train`, with `batching` the method actually used (see batching.resolve)."""
+    from trl import SFTConfig
+
+    on_gpu = device == "cuda"
+    steps = train.eval_steps
+    early = train.early_stopping_patience > 0
+    every = train.checkpoint_steps or steps
+    if early and has_val and every % steps:
+        raise ManifestError(f"train.checkpoint_steps = {every} must be a multiple of train.eval_steps = {steps} "
+                            "with early stopping (the best checkpoint is kept and loaded at the end)")
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(output_dir),
+        seed=train.seed,
+        data_seed=train.seed,
+        # Optimisation
+        learning_rate=train.learning_rate,
+        lr_scheduler_type=train.lr_scheduler,
+        warmup_steps=train.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=train.weight_decay,
+        num_train_epochs=train.epochs,
+        max_steps=train.max_steps or -1,
+        per_device_train_batch_size=train.batch_size,
+        per_device_eval_batch_size=train.batch_size,
+        gradient_accumulation_steps=train.grad_accum,
+        gradient_checkpointing=train.gradient_checkpointing,  # SFTConfig defaults it on; the spec decides
+        gradient_checkpointing_kwargs={"use_reentrant": False} if train.gradient_checkpointing else None,
+        # Precision: SFTConfig defaults bf16=True, which CPUs run slowly and lossily.
+        bf16=on_gpu and compute_dtype == "bfloat16",
+        fp16=on_gpu and compute_dtype == "float16",
+        use_cpu=not on_gpu,
+        # Data: prompt/completion rows; the completion alone carries the loss by default.
+        max_length=train.max_length,
+        completion_only_loss=train.completion_only_loss,
+        packing=batching == "packed",
+        packing_strategy="bfd",  # best-fit: whole rows per bin, never split across bins
+        padding_free=False,  # padding-free rows get our own collator (see recipe): TRL forbids it with max_length
+        dataset_num_proc=None,
+        # Evaluation, checkpoints (resume) and early stopping
+        eval_strategy="steps" if has_val else "no",
+        eval_steps=steps,
+        save_strategy="steps",
+        save_steps=every,
+        save_total_limit=2,  # the best one is kept too when it is loaded at the end
+        load_best_model_at_end=has_val and early,
+        metric_for_best_model="eval_loss" if has_val and early else None,
+        greater_is_better=False if has_val and early else None,
+        # Output: our progress bar and loss curve, no trackers or tqdm
+        logging_strategy="steps",
+        logging_steps=1,
+        report_to="none",
+        disable_tqdm=True,
+        log_level="error",
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False if world_size > 1 else None,
+    )
+    return SFTConfig(**kwargs)

@@ -1,0 +1,168 @@
+"""Running training jobs: in this process or under `accelerate launch`, with Ctrl-C and
+resume handled, then registering what they produced as versions.
+
+api.train and api.sweep are thin wrappers over these functions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapterctl import manifest as manifest_mod
+from adapterctl import ui
+from adapterctl.errors import Interrupted, UsageError
+from adapterctl.project import Project
+from adapterctl.train import runs
+from adapterctl.train.job import TrainJob
+
+
+@dataclass
+class Outcome:
+    """One trained adapter: its run, training record and (once registered) version."""
+
+    adapter: str
+    run_id: str
+    summary: dict[str, Any]
+    version: Any = None  # versions.Version once registered
+    sweep: dict[str, Any] | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+def prepare(
+    project: Project,
+    names: list[str],
+    overrides: list[str],
+    *,
+    progress: str,
+    launcher: dict[str, Any],
+    sweep: dict[str, Any] | None = None,
+) -> list[TrainJob]:
+    """Resolve and validate every spec before anything trains: a typo in the last name fails fast."""
+    m = manifest_mod.load(project.manifest_path)
+    parsed = manifest_mod.parse_overrides(overrides)
+    problems = manifest_mod.check_files(m)
+    jobs = []
+    for name in names:
+        spec = m.adapter(name, parsed)
+        mine = [p for p in problems if f"adapters.{name}." in p]
+        if mine:
+            raise manifest_mod.ManifestError(mine[0])
+        jobs.append(TrainJob.from_spec(spec, manifest_mod.spec_hash(spec, project.root), m.base,
+                                       overrides=list(overrides), progress=progress, launcher=launcher,
+                                       sweep=sweep))
+    return jobs
+
+
+def claim_for_resume(project: Project, job: TrainJob, overrides_given: bool) -> tuple[runs.Run, TrainJob]:
+    """The interrupted run to continue, and the job it was started with.
+
+    Without --set, the run's own overrides are reapplied, so `train x --set a=b` followed
+    by `train x --resume` continues that run. The spec must still resolve to the same hash.
+    """
+    run = runs.resumable(project, job.adapter)
+    stored = TrainJob.from_dict(run.record["job"])
+    if not overrides_given and stored.overrides:
+        m = manifest_mod.load(project.manifest_path)
+        spec = m.adapter(job.adapter, manifest_mod.parse_overrides(stored.overrides))
+        current_hash = manifest_mod.spec_hash(spec, project.root)
+    else:
+        current_hash = job.spec_hash
+    if current_hash != stored.spec_hash:
+        raise UsageError(
+            f"run {run.id} trained '{job.adapter}' with spec {stored.spec_hash[:12]}, but the manifest now "
+            f"resolves to {current_hash[:12]}; run without --resume to start over"
+        )
+    stored.progress = job.progress
+    run.update(status="running", pid=os.getpid())
+    return run, stored
+
+
+def execute(project: Project, run: runs.Run, job: TrainJob, *, bases, resume: bool) -> dict[str, Any]:
+    """Train `job` into `run`'s folder; returns the training summary. Ctrl-C → Interrupted."""
+    try:
+        if run.status == "trained" and run.summary_path.exists():
+            return run.summary()  # finished before: only registration is left
+        if job.launcher.get("kind") == "accelerate":
+            from adapterctl.train import launch
+
+            launch.run(project, run, job, resume=resume)
+            return runs.load(run.dir).summary()
+        from adapterctl.train.recipe import SFTRecipe
+
+        recipe = SFTRecipe(project, run, job, bases=bases, resume=resume)
+        try:
+            recipe.setup()
+            recipe.train()
+            return recipe.save()  # type: ignore[return-value]
+        finally:
+            recipe.cleanup()
+    except KeyboardInterrupt:
+        run.update(status="interrupted", pid=None)
+        raise Interrupted(
+            f"interrupted: nothing was registered for '{job.adapter}'; "
+            f"continue with `adapterctl train {job.adapter} --resume`"
+        ) from None
+    except BaseException as exc:
+        run.update(status="failed", error=f"{type(exc).__name__}: {exc}", pid=None)
+        raise
+
+
+def register(project: Project, run: runs.Run, job: TrainJob, *, message: str = "",
+             card_extra: dict[str, Any] | None = None):
+    """Register the run's adapter folder as a version of job.adapter (parent: the previous latest)."""
+    from adapterctl import versions
+
+    summary = run.summary()
+    extra_files = [run.curve_path] if run.curve_path.exists() else []
+    version = versions.register(
+        project,
+        job.adapter,
+        run.adapter_dir,
+        spec=job.adapter_spec(),
+        message=message,
+        training=summary,
+        extra_files=extra_files,
+        card_extra=card_extra,
+    )
+    run.update(status="registered", version=version.id, pid=None)
+    # The version holds the weights now; checkpoints only served a resume, which is over.
+    for folder in (run.checkpoints_dir, run.adapter_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+    return version
+
+
+def train_all(
+    project: Project,
+    jobs: list[TrainJob],
+    *,
+    resume: bool = False,
+    overrides_given: bool = False,
+    message: str = "",
+    do_register: bool = True,
+) -> list[Outcome]:
+    """Train the jobs in turn, sharing one loaded base between them where their load keys agree."""
+    from adapterctl.train.recipe import BaseCache
+
+    bases = BaseCache()
+    outcomes = []
+    try:
+        for job in jobs:
+            if resume:
+                run, job = claim_for_resume(project, job, overrides_given)
+                ui.info(f"resuming run {run.id} of {job.adapter}"
+                        + (f" from {ckpt.name}" if (ckpt := run.last_checkpoint()) else " from the start"))
+            else:
+                run = runs.create(project, job.adapter, job.to_dict())
+            summary = execute(project, run, job, bases=bases, resume=resume)
+            for notice in summary.get("notices", []):
+                ui.warn(f"{job.adapter}: {notice}")
+            outcome = Outcome(job.adapter, run.id, summary, sweep=job.sweep, notices=summary.get("notices", []))
+            if do_register:
+                outcome.version = register(project, run, job, message=message)
+            outcomes.append(outcome)
+    finally:
+        bases.clear()
+    return outcomes

@@ -1,0 +1,81 @@
+"""Sweeps: a grid of --set values, one candidate per combination, ranked by val loss.
+
+    --set train.learning_rate=1e-4,2e-4,5e-4 --set lora.r=8,16   → 6 candidates
+
+Values are TOML, split on top-level commas only, so `lora.target_modules=["q_proj","v_proj"]`
+is one value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from typing import Any
+
+from adapterctl import manifest
+from adapterctl.errors import ManifestError, UsageError
+
+MAX_CANDIDATES = 64
+
+
+def new_id() -> str:
+    return f"sweep-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def split_values(text: str) -> list[str]:
+    """`1e-4,2e-4` → ["1e-4", "2e-4"]; commas inside [...], {...} or quotes do not split."""
+    parts, depth, quote, current = [], 0, "", []
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+def parse_grid(assignments: list[str]) -> list[tuple[str, list[str]]]:
+    """[(TABLE.KEY, [value, ...])] in the order given; each key checked like --set."""
+    grid: list[tuple[str, list[str]]] = []
+    for item in assignments:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not values.strip():
+            raise ManifestError(f"--set {item!r}: write TABLE.KEY=V1,V2,... e.g. train.learning_rate=1e-4,2e-4")
+        manifest.parse_overrides([f"{key}={split_values(values)[0]}"])  # names the key on a typo
+        if any(k == key for k, _ in grid):
+            raise UsageError(f"--set {key} is given twice; list all its values in one --set")
+        grid.append((key, split_values(values)))
+    return grid
+
+
+def expand(grid: list[tuple[str, list[str]]]) -> list[list[str]]:
+    """Every combination, as --set assignment lists."""
+    combos = [list(c) for c in itertools.product(*[[f"{k}={v}" for v in values] for k, values in grid])]
+    if len(combos) > MAX_CANDIDATES:
+        raise UsageError(f"the grid has {len(combos)} candidates; at most {MAX_CANDIDATES} per sweep")
+    return combos
+
+
+def params(assignments: list[str]) -> dict[str, Any]:
+    """{"train.learning_rate": 0.0001, ...} for the card."""
+    out = {}
+    for item in assignments:
+        key, _, value = item.partition("=")
+        out[key] = manifest.parse_value(value)
+    return out
+
+
+def rank(val_losses: list[float | None]) -> list[int]:
+    """Indices from best (lowest val loss) to worst; candidates without one come last."""
+    return sorted(range(len(val_losses)), key=lambda i: (val_losses[i] is None, val_losses[i] or 0.0, i))

@@ -1,0 +1,53 @@
+"""Fixtures for training tests: the example project and short-run settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapterctl.project import Project
+
+REPO = Path(__file__).resolve().parents[3]
+
+# A few optimiser steps on the tiny model: every stage runs, in about a second.
+FAST = ["train.max_steps=4", "train.eval_steps=2", "train.batch_size=8"]
+SMALL_ROWS = 200
+
+
+@pytest.fixture
+def demo(example_project: Path) -> Path:
+    """The example project with its first 200 rows per adapter (180 train, 20 val): short runs
+    spend their time training rather than tokenising data they never reach."""
+    for name in ("support", "docs"):
+        path = example_project / f"data/{name}.jsonl"
+        path.write_text("".join(path.read_text().splitlines(keepends=True)[:SMALL_ROWS]))
+    return example_project
+
+
+@pytest.fixture
+def project(demo: Path) -> Project:
+    return Project(demo)
+
+
+@pytest.fixture
+def train_unregistered(project: Project):
+    """Train adapters through the real runner, stopping short of registration; returns Outcomes."""
+    from adapterctl.train import runner
+
+    def run(*names: str, overrides: list[str] = (), progress: str = "none"):
+        jobs = runner.prepare(project, list(names), [*FAST, *overrides], progress=progress,
+                              launcher={"kind": "none", "num_processes": 1, "config": None})
+        return runner.train_all(project, jobs, do_register=False)
+
+    return run
+
+
+def run_dir(project: Project, run_id: str) -> Path:
+    return project.state_dir / "runs" / run_id
+
+
+def subprocess_env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
