@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-out = Console(soft_wrap=True, highlight=False)
+# Piped output gets a wide table rather than rich's 80-column default; COLUMNS still wins.
+_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+out = Console(soft_wrap=True, highlight=False, width=_PIPED_WIDTH)
 err = Console(stderr=True, highlight=False)
 
 

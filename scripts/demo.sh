@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The main job end to end on the built-in tiny model, offline. Usage: scripts/demo.sh [DIR]
+# The main job end to end on the built-in tiny model, offline, on a CPU:
+# init → validate → train → log → deploy → train a second version → deploy → rollback → resolve.
+# Usage: scripts/demo.sh [DIR]
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
 dir=${1:-$(mktemp -d)/demo}
@@ -12,5 +14,15 @@ cd "$dir"
 step adapterctl validate
 step adapterctl list
 step adapterctl show support
+step adapterctl train support -m "first cut"
+step adapterctl deploy support --env prod -m "ship the first cut"
+step adapterctl train support --set lora.r=8 -m "smaller rank"
+step adapterctl log support
+step adapterctl status
+step adapterctl deploy support --env prod -m "try the smaller rank"
+step adapterctl rollback support --env prod -m "back to the first cut"
+step adapterctl envs --history
+step adapterctl resolve support@prod
+git add -A && git commit -qm "demo: two versions of support, prod rolled back" && echo "committed the versions and adapterctl.lock"
 echo
 echo "demo project left in $dir"

@@ -57,8 +57,9 @@ def test_version_folder_card_and_dvc_file(project: Path, adapters: list[Path]) -
                 "base", "data", "libraries", "training", "metrics"):
         assert key in card, key
     assert card["created"].endswith("Z") and card["message"] == "hello" and card["parent"] == ""
-    assert card["data"]["train"] == {"path": "data/support.jsonl", "md5": _dvc_md5(project / "data/support.jsonl.dvc"), "rows": 400}
-    assert card["data"]["eval"]["rows"] == 80
+    assert card["data"]["train"] == {"path": "data/support.jsonl", "md5": _dvc_md5(project / "data/support.jsonl.dvc"),
+                                     "rows": len((project / "data/support.jsonl").read_text().splitlines())}
+    assert card["data"]["eval"]["rows"] == len((project / "evals/support.jsonl").read_text().splitlines())
     assert card["base"]["model"] == "models/tiny-base" and len(card["base"]["hash"]) == 64
     assert len(card["base"]["tokenizer_hash"]) == 64
     assert set(card["libraries"]) == {"torch", "transformers", "peft", "trl", "bitsandbytes"}
