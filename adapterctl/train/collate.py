@@ -5,9 +5,9 @@ batch end to end in one sequence. With sdpa or eager attention, transformers tur
 position-id restarts of such a sequence into a dense block-diagonal mask over the whole
 batch, and attention costs (total tokens)^2: sixteen 140-token rows cost ~16x the
 attention of the same rows side by side. So for those kernels the rows are laid end to end
-in bins of at most `max_length` tokens (first-fit decreasing), one bin per batch row:
-still no padding inside or between rows, attention bounded by max_length^2 per bin, and
-padding only where a bin ends short.
+in bins (first-fit decreasing, bin size chosen per batch, at most max_length unless one
+row is longer), one bin per batch row: no padding inside or between rows, attention
+bounded per bin, and padding only where a bin ends short.
 """
 
 from __future__ import annotations
@@ -39,6 +39,23 @@ def first_fit_decreasing(lengths: list[int], capacity: int) -> list[list[int]]:
     return bins
 
 
+def best_bins(lengths: list[int], capacity: int) -> tuple[list[list[int]], int]:
+    """Bins for one batch, and their width, with the fewest cells (bins x width) to compute.
+
+    Candidate bin sizes are the longest row, twice that, and `capacity`: rows of similar
+    length fill bins of twice the longest far better than bins of a fixed max_length.
+    """
+    longest = max(lengths)
+    best: tuple[int, int, list[list[int]]] | None = None
+    for size in sorted({longest, min(2 * longest, max(capacity, longest)), max(capacity, longest)}):
+        bins = first_fit_decreasing(lengths, size)
+        width = max(sum(lengths[i] for i in members) for members in bins)
+        if best is None or len(bins) * width < best[0] * best[1]:
+            best = (len(bins), width, bins)
+    assert best is not None
+    return best[2], best[1]
+
+
 @dataclass
 class BinnedPaddingFreeCollator:
     """Rows end to end within bins of `capacity` tokens; position ids restart at every row."""
@@ -51,8 +68,7 @@ class BinnedPaddingFreeCollator:
 
         ids = [list(ex["input_ids"]) for ex in examples]
         labels = [list(ex.get("labels", ex["input_ids"])) for ex in examples]
-        bins = first_fit_decreasing([len(x) for x in ids], self.capacity)
-        width = max(sum(len(ids[i]) for i in members) for members in bins)
+        bins, width = best_bins([len(x) for x in ids], self.capacity)
         input_ids = torch.full((len(bins), width), self.pad_token_id, dtype=torch.long)
         label_ids = torch.full((len(bins), width), -100, dtype=torch.long)
         # Padding at a bin's end continues the last row's positions: causal attention keeps

@@ -144,7 +144,7 @@ class SFTRecipe:
                 self.batching["layout"] = "one sequence per batch (varlen attention)"
             else:
                 collator = collate.BinnedPaddingFreeCollator(pad_token_id=pad, capacity=train.max_length)
-                self.batching["layout"] = f"rows end to end in bins of up to {train.max_length} tokens"
+                self.batching["layout"] = f"rows end to end in bins of up to {train.max_length} tokens per batch row"
         self.progress = ProgressCallback(self.sink, self.spec.name)
         callbacks: list[Any] = [self.progress]
         if train.early_stopping_patience and self.data.val is not None:

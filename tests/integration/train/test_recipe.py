@@ -23,7 +23,7 @@ def test_short_run_saves_a_standard_peft_folder(project, train_unregistered) -> 
     assert s["steps"] == 4 and s["quantization"] == {"requested": "nf4", "used": "nf4", "double_quant": True,
                                                       "compute_dtype": "float32"}
     assert s["batching"]["used"] == "padding_free" and s["batching"]["verified"] is True
-    assert s["batching"]["layout"] == "rows end to end in bins of up to 256 tokens", "sdpa gets bounded bins"
+    assert s["batching"]["layout"] == "rows end to end in bins of up to 256 tokens per batch row", "sdpa gets bounded bins"
     assert s["data"]["train_rows"] == 180 and s["data"]["val_rows"] == 20
     assert s["val_loss"]["first"] > s["val_loss"]["final"] > 0
     assert [p["step"] for p in s["history"] if "val_loss" in p] == [0, 2, 4]
