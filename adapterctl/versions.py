@@ -52,7 +52,7 @@ else:  # pragma: no cover
 
 CARD_SCHEMA = 1
 ID = re.compile(r"^[0-9a-f]{64}$")
-LIBRARIES = ("torch", "transformers", "peft", "trl", "bitsandbytes")
+LIBRARIES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets")
 TEST_HOOK = "ADAPTERCTL_TEST_HOOK"  # "POINT:exit" or "POINT:sleep": lets tests interrupt a registration
 # Ignores version folders in git, so `dvc add` leaves adapters/NAME/.gitignore alone (two
 # branches would conflict on it). "*?" and not "*": DVC's gitignore matcher would also match
