@@ -62,7 +62,7 @@ def test_version_folder_card_and_dvc_file(project: Path, adapters: list[Path]) -
     assert card["data"]["eval"]["rows"] == len((project / "evals/support.jsonl").read_text().splitlines())
     assert card["base"]["model"] == "models/tiny-base" and len(card["base"]["hash"]) == 64
     assert len(card["base"]["tokenizer_hash"]) == 64
-    assert set(card["libraries"]) == {"torch", "transformers", "peft", "trl", "bitsandbytes"}
+    assert set(card["libraries"]) == {"torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets"}
     assert card["training"]["source"] == "import" and card["seed"] == 42
     assert card["spec"]["lora"]["r"] == 4  # the adapter's own rank, not the manifest's 16
     assert len(card["git_commit"]) == 40
