@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adapterctl.errors import LockTimeout, ProjectNotFound
 
@@ -51,6 +52,29 @@ class Project:
         with process_lock(self.state_dir / "lock", LOCK_TIMEOUT_S if timeout is None else timeout):
             yield
 
+    @contextlib.contextmanager
+    def try_lock(self) -> Iterator[bool]:
+        """The project lock if it is free right now, without waiting or a message.
+
+        Yields False while any process holds it, this one included: a caller that tidies up
+        after interrupted writers must not run inside a live write of its own process.
+        """
+        from filelock import Timeout
+
+        lock = _lock_for(self.state_dir / "lock")
+        if lock.is_locked:
+            yield False
+            return
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+
 
 def find_project(start: Path | str | None = None) -> Project:
     """The nearest folder at or above `start` holding adapterctl.toml."""
@@ -63,23 +87,30 @@ def find_project(start: Path | str | None = None) -> Project:
     )
 
 
-_held_locks: dict[Path, object] = {}
+_held_locks: dict[Path, Any] = {}
+
+
+def _lock_for(path: Path):
+    """One FileLock object per lock file in this process, so holding it is re-entrant."""
+    from filelock import FileLock
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _held_locks.setdefault(path.resolve(), FileLock(str(path)))
 
 
 @contextlib.contextmanager
 def process_lock(path: Path, timeout: float) -> Iterator[None]:
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = _held_locks.setdefault(path.resolve(), FileLock(str(path)))
+    lock = _lock_for(path)
     try:
-        lock.acquire(timeout=0)  # type: ignore[attr-defined]
+        lock.acquire(timeout=0)
     except Timeout:
         from adapterctl import ui
 
         ui.info(f"waiting for another adapterctl process to release {path} ...")
         try:
-            lock.acquire(timeout=timeout)  # type: ignore[attr-defined]
+            lock.acquire(timeout=timeout)
         except Timeout:
             raise LockTimeout(
                 f"{path}: another adapterctl process held the project lock for over {timeout:.0f}s; "
@@ -88,7 +119,7 @@ def process_lock(path: Path, timeout: float) -> Iterator[None]:
     try:
         yield
     finally:
-        lock.release()  # type: ignore[attr-defined]
+        lock.release()
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:

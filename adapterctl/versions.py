@@ -483,22 +483,12 @@ def changing(project: Project) -> Iterator[None]:
 def recover_if_idle(project: Project) -> None:
     """`recover`, from read-only commands, when leftovers exist and no other process is
     writing (a live registration holds the lock, and its files are not leftovers)."""
-    from filelock import FileLock, Timeout
-
     state = project.state_dir
     if not any((state / "pending").glob("*.json")) and not any((state / "staging").glob("*")):
         return
-    # The file project.lock() holds, tried without waiting (and without its "waiting for"
-    # message). A separate FileLock also fails while this very process holds the lock.
-    lock = FileLock(str(state / "lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return
-    try:
-        recover(project)
-    finally:
-        lock.release()
+    with project.try_lock() as free:
+        if free:
+            recover(project)
 
 
 @contextlib.contextmanager
