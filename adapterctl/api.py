@@ -598,3 +598,19 @@ def sweep(
     atomic_write(project.state_dir / "sweeps" / f"{sweep_id}.json",
                  json.dumps(ui.to_jsonable(record), indent=2) + "\n")
     return record
+
+
+# ── evaluation: eval, diff, report, check (see evaluation/, report/) ──
+
+
+def evaluate(project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None,
+             force: bool = False):
+    """Evaluate versions on their adapter's eval set (and the base, once), record metrics and
+    gates in their cards; returns one evaluation.runner.VersionEval per version."""
+    from adapterctl.evaluation import runner
+
+    if not refs and not all_adapters:
+        raise UsageError("name at least one version to evaluate (e.g. support), or pass --all")
+    if limit is not None and limit < 1:
+        raise UsageError("--limit must be at least 1")
+    return runner.evaluate(project, refs, all_adapters=all_adapters, limit=limit, force=force)

@@ -166,3 +166,17 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def render_file(root: Path, rel: str, template: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """(format, rows) of one data file as prompt/completion dicts, each with its raw row
+    under `row` (eval needs the label and other fields as well as the rendered text)."""
+    table = _numbered(load_table(root / rel, label=rel))
+    columns = [c for c in table.column_names if c != "__row__"]
+    fmt = detect_format(columns, rel)
+    tmpl = _template_for(root, template, fmt, columns, rel)
+    rows = []
+    for raw in table:
+        example = _row_to_example(raw, fmt=fmt, tmpl=tmpl, label=rel)
+        rows.append({**example, "row": {k: v for k, v in raw.items() if k != "__row__"}})
+    return fmt, rows
