@@ -463,6 +463,7 @@ class TrainResult:
     tokens_per_second: float | None
     notices: list[str]
     sweep: dict[str, Any] | None = None
+    eval: Any = None  # evaluation.runner.VersionEval when train evaluated the new version
 
 
 def train(
@@ -477,6 +478,7 @@ def train(
     accelerate_config: str | None = None,
     progress: str = "auto",
     message: str = "",
+    evaluate: bool = False,
 ) -> list[TrainResult]:
     """Train adapters NAME… from their resolved specs into new versions, one after another.
 
@@ -497,7 +499,15 @@ def train(
     launch = _launcher(launcher, num_processes, accelerate_config)
     jobs = runner.prepare(project, wanted, list(overrides or []), progress=progress, launcher=launch)
     outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
-    return [_train_result(o) for o in outcomes]
+    results = [_train_result(o) for o in outcomes]
+    if evaluate:  # eval and gates on each new version whose adapter has an eval set
+        from adapterctl.evaluation import runner as eval_runner
+
+        m = load_manifest(project)
+        for r in results:
+            if r.version and m.adapter(r.adapter).eval_data:
+                (r.eval,) = eval_runner.evaluate(project, [f"{r.adapter}@{r.version}"])
+    return results
 
 
 def _launcher(kind: str, num_processes: int | None, config: str | None) -> dict[str, Any]:

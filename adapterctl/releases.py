@@ -66,11 +66,28 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
     with versions.changing(project):
         version = versions.resolve(project, ref, verify=False)
         ensure_available(project, version)
-        gates = version.card.get("gates", {})
-        if isinstance(gates, dict) and gates.get("passed") is False and not force:
-            failed = ", ".join(str(g) for g in gates.get("failed", [])) or "see its card"
-            raise CheckFailed(f"{version.ref} failed its eval gates ({failed}); pass --force to deploy it anyway")
-        return _move(project, version, env, action="deploy", message=message, forced=force)
+        refusal = _gate_refusal(project, version)
+        if refusal and not force:
+            raise CheckFailed(refusal)
+        if refusal:  # the override is part of the environment's history
+            message = f"{message} [forced: {refusal}]".strip()
+        return _move(project, version, env, action="deploy", message=message, forced=bool(refusal) and force)
+
+
+def _gate_refusal(project: Project, version: Version) -> str | None:
+    """Why deploy refuses `version` without --force: failed gates, or gates never evaluated."""
+    from adapterctl.evaluation.gates import needs_eval
+
+    gates = version.card.get("gates", {})
+    if isinstance(gates, dict) and gates.get("passed") is False:
+        failed = ", ".join(str(g) for g in gates.get("failed", [])) or "see its card"
+        return f"{version.ref} failed its eval gates ({failed}); pass --force to deploy it anyway"
+    declared = manifest.load(project.manifest_path).raw_adapters.get(version.name)
+    why = needs_eval(version.card, declared.gates if declared else {})
+    if why:
+        return (f"{version.ref} has eval gates but {why}: run `adapterctl eval {version.ref}` first "
+                "(or pass --force to deploy it anyway)")
+    return None
 
 
 def rollback(project: Project, name: str, env: str, *, to: str | None = None, message: str = "") -> MoveResult:

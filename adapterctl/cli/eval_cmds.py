@@ -33,6 +33,8 @@ def eval_(
     """
     evals = api.evaluate(api.open_project(project), refs or [], all_adapters=all_adapters, limit=limit, force=force)
     ui.emit(evals, as_json, _render)
+    for note in dict.fromkeys(n for e in evals for n in e.notes):
+        ui.warn(note)
     failed = [e for e in evals if not e.passed]
     if failed:
         detail = "; ".join(f"{e.ref}: {', '.join(e.failed)}" for e in failed)
@@ -54,8 +56,6 @@ def _render(evals: list[Any]) -> None:
                 (f"{r.metric} {r.rule}", _num(r.value), _num(r.threshold), r.reference, r.verdict)
                 for r in e.gates.results
             ])
-        for note in e.notes:
-            ui.warn(note)
         if e.gates.results and e.passed:
             ui.success(f"{e.ref}: all {len(e.gates.results)} gate(s) passed")
 

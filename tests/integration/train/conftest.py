@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[3]
 # A few optimiser steps on the tiny model: every stage runs, in about a second.
 FAST = ["train.max_steps=4", "train.eval_steps=2", "train.batch_size=8"]
 SMALL_ROWS = 200
+EVAL_ROWS = 4
 
 
 @pytest.fixture
@@ -22,6 +23,8 @@ def demo(example_project: Path) -> Path:
     for name in ("support", "docs"):
         path = example_project / f"data/{name}.jsonl"
         path.write_text("".join(path.read_text().splitlines(keepends=True)[:SMALL_ROWS]))
+        evals = example_project / f"evals/{name}.jsonl"  # `train` evaluates each new version
+        evals.write_text("".join(evals.read_text().splitlines(keepends=True)[:EVAL_ROWS]))
     return example_project
 
 

