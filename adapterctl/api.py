@@ -624,3 +624,26 @@ def evaluate(project: Project, refs: list[str], *, all_adapters: bool = False, l
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
     return runner.evaluate(project, refs, all_adapters=all_adapters, limit=limit, force=force)
+
+
+def diff(project: Project, ref_a: str, ref_b: str):
+    """Spec, data (row level), metric (with intervals), gate, weight and output differences
+    between two versions; returns a report.compare.Comparison."""
+    from adapterctl.report import diff as diff_mod
+
+    return diff_mod.diff(project, ref_a, ref_b)
+
+
+def report(project: Project, base_ref: str, *, env: str = "prod"):
+    """The PR report: each adapter's newest version on this branch against what ENV served at
+    BASE_REF, from committed cards and eval results only; returns a report.pr.Report."""
+    from adapterctl.report import pr
+
+    return pr.report(project, base_ref, env=env)
+
+
+def check(project: Project, base_ref: str):
+    """New versions on this branch (since BASE_REF) that are unevaluated or failed their gates."""
+    from adapterctl.report import pr
+
+    return pr.check(project, base_ref)
