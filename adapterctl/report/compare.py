@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl.evaluation import bootstrap, metrics, results
-from adapterctl.report.source import Card, latest_eval
+from adapterctl.report.source import Card
 
 ROW_METRICS = ("rouge_l", "rouge1", "chrf", "bleu", "exact_match", "eval_loss")
 
@@ -165,37 +165,31 @@ def _moved(a: Side, b: Side, samples: int) -> tuple[list[MovedRow], list[MovedRo
     if not a.result or not b.result or samples <= 0:
         return [], []
     pairs = bootstrap.pair(a.result.rows, b.result.rows)
-    metric = next((m for m in ROW_METRICS if pairs and m in pairs[0][0] and m in pairs[0][1]), None)
-    if metric is None:
-        return [], []
-    sign = 1 if metrics.higher_is_better(metric) else -1
-
-    def score(row: dict[str, Any]) -> float:
-        if metric == "eval_loss":
-            return row["loss"][0] / max(row["loss"][1], 1)
-        if metric in ("bleu", "chrf"):
-            return metrics.corpus_from_stats(metric, row[metric])
-        return float(row[metric])
-
-    moves = []
-    for ra, rb in pairs:
-        sa, sb = score(ra), score(rb)
-        moves.append((sign * (sb - sa), MovedRow(metric, sa, sb, rb.get("prompt", ""), rb.get("reference", ""),
-                                                   ra.get("output", ""), rb.get("output", ""))))
+    moves: list[tuple[float, MovedRow]] = []
+    for metric in ROW_METRICS:  # the first that the rows carry and that moved at all
+        if not pairs or not all(_has(metric, ra) and _has(metric, rb) for ra, rb in pairs):
+            continue
+        sign = 1 if metrics.higher_is_better(metric) else -1
+        moves = []
+        for ra, rb in pairs:
+            sa, sb = _row_score(metric, ra), _row_score(metric, rb)
+            moves.append((sign * (sb - sa), MovedRow(metric, sa, sb, rb.get("prompt", ""), rb.get("reference", ""),
+                                                       ra.get("output", ""), rb.get("output", ""))))
+        if any(gain != 0 for gain, _ in moves):
+            break
     moves.sort(key=lambda m: m[0])
     regressed = [m for gain, m in moves[:samples] if gain < 0]
     improved = [m for gain, m in reversed(moves[-samples:]) if gain > 0]
     return improved, regressed
 
 
-def side_for(source, card: Card | None, label: str, key: str | None = None) -> Side:
-    """A Side for a version card, or for the base model when `card` is None (then `key` names
-    the eval whose baseline to use, read through the card that recorded it)."""
-    if card is None:
-        return Side(label, None, None)
-    return Side(label, card, source.result(card, key))
+def _has(metric: str, row: dict[str, Any]) -> bool:
+    return ("loss" if metric == "eval_loss" else metric) in row
 
 
-def base_side(source, card: Card, key: str | None = None) -> Side:
-    entry = latest_eval(card.data, key)
-    return Side("base model", None, source.baseline(card, entry["key"]) if entry else None)
+def _row_score(metric: str, row: dict[str, Any]) -> float:
+    if metric == "eval_loss":
+        return row["loss"][0] / max(row["loss"][1], 1)
+    if metric in ("bleu", "chrf"):
+        return metrics.corpus_from_stats(metric, row[metric])
+    return float(row[metric])

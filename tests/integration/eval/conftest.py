@@ -33,6 +33,9 @@ def small(example_project: Path) -> Path:
         evals.write_text("".join(evals.read_text().splitlines(keepends=True)[:EVAL_ROWS]))
     manifest = example_project / "adapterctl.toml"
     manifest.write_text(manifest.read_text().replace("max_new_tokens = 64", "max_new_tokens = 16"))
+    from adapterctl import storage
+
+    storage.track(example_project, [*example_project.glob("data/*.jsonl"), *example_project.glob("evals/*.jsonl")])
     git(example_project, "add", "-A")
     git(example_project, "commit", "-qm", "small example")
     return example_project
