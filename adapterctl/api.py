@@ -652,3 +652,17 @@ def check(project: Project, base_ref: str):
     from adapterctl.report import pr
 
     return pr.check(project, base_ref)
+
+
+def export_sheet(project: Project, ref: str, path: Path | str, *, limit: int | None = None) -> int:
+    """Write a human-eval sheet for REF: prompt, reference, base and adapter answers, empty 1-5 ratings."""
+    from adapterctl.evaluation import runner
+
+    return runner.export_sheet(project, ref, Path(path), limit=limit)
+
+
+def import_sheet(project: Project, ref: str, path: Path | str) -> dict[str, Any]:
+    """Store a rated sheet's summary (means and counts per criterion) in REF's card."""
+    from adapterctl.evaluation import runner
+
+    return runner.import_sheet(project, ref, Path(path))

@@ -238,3 +238,24 @@ def evaluate(project: Project, refs: list[str], *, all_adapters: bool = False, l
     chosen = [versions.resolve(project, ref, verify=False) for ref in dict.fromkeys(targets)]
     models = Models(project, m)
     return [evaluate_one(project, m, v, models, limit=limit, force=force) for v in chosen]
+
+
+def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) -> int:
+    """Evaluate REF (cached when possible) and write the human-eval sheet; returns its rows."""
+    from adapterctl.evaluation import sheets
+
+    [e] = evaluate(project, [ref], limit=limit)
+    version = versions.resolve(project, e.ref, verify=False)
+    entry = version.card["metrics"]["evals"][e.key]
+    base = results.read(project.root / entry["baseline"])
+    return sheets.export(path, results.read(project.root / e.results), base)
+
+
+def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
+    """Store the rating summary of a filled-in sheet in REF's card (metrics.human_eval)."""
+    from adapterctl.evaluation import sheets
+
+    version = versions.resolve(project, ref, verify=False)
+    summary = sheets.summarise(path)
+    versions.record_metrics(project, version, {"human_eval": summary})
+    return summary

@@ -97,7 +97,7 @@ def compare(name: str, a: Side, b: Side, *, samples: int = 3) -> Comparison:
         data=_data(a_card, b_card) if a.card and b.card else [],
         metrics=metric_rows, gates=_gates(a_card, b_card), improved=improved, regressed=regressed,
         curves={s.label: ((s.card.data.get("training") or {}).get("history") or []) for s in (a, b) if s.card},
-        ratings={s.label: s.card.data["human_eval"] for s in (a, b) if s.card and s.card.data.get("human_eval")},
+        ratings={s.label: _ratings(s.card.data) for s in (a, b) if s.card and _ratings(s.card.data)},
         rows_compared=rows_compared, notes=notes,
     )
 
@@ -181,6 +181,10 @@ def _moved(a: Side, b: Side, samples: int) -> tuple[list[MovedRow], list[MovedRo
     regressed = [m for gain, m in moves[:samples] if gain < 0]
     improved = [m for gain, m in reversed(moves[-samples:]) if gain > 0]
     return improved, regressed
+
+
+def _ratings(card: dict[str, Any]) -> dict[str, Any]:
+    return (card.get("metrics") or {}).get("human_eval") or {}
 
 
 def _has(metric: str, row: dict[str, Any]) -> bool:

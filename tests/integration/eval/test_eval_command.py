@@ -105,3 +105,36 @@ def test_train_evaluates_each_new_version_unless_told_not_to(small: Path, cli) -
     result = cli("train", "support", *sets, "--set", "train.seed=3", "--no-eval", cwd=small)
     assert result.exit_code == 0 and "eval on" not in result.stderr
     assert "gates" not in versions.resolve(Project(small), "support").card
+
+
+def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) -> None:
+    import csv
+
+    first = trained()
+    trained("train.seed=5")
+    sheet = tmp_path / "out.csv"
+    result = cli("eval", "support", "--export-sheet", str(sheet), cwd=small)
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(sheet.open()))
+    assert len(rows) == EVAL_ROWS and rows[0]["prompt"].startswith("### Instruction:")
+    assert rows[0]["adapter_answer"] is not None and rows[0]["reference"] and rows[0]["adapter_style"] == ""
+    for i, row in enumerate(rows):
+        row.update(adapter_accuracy=str(1 + i % 5), adapter_style="4", base_safety="2")
+    rows[3]["adapter_style"] = ""
+    with sheet.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(sheet.read_text().replace(",4,", ",7,", 1))
+    refused = cli("eval", "support", "--import-sheet", str(bad), cwd=small)
+    assert refused.exit_code == 2 and "adapter_style is '7'; ratings are whole numbers 1-5" in refused.stderr
+    assert cli("eval", "support", "--import-sheet", str(sheet), cwd=small).exit_code == 0
+    summary = versions.resolve(Project(small), "support").card["metrics"]["human_eval"]
+    assert summary["adapter"]["accuracy"] == {"mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
+                                              "n": EVAL_ROWS}
+    assert summary["adapter"]["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1} and summary["base"]["safety"]["mean"] == 2.0
+    assert "safety" not in summary["adapter"]
+    cli("eval", f"support@{first[:12]}", cwd=small)
+    diff = cli("diff", f"support@{first[:12]}", "support", "--md", cwd=small).stdout
+    assert "### Human ratings (1-5)" in diff and "| adapter | style | 4 | 7 |" in diff
