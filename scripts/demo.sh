@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → train → log → deploy → train a second version → deploy → rollback → resolve.
+# init → validate → train (+ eval and gates) → deploy → branch → train a second version →
+# diff → a gate failure refused by deploy → report for the PR → deploy → rollback → resolve.
 # Usage: scripts/demo.sh [DIR]
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
@@ -8,21 +9,39 @@ dir=${1:-$(mktemp -d)/demo}
 remote="$(dirname "$dir")/remote"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# A step that must fail (exit 1): the demo stops if it does not.
+refused() { printf '\n\033[1m$ %s\033[0m   (expected to fail)\n' "$*"; if "$@"; then echo "demo: expected '$*' to fail" >&2; exit 1; fi; }
 
 step adapterctl init "$dir" --example --remote "$remote"
 cd "$dir"
 step adapterctl validate
 step adapterctl list
 step adapterctl show support
-step adapterctl train support -m "first cut"
+step adapterctl train support -m "first cut"          # evaluates the new version and checks its gates
+step adapterctl eval support                           # stored beside the card: instant the second time
 step adapterctl deploy support --env prod -m "ship the first cut"
+git add -A && git commit -qm "support: first cut in prod" && echo "committed v1, its eval results and adapterctl.lock"
+
+git checkout -qb smaller-rank
 step adapterctl train support --set lora.r=8 -m "smaller rank"
 step adapterctl log support
 step adapterctl status
+step adapterctl diff support@prod support
+
+# A gate nobody can pass: eval exits 1, and deploy refuses the version until it passes (or --force).
+sed -i.bak '0,/rouge_l = ">= 0.2"/s//rouge_l = ">= 0.99"/' adapterctl.toml
+refused adapterctl eval support
+refused adapterctl deploy support --env prod
+mv adapterctl.toml.bak adapterctl.toml
+step adapterctl eval support                           # judged again under the real gate
+git add -A && git commit -qm "support: smaller rank" && echo "committed v2 on branch smaller-rank"
+
+step adapterctl check --base main
+step adapterctl report --base main --md --html report.html
 step adapterctl deploy support --env prod -m "try the smaller rank"
 step adapterctl rollback support --env prod -m "back to the first cut"
 step adapterctl envs --history
 step adapterctl resolve support@prod
-git add -A && git commit -qm "demo: two versions of support, prod rolled back" && echo "committed the versions and adapterctl.lock"
+git add -A && git commit -qm "demo: prod rolled back" && echo "committed adapterctl.lock"
 echo
-echo "demo project left in $dir"
+echo "demo project left in $dir (report.html: the PR report as one page)"
