@@ -35,7 +35,7 @@ def diff(
 
     c = api.diff(api.open_project(project), ref_a, ref_b)
     if as_json:
-        ui.print_json(c)
+        ui.print_json(render.as_json(c))
         return
     text = blocks.markdown([blocks.h(f"{c.b.label} vs {c.a.label}", 2), *render.comparison(c)])
     ui.out.print(text, markup=False, highlight=False) if not md else _write(text)
@@ -67,7 +67,11 @@ def report(
         atomic_write(html, blocks.html_page(f"adapterctl report vs {base}", doc))
         ui.success(f"wrote {html}")
     if as_json:
-        ui.print_json(r)
+        from adapterctl.report import render
+
+        ui.print_json({"base_ref": r.base_ref, "env": r.env, "adapters": [
+            {"name": a.name, "new_versions": a.new_versions, "comparison": render.as_json(a.comparison)}
+            for a in r.adapters]})
     elif md:
         _write(blocks.markdown(doc))
     elif html is None:

@@ -136,3 +136,16 @@ def _curves(c: Comparison, level: int) -> list[B.Block]:
     if not series:
         return []
     return [B.h("Loss curves", level + 1), B.curve("val loss", series)]
+
+
+def as_json(c: Comparison) -> dict[str, Any]:
+    """The comparison for --json, each side's per-row results summarised (they can be 10,000 rows)."""
+    from adapterctl import ui
+
+    out = ui.to_jsonable({k: v for k, v in vars(c).items() if k not in ("a", "b")})
+    for name in ("a", "b"):
+        side = getattr(c, name)
+        r = side.result
+        out[name] = {"label": side.label, "version": side.card.id if side.card else None,
+                     "eval_key": r.key if r else None, "rows": len(r.rows) if r else 0, "metrics": side.metrics}
+    return out
