@@ -68,7 +68,7 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
         ensure_available(project, version)
         refusal = _gate_refusal(project, version)
         if refusal and not force:
-            raise CheckFailed(refusal)
+            raise CheckFailed(f"{refusal}; pass --force to deploy it anyway")
         if refusal:  # the override is part of the environment's history
             message = f"{message} [forced: {refusal}]".strip()
         return _move(project, version, env, action="deploy", message=message, forced=bool(refusal) and force)
@@ -81,12 +81,11 @@ def _gate_refusal(project: Project, version: Version) -> str | None:
     gates = version.card.get("gates", {})
     if isinstance(gates, dict) and gates.get("passed") is False:
         failed = ", ".join(str(g) for g in gates.get("failed", [])) or "see its card"
-        return f"{version.ref} failed its eval gates ({failed}); pass --force to deploy it anyway"
+        return f"{version.ref} failed its eval gates ({failed})"
     declared = manifest.load(project.manifest_path).raw_adapters.get(version.name)
     why = needs_eval(version.card, declared.gates if declared else {})
     if why:
-        return (f"{version.ref} has eval gates but {why}: run `adapterctl eval {version.ref}` first "
-                "(or pass --force to deploy it anyway)")
+        return f"{version.ref} has eval gates but {why}: run `adapterctl eval {version.ref}` first"
     return None
 
 

@@ -9,6 +9,8 @@ dir=${1:-$(mktemp -d)/demo}
 remote="$(dirname "$dir")/remote"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# A step whose exit code is part of what is shown (a gate check that may pass or fail).
+judged() { printf '\n\033[1m$ %s\033[0m\n' "$*"; local rc=0; "$@" || rc=$?; echo "(exit code $rc)"; }
 # A step that must fail (exit 1): the demo stops if it does not.
 refused() { printf '\n\033[1m$ %s\033[0m   (expected to fail)\n' "$*"; if "$@"; then echo "demo: expected '$*' to fail" >&2; exit 1; fi; }
 
@@ -33,12 +35,12 @@ sed -i.bak '0,/rouge_l = ">= 0.2"/s//rouge_l = ">= 0.99"/' adapterctl.toml
 refused adapterctl eval support
 refused adapterctl deploy support --env prod
 mv adapterctl.toml.bak adapterctl.toml
-step adapterctl eval support                           # judged again under the real gate
+judged adapterctl eval support                         # judged again under the real gate (r=8 may miss it)
 git add -A && git commit -qm "support: smaller rank" && echo "committed v2 on branch smaller-rank"
 
-step adapterctl check --base main
+judged adapterctl check --base main                    # what CI runs: exit 1 if a new version failed
 step adapterctl report --base main --md --html report.html
-step adapterctl deploy support --env prod -m "try the smaller rank"
+step adapterctl deploy support --env prod --force -m "try the smaller rank"   # an override is logged
 step adapterctl rollback support --env prod -m "back to the first cut"
 step adapterctl envs --history
 step adapterctl resolve support@prod

@@ -68,6 +68,10 @@ def test_report_diff_and_check_on_a_branch(small: Path, trained, cli, tmp_path: 
     assert cli("report", "--base", "main", "--html", str(page), cwd=clone).exit_code == 0
     assert "data:image/png;base64," in page.read_text() and "train.learning_rate" in page.read_text()
     assert cli("check", "--base", "main", cwd=clone).exit_code == 0
+    as_json = json.loads(cli("report", "--base", "main", "--json", cwd=clone).stdout)
+    [adapter] = as_json["adapters"]
+    assert adapter["name"] == "support" and ["train.learning_rate", 0.005, 0.02] in adapter["comparison"]["spec_changes"]
+    assert adapter["comparison"]["a"]["rows"] == 8 and adapter["comparison"]["a"]["label"].startswith("prod = support@")
 
     diff = cli("diff", "support@prod", "support", "--md", cwd=small)
     assert diff.exit_code == 0, diff.stderr
