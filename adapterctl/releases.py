@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import environments, manifest, storage, ui, versions
-from adapterctl.errors import CheckFailed, IntegrityError, ReferenceError_, StorageError, UsageError
+from adapterctl.errors import CheckFailed, IntegrityError, RefError, StorageError, UsageError
 from adapterctl.project import Project
 from adapterctl.refs import is_env_name, parse_ref
 from adapterctl.versions import Version
@@ -101,7 +101,7 @@ def _by_id(project: Project, name: str, vid: str, env: str) -> Version:
     for v in versions.log(project, name):
         if v.id == vid:
             return v
-    raise ReferenceError_(
+    raise RefError(
         f"{env}'s previous {name} version {vid[:12]} has no card on this branch "
         f"(adapters/{name}/{vid}.toml); merge the branch that registered it, or use --to REF"
     )

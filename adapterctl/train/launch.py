@@ -16,16 +16,12 @@ import sys
 from pathlib import Path
 
 from adapterctl import assets, modeling
-from adapterctl.errors import AdapterctlError, UsageError
+from adapterctl.errors import TrainingFailed, UsageError
 from adapterctl.project import Project
 from adapterctl.train.job import TrainJob
 from adapterctl.train.runs import Run
 
 CONFIGS = ("ddp", "fsdp", "cpu")
-
-
-class TrainingFailed(AdapterctlError):
-    """A training worker process exited with an error (its output says why)."""
 
 
 def config_path(choice: str | None, dev: str) -> Path:
