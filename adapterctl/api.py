@@ -255,7 +255,7 @@ def validate(project: Project) -> ValidationReport:
         raise ManifestError(problems[0] + extra)
     warnings = []
     base_path = project.root / m.base.model
-    if not base_path.exists() and not Path(f"{base_path}.dvc").exists() and not m.base.revision:
+    if not base_path.exists() and not storage.dvc_file(base_path).exists() and not m.base.revision:
         warnings.append(f"{MANIFEST}: base.revision is not set: pin the hub revision of {m.base.model!r}")
     for warning in warnings:
         ui.warn(warning)

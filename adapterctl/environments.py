@@ -21,7 +21,6 @@ hold the project lock and check versions (see releases.py).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -29,10 +28,7 @@ from typing import Any
 from adapterctl.errors import ManifestError
 from adapterctl.project import Project, atomic_write
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.tomlread import tomllib
 
 HEADER = (
     "# adapterctl environments: the version each environment serves, and every move.\n"

@@ -28,7 +28,8 @@ class _Table(BaseModel):
         return self.to_dict().get(key, default)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
+        """The keys the file holds (or the code set), nothing defaulted."""
+        return self.model_dump(exclude_none=True, exclude_unset=True)
 
 
 class BaseFacts(_Table):
@@ -111,8 +112,9 @@ class Card(BaseModel):
         return (self.model_extra or {}).get(key, default)
 
     def to_dict(self) -> dict[str, Any]:
-        """As the TOML file holds it: no nulls, declared keys first."""
-        return without_none(self.model_dump(exclude_none=True))
+        """As the TOML file holds it: the keys it was read or built with, no nulls, schema first."""
+        body = self.model_dump(exclude_none=True, exclude_unset=True)
+        return without_none({"schema_version": self.schema_version, **body})
 
 
 def without_none(value: Any) -> Any:
@@ -124,7 +126,7 @@ def without_none(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, BaseModel):
-        return without_none(value.model_dump(exclude_none=True))
+        return without_none(value.model_dump(exclude_none=True, exclude_unset=True))
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         return value.item()
     return value

@@ -31,6 +31,7 @@ def new_card(
     cache = fingerprints.FileCache(project)
     try:
         data: dict[str, Any] = {
+            "schema_version": cards.SCHEMA_VERSION,
             "name": name,
             "id": vid,
             "parent": parent,

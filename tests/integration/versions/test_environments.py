@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 from adapterctl import environments, versions, weights
 from adapterctl.project import Project
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.tomlread import tomllib
 
 
 def test_deploy_deploy_rollback_returns_to_the_first_with_three_moves(project: Path, imported, cli) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,7 @@ from adapterctl import api, manifest, versions, weights
 from adapterctl.errors import UsageError
 from adapterctl.project import Project
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.tomlread import tomllib
 
 
 def test_import_two_adapters_then_log_lists_both_newest_first(project: Path, adapters: list[Path], cli) -> None:
