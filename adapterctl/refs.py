@@ -70,6 +70,23 @@ def format_ref(ref: Ref) -> str:
     return f"{ref.name}@{ref.value}"
 
 
+def short(vid: str) -> str:
+    """A version id (or any hex hash) as people read it, like a short git sha; "" stays ""."""
+    return vid[:12]
+
+
+def target_for(name: str, text: str) -> Ref:
+    """A reference to adapter NAME given in full (support@prod) or as what follows the @
+    (3f2a9c1e, prod, ~1), as `rollback --to` takes it."""
+    return parse_ref(text) if text == name or "@" in text else parse_ref(f"{name}@{text}")
+
+
+def is_version_ref(text: str) -> bool:
+    """Whether TEXT names a version (NAME@...) rather than an adapter (NAME): only the
+    former has a target, even when it resolves to the latest (NAME@~0)."""
+    return "@" in text
+
+
 def is_env_name(text: str) -> bool:
     """Environment names start with a letter and are never all hex digits, so `support@abc`
     is a too-short id prefix rather than an environment, and never the other way round."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from adapterctl import tomlread
 from adapterctl.errors import IntegrityError, UsageError
+from adapterctl.refs import short
 
 SCHEMA_VERSION = 2  # 1: `schema = 1`, untyped; 2: `schema_version`, this model
 
@@ -105,7 +106,7 @@ class Card(BaseModel):
 
     @property
     def short(self) -> str:
-        return self.id[:12]
+        return short(self.id)
 
     def extra(self, key: str, default: Any = None) -> Any:
         """A top-level key this model does not declare (e.g. `run_id` from card_extra)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from adapterctl import environments, fingerprints, manifest, weights
 from adapterctl.errors import IntegrityError, ManifestError, RefError, StorageError
 from adapterctl.project import Project
-from adapterctl.refs import Ref, parse_ref
+from adapterctl.refs import Ref, parse_ref, short
 from adapterctl.suggest import closest
 from adapterctl.versions import card as cards
 from adapterctl.versions.card import Card
@@ -56,11 +56,6 @@ class Version:
     @property
     def parent(self) -> str:
         return self.card.parent
-
-
-def short(vid: str) -> str:
-    """A version id as people read it, like a short git sha ("" stays "")."""
-    return vid[:12]
 
 
 def version_dir(project: Project, name: str, vid: str) -> Path:

@@ -41,7 +41,7 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
 
     project = Project(example_project)
     [version] = versions.log(project, "support")
-    t = version.card["training"]
+    t = version.card.training.to_dict()
     assert t["val_loss"]["drop"] >= 0.30, t["val_loss"]
     assert t["val_loss"]["final"] <= 0.7 * t["val_loss"]["first"]
     assert t["loss_curve"] == "loss_curve.png" and (version.path / "loss_curve.png").is_file()
@@ -80,7 +80,7 @@ def test_json_progress_lines_and_card(demo: Path, cli) -> None:
     [done] = [e for e in events if e["event"] == "done"]
     [r] = done["results"]
     version = versions.resolve(Project(demo), f"support@{r['version'][:12]}")
-    card = version.card
+    card = version.card.to_dict()
     assert card["training"]["save_dtype"] == "float16" and card["training"]["steps"] == 4
     assert card["training"]["run_id"] == r["run_id"] and card["seed"] == 42
     run = json.loads((demo / ".adapterctl/runs" / r["run_id"] / "run.json").read_text())
@@ -133,7 +133,7 @@ def test_resume_after_kill_registers_exactly_one_version(demo: Path, cli) -> Non
     assert result.exit_code == 0, result.stderr
     assert f"resuming run {run_dir.name}" in result.stderr
     [version] = versions.log(Project(demo), "support")
-    t = version.card["training"]
+    t = version.card.training.to_dict()
     assert t["run_id"] == run_dir.name and t["resumed_from_step"] >= 2 and t["steps"] == 12
     assert json.loads((run_dir / "run.json").read_text())["status"] == "registered"
     again = cli("train", "support", "--resume", cwd=demo)
@@ -160,7 +160,7 @@ def test_accelerate_launcher_two_cpu_processes(demo: Path, cli) -> None:
                  *sets(*FAST), cwd=demo)
     assert result.exit_code == 0, result.stderr
     [version] = versions.log(Project(demo), "support")
-    t = version.card["training"]
+    t = version.card.training.to_dict()
     assert t["world_size"] == 2 and t["effective_batch"] == 16 and t["launcher"]["kind"] == "accelerate"
     assert t["steps"] == 4 and t["val_loss"]["final"] < t["val_loss"]["first"]
     assert any(e["event"] == "progress" for e in json_lines(result.stdout)[:-1])
@@ -177,6 +177,6 @@ def test_sweep_ranks_candidates_and_marks_the_best(demo: Path, cli) -> None:
     assert ranked[0]["val_loss"]["final"] < ranked[1]["val_loss"]["final"]
     project = Project(demo)
     latest = versions.resolve(project, "support")
-    assert latest.id == sweep["best"] and latest.card["sweep"]["best"] is True
-    assert latest.card["sweep"]["id"] == sweep["sweep_id"] == ranked[1]["sweep"]["id"]
+    assert latest.id == sweep["best"] and latest.card.sweep["best"] is True
+    assert latest.card.sweep["id"] == sweep["sweep_id"] == ranked[1]["sweep"]["id"]
     assert len(versions.log(project, "support")) == 2

@@ -87,7 +87,7 @@ def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli)
     (v,) = imported(1)
     v = versions.record_metrics(Project(project), v, {"rouge_l": 0.12, "val": {"loss": 2.5}},
                                 gates={"passed": False, "failed": ["rouge_l >= 0.2"]})
-    assert versions.resolve(Project(project), v.ref).card["metrics"] == {"rouge_l": 0.12, "val": {"loss": 2.5}}
+    assert versions.resolve(Project(project), v.ref).card.metrics == {"rouge_l": 0.12, "val": {"loss": 2.5}}
     log = json.loads(cli("log", "support", "--json", cwd=project).stdout)
     assert log[0]["metrics"] == {"rouge_l": 0.12, "val.loss": 2.5}
     assert "rouge_l=0.12" in cli("log", "support", cwd=project).stdout
