@@ -6,25 +6,18 @@ import nothing heavy at module level: `list`, `show`, `validate` never load torc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from adapterctl import manifest, storage, ui
 from adapterctl.errors import ManifestError, UsageError
 from adapterctl.ops import scaffold
-from adapterctl.ops.scaffold import EXAMPLE_BASE, InitResult
 from adapterctl.project import MANIFEST, Project, find_project
 from adapterctl.refs import short
-from adapterctl.train.results import SweepResult, TrainResult
-
-if TYPE_CHECKING:  # result types of the ops, imported where they run (no cost for `--help`)
-    from adapterctl.ops.deploy import MoveResult
-    from adapterctl.ops.gc import GcResult
-    from adapterctl.ops.transfer import TransferResult
-    from adapterctl.staleness import AdapterStatus
-
-__all__ = ["EXAMPLE_BASE", "InitResult", "SweepResult", "TrainResult"]  # re-exported for callers
+from adapterctl.results import *  # noqa: F403  (every result type, as api.LogEntry etc.)
+from adapterctl.results import (
+    AdapterStatus, AdapterSummary, EnvironmentEntry, GcResult, ImportResult, InitResult, LogEntry, MoveResult,
+    ResolvedVersion, SpecView, SweepResult, TrainResult, TransferResult, ValidationReport, VersionView,
+)
 
 
 def open_project(path: Path | str | None = None) -> Project:
@@ -67,14 +60,6 @@ def add_adapter(
     return add_op(project, name, data=data, eval_data=eval_data, template=template, description=description)
 
 
-@dataclass
-class AdapterSummary:
-    name: str
-    description: str
-    data: str
-    eval_data: str | None
-    template: str | None
-    spec_hash: str
 
 
 def list_adapters(project: Project) -> list[AdapterSummary]:
@@ -95,17 +80,6 @@ def list_adapters(project: Project) -> list[AdapterSummary]:
     return out
 
 
-@dataclass
-class SpecView:
-    """An adapter's resolved spec, the base, its hash and the id of its latest version."""
-
-    spec: dict[str, Any]  # AdapterSpec.to_dict(): name, data, ..., lora, train, eval, gates
-    base: dict[str, Any]
-    spec_hash: str
-    latest: str | None  # None before the first version
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.spec, "base": self.base, "spec_hash": self.spec_hash, "latest": self.latest}
 
 
 def show_spec(project: Project, name: str, overrides: list[str] | None = None) -> SpecView:
@@ -120,11 +94,6 @@ def show_spec(project: Project, name: str, overrides: list[str] | None = None) -
                     history[0].id if history else None)
 
 
-@dataclass
-class ValidationReport:
-    manifest: str
-    adapters: list[str]
-    warnings: list[str]
 
 
 def validate(project: Project) -> ValidationReport:
@@ -150,17 +119,6 @@ def validate(project: Project) -> ValidationReport:
 # staleness.py (status); these wrappers shape results for the CLI. None imports torch.
 
 
-@dataclass
-class LogEntry:
-    name: str
-    id: str
-    short: str
-    created: str
-    message: str
-    parent: str  # full id, "" for the first version
-    metrics: dict[str, Any]  # the card's scalar metrics (filled by eval)
-    environments: list[str]  # environments serving this version
-    path: str
 
 
 def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEntry]:
@@ -186,23 +144,12 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
             created=v.created,
             message=v.card.message,
             parent=v.parent,
-            metrics=_key_metrics(v.card.metrics),
+            metrics=v.card.scalar_metrics(),
             environments=serving.get(v.id, []),
             path=str(v.path),
         )
         for v in history[:limit]
     ]
-
-
-def _key_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Scalar metrics from the card, one level of nesting flattened (`val.loss`)."""
-    out: dict[str, Any] = {}
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            out.update({f"{key}.{k}": v for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[key] = value
-    return out
 
 
 def status(project: Project, names: list[str] | None = None) -> list[AdapterStatus]:
@@ -213,17 +160,6 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
     return staleness.status(project, names)
 
 
-@dataclass
-class VersionView:
-    """A version's card, plus where it is and which environments serve it."""
-
-    card: dict[str, Any]  # as the card file holds it
-    path: Path
-    local: bool
-    environments: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.card, "path": str(self.path), "local": self.local, "environments": self.environments}
 
 
 def show_version(project: Project, ref: str) -> VersionView:
@@ -233,7 +169,7 @@ def show_version(project: Project, ref: str) -> VersionView:
     registry = Registry.load(project)
     version = registry.resolve(ref)
     serving = registry.serving(version.name)
-    return VersionView(version.card.to_dict(), version.path, version.path.is_dir(), serving.get(version.id, []))
+    return VersionView(version.ref, version.card.to_dict(), version.path, version.path.is_dir(), serving.get(version.id, []))
 
 
 def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bool = False) -> MoveResult:
@@ -250,14 +186,6 @@ def rollback(project: Project, name: str, env: str, *, to: str | None = None, me
     return rollback_op(project, name, env, to=to, message=message)
 
 
-@dataclass
-class EnvironmentEntry:
-    env: str
-    name: str
-    version: str
-    short: str
-    deployed: str  # when the pointer last moved
-    moves: list[dict[str, Any]]  # oldest first: at, action, from, to, forced, message
 
 
 def environments(project: Project, name: str | None = None, env: str | None = None) -> list[EnvironmentEntry]:
@@ -275,12 +203,6 @@ def environments(project: Project, name: str | None = None, env: str | None = No
     return rows
 
 
-@dataclass
-class ResolvedVersion:
-    ref: str
-    name: str
-    id: str
-    path: Path
 
 
 def resolve(project: Project, ref: str, *, pull: bool = False) -> ResolvedVersion:
@@ -307,14 +229,6 @@ def pull(project: Project, ref: str | None = None) -> TransferResult:
     return transfer.pull(project, ref)
 
 
-@dataclass
-class ImportResult:
-    ref: str
-    name: str
-    id: str
-    path: Path
-    card: Path
-    new: bool  # False when this content was already a version
 
 
 def import_adapter(
@@ -362,42 +276,24 @@ def train(
     interrupted run of each name from its last checkpoint.
     """
     from adapterctl.train import runner
+    from adapterctl.train.results import train_result
 
     wanted = list(dict.fromkeys(names))
     if all_stale:
-        wanted += [n for n in _stale_adapters(project) if n not in wanted]
+        from adapterctl import staleness
+
+        wanted += [n for n in staleness.stale_names(project) if n not in wanted]
         if not wanted:
             ui.info("no adapter is stale: every latest version matches the manifest")
             return []
     if not wanted:
         raise UsageError("name at least one adapter to train, or pass --all-stale")
-    launch = _launcher(launcher, num_processes, accelerate_config)
+    from adapterctl.train.launch import launcher_options
+
+    launch = launcher_options(launcher, num_processes, accelerate_config)
     jobs = runner.prepare(project, wanted, list(overrides or []), progress=progress, launcher=launch)
     outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
-    from adapterctl.train.results import train_result
-
     return [train_result(o) for o in outcomes]
-
-
-def _launcher(kind: str, num_processes: int | None, config: str | None) -> dict[str, Any]:
-    if kind not in ("none", "accelerate"):
-        raise UsageError(f"--launcher {kind}: use none or accelerate")
-    if kind == "none" and (num_processes or config):
-        raise UsageError("--num-processes and --accelerate-config need --launcher accelerate")
-    if num_processes is not None and num_processes < 1:
-        raise UsageError("--num-processes must be at least 1")
-    if config is not None:  # launch.config_path rejects a name that is neither a preset nor a file
-        from adapterctl.train.launch import CONFIGS, config_path
-
-        config = config if config in CONFIGS else str(config_path(config, "cpu"))
-    return {"kind": kind, "num_processes": num_processes or (1 if kind == "none" else None), "config": config}
-
-
-def _stale_adapters(project: Project) -> list[str]:
-    """Adapters whose latest version no longer matches the manifest, or that have none yet."""
-    from adapterctl import staleness
-
-    return [row.name for row in staleness.status(project) if row.state in (staleness.STALE, staleness.NEVER)]
 
 
 def sweep(

@@ -16,7 +16,7 @@ They live in adapterctl.lock, a TOML file committed with the cards:
 One table per environment and adapter, one block per move: two branches that deploy
 different adapters edit different hunks and merge cleanly; two branches that move the same
 pointer conflict, as they should. This module only reads and writes the file; callers
-hold the project lock and check versions (see releases.py).
+hold the project lock and check versions (see ops/deploy.py, ops/rollback.py).
 """
 
 from __future__ import annotations

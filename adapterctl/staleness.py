@@ -60,6 +60,11 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
     return out
 
 
+def stale_names(project: Project) -> list[str]:
+    """Adapters whose latest version no longer matches the manifest, or that have none yet."""
+    return [row.name for row in status(project) if row.state in (STALE, NEVER)]
+
+
 def _flatten(spec: dict[str, Any]) -> dict[str, Any]:
     flat = {k: spec.get(k) for k in _SPEC_KEYS}
     for table in _SPEC_TABLES:

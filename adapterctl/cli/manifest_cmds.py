@@ -117,7 +117,7 @@ def _render_card(view: api.VersionView) -> None:
 
     served = f"  serving: {', '.join(view.environments)}" if view.environments else ""
     where = view.path if view.local else "not local (adapterctl pull)"
-    ui.out.print(f"[bold]{view.card['name']}@{short(view.card['id'])}[/bold]  {where}{served}")
+    ui.out.print(f"[bold]{view.ref}[/bold]  {where}{served}")
     ui.out.print(tomli_w.dumps(without_none(view.card)), markup=False, highlight=False)
 
 

@@ -108,6 +108,16 @@ class Card(BaseModel):
     def short(self) -> str:
         return short(self.id)
 
+    def scalar_metrics(self) -> dict[str, Any]:
+        """Scalar metrics, one level of nesting flattened (`val.loss`), for tables."""
+        out: dict[str, Any] = {}
+        for key, value in self.metrics.items():
+            if isinstance(value, dict):
+                out.update({f"{key}.{k}": v for k, v in value.items() if _is_number(v)})
+            elif _is_number(value):
+                out[key] = value
+        return out
+
     def extra(self, key: str, default: Any = None) -> Any:
         """A top-level key this model does not declare (e.g. `run_id` from card_extra)."""
         return (self.model_extra or {}).get(key, default)
@@ -116,6 +126,10 @@ class Card(BaseModel):
         """As the TOML file holds it: the keys it was read or built with, no nulls, schema first."""
         body = self.model_dump(exclude_none=True, exclude_unset=True)
         return without_none({"schema_version": self.schema_version, **body})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def without_none(value: Any) -> Any:
