@@ -8,7 +8,6 @@ from pathlib import Path
 
 from adapterctl import environments, versions, weights
 from adapterctl.project import Project
-
 from adapterctl.tomlread import tomllib
 
 

@@ -11,7 +11,6 @@ import pytest
 from adapterctl import api, manifest, versions, weights
 from adapterctl.errors import UsageError
 from adapterctl.project import Project
-
 from adapterctl.tomlread import tomllib
 
 
