@@ -116,7 +116,7 @@ def validate(project: Project) -> ValidationReport:
 #
 # The store is versions/ (cards, resolve, log, register, import), registry.py (cards and
 # environment pointers read once per command), ops/ (deploy, rollback, push/pull, gc) and
-# staleness.py (status); these wrappers shape results for the CLI. None imports torch.
+# status.py (stale or up to date); these wrappers shape results for the CLI. None imports torch.
 
 
 
@@ -154,10 +154,10 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
 
 def status(project: Project, names: list[str] | None = None) -> list[AdapterStatus]:
     """Per adapter: up to date, stale (with reasons) or never trained."""
-    from adapterctl import staleness, versions
+    from adapterctl import status as stale, versions
 
     versions.recover_if_idle(project)
-    return staleness.status(project, names)
+    return stale.status(project, names)
 
 
 
@@ -280,9 +280,9 @@ def train(
 
     wanted = list(dict.fromkeys(names))
     if all_stale:
-        from adapterctl import staleness
+        from adapterctl import status as stale
 
-        wanted += [n for n in staleness.stale_names(project) if n not in wanted]
+        wanted += [n for n in stale.stale_names(project) if n not in wanted]
         if not wanted:
             ui.info("no adapter is stale: every latest version matches the manifest")
             return []

@@ -21,12 +21,20 @@ from adapterctl.versions.store import Version
 @dataclass
 class Registry:
     project: Project
-    envs: Environments
+    _envs: Environments | None = None
     _logs: dict[str, list[Version]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, project: Project) -> Registry:
-        return cls(project, environments.load(project))
+        """A registry over PROJECT; files are read on first use, once."""
+        return cls(project)
+
+    @property
+    def envs(self) -> Environments:
+        """adapterctl.lock: environment → adapter → pointer (read once)."""
+        if self._envs is None:
+            self._envs = environments.load(self.project)
+        return self._envs
 
     # ── versions ──
 
@@ -49,7 +57,8 @@ class Registry:
         from adapterctl.refs import parse_ref
 
         r = parse_ref(ref) if isinstance(ref, str) else ref
-        return store.resolve(self.project, r, verify=verify, history=self.log(r.name), envs=self.envs)
+        envs = self.envs if r.kind == "env" else None  # the lock file is read only when needed
+        return store.resolve(self.project, r, verify=verify, history=self.log(r.name), envs=envs)
 
     def by_id(self, name: str, vid: str) -> Version | None:
         return next((v for v in self.log(name) if v.id == vid), None)

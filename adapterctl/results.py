@@ -14,7 +14,7 @@ from adapterctl.ops.deploy import MoveResult
 from adapterctl.ops.gc import GcEntry, GcResult
 from adapterctl.ops.scaffold import InitResult
 from adapterctl.ops.transfer import TransferResult
-from adapterctl.staleness import AdapterStatus
+from adapterctl.status import AdapterStatus
 from adapterctl.train.results import SweepResult, TrainResult
 
 __all__ = [

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapterctl import fingerprints, manifest, storage, versions
 from adapterctl.project import Project
+from adapterctl.registry import Registry
 from adapterctl.versions.card import Card
 
 UP_TO_DATE, STALE, NEVER = "up to date", "stale", "never trained"
@@ -35,13 +36,14 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
     m = manifest.load(project.manifest_path)
     for name in names or []:
         m.adapter(name)  # an unknown name is an error with a did-you-mean
+    registry = Registry.load(project)
     cache = fingerprints.FileCache(project)
     base_now: dict[str, str] | None = None
     out = []
     try:
         for name in names or m.adapter_names:
             spec = m.adapter(name)
-            log = versions.log(project, name)
+            log = registry.log(name)
             if not log:
                 out.append(AdapterStatus(name, NEVER, reasons=["no versions yet"]))
                 continue
