@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 import torch
 
 from adapterctl.train.collate import BinnedPaddingFreeCollator
 
 
+@pytest.mark.slow  # loads transformers and TRL: seconds, not milliseconds
 def test_binned_and_flat_layouts_give_the_same_loss(tiny_model_dir) -> None:
     from transformers import AutoModelForCausalLM
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
