@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
@@ -11,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import git
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
