@@ -15,7 +15,6 @@ from adapterctl.cli._options import JSON, PROJECT, when
 from adapterctl.refs import short
 
 
-
 @app.command("import")
 def import_(
     name: str = typer.Argument(..., help="Adapter NAME declared in adapterctl.toml."),

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from adapterctl.faults import ENV_VAR as TEST_HOOK
 from adapterctl.versions.adopt import import_folder
-from adapterctl.versions.card import SCHEMA_VERSION, Card
+from adapterctl.versions.card import SCHEMA_VERSION, Card, without_none
 from adapterctl.versions.card import dump as dump_card
-from adapterctl.versions.card import without_none
-from adapterctl.versions.lineage import LIBRARIES, data_facts, library_versions, template_sha256
+from adapterctl.versions.lineage import (
+    LIBRARIES,
+    data_facts,
+    library_versions,
+    template_sha256,
+)
 from adapterctl.versions.register import (
     IGNORE_VERSIONS,
     changing,
