@@ -214,7 +214,7 @@ class Manifest:
                 else:
                     where = f"adapters.{name}.{table}" if loc in own else f"defaults.{table}"
                 raise _as_manifest_error(exc, where, self) from None
-        return AdapterSpec(
+        spec = AdapterSpec(
             name=name,
             description=raw.description,
             data=raw.data,
@@ -224,6 +224,20 @@ class Manifest:
             gates=dict(raw.gates),
             **resolved,  # type: ignore[arg-type]
         )
+        self._check_rules(spec, overrides or {})
+        return spec
+
+    def _check_rules(self, spec: AdapterSpec, overrides: dict[str, Any]) -> None:
+        """Cross-field rules (spec_rules); the error blames the place where the key is set."""
+        from adapterctl import spec_rules
+
+        for violation in spec_rules.violations(spec)[:1]:
+            table, leaf = violation.key.split(".", 1)
+            if leaf in overrides.get(table, {}):
+                raise ManifestError(f"--set {violation.key}: {violation.message}")
+            own = getattr(self.raw_adapters[spec.name], table)
+            where = f"adapters.{spec.name}.{violation.key}" if leaf in own else f"defaults.{violation.key}"
+            raise _Ctx(self.path, self.text).error(where, violation.message)
 
 
 def load(path: Path) -> Manifest:
