@@ -8,8 +8,8 @@ from typing import Any
 import typer
 
 from adapterctl import ui
-from adapterctl.cli._lazy import api
 from adapterctl.cli import app
+from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
 from adapterctl.errors import UsageError
 

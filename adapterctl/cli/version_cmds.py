@@ -9,8 +9,8 @@ from typing import Any
 import typer
 
 from adapterctl import ui
-from adapterctl.cli._lazy import api
 from adapterctl.cli import app
+from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
 
 ENV = typer.Option(..., "--env", "-e", help="Environment name, e.g. prod or staging.")

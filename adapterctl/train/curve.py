@@ -38,9 +38,9 @@ def plot(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     train = [(p["step"], p["loss"]) for p in points if "loss" in p]
     val = [(p["step"], p["val_loss"]) for p in points if "val_loss" in p]
     if train:
-        ax.plot(*zip(*train), label="train loss", linewidth=1)
+        ax.plot(*zip(*train, strict=True), label="train loss", linewidth=1)
     if val:
-        ax.plot(*zip(*val), label="val loss", marker="o", markersize=3, linewidth=1.5)
+        ax.plot(*zip(*val, strict=True), label="val loss", marker="o", markersize=3, linewidth=1.5)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(title)
