@@ -81,11 +81,13 @@ def list_(project: Path = PROJECT, as_json: bool = JSON) -> None:
 def show(
     ref: str = typer.Argument(..., help="An adapter NAME (its resolved spec) or a version REF: NAME@<id>, NAME@<env>, NAME@~N (its card)."),
     overrides: list[str] = SET,
+    full: bool = typer.Option(False, "--full", help="Print a card's whole loss history, not its summary."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """Show an adapter's resolved spec (defaults, its own tables and --set overrides applied),
-    or with NAME@... a version's card: lineage, hashes, metrics.
+    or with NAME@... a version's card: lineage, hashes, metrics. The card's loss history is
+    summarised (steps; first, last and best loss) unless --full; --json always has all of it.
 
     Example: adapterctl show support --set train.learning_rate=1e-4
     """
@@ -93,7 +95,7 @@ def show(
     if "@" in ref:
         if overrides:
             raise UsageError("--set applies to an adapter's spec, not to a version's card")
-        ui.emit(api.show_version(root, ref), as_json, _render_card)
+        ui.emit(api.show_version(root, ref), as_json, lambda card: _render_card(card, full))
         return
     spec = api.show_spec(root, ref, overrides)
     ui.emit(spec, as_json, _render_spec)
@@ -112,14 +114,22 @@ def _render_spec(spec: dict[str, Any]) -> None:
     ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
 
 
-def _render_card(card: dict[str, Any]) -> None:
+def _render_card(card: dict[str, Any], full: bool = False) -> None:
     import tomli_w
+
+    from adapterctl.train import curve
+
+    history = (card.get("training") or {}).get("history")
+    if history and not full:
+        card = {**card, "training": {**card["training"], "history": curve.summary(history)}}
 
     served = f"  serving: {', '.join(card['environments'])}" if card.get("environments") else ""
     where = card["path"] if card.get("local") else "not local (adapterctl pull)"
     ui.out.print(f"[bold]{card['name']}@{card['id'][:12]}[/bold]  {where}{served}")
     body = _without_none({k: v for k, v in card.items() if k not in ("path", "local", "environments")})
     ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
+    if history and not full:
+        ui.info(f"training.history: {len(history)} points summarised; --full prints them all")
 
 
 @app.command()

@@ -51,3 +51,13 @@ def plot(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, metadata={"Software": None})
     return path
+
+
+def summary(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """What `show` prints instead of every point: steps, and first/last/best of each loss."""
+    out: dict[str, Any] = {"points": len(points), "steps": max((p.get("step", 0) for p in points), default=0)}
+    for key in ("loss", "val_loss"):
+        values = [p[key] for p in points if key in p]
+        if values:
+            out[key] = {"first": values[0], "last": values[-1], "best": min(values)}
+    return out
