@@ -8,19 +8,16 @@
 #   scripts/lock.sh --upgrade-package X  # move one
 #
 # uv prefers the versions already in constraints.txt, so a re-lock moves only what it must.
-# torch stays pinned at $TORCH: CI installs the CPU build of exactly that version first, and
+# Metadata of sdist-only packages is built with the running Python (no interpreter download).
+# torch stays pinned by scripts/lock-pins.txt: CI installs the CPU build of exactly that version first, and
 # pip accepts 2.13.0+cpu for the pin torch==2.13.0. The nvidia-*/triton/cuda-* lines are torch's
 # CUDA dependencies on Linux: constraints only, never installed unless a CUDA torch wheel asks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TORCH=2.13.0
 
 command -v uv >/dev/null 2>&1 || python -m pip install -q uv
-pins=$(mktemp)
-trap 'rm -f "$pins"' EXIT
-echo "torch==$TORCH" >"$pins"
 
-uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 \
-  --constraint "$pins" --custom-compile-command "scripts/lock.sh" \
+uv pip compile --no-python-downloads pyproject.toml --all-extras --universal --python-version 3.10 \
+  --constraint scripts/lock-pins.txt --custom-compile-command "scripts/lock.sh" \
   --output-file constraints.txt "$@" >/dev/null
 echo "wrote constraints.txt"
