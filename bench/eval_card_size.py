@@ -76,7 +76,7 @@ def main() -> None:
                                                                  "exact_match"])
         rows = [{"hash": f"{i:016x}", "prompt": p, "reference": r, "output": o, **s,
                  "loss": [round(rng.uniform(10, 60), 6), rng.randint(20, 40)]}
-                for i, (p, r, o, s) in enumerate(zip(prompts, refs, outputs, scores))]
+                for i, (p, r, o, s) in enumerate(zip(prompts, refs, outputs, scores, strict=True))]
         key = "bench0000000000"
         header = {"key": key, "subject": version.id, "name": "support", "rows": len(rows), "created": environments.now(),
                   "metrics": metrics.corpus(metrics.NAMES, rows)}

@@ -67,7 +67,7 @@ def main() -> None:
         "seconds": {k: round(v, 2) for k, v in timings.items()},
         "rows_per_second": {k: round(len(prompts) / v, 1) for k, v in timings.items()},
         "speedup": round(timings[single] / timings[batched], 2),
-        "identical_outputs": sum(a == b for a, b in zip(outputs[single], outputs[batched])),
+        "identical_outputs": sum(a == b for a, b in zip(outputs[single], outputs[batched], strict=True)),
     }
     if args.json:
         print(json.dumps(result, indent=2))

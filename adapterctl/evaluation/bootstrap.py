@@ -104,7 +104,7 @@ def _resampled(name: str, rows: Sequence[dict], weights):
         gold = [r["label"][0] for r in rows]
         pred = [r["label"][1] for r in rows]
         if name == "accuracy":
-            return weights @ np.array([g == p for g, p in zip(gold, pred)], dtype=np.float64) / len(rows)
+            return weights @ np.array([g == p for g, p in zip(gold, pred, strict=True)], dtype=np.float64) / len(rows)
         f1s = []
         for label in sorted(set(gold)):
             g = np.array([x == label for x in gold])

@@ -68,7 +68,7 @@ def completion_losses(
     import torch
 
     device = next(model.parameters()).device
-    rows = [_tokenise(tokenizer, p, c, max_length) for p, c in zip(prompts, completions)]
+    rows = [_tokenise(tokenizer, p, c, max_length) for p, c in zip(prompts, completions, strict=True)]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out: list[list[float]] = []
     with torch.inference_mode():

@@ -78,18 +78,18 @@ def score_generations(
         scores = _module("rouge_rows").compute(predictions=list(outputs), references=list(references))
         for name, key in (("rouge1", "rouge1"), ("rouge2", "rouge2"), ("rouge_l", "rougeL")):
             if name in wanted:
-                for row, value in zip(rows, scores[key]):
+                for row, value in zip(rows, scores[key], strict=True):
                     row[name] = round(float(value), 6)
     for name in ("bleu", "chrf"):
         if name in wanted:
             result = _module("sacrebleu_rows", name).compute(predictions=list(outputs), references=list(references))
-            for row, stats in zip(rows, result["stats"]):
+            for row, stats in zip(rows, result["stats"], strict=True):
                 row[name] = stats
     if "exact_match" in wanted:
-        for row, out, ref in zip(rows, outputs, references):
+        for row, out, ref in zip(rows, outputs, references, strict=True):
             row["exact_match"] = int(normalise(out) == normalise(ref))
     if labels is not None and wanted & {"accuracy", "macro_f1"}:
-        for row, out, label in zip(rows, outputs, labels):
+        for row, out, label in zip(rows, outputs, labels, strict=True):
             if label is not None:
                 row["label"] = [normalise(str(label)).lower(), predicted_label(out)]
     return rows
@@ -125,7 +125,7 @@ def aggregate(name: str, rows: Sequence[dict[str, Any]]) -> float | None:
         return loss if name == "eval_loss" else math.exp(min(loss, 700))
     if name in ("bleu", "chrf"):
         stats = [r[name] for r in rows if name in r]
-        return corpus_from_stats(name, [sum(col) for col in zip(*stats)]) if stats else None
+        return corpus_from_stats(name, [sum(col) for col in zip(*stats, strict=True)]) if stats else None
     if name in ("accuracy", "macro_f1"):
         pairs = [r["label"] for r in rows if "label" in r]
         if not pairs:

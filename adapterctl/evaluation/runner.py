@@ -132,11 +132,11 @@ def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]
         if needs_loss:
             losses = gen.completion_losses(model, tokenizer, prompts, references, batch_size=spec.eval.batch_size,
                                            max_length=spec.train.max_length, advance=advance)
-            for record, loss in zip(per_row, losses):
+            for record, loss in zip(per_row, losses, strict=True):
                 record["loss"] = loss
     return [
         {"hash": results.row_hash(r["row"]), "prompt": p, "reference": ref, "output": out, **scores}
-        for r, p, ref, out, scores in zip(rows, prompts, references, outputs, per_row)
+        for r, p, ref, out, scores in zip(rows, prompts, references, outputs, per_row, strict=True)
     ]
 
 
@@ -166,7 +166,7 @@ def version_result(project: Project, es: EvalSet, version: versions.Version, mod
                    *, force: bool = False) -> tuple[versions.Version, results.EvalResult, bool]:
     """(version with its updated card, its result, whether it came from the cache)."""
     path = results.version_file(project, version.name, version.id, es.key)
-    evals = (version.card.get("metrics") or {}).get("evals") or {}
+    evals = version.card.metrics.get("evals") or {}
     cached = results.read(path) if es.key in evals and not force else None
     if cached is not None:
         return version, cached, True
@@ -174,7 +174,7 @@ def version_result(project: Project, es: EvalSet, version: versions.Version, mod
     with models.use(version) as (model, tokenizer):
         rows = run_model(model, tokenizer, es, version.ref)
     extra = {}
-    val = ((version.card.get("training") or {}).get("val_loss") or {}).get("final")
+    val = (version.card.training.get("val_loss") or {}).get("final")
     if "val_loss" in es.spec.eval.metrics and isinstance(val, (int, float)):
         extra["val_loss"] = round(float(val), 6)
     result = results.EvalResult(es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra),
@@ -182,7 +182,7 @@ def version_result(project: Project, es: EvalSet, version: versions.Version, mod
     results.write(path, result)
     entry = results.card_entry(result, project.relpath(path))
     entry["baseline"] = project.relpath(results.base_file(project, es.spec.name, es.base_key))
-    scalars = {**{k: v for k, v in version.card.get("metrics", {}).items() if k != "evals"}, **result.metrics}
+    scalars = {**{k: v for k, v in version.card.metrics.items() if k != "evals"}, **result.metrics}
     updated = versions.record_metrics(project, version, {**scalars, "evals": {**evals, es.key: entry}})
     return updated, result, False
 
@@ -251,7 +251,7 @@ def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) 
 
     [e] = evaluate(project, [ref], limit=limit)
     version = versions.resolve(project, e.ref, verify=False)
-    entry = version.card["metrics"]["evals"][e.key]
+    entry = version.card.metrics["evals"][e.key]
     base = results.read(project.root / entry["baseline"])
     return sheets.export(path, results.read(project.root / e.results), base)
 

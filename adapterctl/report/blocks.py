@@ -152,7 +152,7 @@ def _png(b: Block) -> str:
     ax = fig.add_subplot()
     for label, points in b.series.items():
         if points:
-            ax.plot(*zip(*points), marker="o", markersize=3, label=label)
+            ax.plot(*zip(*points, strict=True), marker="o", markersize=3, label=label)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(b.text)

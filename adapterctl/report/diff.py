@@ -13,9 +13,9 @@ def diff(project: Project, ref_a: str, ref_b: str) -> compare.Comparison:
     va = versions.resolve(project, ref_a, verify=False)
     vb = versions.resolve(project, ref_b, verify=False)
     source = Source(project)
-    card_a, card_b = Card(va.name, va.id, va.card), Card(vb.name, vb.id, vb.card)
-    entry_b = latest_eval(vb.card)
-    key = entry_b["key"] if entry_b and latest_eval(va.card, entry_b["key"]) else None
+    card_a, card_b = Card(va.name, va.id, va.card.to_dict()), Card(vb.name, vb.id, vb.card.to_dict())
+    entry_b = latest_eval(card_b.data)
+    key = entry_b["key"] if entry_b and latest_eval(card_a.data, entry_b["key"]) else None
     side_a = compare.Side(va.ref, card_a, source.result(card_a, key))
     side_b = compare.Side(vb.ref, card_b, source.result(card_b, key))
     c = compare.compare(vb.name, side_a, side_b, samples=_samples(project, vb.name))

@@ -35,7 +35,7 @@ def test_text_metrics_equal_rouge_score_and_sacrebleu_directly() -> None:
     rows = metrics.score_generations(PREDICTIONS, REFERENCES, None, metrics.NAMES)
     got = metrics.corpus(metrics.NAMES, rows)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
-    direct = [scorer.score(r, p) for p, r in zip(PREDICTIONS, REFERENCES)]
+    direct = [scorer.score(r, p) for p, r in zip(PREDICTIONS, REFERENCES, strict=True)]
     for ours, theirs in (("rouge1", "rouge1"), ("rouge2", "rouge2"), ("rouge_l", "rougeL")):
         expected = sum(d[theirs].fmeasure for d in direct) / len(direct)
         assert got[ours] == pytest.approx(expected, abs=1e-6)

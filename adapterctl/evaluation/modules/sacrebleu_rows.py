@@ -7,8 +7,7 @@ scoring the sum gives that subset's corpus score, which is what paired bootstrap
 
 import datasets
 import evaluate
-from sacrebleu.metrics import BLEU
-from sacrebleu.metrics import CHRF
+from sacrebleu.metrics import BLEU, CHRF
 
 _DESCRIPTION = "sacrebleu corpus BLEU or chrF with per-row sufficient statistics."
 _KWARGS = """
@@ -33,6 +32,6 @@ class SacrebleuRows(evaluate.Metric):
         metric = CHRF() if self.config_name == "chrf" else BLEU()
         stats = metric._extract_corpus_statistics(list(predictions), [list(references)])
         stats = [[int(round(x)) for x in row] for row in stats]
-        totals = [sum(column) for column in zip(*stats)] if stats else []
+        totals = [sum(column) for column in zip(*stats, strict=True)] if stats else []
         score = metric._compute_score_from_stats(totals).score if stats else 0.0
         return {"score": float(score), "stats": stats}

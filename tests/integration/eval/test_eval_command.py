@@ -10,7 +10,7 @@ import pytest
 from adapterctl import environments, versions
 from adapterctl.evaluation import results
 from adapterctl.project import Project
-from tests.integration.eval.conftest import FAST, EVAL_ROWS, set_gates
+from tests.integration.eval.conftest import EVAL_ROWS, FAST, set_gates
 
 pytestmark = pytest.mark.slow
 
