@@ -30,10 +30,10 @@ def test_eval_stores_results_beside_the_card_and_reuses_them(small: Path, traine
 
     project = Project(small)
     version = versions.resolve(project, "support")
-    entry = version.card["metrics"]["evals"][e["key"]]
+    entry = version.card.metrics["evals"][e["key"]]
     assert entry["rows"] == EVAL_ROWS and entry["results"] == e["results"] and (small / e["results"]).is_file()
-    assert version.card["metrics"]["rouge_l"] == e["metrics"]["rouge_l"]
-    assert version.card["gates"]["passed"] is False and version.card["gates"]["rules"] == {"rouge_l": ">= 0.2"}
+    assert version.card.metrics["rouge_l"] == e["metrics"]["rouge_l"]
+    assert version.card.gates.passed is False and version.card.gates.get("rules") == {"rouge_l": ">= 0.2"}
     stored = results.read(small / e["results"])
     assert stored.subject == vid and len(stored.rows) == EVAL_ROWS
     assert all(r["output"] is not None and r["reference"] and "### Answer:" in r["prompt"] for r in stored.rows)
@@ -101,10 +101,10 @@ def test_train_evaluates_each_new_version_unless_told_not_to(small: Path, cli) -
     result = cli("train", "support", *sets, cwd=small)
     assert result.exit_code == 0, result.stderr
     assert "eval on 8 rows" in result.stderr and "gates failed: rouge_l >= 0.2" in result.stderr
-    assert versions.resolve(Project(small), "support").card["gates"]["passed"] is False
+    assert versions.resolve(Project(small), "support").card.gates.passed is False
     result = cli("train", "support", *sets, "--set", "train.seed=3", "--no-eval", cwd=small)
     assert result.exit_code == 0 and "eval on" not in result.stderr
-    assert "gates" not in versions.resolve(Project(small), "support").card
+    assert versions.resolve(Project(small), "support").card.gates is None
 
 
 def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
     refused = cli("eval", "support", "--import-sheet", str(bad), cwd=small)
     assert refused.exit_code == 2 and "adapter_style is '7'; ratings are whole numbers 1-5" in refused.stderr
     assert cli("eval", "support", "--import-sheet", str(sheet), cwd=small).exit_code == 0
-    summary = versions.resolve(Project(small), "support").card["metrics"]["human_eval"]
+    summary = versions.resolve(Project(small), "support").card.metrics["human_eval"]
     assert summary["adapter"]["accuracy"] == {"mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
                                               "n": EVAL_ROWS}
     assert summary["adapter"]["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1} and summary["base"]["safety"]["mean"] == 2.0
