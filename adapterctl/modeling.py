@@ -167,8 +167,8 @@ def load_base(
 ) -> LoadedBase:
     """The base model and tokenizer as `base` and `train` declare them.
 
-    For training, a k-bit base goes through `prepare_model_for_kbit_training` (fp32 norms,
-    input grads, frozen base); gradient checkpointing is left to the trainer, per spec.
+    For training, a k-bit base is frozen by `precision.prepare_kbit` (no float32 residual
+    stream under 16-bit compute); gradient checkpointing is left to the recipe.
     """
     from adapterctl.train.quiet import quiet
 
@@ -208,9 +208,9 @@ def load_base(
         if for_training:
             model.config.use_cache = False  # a KV cache would also defeat padding-free masking
             if bnb is not None:
-                from peft import prepare_model_for_kbit_training
+                from adapterctl.train.precision import prepare_kbit
 
-                model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+                qrecord["precision"] = prepare_kbit(model, compute)
         else:
             model.eval()
     info = BaseInfo(

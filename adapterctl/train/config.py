@@ -19,10 +19,18 @@ def sft_config(
     compute_dtype: str,
     has_val: bool,
     world_size: int = 1,
+    rows_per_batch: int | None = None,
+    gradient_checkpointing: bool | None = None,
+    liger: bool = False,
 ):
-    """SFTConfig for `train`, with `batching` the method actually used (see batching.resolve)."""
+    """SFTConfig for `train`, with `batching` the method actually used (see batching.resolve).
+
+    `rows_per_batch` overrides batch_size for training (1 when batches are token budgets, see
+    token_batches.py); `gradient_checkpointing` is the memory plan's decision (memory.plan).
+    """
     from trl import SFTConfig
 
+    checkpointing = train.gradient_checkpointing if gradient_checkpointing is None else gradient_checkpointing
     on_gpu = device == "cuda"
     steps = train.eval_steps
     early = train.early_stopping_patience > 0
@@ -41,11 +49,11 @@ def sft_config(
         weight_decay=train.weight_decay,
         num_train_epochs=train.epochs,
         max_steps=train.max_steps or -1,
-        per_device_train_batch_size=train.batch_size,
+        per_device_train_batch_size=rows_per_batch or train.batch_size,
         per_device_eval_batch_size=train.batch_size,
         gradient_accumulation_steps=train.grad_accum,
-        gradient_checkpointing=train.gradient_checkpointing,  # SFTConfig defaults it on; the spec decides
-        gradient_checkpointing_kwargs={"use_reentrant": False} if train.gradient_checkpointing else None,
+        gradient_checkpointing=checkpointing,  # SFTConfig defaults it on; the spec (or the memory plan) decides
+        gradient_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
         # Precision: SFTConfig defaults bf16=True, which CPUs run slowly and lossily.
         bf16=on_gpu and compute_dtype == "bfloat16",
         fp16=on_gpu and compute_dtype == "float16",
@@ -75,4 +83,20 @@ def sft_config(
         dataloader_num_workers=0,
         ddp_find_unused_parameters=False if world_size > 1 else None,
     )
+    if liger:
+        # Liger's layer kernels (RMSNorm, SwiGLU, RoPE); TRL keeps its own fused LM head for the loss.
+        kwargs["use_liger_kernel"] = True
     return SFTConfig(**kwargs)
+
+
+def liger_supported(model, device: str) -> bool:
+    """Liger kernels are Triton (CUDA) kernels for known model types; an optional dependency."""
+    import importlib.util
+
+    if device != "cuda" or importlib.util.find_spec("liger_kernel") is None:
+        return False
+    try:
+        from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+    except ImportError:
+        return False
+    return getattr(model.config, "model_type", None) in MODEL_TYPE_TO_APPLY_LIGER_FN

@@ -22,7 +22,7 @@ from adapterctl import modeling
 from adapterctl.data import examples
 from adapterctl.errors import DataError, ManifestError
 from adapterctl.project import Project
-from adapterctl.train import batching, collate, lora, save
+from adapterctl.train import attention, batching, collate, lora, memory, save
 from adapterctl.train.job import TrainJob
 from adapterctl.train.quiet import quiet
 from adapterctl.train.runs import Run
@@ -96,9 +96,27 @@ class SFTRecipe:
         quantization = self.base.key.quantization
         lora.check_init(spec.lora, quantization, self.base.info.source == "local",
                         where=f"adapters.{spec.name}.lora")
-        self.batching = batching.resolve(train.batching, self.base.model)
+        self._choose_attention()
+        self.plan = memory.plan(train, self.base.model, self.device, self.base.key.compute_dtype)
         self._build_model()
         self._build_trainer()
+
+    def _choose_attention(self) -> None:
+        """Train with a varlen kernel where one is chosen for this device and keeps rows apart
+        (the probe in batching.resolve decides); otherwise with the model's own attention."""
+        train, model = self.spec.train, self.base.model
+        chosen, why = (None, "padded batches need no row boundaries") if train.batching == "padded" else \
+            attention.choose(self.device, self.base.key.compute_dtype)
+        self._attn_before = model.config._attn_implementation
+        if chosen and chosen != self._attn_before:
+            attention.use(model, chosen)
+        self.batching = batching.resolve(train.batching, model)
+        if chosen and chosen != self._attn_before and not self.batching.get("verified", True):
+            attention.use(model, self._attn_before)  # the kernel let rows leak: back to the binned path
+            why = f"{chosen} failed the rows-apart probe; {self._attn_before} over bins instead"
+            self.batching = batching.resolve(train.batching, model)
+        self.attention = {"implementation": model.config._attn_implementation, "why": why,
+                          "loss": "TRL fused LM head: completion tokens scored in chunks, no full logits"}
 
     def _build_model(self) -> None:
         from peft import get_peft_model
@@ -126,13 +144,20 @@ class SFTRecipe:
         from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
         from adapterctl.train.callbacks import ProgressCallback
-        from adapterctl.train.config import sft_config
+        from adapterctl.train.config import liger_supported, sft_config
 
-        train, used = self.spec.train, self.batching["used"]
+        train, used, plan = self.spec.train, self.batching["used"], self.plan
+        budget = plan.max_tokens_per_batch
+        self.by_tokens = budget is not None and used != "packed"
+        rows = 1 if self.by_tokens else (max(1, budget // train.max_length) if budget else None)
+        self.liger = liger_supported(self.base.model, self.device)
+        if plan.gradient_checkpointing:
+            self.base.model.enable_input_require_grads()  # reentrant checkpointing needs a grad at the input
         with quiet():
             args = sft_config(train, self.run.checkpoints_dir, batching=used, device=self.device,
                               compute_dtype=self.base.key.compute_dtype, has_val=self.data.val is not None,
-                              world_size=self.world_size)
+                              world_size=self.world_size, rows_per_batch=rows,
+                              gradient_checkpointing=plan.gradient_checkpointing, liger=self.liger)
         # Padding-free: rows laid end to end, position ids restarting per row (TRL only allows
         # that with packing, so the collator is ours; TRL's dataset preparation has already
         # truncated rows to max_length). See collate.py for the two layouts.
@@ -140,11 +165,13 @@ class SFTRecipe:
         if used == "padding_free":
             pad = self.base.tokenizer.pad_token_id
             if collate.is_varlen(self.batching["attn_implementation"]):
-                collator = DataCollatorForLanguageModeling(pad_token_id=pad, padding_free=True)
+                collator = collate.VarlenCollator(pad_token_id=pad)
                 self.batching["layout"] = "one sequence per batch (varlen attention)"
             else:
                 collator = collate.BinnedPaddingFreeCollator(pad_token_id=pad, capacity=train.max_length)
                 self.batching["layout"] = f"rows end to end in bins of up to {train.max_length} tokens per batch row"
+        elif self.by_tokens:
+            collator = collate.Ungrouped(DataCollatorForLanguageModeling(pad_token_id=self.base.tokenizer.pad_token_id))
         self.progress = ProgressCallback(self.sink, self.spec.name)
         callbacks: list[Any] = [self.progress]
         if train.early_stopping_patience and self.data.val is not None:
@@ -156,6 +183,12 @@ class SFTRecipe:
         from transformers.trainer_callback import PrinterCallback
 
         self.trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; our sink reports progress
+        self.token_batches = None
+        if self.by_tokens:
+            from adapterctl.train.token_batches import TokenBatches
+
+            self.token_batches = TokenBatches(self.trainer.train_dataset, budget, train.seed)
+            self.trainer.train_dataset = self.token_batches
         self._adapter_dtype()
 
     def _adapter_dtype(self) -> None:
@@ -182,6 +215,7 @@ class SFTRecipe:
             self.progress.baseline = baseline
             self.resumed_from = int(checkpoint.name.split("-")[-1]) if checkpoint else None
             started = time.monotonic()
+            memory.reset_peak(self.device)
             try:
                 self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
             finally:
@@ -241,7 +275,9 @@ class SFTRecipe:
         first = self.baseline
         evals = [p["val_loss"] for p in points if "val_loss" in p and p["step"] > 0]  # after training began
         final = self.final_val_loss
-        tokens_per_epoch = _tokens(self.trainer.train_dataset)
+        tokens_per_epoch = self.token_batches.tokens() if self.token_batches else _tokens(self.trainer.train_dataset)
+        batches = self.token_batches.summary() if self.token_batches else None
+        rows_per_step = batches["mean_rows_per_batch"] if batches else train.batch_size
         tokens = int(tokens_per_epoch * (state.epoch or 0))
         # After a resume only the steps run in this call took train_seconds; periodic val-loss
         # evaluation is part of that time, as it is part of what a user waits for.
@@ -254,7 +290,8 @@ class SFTRecipe:
             "planned_steps": max_steps,
             "epochs": round(float(state.epoch or 0), 4),
             "early_stopped": bool(train.early_stopping_patience and state.global_step < max_steps),
-            "effective_batch": train.batch_size * train.grad_accum * self.world_size,
+            "effective_batch": round(rows_per_step * train.grad_accum * self.world_size, 2),
+            "token_batches": batches,
             "world_size": self.world_size,
             "resumed_from_step": self.resumed_from,
             "data": self.data.summary(),
@@ -272,13 +309,17 @@ class SFTRecipe:
             "quantization": self.base.info.quantization,
             "batching": self.batching,
             "completion_only_loss": train.completion_only_loss,
-            "gradient_checkpointing": train.gradient_checkpointing,
+            "gradient_checkpointing": self.plan.gradient_checkpointing,
+            "attention": self.attention,
+            "liger_kernel": self.liger,
+            "memory": {**self.plan.record(), "peak": memory.peak(self.device)},
             "save_dtype": train.save_dtype,
             "init_lora_weights": self.spec.lora.init_lora_weights,
             "launcher": self.job.launcher,
             "loss_curve": self.run.curve_path.name,
             "history": curve.compact(points),
-            "notices": [r["notice"] for r in (self.base.info.quantization, self.batching) if "notice" in r],
+            "notices": [r["notice"] for r in (self.base.info.quantization, self.batching) if "notice" in r]
+            + self.plan.notices,
         }
 
     # ── cleanup ──────────────────────────────────────────────────────────────
@@ -290,6 +331,8 @@ class SFTRecipe:
         if self.model is not None:
             with quiet():
                 base = lora.detach(self.model)
+                if getattr(self, "_attn_before", None) and base.config._attn_implementation != self._attn_before:
+                    attention.use(base, self._attn_before)  # the cached base goes back as it was loaded
                 if getattr(base, "is_gradient_checkpointing", False):
                     base.gradient_checkpointing_disable()
             if self.bases.loaded is not None:
