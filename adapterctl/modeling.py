@@ -59,6 +59,7 @@ class LoadedBase:
     tokenizer: Any
     key: BaseKey
     info: BaseInfo
+    precision: str | None = None  # how a k-bit base was prepared for training (precision.prepare_kbit)
 
 
 def device() -> str:
@@ -205,12 +206,13 @@ def load_base(
             raise StorageError(f"cannot load base model {where}{offline}: {str(exc).splitlines()[0]}") from None
         if tokenizer.pad_token is None:  # Llama-style tokenizers ship without one
             tokenizer.pad_token = tokenizer.eos_token
+        precision = None
         if for_training:
             model.config.use_cache = False  # a KV cache would also defeat padding-free masking
             if bnb is not None:
                 from adapterctl.train.precision import prepare_kbit
 
-                qrecord["precision"] = prepare_kbit(model, compute)
+                precision = prepare_kbit(model, compute)
         else:
             model.eval()
     info = BaseInfo(
@@ -225,7 +227,7 @@ def load_base(
     )
     key = BaseKey(source, base.revision, qrecord["used"], train.double_quant, compute, weight, dev,
                   base.trust_remote_code)
-    return LoadedBase(model, tokenizer, key, info)
+    return LoadedBase(model, tokenizer, key, info, precision)
 
 
 def _hub_commit(repo_id: str, revision: str | None) -> str | None:

@@ -311,6 +311,7 @@ class SFTRecipe:
             "completion_only_loss": train.completion_only_loss,
             "gradient_checkpointing": self.plan.gradient_checkpointing,
             "attention": self.attention,
+            "precision": self.base.precision,
             "liger_kernel": self.liger,
             "memory": {**self.plan.record(), "peak": memory.peak(self.device)},
             "save_dtype": train.save_dtype,
