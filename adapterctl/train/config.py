@@ -3,6 +3,7 @@ trainer arguments."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ def sft_config(
     world_size: int = 1,
     rows_per_batch: int | None = None,
     gradient_checkpointing: bool | None = None,
-    liger: bool = False,
 ):
     """SFTConfig for `train`, with `batching` the method actually used (see batching.resolve).
 
@@ -83,20 +83,29 @@ def sft_config(
         dataloader_num_workers=0,
         ddp_find_unused_parameters=False if world_size > 1 else None,
     )
-    if liger:
-        # Liger's layer kernels (RMSNorm, SwiGLU, RoPE); TRL keeps its own fused LM head for the loss.
-        kwargs["use_liger_kernel"] = True
     return SFTConfig(**kwargs)
 
 
-def liger_supported(model, device: str) -> bool:
-    """Liger kernels are Triton (CUDA) kernels for known model types; an optional dependency."""
+LIGER_ENV = "ADAPTERCTL_LIGER"  # 0: never apply Liger kernels
+
+
+def apply_liger(model, device: str) -> tuple[bool, str | None]:
+    """Liger's fused layer kernels (RMSNorm, SwiGLU, RoPE; Triton, so CUDA only) on `model` when
+    the optional liger-kernel package is installed and knows the model type. The loss stays TRL's
+    fused LM head (Liger's fused linear cross-entropy would replace the forward TRL patches).
+    Returns (applied, a notice when it was wanted but failed)."""
     import importlib.util
 
-    if device != "cuda" or importlib.util.find_spec("liger_kernel") is None:
-        return False
+    if device != "cuda" or os.environ.get(LIGER_ENV) == "0" or importlib.util.find_spec("liger_kernel") is None:
+        return False, None
     try:
-        from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
-    except ImportError:
-        return False
-    return getattr(model.config, "model_type", None) in MODEL_TYPE_TO_APPLY_LIGER_FN
+        from liger_kernel.transformers.monkey_patch import (MODEL_TYPE_TO_APPLY_LIGER_FN,
+                                                            _apply_liger_kernel_to_instance)
+
+        if getattr(model.config, "model_type", None) not in MODEL_TYPE_TO_APPLY_LIGER_FN:
+            return False, None
+        _apply_liger_kernel_to_instance(model=model, rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
+                                        fused_linear_cross_entropy=False)
+    except Exception as exc:  # an incompatible liger-kernel must not stop training
+        return False, f"liger-kernel could not be applied ({type(exc).__name__}: {str(exc)[:120]}); trained without it"
+    return True, None

@@ -66,12 +66,13 @@ def plan(train, model, device: str, compute_dtype: str, *, free_bytes: int | Non
     estimate = {"free_gb": round(free_bytes / 2**30, 1), "activation_mb_per_token": round(full / 2**20, 3)}
     notices: list[str] = []
     tokens = requested
+    checkpointing = train.gradient_checkpointing
     if tokens is None and train.batch_size == DEFAULT_BATCH_SIZE:
-        fits = usable // full if not train.gradient_checkpointing else usable // lean
-        tokens = int(min(MAX_DEFAULT_TOKENS, max(train.max_length, fits)))
+        # Without checkpointing if one max_length row fits so; else with it, and a larger budget.
+        per_token = lean if checkpointing or usable // full < train.max_length else full
+        tokens = int(min(MAX_DEFAULT_TOKENS, max(train.max_length, usable // per_token)))
         notices.append(f"train.max_tokens_per_batch = {tokens} chosen from {free_bytes / 2**30:.0f} GB of free "
                        "GPU memory (set it, or batch_size for rows, to choose)")
-    checkpointing = train.gradient_checkpointing
     need = (tokens if tokens is not None else train.batch_size * train.max_length) * full
     if not checkpointing and need > usable:
         checkpointing = True

@@ -122,7 +122,12 @@ class SFTRecipe:
         from peft import get_peft_model
         from transformers import set_seed
 
+        from adapterctl.train.config import apply_liger
+
         spec = self.spec
+        self.liger, notice = apply_liger(self.base.model, self.device)  # before LoRA wraps the linears
+        if notice:
+            self.plan.notices.append(notice)
         config = lora.lora_config(spec.lora, self.base.model, where=f"adapters.{spec.name}.lora")
         set_seed(spec.train.seed)  # the adapter's initial weights come from the seed alone
         with quiet():
@@ -144,20 +149,19 @@ class SFTRecipe:
         from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
         from adapterctl.train.callbacks import ProgressCallback
-        from adapterctl.train.config import liger_supported, sft_config
+        from adapterctl.train.config import sft_config
 
         train, used, plan = self.spec.train, self.batching["used"], self.plan
         budget = plan.max_tokens_per_batch
         self.by_tokens = budget is not None and used != "packed"
         rows = 1 if self.by_tokens else (max(1, budget // train.max_length) if budget else None)
-        self.liger = liger_supported(self.base.model, self.device)
         if plan.gradient_checkpointing:
             self.base.model.enable_input_require_grads()  # reentrant checkpointing needs a grad at the input
         with quiet():
             args = sft_config(train, self.run.checkpoints_dir, batching=used, device=self.device,
                               compute_dtype=self.base.key.compute_dtype, has_val=self.data.val is not None,
                               world_size=self.world_size, rows_per_batch=rows,
-                              gradient_checkpointing=plan.gradient_checkpointing, liger=self.liger)
+                              gradient_checkpointing=plan.gradient_checkpointing)
         # Padding-free: rows laid end to end, position ids restarting per row (TRL only allows
         # that with packing, so the collator is ours; TRL's dataset preparation has already
         # truncated rows to max_length). See collate.py for the two layouts.
