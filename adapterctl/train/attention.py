@@ -74,6 +74,27 @@ def use(model, implementation: str) -> str:
     return previous
 
 
+def prepare(model, requested_batching: str, device: str, compute_dtype: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Switch `model` to the kernel chosen for this device when it keeps rows apart (the probe in
+    batching.resolve decides), else leave its own; returns (the batching record, the card's
+    attention record). Padded batches need no row boundaries and keep the model's attention."""
+    from adapterctl.train import batching
+
+    before = model.config._attn_implementation
+    chosen, why = (None, "padded batches need no row boundaries") if requested_batching == "padded" else \
+        choose(device, compute_dtype)
+    switched = bool(chosen) and chosen != before
+    if switched:
+        use(model, chosen)
+    record = batching.resolve(requested_batching, model)
+    if switched and not record.get("verified", True):
+        use(model, before)  # the kernel let rows leak: back to the model's own attention over bins
+        why = f"{chosen} failed the rows-apart probe; {before} over bins instead"
+        record = batching.resolve(requested_batching, model)
+    return record, {"implementation": model.config._attn_implementation, "why": why,
+                    "loss": "TRL fused LM head: completion tokens scored in chunks, no full logits"}
+
+
 # ── boundaries ──────────────────────────────────────────────────────────────
 def boundaries(position_ids, batch: int, length: int, device) -> tuple[Any, int]:
     """(cu_seqlens int32 [rows + 1], longest row) of a [batch, length] layout flattened to one

@@ -102,21 +102,10 @@ class SFTRecipe:
         self._build_trainer()
 
     def _choose_attention(self) -> None:
-        """Train with a varlen kernel where one is chosen for this device and keeps rows apart
-        (the probe in batching.resolve decides); otherwise with the model's own attention."""
-        train, model = self.spec.train, self.base.model
-        chosen, why = (None, "padded batches need no row boundaries") if train.batching == "padded" else \
-            attention.choose(self.device, self.base.key.compute_dtype)
-        self._attn_before = model.config._attn_implementation
-        if chosen and chosen != self._attn_before:
-            attention.use(model, chosen)
-        self.batching = batching.resolve(train.batching, model)
-        if chosen and chosen != self._attn_before and not self.batching.get("verified", True):
-            attention.use(model, self._attn_before)  # the kernel let rows leak: back to the binned path
-            why = f"{chosen} failed the rows-apart probe; {self._attn_before} over bins instead"
-            self.batching = batching.resolve(train.batching, model)
-        self.attention = {"implementation": model.config._attn_implementation, "why": why,
-                          "loss": "TRL fused LM head: completion tokens scored in chunks, no full logits"}
+        train = self.spec.train
+        self._attn_before = self.base.model.config._attn_implementation
+        self.batching, self.attention = attention.prepare(self.base.model, train.batching, self.device,
+                                                          self.base.key.compute_dtype)
 
     def _build_model(self) -> None:
         from peft import get_peft_model

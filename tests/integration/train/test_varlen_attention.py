@@ -82,6 +82,13 @@ def test_a_kernel_that_ignores_boundaries_is_caught_by_the_probe(tiny, monkeypat
     record = batching.resolve("padding_free", tiny)
     assert record["used"] == "padded" and "would let rows attend" in record["notice"]
 
+    # The recipe's choice then falls back to the model's own attention over bins.
+    attention.use(tiny, "sdpa")
+    monkeypatch.setenv(attention.ATTENTION_ENV, "reference")
+    record, chosen = attention.prepare(tiny, "padding_free", "cpu", "float32")
+    assert chosen["implementation"] == "sdpa" and "failed the rows-apart probe" in chosen["why"]
+    assert record["used"] == "padding_free" and record["verified"] is True
+
 
 def test_varlen_collator_layout() -> None:
     batch = collate.VarlenCollator(pad_token_id=0)(
