@@ -118,7 +118,8 @@ def main() -> None:
     parser.add_argument("--tokens-per-step", type=int, default=8192, help="tokens per optimiser step, every arm")
     parser.add_argument("--smoke", action="store_true", help="tiny shape, 2 steps, any device")
     parser.add_argument("--no-long", action="store_true", help="skip the long-row case")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser.add_argument("--json-out", type=Path, help="also write the JSON to this file")
     args = parser.parse_args()
 
     import torch
@@ -214,11 +215,14 @@ def main() -> None:
     total = time.perf_counter() - started
     gpu = torch.cuda.get_device_name() if device == "cuda" else "cpu (smoke)"
     verdict = acceptance(results)
+    doc = json.dumps({"device": gpu, "smoke": args.smoke, "shape": shape, "matmul_tflops": round(peak_tflops, 3),
+                      "linear_params": n_linear, "tokens_per_step": per_step, "build_seconds": round(built, 1),
+                      "total_seconds": round(total, 1), "measurements": [r.to_dict() for r in results],
+                      "acceptance": verdict}, indent=2)
+    if args.json_out:
+        args.json_out.write_text(doc + "\n")
     if args.json:
-        print(json.dumps({"device": gpu, "smoke": args.smoke, "shape": shape, "matmul_tflops": round(peak_tflops, 3),
-                          "linear_params": n_linear, "tokens_per_step": per_step, "build_seconds": round(built, 1),
-                          "total_seconds": round(total, 1), "measurements": [r.to_dict() for r in results],
-                          "acceptance": verdict}, indent=2))
+        print(doc)
         return
     print(f"{gpu}; random {'7B' if not args.smoke else 'smoke'}-shape Llama, nf4 + double quant; {steps} steps "
           f"each, {per_step} tokens per step; matmul {peak_tflops:.0f} TFLOP/s; model built in {built:.0f}s, "

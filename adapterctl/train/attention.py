@@ -147,12 +147,16 @@ def reference_kernel(q, k, v, cu, longest: int, scale: float | None):
 
 
 def torch_varlen_kernel(q, k, v, cu, longest: int, scale: float | None):
-    """torch.nn.attention.varlen.varlen_attn, causal, across the signatures torch 2.10-2.13 use."""
+    """torch.nn.attention.varlen.varlen_attn, causal, across the signatures torch 2.9-2.13 use."""
     import torch
     from torch.nn.attention.varlen import varlen_attn
 
     params = inspect.signature(varlen_attn).parameters
-    kwargs: dict[str, Any] = {"scale": scale}
+    kwargs: dict[str, Any] = {}
+    if "scale" in params:
+        kwargs["scale"] = scale
+    elif scale is not None:  # torch 2.9-2.10: no scale argument, always 1/sqrt(dim)
+        q = q * (scale * q.shape[-1] ** 0.5)
     if "is_causal" in params:
         kwargs["is_causal"] = True
     else:
