@@ -42,7 +42,7 @@ PY
 cat "$OUT/env.txt"
 
 # 1. The GPU tests (the bench's smoke run is one of them).
-timeout 240 python3 -m pytest -m gpu tests/gpu -q -p no:cacheprovider -x -rs 2>&1 | tee "$OUT/pytest.log"
+timeout 240 python3 -m pytest -m gpu tests/gpu -q -p no:cacheprovider -rs 2>&1 | tee "$OUT/pytest.log"
 tests=${PIPESTATUS[0]}
 
 # 2. The bench: 7B nf4 shape, 10 measured steps per arm, 8192 tokens per step.
