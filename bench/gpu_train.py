@@ -159,6 +159,8 @@ def main() -> None:
         project = Project(root)
         tokenizer = tiny.build_tokenizer()
         model = build_nf4_model(shape, device, compute)
+        if device == "cpu":
+            modeling._keep_4bit_layout(model)  # as load_base does: no in-place repacking on eval forwards
         n_linear = linear_params(model)
         built = time.perf_counter() - started
         precision = prepare_kbit(model, dtype_name)  # what modeling.load_base does for training

@@ -46,6 +46,11 @@ def choose(device: str, compute_dtype: str) -> tuple[str | None, str]:
             from adapterctl.errors import ManifestError
 
             raise ManifestError(f"{ATTENTION_ENV}={forced!r}: use one of {', '.join(BY_SHORT_NAME)}")
+        if forced == "flex" and device != "cuda":
+            from adapterctl.errors import ManifestError
+
+            raise ManifestError(f"{ATTENTION_ENV}=flex: flex_attention has no backward pass on the CPU; "
+                                "use reference there")
         return BY_SHORT_NAME[forced], f"set by {ATTENTION_ENV}"
     if device != "cuda":
         return None, "CPU: sdpa over bins (varlen kernels are CUDA-only)"

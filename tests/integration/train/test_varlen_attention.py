@@ -104,10 +104,14 @@ def test_choice_per_device(monkeypatch) -> None:
     assert attention.choose("cpu", "float32")[0] is None, "the CPU keeps binned sdpa"
     chosen, why = attention.choose("cuda", "bfloat16")
     assert chosen in ("flash_attention_2", attention.VARLEN) and why
+    monkeypatch.setenv(attention.ATTENTION_ENV, "reference")
+    assert attention.choose("cpu", "float32")[0] == attention.REFERENCE
     monkeypatch.setenv(attention.ATTENTION_ENV, "flex")
-    assert attention.choose("cpu", "float32")[0] == attention.FLEX
-    monkeypatch.setenv(attention.ATTENTION_ENV, "nope")
+    assert attention.choose("cuda", "bfloat16")[0] == attention.FLEX
     from adapterctl.errors import ManifestError
 
+    with pytest.raises(ManifestError, match="no backward pass on the CPU"):
+        attention.choose("cpu", "float32")
+    monkeypatch.setenv(attention.ATTENTION_ENV, "nope")
     with pytest.raises(ManifestError, match="ADAPTERCTL_ATTENTION"):
         attention.choose("cpu", "float32")
