@@ -50,8 +50,13 @@ def activation_bytes_per_token(config, dtype_bytes: int, checkpointing: bool) ->
     return layers * per_layer
 
 
-def plan(train, model, device: str, compute_dtype: str, *, free_bytes: int | None = None) -> Plan:
-    """The token budget and checkpointing for `train` on `device` (see the module docstring)."""
+def plan(train, model, device: str, compute_dtype: str, *, free_bytes: int | None = None,
+         world_size: int = 1) -> Plan:
+    """The token budget and checkpointing for `train` on `device` (see the module docstring).
+
+    With several processes the budget is not chosen from free memory: ranks could see different
+    free memory, choose different budgets and so run different numbers of steps (DDP would hang).
+    """
     requested = train.max_tokens_per_batch
     if device != "cuda":
         return Plan(requested, train.gradient_checkpointing)
@@ -67,7 +72,7 @@ def plan(train, model, device: str, compute_dtype: str, *, free_bytes: int | Non
     notices: list[str] = []
     tokens = requested
     checkpointing = train.gradient_checkpointing
-    if tokens is None and train.batch_size == DEFAULT_BATCH_SIZE:
+    if tokens is None and train.batch_size == DEFAULT_BATCH_SIZE and world_size == 1:
         # Without checkpointing if one max_length row fits so; else with it, and a larger budget.
         per_token = lean if checkpointing or usable // full < train.max_length else full
         tokens = int(min(MAX_DEFAULT_TOKENS, max(train.max_length, usable // per_token)))

@@ -97,7 +97,8 @@ class SFTRecipe:
         lora.check_init(spec.lora, quantization, self.base.info.source == "local",
                         where=f"adapters.{spec.name}.lora")
         self._choose_attention()
-        self.plan = memory.plan(train, self.base.model, self.device, self.base.key.compute_dtype)
+        self.plan = memory.plan(train, self.base.model, self.device, self.base.key.compute_dtype,
+                                world_size=self.world_size)
         self._build_model()
         self._build_trainer()
 
@@ -329,6 +330,8 @@ class SFTRecipe:
                     attention.use(base, self._attn_before)  # the cached base goes back as it was loaded
                 if getattr(base, "is_gradient_checkpointing", False):
                     base.gradient_checkpointing_disable()
+                if getattr(self, "plan", None) is not None and self.plan.gradient_checkpointing:
+                    base.disable_input_require_grads()
             if self.bases.loaded is not None:
                 self.bases.loaded.model = base
             self.model = None

@@ -36,6 +36,14 @@ def test_rows_stay_rows_when_batch_size_was_changed() -> None:
     assert plan.max_tokens_per_batch is None and not plan.notices
 
 
+def test_several_processes_do_not_choose_budgets_from_their_own_free_memory() -> None:
+    plan = memory.plan(TrainSpec(), SEVEN_B, "cuda", "bfloat16", free_bytes=100 * GB, world_size=2)
+    assert plan.max_tokens_per_batch is None
+    given = memory.plan(TrainSpec(max_tokens_per_batch=4096), SEVEN_B, "cuda", "bfloat16", free_bytes=100 * GB,
+                        world_size=2)
+    assert given.max_tokens_per_batch == 4096
+
+
 def test_checkpointing_switches_on_when_the_budget_would_not_fit() -> None:
     plan = memory.plan(TrainSpec(max_tokens_per_batch=32768), SEVEN_B, "cuda", "bfloat16", free_bytes=60 * GB)
     assert plan.max_tokens_per_batch == 32768 and plan.gradient_checkpointing is True
