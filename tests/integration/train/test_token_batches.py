@@ -80,8 +80,10 @@ def test_varlen_path_trains_end_to_end_on_the_cpu(train_unregistered, monkeypatc
     """The GPU layout (one sequence per batch, a boundary-aware kernel) through the real trainer,
     with the exact row-by-row kernel standing in for the CUDA one."""
     monkeypatch.setenv("ADAPTERCTL_ATTENTION", "reference")
-    [outcome] = train_unregistered("support", overrides=["train.max_tokens_per_batch=600"])
+    [outcome] = train_unregistered("support", overrides=["train.max_tokens_per_batch=600",
+                                                         "train.gradient_checkpointing=true"])
     s = outcome.summary
+    assert s["gradient_checkpointing"] is True, "row boundaries pass through checkpointed layers too"
     assert s["attention"]["implementation"] == "adapterctl_reference"
     assert s["batching"]["used"] == "padding_free" and s["batching"]["verified"] is True
     assert s["batching"]["layout"].startswith("one sequence per batch")
