@@ -98,8 +98,8 @@ def peak(device: str) -> dict[str, Any]:
     if device == "cuda":
         import torch
 
-        return {"device": "cuda", "peak_allocated_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2),
-                "peak_reserved_gb": round(torch.cuda.max_memory_reserved() / 2**30, 2)}
+        return {"device": "cuda", "peak_allocated_gb": round(torch.cuda.max_memory_allocated() / 2**30, 3),
+                "peak_reserved_gb": round(torch.cuda.max_memory_reserved() / 2**30, 3)}
     import resource
     import sys
 
