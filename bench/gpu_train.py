@@ -123,8 +123,17 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from train_common import (linear_params, long_rows, matmul_tflops, naive_rows, recipe_job, report, run_naive,
-                              run_peer, run_recipe)
+    from train_common import (
+        linear_params,
+        long_rows,
+        matmul_tflops,
+        naive_rows,
+        recipe_job,
+        report,
+        run_naive,
+        run_peer,
+        run_recipe,
+    )
 
     from adapterctl import modeling, tiny
     from adapterctl.project import Project

@@ -275,8 +275,9 @@ def recipe_job(project, name: str, overrides: list[str], steps: int):
 
 
 def report(results: list[Measurement], baseline: Measurement) -> str:
-    lines = [f"{'case':11} {'pipeline':40} {'real tok/s':>11} {'x naive':>8} {'tok/step':>9} {'pad %':>6} "
-             f"{'peak GB':>8} {'MFU':>6}  notes"]
+    header = (f"{'case':11} {'pipeline':40} {'real tok/s':>11} {'x naive':>8} {'tok/step':>9} {'pad %':>6} "
+              f"{'peak GB':>8} {'MFU':>6}  notes")
+    lines = [header]
     for r in results:
         pad = 100 * (1 - r.real_tokens / r.fed_tokens) if r.fed_tokens else 0
         peak = f"{r.peak_memory_gb:.2f}" if r.peak_memory_gb is not None else "-"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import itertools
 import os
 from typing import Any
 
@@ -144,7 +145,7 @@ def reference_kernel(q, k, v, cu, longest: int, scale: float | None):
     out = torch.empty_like(q)
     bounds = cu.tolist()
     gqa = k.shape[1] != q.shape[1]
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         rows = [t[a:b].transpose(0, 1) for t in (q, k, v)]
         out[a:b] = F.scaled_dot_product_attention(*rows, is_causal=True, scale=scale,
                                                   enable_gqa=gqa).transpose(0, 1)

@@ -22,7 +22,7 @@ from adapterctl import modeling
 from adapterctl.data import examples
 from adapterctl.errors import DataError, ManifestError
 from adapterctl.project import Project
-from adapterctl.train import attention, batching, collate, lora, memory, save
+from adapterctl.train import attention, collate, lora, memory, save
 from adapterctl.train.job import TrainJob
 from adapterctl.train.quiet import quiet
 from adapterctl.train.runs import Run

@@ -15,7 +15,7 @@ from conftest import REPO, subprocess_env
 @pytest.mark.slow
 def test_gpu_bench_smoke_runs_all_arms_on_the_cpu() -> None:
     proc = subprocess.run([sys.executable, str(REPO / "bench/gpu_train.py"), "--smoke", "--json"],
-                          capture_output=True, text=True, timeout=900, env=subprocess_env())
+                          capture_output=True, text=True, timeout=900, env=subprocess_env(), check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     arms = [(m["case"], m["pipeline"].split()[0]) for m in out["measurements"]]

@@ -7,28 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from adapterctl.train.token_batches import group_rows
-
 from conftest import FAST
-
-
-def test_rows_are_shuffled_by_the_seed_then_cut_in_order() -> None:
-    lengths = [30, 50, 20, 70, 10, 40, 60, 25]
-    batches = group_rows(lengths, budget=100, seed=3)
-    flat = [i for b in batches for i in b]
-    assert sorted(flat) == list(range(8)), "every row exactly once"
-    assert flat != list(range(8)), "in the seed's order, not the file's"
-    assert all(sum(lengths[i] for i in b) <= 100 for b in batches)
-    # Cut in order: a batch closes only when the next row would not fit.
-    for b, after in zip(batches, batches[1:]):
-        assert sum(lengths[i] for i in b) + lengths[after[0]] > 100
-    assert group_rows(lengths, 100, seed=3) == batches, "same seed, same batches"
-    assert group_rows(lengths, 100, seed=4) != batches
-
-
-def test_a_row_longer_than_the_budget_gets_a_batch_of_its_own() -> None:
-    assert group_rows([5, 500, 5], budget=100, seed=0).count([1]) == 1
 
 
 def test_schema_documents_the_key_and_keeps_old_spec_hashes(example_project: Path) -> None:
@@ -61,8 +40,7 @@ def test_token_budget_trains_with_steady_batches_and_the_same_version_for_the_sa
     assert first.exit_code == 0 and second.exit_code == 0, first.stderr + second.stderr
     ids = [json.loads(r.stdout.strip().splitlines()[-1])["results"][0]["version"] for r in (first, second)]
     assert ids[0] == ids[1]
-    card = versions.resolve(Project(demo), "support").card
-    t = card["training"]
+    t = versions.resolve(Project(demo), "support").card.training.to_dict()
     batches = t["token_batches"]
     assert batches["max_tokens_per_batch"] == 700 and batches["mean_tokens_per_batch"] <= 700
     assert batches["mean_rows_per_batch"] > 1
