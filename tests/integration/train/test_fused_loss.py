@@ -5,7 +5,7 @@ during a training step."""
 from __future__ import annotations
 
 import pytest
-from conftest import FAST
+from helpers import FAST
 
 from adapterctl.train import runner, runs
 from adapterctl.train.recipe import SFTRecipe

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, subprocess_env
+from helpers import REPO, subprocess_env
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FAST
+from helpers import FAST
 
 
 def test_schema_documents_the_key_and_keeps_old_spec_hashes(example_project: Path) -> None:
