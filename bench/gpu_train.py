@@ -199,7 +199,7 @@ def main() -> None:
         )
         # Peers first: the recipe may apply Liger's kernels, which patch the shared base in place.
         results = []
-        for case, (lengths, peer_length) in cases.items():
+        for case, (_, peer_length) in cases.items():
             results.append(run_peer(model, tokenizer, data[case], steps=steps, out_dir=Path(tmp) / "peer",
                                     device=device, tokens_per_step=per_step, max_length=peer_length))
             results[-1].case = case

@@ -31,7 +31,7 @@ def ungroup(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = []
         for ex in examples:
             labels = ex.get("labels") or ex["input_ids"]
-            rows.extend({"input_ids": i, "labels": lab} for i, lab in zip(ex["input_ids"], labels))
+            rows.extend({"input_ids": i, "labels": lab} for i, lab in zip(ex["input_ids"], labels, strict=True))
         return rows
     return examples
 

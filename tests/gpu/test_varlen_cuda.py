@@ -38,7 +38,7 @@ def test_torch_varlen_kernel_equals_the_reference() -> None:
     ref_out, ref_grads = _forward_backward(attention.reference_kernel, q, k, v, cu, longest)
     out, grads = _forward_backward(attention.torch_varlen_kernel, q, k, v, cu, longest)
     assert torch.allclose(out, ref_out, atol=2e-2, rtol=2e-2)
-    for got, want in zip(grads, ref_grads):
+    for got, want in zip(grads, ref_grads, strict=True):
         assert (got - want).abs().max() <= 5e-2 * want.abs().max()
 
 

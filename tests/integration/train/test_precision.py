@@ -53,7 +53,7 @@ def test_no_upcast_keeps_bf16_and_the_same_loss_curve(project, train_unregistere
     a, b = losses(upcast), losses(lean)
     assert len(a) == len(b) == 12
     assert a[-1] < a[0] and b[-1] < b[0], "both learn"
-    worst = max(abs(x - y) / x for x, y in zip(a, b))
+    worst = max(abs(x - y) / x for x, y in zip(a, b, strict=True))
     assert worst < 0.01, f"train loss curves differ by up to {worst:.1%}: {a} vs {b}"
     va, vb = upcast.summary["val_loss"]["final"], lean.summary["val_loss"]["final"]
     assert abs(va - vb) / va < 0.03
