@@ -598,3 +598,17 @@ def sweep(
     atomic_write(project.state_dir / "sweeps" / f"{sweep_id}.json",
                  json.dumps(ui.to_jsonable(record), indent=2) + "\n")
     return record
+
+
+# ── merge, combine, export (see merge/) ──
+#
+# Baking a version into its base (streaming, verified), combining versions into a new one,
+# exporting for serving engines. Nothing here imports torch until the work starts.
+
+
+def merge(project: Project, ref: str, out: Path | str, *, dtype: str | None = None, verify: bool = True,
+          into: str = "full", progress: bool = True):
+    """Merge version REF into its base weights as a standard HF model folder at `out` (all or nothing)."""
+    from adapterctl.merge import merger
+
+    return merger.merge_version(project, ref, Path(out), dtype=dtype, verify=verify, into=into, progress=progress)

@@ -22,7 +22,6 @@ from typing import Any
 
 from adapterctl import fingerprints
 from adapterctl.errors import UsageError
-from adapterctl.project import atomic_write
 
 PARTIAL = ".partial-"
 COPIED = ("config.json", "generation_config.json", *fingerprints.TOKENIZER_FILES)
@@ -98,7 +97,8 @@ def copy_model_files(base_dir: Path, tmp: Path, dtype: str) -> list[str]:
     config = json.loads((tmp / "config.json").read_text(encoding="utf-8"))
     keys = [k for k in ("dtype", "torch_dtype") if k in config] or ["dtype"]
     config.update({k: dtype for k in keys})
-    atomic_write(tmp / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+    # Plain writes inside the hidden folder: the rename of the whole folder is the atomic step.
+    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return copied
 
 
@@ -138,7 +138,7 @@ def write_card(tmp: Path, info: dict[str, Any]) -> None:
         "```",
         "",
     ]
-    atomic_write(tmp / "README.md", "\n".join(lines))
+    (tmp / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 def _verify_text(verify: dict[str, Any]) -> str:

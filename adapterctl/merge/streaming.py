@@ -20,7 +20,6 @@ from adapterctl.errors import UsageError
 from adapterctl.merge import plan as plans
 from adapterctl.merge import shards as shard_io
 from adapterctl.merge.plan import MergePlan
-from adapterctl.project import atomic_write
 
 ShardDone = Callable[[int, int, str], None]  # (shards done, total, shard name)
 
@@ -128,7 +127,7 @@ def merge_checkpoint(
     if checkpoint.index is not None:
         index = {"metadata": {**(checkpoint.index.get("metadata") or {}), "total_size": stats.bytes_written},
                  "weight_map": dict(sorted(weight_map.items()))}
-        atomic_write(out_dir / shard_io.INDEX, json.dumps(index, indent=2) + "\n")
+        (out_dir / shard_io.INDEX).write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
     return stats
 
 
