@@ -495,9 +495,33 @@ def train(
     if not wanted:
         raise UsageError("name at least one adapter to train, or pass --all-stale")
     launch = _launcher(launcher, num_processes, accelerate_config)
-    jobs = runner.prepare(project, wanted, list(overrides or []), progress=progress, launcher=launch)
-    outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
-    return [_train_result(o) for o in outcomes]
+    combos = _combinations(project, wanted, overrides, resume)
+    trained = [n for n in wanted if n not in combos]
+    results = []
+    if trained:
+        jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch)
+        outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
+        results = [_train_result(o) for o in outcomes]
+    # Combinations last: an input trained just now is the latest version they combine.
+    return results + [_combined_result(project, name, message) for name in combos]
+
+
+def _combinations(project: Project, names: list[str], overrides: list[str] | None, resume: bool) -> list[str]:
+    m = load_manifest(project)
+    combos = [n for n in names if m.adapter(n).combine]
+    if combos and (overrides or resume):
+        raise UsageError(f"{combos[0]} is a combination: it is rebuilt from its inputs, without --set or --resume")
+    return combos
+
+
+def _combined_result(project: Project, name: str, message: str) -> TrainResult:
+    from adapterctl.merge import combine as combining
+
+    with project.lock():
+        r = combining.rebuild(project, name, message=message)
+    note = f"combined {' + '.join(p.split('@')[0] + '@' + p.split('@')[1][:12] for p in r.parents)} ({r.method})"
+    return TrainResult(adapter=name, version=r.id, short=r.id[:12], parent=r.parent or None, run_id="", steps=0,
+                       val_loss={}, train_seconds=0.0, tokens_per_second=None, notices=[note])
 
 
 def _launcher(kind: str, num_processes: int | None, config: str | None) -> dict[str, Any]:
@@ -569,6 +593,8 @@ def sweep(
     from adapterctl.train import runner, runs
     from adapterctl.train import sweep as sweeps
 
+    if load_manifest(project).adapter(name).combine:
+        raise UsageError(f"{name} is a combination: there is nothing to sweep (train it to rebuild it)")
     axes = sweeps.parse_grid(grid)
     if not axes:
         raise UsageError("give the grid as --set TABLE.KEY=V1,V2,... (e.g. train.learning_rate=1e-4,2e-4)")
@@ -612,3 +638,13 @@ def merge(project: Project, ref: str, out: Path | str, *, dtype: str | None = No
     from adapterctl.merge import merger
 
     return merger.merge_version(project, ref, Path(out), dtype=dtype, verify=verify, into=into, progress=progress)
+
+
+def combine(project: Project, refs: list[str], into: str, *, method: str = "linear",
+            weights: list[float] | None = None, density: float | None = None, message: str = ""):
+    """Combine versions REFS into a new version of INTO (PEFT add_weighted_adapter); its card lists every input."""
+    from adapterctl.merge import combine as combining
+
+    with project.lock():
+        return combining.combine(project, list(refs), into, method=method, weights_=weights, density=density,
+                                 message=message)

@@ -47,3 +47,44 @@ def _render_merge(r: Any) -> None:
     ui.success(f"merged {r.ref} into {r.base} → {r.out} ({r.dtype}, {r.shards} shard(s), "
                f"{r.merged} weights changed, {r.replaced} replaced; {check}) in {r.seconds:.1f}s")
     ui.out.print(str(r.out), markup=False, highlight=False)
+
+
+@app.command()
+def combine(
+    refs: list[str] = typer.Argument(..., help="Two or more versions to combine (NAME, NAME@id, NAME@env)."),
+    into: str = typer.Option(..., "--into", help="The adapter NAME the combination becomes a version of."),
+    method: str = typer.Option("linear", "--method", help="linear, cat, svd, ties, dare_linear or dare_ties."),
+    weights: str = typer.Option(None, "--weights", help="Comma-separated weight per input, e.g. 0.6,0.4 "
+                                "(default 1.0 each).", show_default=False),
+    density: float = typer.Option(None, "--density", help="Share of each delta kept by ties/dare (default 0.5).",
+                                  show_default=False),
+    message: str = typer.Option("", "--message", "-m", help="A note stored in the new version's card."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Combine versions into a new version with PEFT's add_weighted_adapter; its card lists every input as a parent.
+
+    The inputs must share a base and have compatible targets. Declare the combination in adapterctl.toml ([adapters.NAME] combine = ["a", "b"], method, weights) and `status` reports it stale when an input gets a new version; `train NAME` rebuilds it.
+
+    Example: adapterctl combine support docs --into both --method ties --weights 0.6,0.4
+    """
+    parsed = _floats(weights, "--weights") if weights else None
+    result = api.combine(api.open_project(project), refs, into, method=method, weights=parsed, density=density,
+                         message=message)
+
+    def render(r: Any) -> None:
+        inputs = ", ".join(f"{p.split('@')[0]}@{p.split('@')[1][:12]}" for p in r.parents)
+        verb = "registered" if r.new else "already exists:"
+        ui.success(f"{verb} {r.ref} = {r.method}({inputs}), weights {r.weights}, rank {r.r}")
+        ui.out.print(r.id, markup=False, highlight=False)
+
+    ui.emit(result, as_json, render)
+
+
+def _floats(text: str, option: str) -> list[float]:
+    from adapterctl.errors import UsageError
+
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: write numbers separated by commas, e.g. 0.6,0.4") from None

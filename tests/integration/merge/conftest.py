@@ -29,9 +29,10 @@ def import_variant(project: Path, tmp_path: Path) -> Callable[..., str]:
     from adapterctl import versions
     from adapterctl.project import Project
 
-    def _import(name: str = "support", *, seed: int = 1, config_patch: dict | None = None, **options) -> str:
+    def _import(name: str = "support", *, seed: int = 1, r: int = 4, config_patch: dict | None = None,
+                **options) -> str:
         folder = make_adapter(project / BASE, tmp_path / f"adapter-{name}-{seed}-{len(list(tmp_path.iterdir()))}",
-                              seed=seed, **options)
+                              seed=seed, r=r, **options)
         if config_patch:
             path = folder / "adapter_config.json"
             path.write_text(json.dumps({**json.loads(path.read_text()), **config_patch}))

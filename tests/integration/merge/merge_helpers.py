@@ -25,7 +25,8 @@ def make_adapter(base_dir: Path, out_dir: Path, *, seed: int = 1, r: int = 4, **
 
     model = AutoModelForCausalLM.from_pretrained(base_dir)
     torch.manual_seed(seed)
-    config = LoraConfig(r=r, lora_alpha=2 * r, target_modules="all-linear", init_lora_weights=False, **options)
+    options.setdefault("target_modules", "all-linear")
+    config = LoraConfig(r=r, lora_alpha=2 * r, init_lora_weights=False, **options)
     peft_model = get_peft_model(model, config)
     with torch.no_grad():
         for name, param in peft_model.named_parameters():
