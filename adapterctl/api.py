@@ -648,3 +648,11 @@ def combine(project: Project, refs: list[str], into: str, *, method: str = "line
     with project.lock():
         return combining.combine(project, list(refs), into, method=method, weights_=weights, density=density,
                                  message=message)
+
+
+def export(project: Project, ref: str, fmt: str, out: Path | str, *, dtype: str | None = None,
+           verify: bool = True, progress: bool = True):
+    """Write version REF for a consumer: a verified PEFT folder, a merged model, or a vLLM LoRA module."""
+    from adapterctl.merge import export as exporting
+
+    return exporting.export(project, ref, fmt, Path(out), dtype=dtype, verify=verify, progress=progress)

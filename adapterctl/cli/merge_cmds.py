@@ -88,3 +88,39 @@ def _floats(text: str, option: str) -> list[float]:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise UsageError(f"{option} {text!r}: write numbers separated by commas, e.g. 0.6,0.4") from None
+
+
+@app.command()
+def export(
+    ref: str = typer.Argument(..., help="The version to export: NAME, NAME@id, NAME@env or NAME@~N."),
+    fmt: str = typer.Option(..., "--format", "-f", help="peft: the PEFT folder, re-hashed; merged: as `merge`; "
+                            "vllm: checked against vLLM's LoRA limits, with the `vllm serve` line to run."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to write (must not exist)."),
+    dtype: str = DTYPE,
+    verify: bool = VERIFY,
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Export a version for a serving engine: a plain PEFT folder, a merged model, or a vLLM LoRA module.
+
+    For vllm every limit is checked first (supported --max-lora-rank values, no modules_to_save, no lm_head or embedding targets, no DoRA, no LoRA bias); each that fails is named, exit 1, nothing written.
+
+    Example: adapterctl export support@prod --format vllm --out export/support
+    """
+    result = api.export(api.open_project(project), ref, fmt, out, dtype=dtype, verify=verify,
+                        progress=not as_json)
+
+    def render(r: Any) -> None:
+        if r.merge is not None:
+            _render_merge(r.merge)
+            return
+        if r.checks:
+            ui.table(["vLLM check", "ok", "detail"], [(c.name, "yes" if c.ok else "NO", c.detail) for c in r.checks])
+        ui.success(f"exported {r.ref} ({r.format}) → {r.out}")
+        if r.command:
+            ui.info("serve it with:")
+            ui.out.print(r.command, markup=False, highlight=False)
+        else:
+            ui.out.print(str(r.out), markup=False, highlight=False)
+
+    ui.emit(result, as_json, render)
