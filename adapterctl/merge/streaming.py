@@ -1,10 +1,9 @@
 """The shard-by-shard merge: base + adapter → a standard HF weights folder.
 
-Each base shard is opened lazily (safetensors `safe_open`), its tensors are read one at a
-time, changed ones are recomputed in float32 and cast to the output dtype, unchanged ones
-are copied byte for byte, and the output shard is closed (fsync'd) before the next base
-shard is opened. Peak memory is about the adapter plus the largest tensor, whatever the
-size of the model.
+Each base shard is read lazily (safetensors `safe_open`), one tensor at a time: changed
+tensors are recomputed in float32 and cast to the output dtype, unchanged ones are copied
+byte for byte, and the output shard is closed (fsync'd) before the next base shard is
+read. Peak memory is about the adapter plus the largest tensor, whatever the model's size.
 """
 
 from __future__ import annotations
@@ -105,11 +104,15 @@ def merge_checkpoint(
         layout = [(name, shard_io.output_code(info, dtype), info.shape) for name, info in shard.tensors.items()]
         writer = shard_io.ShardWriter(out_dir / shard.name, layout, {"format": "pt"})
         try:
-            with safe_open(str(shard.path), framework="pt") as lazy, shard.path.open("rb") as raw:
+            with shard.path.open("rb") as raw:
                 for (name, code, _), info in zip(layout, shard.tensors.values()):
                     weight_map[name] = shard.name
                     if name in plan.touched or name in rounded or code != info.dtype:
-                        tensor = _merged(name, lazy.get_tensor(name), plan, lora, rounded, roundtrip)
+                        # A mapping per tensor: pages of a shard held open would all count as resident.
+                        with safe_open(str(shard.path), framework="pt") as lazy:
+                            loaded = lazy.get_tensor(name)
+                        tensor = _merged(name, loaded, plan, lora, rounded, roundtrip)
+                        del loaded
                         writer.write_tensor(name, tensor.to(getattr(torch, shard_io.FLOAT_CODES.get(code, "float32")))
                                             if tensor.is_floating_point() else tensor)
                         stats.dequantized += name in rounded
