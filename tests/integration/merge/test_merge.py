@@ -200,3 +200,28 @@ def test_verification_fails_when_logits_disagree() -> None:
     assert verify.compare(ref, [ref[0].clone()], "float32", "x").passed
     bad = verify.compare(ref, [ref[0] + 0.5], "float32", "x")
     assert not bad.passed and bad.max_abs_diff == pytest.approx(0.5)
+
+
+def test_merge_into_a_hub_base_from_the_hugging_face_cache(project: Path, tmp_path: Path, run) -> None:
+    """base.model is a hub id pinned to a commit; the files are only in the local HF cache."""
+    import shutil
+
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    cache = tmp_path / "hf-cache"
+    snapshot = cache / "models--acme--tiny-chat" / "snapshots" / revision
+    shutil.copytree(project / BASE, snapshot)
+    manifest_path = project / "adapterctl.toml"
+    manifest_path.write_text(manifest_path.read_text().replace(
+        'model = "models/tiny-base"', f'model = "acme/tiny-chat"\nrevision = "{revision}"'))
+    shutil.rmtree(project / BASE)  # nothing local: the cache is the only copy
+    adapter = make_adapter(snapshot, tmp_path / "adapter", seed=2)
+    env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    imported = run("import", "support", str(adapter), "--any-base", cwd=project, env=env)
+    assert imported.returncode == 0, imported.stderr
+    merged = run("merge", "support", "--out", str(tmp_path / "merged"), "--json", cwd=project, env=env)
+    assert merged.returncode == 0, merged.stderr
+    data = json.loads(merged.stdout)
+    assert data["base"] == "acme/tiny-chat" and data["revision"] == revision
+    assert Path(data["base_dir"]).resolve() == snapshot.resolve() and data["verification"]["passed"]
+    card = (tmp_path / "merged/README.md").read_text()
+    assert "acme/tiny-chat" in card and revision in card
