@@ -203,6 +203,8 @@ def load_base(
             where = f"{source}@{base.revision}" if kind == "hub" and base.revision else source
             offline = " (the hub is unreachable and it is not in the local cache)" if kind == "hub" else ""
             raise StorageError(f"cannot load base model {where}{offline}: {str(exc).splitlines()[0]}") from None
+        if bnb is not None and dev == "cpu":
+            _keep_4bit_layout(model)
         if tokenizer.pad_token is None:  # Llama-style tokenizers ship without one
             tokenizer.pad_token = tokenizer.eos_token
         if for_training:
@@ -226,6 +228,17 @@ def load_base(
     key = BaseKey(source, base.revision, qrecord["used"], train.double_quant, compute, weight, dev,
                   base.trust_remote_code)
     return LoadedBase(model, tokenizer, key, info)
+
+
+def _keep_4bit_layout(model) -> None:
+    """Stop bitsandbytes repacking 4-bit weights in place on AVX512-BF16 CPUs.
+
+    On such CPUs its first no-grad eval-mode forward converts each weight to a CPU-packed
+    layout with other numerics; training after an eval (val loss) then drifts, and a base
+    shared by several adapters is no longer the base the next one would load."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
 
 
 def _hub_commit(repo_id: str, revision: str | None) -> str | None:
