@@ -45,12 +45,18 @@ def test_ties_combination_of_the_example_adapters(project: Path, cli) -> None:
     assert model.peft_config["default"].r == json.loads((support.path / "adapter_config.json").read_text())["r"]
     assert {r.name: r.state for r in api.status(p)}["both"] == "up to date"
 
-    # A new version of one input makes the combination stale; `train both` rebuilds it.
-    assert cli("train", "support", "--set", "train.seed=7", cwd=project).exit_code == 0
-    row = {r.name: r for r in api.status(p)}["both"]
-    assert row.state == "stale" and any("input support has a new version" in reason for reason in row.reasons)
-    rebuilt = cli("train", "both", "--json", cwd=project)
+    # A new version of one input makes the combination stale; `train --all-stale` rebuilds only it.
+    manifest_path = project / "adapterctl.toml"
+    manifest_path.write_text(manifest_path.read_text() + "\n[adapters.support.train]\nseed = 7\n")
+    assert cli("train", "support", cwd=project).exit_code == 0
+    rows = {r.name: r for r in api.status(p)}
+    assert rows["support"].state == rows["docs"].state == "up to date"
+    assert rows["both"].state == "stale"
+    assert any("input support has a new version" in reason for reason in rows["both"].reasons)
+    rebuilt = cli("train", "--all-stale", "--json", cwd=project)
     assert rebuilt.exit_code == 0, rebuilt.stderr
+    done = json.loads(rebuilt.stdout.strip().splitlines()[-1])
+    assert [r["adapter"] for r in done["results"]] == ["both"]
     newest = versions.resolve(p, "both")
     assert newest.id != both.id and newest.parent == both.id
     assert newest.card["parents"][0] == f"support@{versions.resolve(p, 'support').id}"
