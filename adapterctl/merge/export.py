@@ -94,7 +94,7 @@ def vllm_checks(config: dict[str, Any], tensors: dict[str, Any]) -> list[Check]:
     serving_rank = next((r for r in VLLM_RANKS if r >= rank), None)
     targets = config.get("target_modules") or []
     targets = [targets] if isinstance(targets, str) else list(targets)
-    adapted = sorted({plan._split(name)[0] for name in tensors})  # noqa: SLF001 - the PEFT name parser
+    adapted = sorted({plan._split(name)[0] for name in tensors})
     embedded = sorted({t for t in targets if t.split(".")[-1] in _EMBEDDING_NAMES}
                       | {m for m in adapted if m.split(".")[-1] in _EMBEDDING_NAMES or "lora_embedding" in m})
     variants = [k for k in plan.UNSUPPORTED_KEYS if config.get(k)]

@@ -190,7 +190,7 @@ def _load_merged(folder: Path, dtype: str, device):
     return model.to(device).eval()
 
 
-class _shard_progress:  # noqa: N801 - used as a context manager, like a function
+class _shard_progress:
     """A rich bar over shards on a terminal; nothing otherwise."""
 
     def __init__(self, total: int, enabled: bool):
@@ -198,7 +198,13 @@ class _shard_progress:  # noqa: N801 - used as a context manager, like a functio
 
     def __enter__(self):
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self.bar = Progress(TextColumn("merging"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"),
                                 TimeElapsedColumn(), TextColumn("{task.description}"), console=ui.err, transient=True)

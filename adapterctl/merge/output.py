@@ -114,8 +114,8 @@ def write_card(tmp: Path, info: dict[str, Any]) -> None:
         "",
         f"# {info['name']} merged into {info['base']}",
         "",
-        f"This folder is the base model with the LoRA adapter version **{info['name']}@{info['id'][:12]}** "
-        "merged into its weights by `adapterctl merge`. It loads with `AutoModelForCausalLM.from_pretrained`.",
+        (f"This folder is the base model with the LoRA adapter version **{info['name']}@{info['id'][:12]}** "
+         "merged into its weights by `adapterctl merge`. It loads with `AutoModelForCausalLM.from_pretrained`."),
         "",
         "| | |",
         "|---|---|",

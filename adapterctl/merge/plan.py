@@ -76,14 +76,14 @@ def make_plan(config: dict[str, Any], adapter: dict[str, TensorInfo], base: dict
     problems = _config_problems(config)
     plan = MergePlan(variant=_variant(config))
     modules: dict[str, dict[str, str]] = {}
-    for name in adapter:
+    for name, info in adapter.items():
         module, part = _split(name)
         if part == "full":
             target = module
             if target not in base:
                 problems.append(f"{name}: modules_to_save tensor with no {target} in the base checkpoint")
-            elif adapter[name].shape != base[target].shape:
-                problems.append(f"{name}: shape {list(adapter[name].shape)} differs from the base's {list(base[target].shape)}")
+            elif info.shape != base[target].shape:
+                problems.append(f"{name}: shape {list(info.shape)} differs from the base's {list(base[target].shape)}")
             else:
                 plan.replaced[target] = name
             continue
@@ -169,7 +169,7 @@ def _split(name: str) -> tuple[str, str | None]:
     core = name.removeprefix(PREFIX)
     if core.endswith(".lora_B.bias"):
         return core.removesuffix(".lora_B.bias"), "lora_bias"
-    module, kind = weights._split_peft_name(name)  # noqa: SLF001 - the one parser of PEFT names
+    module, kind = weights._split_peft_name(name)
     if kind == "full":
         return core, "full"
     if kind is None and ".lora_" not in core and core.endswith(".bias"):

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from merge_helpers import BASE, REPO_ROOT, make_adapter
 
 
@@ -61,6 +60,6 @@ def run() -> Callable[..., subprocess.CompletedProcess]:
     def _run(*args: str, cwd: Path, env: dict[str, str] | None = None):
         full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
         return subprocess.run([sys.executable, "-m", "adapterctl", *args], cwd=cwd, env=full_env,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
 
     return _run
