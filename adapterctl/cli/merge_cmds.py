@@ -76,6 +76,8 @@ def combine(
         inputs = ", ".join(f"{p.split('@')[0]}@{p.split('@')[1][:12]}" for p in r.parents)
         verb = "registered" if r.new else "already exists:"
         ui.success(f"{verb} {r.ref} = {r.method}({inputs}), weights {r.weights}, rank {r.r}")
+        if r.new:
+            ui.info(f"commit it: git add adapters/{r.name} && git commit")
         ui.out.print(r.id, markup=False, highlight=False)
 
     ui.emit(result, as_json, render)
