@@ -13,6 +13,7 @@ VARIANTS = {
     "rslora": {"use_rslora": True},
     "dora": {"use_dora": True},
     "modules_to_save": {"modules_to_save": ["lm_head"]},
+    "embedding": {"target_modules": ["q_proj", "v_proj", "embed_tokens"]},  # lora_embedding_A/B
 }
 
 
