@@ -102,9 +102,9 @@ def _recipe(refs: list[str], method: str, weights_: list[float] | None, density:
 
 def _check_same_base(inputs: list[versions.Version]) -> None:
     first = inputs[0]
-    ours = first.card.get("base") or {}
+    ours = first.card.base.to_dict()
     for v in inputs[1:]:
-        theirs = v.card.get("base") or {}
+        theirs = v.card.base.to_dict()
         for key in ("model", "revision", "hash"):
             if (ours.get(key) or "") and (theirs.get(key) or "") and ours.get(key) != theirs.get(key):
                 raise UsageError(f"combine: {first.ref} and {v.ref} were trained on different bases "
@@ -112,25 +112,23 @@ def _check_same_base(inputs: list[versions.Version]) -> None:
 
 
 def _check_configs(inputs: list[versions.Version], configs: list[dict[str, Any]], method: str) -> None:
-    for v, c in zip(inputs, configs):
+    pairs = list(zip(inputs, configs, strict=True))
+    for v, c in pairs:
         if c.get("use_dora"):
             raise UsageError(f"combine: {v.ref} is a DoRA adapter; add_weighted_adapter would drop its magnitude "
                              "vectors, so combining it is refused")
     kinds = {type(c.get("target_modules")).__name__ for c in configs}
     if len(kinds) > 1:
-        raise UsageError("combine: target_modules mix a regex string and a list across inputs; PEFT cannot "
-                         "combine those (" + ", ".join(f"{v.ref}: {c.get('target_modules')!r}"
-                                                       for v, c in zip(inputs, configs)) + ")")
-    if kinds == {"list"}:
-        common = set.intersection(*(set(c["target_modules"]) for c in configs))
-        if not common:
-            raise UsageError("combine: the inputs adapt no module in common (" + "; ".join(
-                f"{v.ref}: {', '.join(sorted(c['target_modules']))}" for v, c in zip(inputs, configs)) + ")")
-    saved = [v.ref for v, c in zip(inputs, configs) if c.get("modules_to_save")]
+        listed = ", ".join(f"{v.ref}: {c.get('target_modules')!r}" for v, c in pairs)
+        raise UsageError(f"combine: target_modules mix a regex string and a list ({listed}); PEFT cannot combine those")
+    if kinds == {"list"} and not set.intersection(*(set(c["target_modules"]) for c in configs)):
+        listed = "; ".join(f"{v.ref}: {', '.join(sorted(c['target_modules']))}" for v, c in pairs)
+        raise UsageError(f"combine: the inputs adapt no module in common ({listed})")
+    saved = [v.ref for v, c in pairs if c.get("modules_to_save")]
     if len(saved) > 1:
         raise UsageError(f"combine: {' and '.join(saved)} both train full modules (modules_to_save), "
                          "which cannot be combined")
-    ranks = {v.ref: _max_rank(c) for v, c in zip(inputs, configs)}
+    ranks = {v.ref: _max_rank(c) for v, c in pairs}
     if method in EQUAL_RANK and len(set(ranks.values())) > 1:
         listed = ", ".join(f"{ref} r={r}" for ref, r in ranks.items())
         raise UsageError(f"combine --method {method} needs equal ranks ({listed}); use cat or svd")
@@ -164,7 +162,7 @@ def _build(project: Project, inputs: list[versions.Version], recipe: dict[str, A
     from adapterctl import modeling
     from adapterctl.train.quiet import quiet
 
-    first = inputs[0].card.get("base") or {}
+    first = inputs[0].card.base.to_dict()
     current = manifest.load(project.manifest_path).base
     base = current.model_copy(update={k: first[k] for k in ("model", "revision") if first.get(k)})
     loaded = modeling.load_base(project, base, manifest.TrainSpec(quantization="none"), for_training=False)
@@ -173,7 +171,7 @@ def _build(project: Project, inputs: list[versions.Version], recipe: dict[str, A
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(loaded.model, str(inputs[0].path), adapter_name=names[0])
-        for name, v in zip(names[1:], inputs[1:]):
+        for name, v in zip(names[1:], inputs[1:], strict=True):
             model.load_adapter(str(v.path), adapter_name=name)
         kwargs = {"density": recipe["density"]} if recipe["density"] is not None else {}
         try:

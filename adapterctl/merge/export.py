@@ -120,8 +120,8 @@ def serve_command(project: Project, version: versions.Version, out: Path, checks
     """`vllm serve BASE --enable-lora --lora-modules NAME=DIR --max-lora-rank R` for this export."""
     import shlex
 
-    base = (version.card.get("base") or {}).get("model") or manifest.load(project.manifest_path).base.model
-    revision = (version.card.get("base") or {}).get("revision") or ""
+    base = version.card.base.model or manifest.load(project.manifest_path).base.model
+    revision = version.card.base.revision
     folder = fingerprints.locate_base(project, base, revision or None)
     local = (project.root / base).is_dir()
     model = str(folder.resolve()) if local and folder is not None else base

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl import __version__, fingerprints, manifest, ui, versions
+from adapterctl import __version__, faults, fingerprints, manifest, ui, versions
 from adapterctl.errors import CheckFailed, StorageError, UsageError
 from adapterctl.merge import output, streaming
 from adapterctl.project import Project
 
 DTYPES = ("float32", "float16", "bfloat16")
 INTO = ("full", "dequantized")
-TEST_HOOK = "ADAPTERCTL_TEST_HOOK"  # "merge-shard:sleep" pauses after the first output shard (tests)
 
 
 @dataclass
@@ -72,7 +69,7 @@ def merge_version(project: Project, ref: str, out: Path, *, dtype: str | None = 
         output.copy_model_files(base_dir, tmp, out_dtype)
         check = _verify(project, version, base, tmp, out_dtype, into, trained_on) if verify else None
         info = {"name": version.name, "id": version.id, "base": base.model, "revision": base.revision,
-                "base_hash": (version.card.get("base") or {}).get("hash", ""), "into": into,
+                "base_hash": version.card.base.hash, "into": into,
                 "into_text": _into_text(into, trained_on), "dtype": out_dtype, "variant": plan.variant,
                 "shards": stats.shards, "verification": asdict(check) if check else None,
                 "adapterctl": __version__}
@@ -97,12 +94,12 @@ def merge_version(project: Project, ref: str, out: Path, *, dtype: str | None = 
 def _card_base(project: Project, version: versions.Version) -> manifest.BaseSection:
     """The base the version was trained on, as its card records it (the manifest's otherwise)."""
     current = manifest.load(project.manifest_path).base
-    recorded = version.card.get("base") if isinstance(version.card.get("base"), dict) else {}
+    recorded = version.card.base.to_dict()
     return current.model_copy(update={k: recorded[k] for k in ("model", "revision") if recorded.get(k)})
 
 
-def _trained_quantization(card: dict[str, Any]) -> str:
-    record = (card.get("training") or {}).get("quantization") or {}
+def _trained_quantization(card: versions.Card) -> str:
+    record = card.training.get("quantization") or {}
     return str(record.get("used") or "unknown")
 
 
@@ -122,7 +119,7 @@ def _rounding(into: str, trained_on: str, version: versions.Version, base_dir: P
         raise UsageError(f"--into dequantized: {version.ref} was trained {detail}; merge with --into full")
     from adapterctl.merge import quantized
 
-    training = version.card.get("training") or {}
+    training = version.card.training.to_dict()
     return quantized.rounding(base_dir, checkpoint, training.get("quantization") or {},
                               str((training.get("base") or {}).get("dtype") or "float32"))
 
@@ -166,7 +163,7 @@ def _reference(project: Project, version: versions.Version, base: manifest.BaseS
     from adapterctl import modeling
     from adapterctl.train.quiet import quiet
 
-    record = (version.card.get("training") or {}).get("quantization") or {}
+    record = version.card.training.get("quantization") or {}
     train = manifest.TrainSpec(quantization=quant, double_quant=bool(record.get("double_quant", True)),
                                compute_dtype="float32")
     loaded = modeling.load_base(project, base, train, for_training=False)
@@ -215,17 +212,8 @@ class _shard_progress:
     def update(self, done: int, total: int, name: str) -> None:
         if self.bar is not None:
             self.bar.update(self.task, completed=done, description=name)
-        _test_hook("merge-shard")
+        faults.checkpoint("merge-shard")  # crash tests stop or kill the merge here
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
-
-
-def _test_hook(point: str) -> None:
-    """For the crash tests only: pause at a named point so a test can kill the process there."""
-    if os.environ.get(TEST_HOOK, "") != f"{point}:sleep":
-        return
-    sys.stderr.write(f"test hook: paused at {point}\n")
-    sys.stderr.flush()
-    time.sleep(3600)

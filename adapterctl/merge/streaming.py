@@ -105,7 +105,7 @@ def merge_checkpoint(
         writer = shard_io.ShardWriter(out_dir / shard.name, layout, {"format": "pt"})
         try:
             with shard.path.open("rb") as raw:
-                for (name, code, _), info in zip(layout, shard.tensors.values()):
+                for (name, code, _), info in zip(layout, shard.tensors.values(), strict=True):
                     weight_map[name] = shard.name
                     if name in plan.touched or name in rounded or code != info.dtype:
                         # A mapping per tensor: pages of a shard held open would all count as resident.

@@ -80,8 +80,8 @@ def compare(reference: list[Any], merged: list[Any], dtype: str, what: str) -> V
 
     rtol, min_agree = TOLERANCE.get(dtype, TOLERANCE["float32"])
     scale = max(float(r.abs().max()) for r in reference)
-    worst = max(float((r - m).abs().max()) for r, m in zip(reference, merged))
-    agree = torch.cat([(r.argmax(-1) == m.argmax(-1)).float() for r, m in zip(reference, merged)])
+    worst = max(float((r - m).abs().max()) for r, m in zip(reference, merged, strict=True))
+    agree = torch.cat([(r.argmax(-1) == m.argmax(-1)).float() for r, m in zip(reference, merged, strict=True)])
     tolerance = rtol * max(scale, 1.0)
     share = float(agree.mean())
     return Verification(len(reference), int(agree.numel()), worst, share, tolerance, min_agree, what,

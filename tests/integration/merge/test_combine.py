@@ -38,9 +38,9 @@ def test_ties_combination_of_the_example_adapters(project: Path, cli) -> None:
     data = json.loads(result.stdout)
     both = versions.resolve(p, "both")
     assert data["id"] == both.id and data["declared"]
-    assert both.card["parents"] == [f"support@{support.id}", f"docs@{docs.id}"]
-    assert both.card["parent"] == ""  # the first version of `both`
-    assert both.card["combine"]["method"] == "ties" and both.card["combine"]["density"] == 0.5
+    assert both.card.parents == [f"support@{support.id}", f"docs@{docs.id}"]
+    assert both.card.parent == ""  # the first version of `both`
+    assert both.card.combine["method"] == "ties" and both.card.combine["density"] == 0.5
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(project / BASE), str(both.path))
     assert model.peft_config["default"].r == json.loads((support.path / "adapter_config.json").read_text())["r"]
     assert {r.name: r.state for r in api.status(p)}["both"] == "up to date"
@@ -59,7 +59,7 @@ def test_ties_combination_of_the_example_adapters(project: Path, cli) -> None:
     assert [r["adapter"] for r in done["results"]] == ["both"]
     newest = versions.resolve(p, "both")
     assert newest.id != both.id and newest.parent == both.id
-    assert newest.card["parents"][0] == f"support@{versions.resolve(p, 'support').id}"
+    assert newest.card.parents[0] == f"support@{versions.resolve(p, 'support').id}"
     assert {r.name: r.state for r in api.status(p)}["both"] == "up to date"
 
 
