@@ -171,7 +171,8 @@ def _split(name: str) -> tuple[str, str | None]:
         return core.removesuffix(".lora_B.bias"), "lora_bias"
     module, kind = weights._split_peft_name(name)
     if kind == "full":
-        return core, "full"
+        # save_embedding_layers=True stores the whole base layer as X.base_layer.weight: it replaces X.weight.
+        return core.replace(".base_layer.", "."), "full"
     if kind is None and ".lora_" not in core and core.endswith(".bias"):
         return core, "full"  # a modules_to_save module's bias
     return module, kind

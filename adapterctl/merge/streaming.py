@@ -136,8 +136,8 @@ def merge_checkpoint(
 
 def _merged(name: str, tensor, plan: MergePlan, lora: dict[str, Any], rounded: set[str], roundtrip):
     """The output value of base tensor `name`, computed in float32 as PEFT computes it."""
-    if name in plan.replaced:
-        return lora[plan.replaced[name]]
+    if name in plan.replaced:  # modules_to_save, or a saved embedding layer that LoRA then adapts
+        tensor = lora[plan.replaced[name]]
     if not tensor.is_floating_point():
         return tensor
     w = tensor.float()

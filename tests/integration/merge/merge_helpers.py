@@ -33,7 +33,8 @@ def make_adapter(base_dir: Path, out_dir: Path, *, seed: int = 1, r: int = 4, **
         for name, param in peft_model.named_parameters():
             if "modules_to_save" in name:
                 param.add_(0.05 * torch.randn_like(param))
-    peft_model.save_pretrained(out_dir)
+    # Embedding LoRA: PEFT would also save the whole embedding, which `import` does not accept.
+    peft_model.save_pretrained(out_dir, save_embedding_layers=False)
     return out_dir
 
 
