@@ -54,6 +54,9 @@ def combine(project: Project, refs: list[str], into: str, *, method: str = "line
     m = manifest.load(project.manifest_path)
     spec, declared = _spec(m, into, inputs, recipe)
     before = {v.id for v in versions.log(project, into)}
+    # Not under .adapterctl/staging, which `register` sweeps; leftovers of killed runs go here
+    # (the caller holds the project lock, so no other combine is writing).
+    shutil.rmtree(project.state_dir / "combine", ignore_errors=True)
     staging = project.state_dir / "combine" / uuid.uuid4().hex
     try:
         folder = _build(project, inputs, recipe, staging)
