@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → train (+ eval and gates) → deploy → branch → train a second version →
-# diff → a gate failure refused by deploy → report for the PR → deploy → rollback → resolve.
+# init → validate → train (+ eval and gates) → deploy → combine → branch → train a second
+# version → diff → a gate failure refused by deploy → report for the PR → deploy → rollback
+# → resolve → merge → export.
 # Usage: scripts/demo.sh [DIR]
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
 dir=${1:-$(mktemp -d)/demo}
 remote="$(dirname "$dir")/remote"
+outputs="$(dirname "$dir")"  # merged models and exports go beside the project, not into git
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 # A step whose exit code is part of what is shown (a gate check that may pass or fail).
@@ -22,7 +24,16 @@ step adapterctl show support
 step adapterctl train support -m "first cut"          # evaluates the new version and checks its gates
 step adapterctl eval support                           # stored beside the card: instant the second time
 step adapterctl deploy support --env prod -m "ship the first cut"
-git add -A && git commit -qm "support: first cut in prod" && echo "committed v1, its eval results and adapterctl.lock"
+step adapterctl train docs -m "docs assistant"
+cat >> adapterctl.toml <<'EOF'
+
+[adapters.both]
+description = "support and docs in one adapter"
+combine = ["support", "docs"]
+method = "ties"
+EOF
+step adapterctl combine support docs --into both --method ties
+git add -A && git commit -qm "support in prod, docs, both = ties(support, docs)" && echo "committed the versions, their eval results and adapterctl.lock"
 
 git checkout -qb smaller-rank
 step adapterctl train support --set lora.r=8 -m "smaller rank"
@@ -44,6 +55,8 @@ step adapterctl deploy support --env prod --force -m "try the smaller rank"   # 
 step adapterctl rollback support --env prod -m "back to the first cut"
 step adapterctl envs --history
 step adapterctl resolve support@prod
+step adapterctl merge support@prod --out "$outputs/merged-support"
+step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
 git add -A && git commit -qm "demo: prod rolled back" && echo "committed adapterctl.lock"
 echo
-echo "demo project left in $dir (report.html: the PR report as one page)"
+echo "demo project left in $dir (report.html: the PR report as one page); merged model in $outputs/merged-support"
