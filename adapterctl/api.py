@@ -477,12 +477,14 @@ def train(
     accelerate_config: str | None = None,
     progress: str = "auto",
     message: str = "",
+    force: bool = False,
 ) -> list[TrainResult]:
     """Train adapters NAME… from their resolved specs into new versions, one after another.
 
     The base is loaded once for all of them where quantisation and dtypes agree. Ctrl-C
     raises Interrupted (exit 130) and registers nothing; `resume=True` continues the newest
-    interrupted run of each name from its last checkpoint.
+    interrupted run of each name from its last checkpoint. Data with `data check` errors is
+    refused (DataError) unless `force`; the card records the check and any override.
     """
     from adapterctl.train import runner
 
@@ -495,7 +497,7 @@ def train(
     if not wanted:
         raise UsageError("name at least one adapter to train, or pass --all-stale")
     launch = _launcher(launcher, num_processes, accelerate_config)
-    jobs = runner.prepare(project, wanted, list(overrides or []), progress=progress, launcher=launch)
+    jobs = runner.prepare(project, wanted, list(overrides or []), progress=progress, launcher=launch, force=force)
     outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
     return [_train_result(o) for o in outcomes]
 
@@ -598,3 +600,23 @@ def sweep(
     atomic_write(project.state_dir / "sweeps" / f"{sweep_id}.json",
                  json.dumps(ui.to_jsonable(record), indent=2) + "\n")
     return record
+
+
+# ── data: check and fix (see data/hygiene/) ──
+
+
+def data_check(project: Project, name: str, *, use_cache: bool = True):
+    """Hygiene checks of NAME's data files (schema, duplicates, leakage, debris, contradictions,
+    length, PII, style, tags) as a hygiene.checker.Report; cached by the files' md5."""
+    from adapterctl.data.hygiene import checker
+
+    m = load_manifest(project)
+    return checker.check(project, m.adapter(name), m.base, use_cache=use_cache)
+
+
+def data_fix(project: Project, name: str, out: Path | str):
+    """Write a cleaned copy of NAME's data files under OUT, and OUT/fixes.jsonl; the inputs stay as they are."""
+    from adapterctl.data.hygiene import fix
+
+    m = load_manifest(project)
+    return fix.fix(project, m.adapter(name), Path(out).resolve())

@@ -13,8 +13,9 @@ from adapterctl.data.hygiene.rows import DataFile, strings
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b")
 # RFC 2606/6761 names that can never reach a person.
 _RESERVED = re.compile(r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)$", re.IGNORECASE)
-_DIGITS = re.compile(r"(?<![\w/.-])\+?\(?\d[\d ().-]{6,22}\d(?![\w/-]|\.\d)")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
+_DIGITS = re.compile(r"(?<![\w/.:-])\+?\(?\d[\d ().-]{6,22}\d(?![\w/:-]|\.\d)")
+# Dates and times are digits with separators too.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
 
 
 def find(text: str) -> Iterator[tuple[str, str]]:
@@ -33,7 +34,7 @@ def find(text: str) -> Iterator[tuple[str, str]]:
 
 
 def _phone_like(raw: str, digits: str) -> bool:
-    if _DATE.match(raw) or not 7 <= len(digits) <= 15:
+    if _DATE.search(raw) or not 7 <= len(digits) <= 15:
         return False
     separated = raw.startswith("+") or "(" in raw or re.search(r"\d[ .-]\d", raw) is not None
     if not separated:  # a bare run of digits is an id or an amount more often than a phone

@@ -79,14 +79,14 @@ def _jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
             if not raw.strip():
                 continue  # blank lines carry no row (datasets skips them too)
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 yield number, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
                 continue
             try:
                 yield number, json.loads(text), None
             except json.JSONDecodeError as exc:
-                yield number, None, f"not valid JSON: {exc.msg} at column {exc.colno}"
+                yield number, None, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})"
 
 
 def _csv(path: Path) -> Iterator[tuple[int, Any, str | None]]:
@@ -121,7 +121,7 @@ def _json_array(path: Path) -> Iterator[tuple[int, Any, str | None]]:
         yield 1, None, f"not UTF-8 text (byte at offset {exc.start})"
         return
     except json.JSONDecodeError as exc:
-        yield exc.lineno, None, f"not valid JSON: {exc.msg} at column {exc.colno}"
+        yield exc.lineno, None, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})"
         return
     if not isinstance(value, list):
         yield 1, None, "a .json data file must hold a list of row objects"
