@@ -13,6 +13,7 @@ from adapterctl.data.hygiene.rows import DataFile, strings
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b")
 # RFC 2606/6761 names that can never reach a person.
 _RESERVED = re.compile(r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)$", re.IGNORECASE)
+_CANDIDATE = re.compile(r"@|\d\D?\d\D?\d")  # a cheap first test: most text has neither
 _DIGITS = re.compile(r"(?<![\w/.:-])\+?\(?\d[\d ().-]{6,22}\d(?![\w/:-]|\.\d)")
 # Dates and times are digits with separators too.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
@@ -61,7 +62,7 @@ def check(data: DataFile, invalid: set[int]) -> list[Problem]:
             continue
         reported = set()
         for path, text in strings(row.data):
-            if not any(ch.isdigit() for ch in text) and "@" not in text:
+            if not _CANDIDATE.search(text):
                 continue
             for kind, masked in find(text):
                 if kind not in reported:
