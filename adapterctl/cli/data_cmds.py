@@ -81,6 +81,9 @@ def _render_lengths(lengths: dict[str, Any]) -> None:
         ui.warn(f"length check skipped: {lengths['skipped']}")
         return
     for rel, h in lengths.items():
+        if "skipped" in h:
+            ui.warn(f"length check of {rel} skipped: {h['skipped']}")
+            continue
         ui.out.print(f"\ntokens in {rel}: min {h['min']}, median {h['median']:g}, p95 {h['p95']}, max {h['max']} "
                      f"(max_length {h['max_length']}; {h['truncated']} truncated)", markup=False)
         most = max((b["rows"] for b in h["histogram"]), default=0) or 1

@@ -83,8 +83,9 @@ def _near_index(texts: Texts, order: list[int], threshold: float) -> tuple[NearI
     index = NearIndex(threshold, hasher, minhash.signatures([texts.full(i) for i in range(len(texts))], hasher),
                       MinHashLSH(threshold=threshold, num_perm=minhash.NUM_PERM, weights=LSH_WEIGHTS), perms)
     found = []
+    sig = minhash.as_minhash(index.signatures[0], perms) if order else None
     for i in order:
-        sig = minhash.as_minhash(index.signatures[i], perms)
+        sig.hashvalues = index.signatures[i]  # one MinHash, refilled: constructing 100k costs seconds
         match = index.similar(index.signatures[i], index.lsh.query(sig))
         if match:
             rep, score = match[0]
@@ -115,8 +116,10 @@ def leakage(train: Texts, heldout: Texts, index: NearIndex | None) -> list[Probl
         return problems
     near: dict[int, list[tuple[int, float]]] = defaultdict(list)
     signatures = minhash.signatures([heldout.full(j) for j in range(len(heldout))], index.hasher)
+    probe = minhash.as_minhash(signatures[0], index.perms) if len(signatures) else None
     for j, signature in enumerate(signatures):
-        reps = index.lsh.query(minhash.as_minhash(signature, index.perms))
+        probe.hashvalues = signature
+        reps = index.lsh.query(probe)
         group = [m for rep in reps for m in (rep, *index.members[rep])]
         for i, score in index.similar(signature, group):
             if heldout.lines[j] not in exact.get(i, ()):

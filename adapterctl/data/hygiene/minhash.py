@@ -23,20 +23,17 @@ _CHUNK = 1 << 16  # shingles per reduction step: 64k x 128 x 4 bytes = 32 MiB
 
 
 class Hasher:
-    """Word hashes, each word hashed once per run (a corpus repeats its words endlessly)."""
+    """Word hashes, each distinct word hashed once per run (a corpus repeats its words endlessly)."""
 
     def __init__(self) -> None:
         self.memo: dict[str, int] = {}
 
     def words(self, text: str) -> list[int]:
+        words = _WORD.findall(text)
         memo = self.memo
-        out = []
-        for w in _WORD.findall(text):
-            h = memo.get(w)
-            if h is None:
-                h = memo[w] = zlib.crc32(w.encode())
-            out.append(h)
-        return out
+        for w in set(words).difference(memo):
+            memo[w] = zlib.crc32(w.encode())
+        return list(map(memo.__getitem__, words))
 
 
 def shingle_hashes(word_hashes: np.ndarray) -> np.ndarray:
@@ -55,15 +52,33 @@ def permutations():
     return MinHash(num_perm=NUM_PERM, seed=SEED).permutations
 
 
+def _all_shingles(texts: list[str], hasher: Hasher) -> tuple[np.ndarray, np.ndarray]:
+    """Every text's shingle hashes in one array, text after text, and how many each text has."""
+    per_text = [hasher.words(t) for t in texts]
+    lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+    words = np.fromiter((h for ws in per_text for h in ws), dtype=np.uint32, count=int(lengths.sum()))
+    owner = np.repeat(np.arange(len(texts)), lengths)
+    # 3-grams over the concatenation, keeping those whose three words belong to one text.
+    keep = owner[:-2] == owner[2:] if len(words) >= 3 else np.zeros(0, dtype=bool)
+    grams = (words[:-2] * _M1 + words[1:-1] * _M2 + words[2:])[keep] if len(words) >= 3 else words[:0]
+    owners = owner[:-2][keep] if len(words) >= 3 else owner[:0]
+    short = np.flatnonzero(lengths < 3)  # 0-2 words: one shingle of the whole text
+    if len(short):
+        grams = np.concatenate([grams, *(shingle_hashes(np.asarray(per_text[i], dtype=np.uint32)) for i in short)])
+        owners = np.concatenate([owners, short])
+        order = np.argsort(owners, kind="stable")
+        grams, owners = grams[order], owners[order]
+    return grams, np.bincount(owners, minlength=len(texts))
+
+
 def signatures(texts: list[str], hasher: Hasher) -> np.ndarray:
     """(len(texts), NUM_PERM) uint32 MinHash signatures of the texts' word 3-grams."""
     from datasketch.minhash import _fmix
 
-    pieces = [shingle_hashes(np.fromiter(hasher.words(t), dtype=np.uint32)) for t in texts]
-    if not pieces:
+    if not texts:
         return np.zeros((0, NUM_PERM), dtype=np.uint32)
-    counts = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
-    flat = _fmix(np.concatenate(pieces), 32)
+    flat, counts = _all_shingles(texts, hasher)
+    flat = _fmix(flat, 32)
     a, b = permutations()
     out = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
     ends = np.cumsum(counts)

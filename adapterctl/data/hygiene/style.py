@@ -19,11 +19,17 @@ from adapterctl.data.hygiene.texts import Texts
 
 MIN_ROWS = 20
 RARE = 0.05  # a marker this few answers carry is out of register for the dataset
+_CASUAL = frozenset("lol lmao omg gonna wanna gotta kinda dunno btw tbh imo idk thx pls plz ya yep nope dude cya".split())
+_LOWER_WORD = re.compile(r"[a-z]+")
+_CAPS = re.compile(r"[A-Z]{3}")
+# Each marker: a cheap test that most answers fail, then the pattern that names what was found.
 MARKERS = {
-    "casual words": re.compile(r"\b(?:lol|lmao|omg|gonna|wanna|gotta|kinda|dunno|btw|tbh|imo|idk|thx|pls|plz|u r|ya|yep|nope|dude|cya)\b",
-                               re.IGNORECASE),
-    "emoji or emoticons": re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]|(?<!\\w)[:;]-?[)(DPp](?!\\w)"),
-    "shouting": re.compile(r"!{2,}|\?{2,}|\b[A-Z]{3,}(?:\s+[A-Z]{3,}){3,}\b"),
+    "casual words": (lambda a: not _CASUAL.isdisjoint(_LOWER_WORD.findall(a.lower())),
+                     re.compile(r"\b(?:" + "|".join(sorted(_CASUAL)) + r")\b", re.IGNORECASE)),
+    "emoji or emoticons": (lambda a: not a.isascii() or ":" in a or ";" in a,
+                           re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]|(?<!\\w)[:;]-?[)(DPp](?!\\w)")),
+    "shouting": (lambda a: "!!" in a or "??" in a or _CAPS.search(a) is not None,
+                 re.compile(r"!{2,}|\?{2,}|\b[A-Z]{3,}(?:\s+[A-Z]{3,}){3,}\b")),
 }
 
 
@@ -32,8 +38,8 @@ def check(texts: Texts, outlier: float) -> list[Problem]:
     if n < MIN_ROWS:
         return []
     problems = _length_outliers(texts, outlier)
-    for name, pattern in MARKERS.items():
-        hits = [(i, m) for i in range(n) if (m := pattern.search(texts.answers[i]))]
+    for name, (maybe, pattern) in MARKERS.items():
+        hits = [(i, m) for i, a in enumerate(texts.answers) if maybe(a) and (m := pattern.search(a))]
         if hits and len(hits) < RARE * n:
             share = 100 * (1 - len(hits) / n)
             for i, m in hits:
