@@ -8,10 +8,12 @@ what a user pays), the cache off:
 
 - baseline: `datasets.load_dataset("json", ...)` of the training file, the read `train` does anyway;
 - `adapterctl data check NAME --no-cache` with every check (near-duplicates included);
-- the same with near_duplicate and near_leakage off;
+- the same with near_duplicate and near_leakage off, and with the length check off;
 - `adapterctl data check NAME` again: the cached report of unchanged files.
 
-Prints the load average beside the figures: the development machine is shared.
+Prints the load average and each process's CPU time (user + system) beside the wall times:
+the development machine is shared, and under load the wall time says more about the
+neighbours than about the check.
 
     PYTHONPATH=$PWD python bench/data_check.py [--rows 100000] [--json]
 """
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -85,16 +88,22 @@ def build(root: Path, rows: int, seed: int = 0) -> dict[str, int]:
         '[base]\nmodel = "models/tiny-base"\n\n[defaults.train]\nmax_length = 512\n\n'
         '[adapters.bench]\ndata = "data/bench.jsonl"\neval_data = "evals/bench.jsonl"\n\n'
         '[adapters.bench_exact]\ndata = "data/bench.jsonl"\neval_data = "evals/bench.jsonl"\n\n'
-        '[adapters.bench_exact.data_checks]\nnear_duplicate = "off"\nnear_leakage = "off"\n'
+        '[adapters.bench_exact.data_checks]\nnear_duplicate = "off"\nnear_leakage = "off"\n\n'
+        '[adapters.bench_nolength]\ndata = "data/bench.jsonl"\neval_data = "evals/bench.jsonl"\n\n'
+        '[adapters.bench_nolength.data_checks]\nlength = "off"\n'
     )
     return planted
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds of the child: user + system, all its threads), the process."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    return time.perf_counter() - started, proc
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc
 
 
 def main() -> None:
@@ -114,19 +123,21 @@ def main() -> None:
                                                  "--json"], root)
         runs["data check, near-duplicates off"] = timed([py, "-m", "adapterctl", "data", "check", "bench_exact",
                                                          "--no-cache", "--json"], root)
+        runs["data check, length check off"] = timed([py, "-m", "adapterctl", "data", "check", "bench_nolength",
+                                                      "--no-cache", "--json"], root)
         runs["data check again (cached)"] = timed([py, "-m", "adapterctl", "data", "check", "bench", "--json"], root)
         load_after = os.getloadavg()[0]
-        baseline = runs["baseline: datasets.load_dataset (json)"][0]
+        baseline = runs["baseline: datasets.load_dataset (json)"][0]  # wall
         results = []
-        for name, (seconds, proc) in runs.items():
+        for name, (seconds, cpu, proc) in runs.items():
             if proc.returncode not in (0, 1):
                 raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
             found = {}
             if name.startswith("data check"):
                 checks = json.loads(proc.stdout)["summary"]["checks"]
                 found = {c: v["problems"] for c, v in checks.items() if v["problems"]}
-            results.append({"run": name, "seconds": round(seconds, 2), "x_baseline": round(seconds / baseline, 2),
-                            "found": found})
+            results.append({"run": name, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+                            "x_baseline": round(seconds / baseline, 2), "found": found})
         out = {"rows": args.rows, "planted": planted, "load_average": [round(load_before, 2), round(load_after, 2)],
                "cpus": os.cpu_count(), "results": results}
         if args.json:
@@ -134,9 +145,10 @@ def main() -> None:
             return
         print(f"{args.rows} rows; planted {planted}; load average {load_before:.2f} → {load_after:.2f} "
               f"on {os.cpu_count()} CPUs")
-        print(f"{'run':<42} {'s':>7} {'x baseline':>11}")
+        print(f"{'run':<42} {'wall s':>7} {'CPU s':>7} {'x baseline':>11}")
         for r in results:
-            print(f"{r['run']:<42} {r['seconds']:7.2f} {r['x_baseline']:11.2f}  {r['found'] or ''}")
+            print(f"{r['run']:<42} {r['seconds']:7.2f} {r['cpu_seconds']:7.2f} {r['x_baseline']:11.2f}  "
+                  f"{r['found'] or ''}")
 
 
 if __name__ == "__main__":
