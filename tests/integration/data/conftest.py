@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import planted_data as planted
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-import planted  # noqa: E402
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import planted_data as planted
 import pytest
 
 from adapterctl import api
@@ -146,8 +147,6 @@ def test_severities_come_from_the_manifest(planted_no_length, cli) -> None:
     ("[adapters.planted.data_checks]", 'style = "error"', "adapters.planted.data_checks.style"),
 ])
 def test_bad_data_settings_exit_2_naming_the_key(tmp_path, cli, table, line, message) -> None:
-    import planted
-
     root = tmp_path / "p"
     planted.build(root, "models/none")
     (root / "adapterctl.toml").write_text((root / "adapterctl.toml").read_text() + f"\n{table}\n{line}\n")

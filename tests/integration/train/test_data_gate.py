@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FAST
+from helpers import FAST
 
 from adapterctl import versions
 from adapterctl.project import Project
@@ -35,6 +35,6 @@ def test_leakage_refuses_training_and_force_records_the_override(demo: Path, cli
     assert forced.exit_code == 0, forced.stderr
     assert "training despite 2 data-check errors (--force)" in forced.stderr
     [version] = versions.log(project, "support")
-    record = version.card["data_check"]
-    assert record["forced"] is True and record["passed"] is False
-    assert record["errors"] == 2 and record["problems"]["leakage"] == 2
+    record = version.card.data_check
+    assert record.forced is True and record.passed is False
+    assert record.errors == 2 and record.problems["leakage"] == 2
