@@ -10,7 +10,7 @@ import json
 import random
 from pathlib import Path
 
-WORDS = (
+_PROSE = (
     "alpha amber anchor apple arch atlas axis badge basin beacon birch blade bloom breeze brick bridge brook cabin "
     "camel canal candle canyon carbon cedar chalk chess cider cliff clock cloud comet coral cotton crane crystal "
     "daisy delta desert dune eagle ember engine falcon fern fiber flame forest fossil garden garnet glacier granite "
@@ -18,7 +18,8 @@ WORDS = (
     "meadow mirror nectar needle oasis ocean olive onyx orbit orchid pebble pepper pine planet plaza prism quartz "
     "raven reef ridge river saddle saffron sapphire shadow shell sierra silver spruce summit thistle thunder timber "
     "topaz tulip tundra valley velvet violet walnut willow window winter zephyr"
-).split()
+)
+WORDS = _PROSE.split()
 
 
 def _words(rng: random.Random, n: int) -> str:

@@ -22,7 +22,7 @@ def check(
     name: str = typer.Argument(..., help="The adapter whose data (data, val_data, eval_data) to check."),
     fix: Path = typer.Option(None, "--fix", help="Write a cleaned copy of the data files under this folder "
                              "(same relative paths, JSONL) and a record of every change in fixes.jsonl; "
-                             "the inputs are never changed.", show_default=False),
+                             "the inputs are never changed.", show_default=False, metavar="DIR"),
     limit: int = typer.Option(10, "--limit", help="Problems listed per check in the text output (0: all)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Check again even if the files are unchanged."),
     project: Path = PROJECT,
@@ -30,7 +30,7 @@ def check(
 ) -> None:
     """Check an adapter's data: schema, duplicates and near-duplicates, train/eval leakage, debris, contradictions, length, PII, style, tags.
 
-    Each check is an error or a warning as [defaults.data] / [adapters.NAME.data_checks] say. Exit 1 when there are errors: `train` refuses such data unless given --force. Line numbers are 1-based file lines.
+    Each check is an error or a warning, as the manifest's defaults.data and adapters.NAME.data_checks tables say. Exit 1 when there are errors: `train` refuses such data unless given --force. Line numbers are 1-based file lines.
 
     Example: adapterctl data check support --fix cleaned/
     """

@@ -15,7 +15,7 @@ def test_bulk_signatures_equal_datasketchs_own_minhash() -> None:
     texts = ["the quick brown fox jumps over the lazy dog", "two words", "one", "", "x y " * 40000]
     hasher = minhash.Hasher()
     signatures = minhash.signatures(texts, hasher)
-    for text, signature in zip(texts, signatures):
+    for text, signature in zip(texts, signatures, strict=True):
         reference = MinHash(num_perm=minhash.NUM_PERM, seed=minhash.SEED, hashfunc=int)
         shingles = minhash.shingle_hashes(np.array(hasher.words(text), dtype=np.uint32))
         reference.update_batch([int(h) for h in shingles])

@@ -22,7 +22,6 @@ from adapterctl.data.hygiene import minhash
 from adapterctl.data.hygiene.problems import Problem, excerpt
 from adapterctl.data.hygiene.texts import Texts
 
-
 # (false positive, false negative) weights for datasketch's choice of bands: candidates are
 # verified against their signatures anyway, so a false positive costs one comparison while a
 # false negative is a missed duplicate. Equal weights miss about half the pairs right at the
@@ -48,7 +47,7 @@ class NearIndex:
         rows = np.fromiter(candidates, dtype=np.int64)
         scores = np.count_nonzero(self.signatures[rows] == signature, axis=1) / minhash.NUM_PERM
         keep = scores >= self.threshold
-        return sorted(zip(rows[keep].tolist(), scores[keep].tolist()), key=lambda rs: (-rs[1], rs[0]))
+        return sorted(zip(rows[keep].tolist(), scores[keep].tolist(), strict=True), key=lambda rs: (-rs[1], rs[0]))
 
 
 def within(texts: Texts, threshold: float, near: bool) -> tuple[list[Problem], NearIndex | None]:

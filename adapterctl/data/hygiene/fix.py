@@ -79,7 +79,7 @@ def fix(project: Project, spec: AdapterSpec, out: Path) -> FixResult:
         train = view(train_rel)
         index = duplicates.within(train, threshold, True)[1] if on["near_leakage"] else None
         leaks = {}
-        for role, rel in files[1:]:
+        for _, rel in files[1:]:
             leaks.update({p.line: p for p in reversed(duplicates.leakage(train, view(rel), index)) if on[p.check]})
         _drop(cleaned[train_rel], leaks, result.changes)
     for _, rel in files:

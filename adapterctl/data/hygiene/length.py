@@ -57,7 +57,7 @@ def check(data: DataFile, invalid: set[int], template: Template | None, tokenize
     if unknown:
         prompts = [_text(rows[i].data, data.format, template, tokenizer, whole=False) for i in unknown]
         chat = _is_chat([r.data for r in rows], data.format)
-        for i, n in zip(unknown, _lengths(tokenizer, prompts, special=not chat)):
+        for i, n in zip(unknown, _lengths(tokenizer, prompts, special=not chat), strict=True):
             counts[i] = (n, counts[i][1])
     problems = []
     for i in long:

@@ -108,7 +108,7 @@ def _csv(path: Path) -> Iterator[tuple[int, Any, str | None]]:
         elif len(record) != len(header):
             yield start, None, f"{len(record)} fields where the header has {len(header)}"
         else:
-            yield start, dict(zip(header, record)), None
+            yield start, dict(zip(header, record, strict=True)), None
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")

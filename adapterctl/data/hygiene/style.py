@@ -19,7 +19,8 @@ from adapterctl.data.hygiene.texts import Texts
 
 MIN_ROWS = 20
 RARE = 0.05  # a marker this few answers carry is out of register for the dataset
-_CASUAL = frozenset("lol lmao omg gonna wanna gotta kinda dunno btw tbh imo idk thx pls plz ya yep nope dude cya".split())
+_CASUAL = frozenset({"lol", "lmao", "omg", "gonna", "wanna", "gotta", "kinda", "dunno", "btw", "tbh", "imo", "idk", "thx",
+                     "pls", "plz", "ya", "yep", "nope", "dude", "cya"})
 _LOWER_WORD = re.compile(r"[a-z]+")
 _CAPS = re.compile(r"[A-Z]{3}")
 # Each marker: a cheap test that most answers fail, then the pattern that names what was found.
