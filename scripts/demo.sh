@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → train → log → deploy → train a second version → deploy → rollback → resolve.
+# init → validate → data check → train → log → deploy → train a second version → deploy → rollback → resolve.
 # Usage: scripts/demo.sh [DIR]
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
@@ -14,6 +14,7 @@ cd "$dir"
 step adapterctl validate
 step adapterctl list
 step adapterctl show support
+step adapterctl data check support
 step adapterctl train support -m "first cut"
 step adapterctl deploy support --env prod -m "ship the first cut"
 step adapterctl train support --set lora.r=8 -m "smaller rank"
