@@ -56,9 +56,16 @@ def data_files(spec: AdapterSpec) -> list[tuple[str, str]]:
     return [(role, rel) for rel, role in seen.items()]
 
 
-def check(project: Project, spec: AdapterSpec, base: BaseSection, *, use_cache: bool = True) -> Report:
+def check(project: Project, spec: AdapterSpec, base: BaseSection, *, use_cache: bool = True,
+          require_heldout: bool = True) -> Report:
+    """The report of every check on the spec's data files. Without `require_heldout`, a
+    held-out file missing here (DVC-tracked, not pulled) is left out and named in the summary
+    under `not_checked` instead of being an error: training does not read it."""
     settings = spec.data_checks
     files = data_files(spec)
+    missing = [] if require_heldout else [rel for role, rel in files
+                                          if role != "train" and not (project.root / rel).is_file()]
+    files = [(role, rel) for role, rel in files if rel not in missing]
     cache = fingerprints.FileCache(project)
     try:
         for _, rel in files:
@@ -73,6 +80,8 @@ def check(project: Project, spec: AdapterSpec, base: BaseSection, *, use_cache: 
             if stored["key"] == key:
                 return Report(spec.name, [Problem(**p) for p in stored["problems"]], stored["summary"], cached=True)
     report = _run(project, spec, base, files, settings)
+    if missing:
+        report.summary["not_checked"] = missing
     atomic_write(cache_path, json.dumps({"key": key, "problems": [p.to_dict() for p in report.problems],
                                          "summary": report.summary}))
     return report

@@ -15,7 +15,10 @@ from adapterctl.project import Project
 
 def for_training(project: Project, spec: AdapterSpec, base: BaseSection, *, force: bool = False) -> dict[str, Any]:
     """The card's `data_check` record; raises DataError (exit 2) on errors unless `force`."""
-    report = checker.check(project, spec, base)
+    report = checker.check(project, spec, base, require_heldout=False)
+    for rel in report.summary.get("not_checked", []):
+        ui.warn(f"{spec.name}: {rel} is not on this machine, so leakage into it was not checked "
+                "(`adapterctl pull` fetches it)")
     errors = report.errors
     if errors and not force:
         raise DataError(f"{spec.name}: data check found {len(errors)} error{'s' if len(errors) > 1 else ''}, "

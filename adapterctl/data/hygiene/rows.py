@@ -65,7 +65,7 @@ def read(path: Path, label: str, role: str) -> DataFile:
         if error:
             data.unreadable.append(Problem("schema", label, number, error))
         elif not isinstance(value, dict):
-            data.unreadable.append(Problem("schema", label, number, f"a row must be a JSON object, got {_kind(value)}"))
+            data.unreadable.append(Problem("schema", label, number, f"a row must be a JSON object, got {kind(value)}"))
         else:
             data.rows.append(Row(number, value))
     return data
@@ -145,8 +145,10 @@ def _parquet(path: Path) -> Iterator[tuple[int, Any, str | None]]:
 _READERS = {".jsonl": _jsonl, ".ndjson": _jsonl, ".csv": _csv, ".json": _json_array, ".parquet": _parquet}
 
 
-def _kind(value: Any) -> str:
-    return {list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(type(value), "a number")
+def kind(value: Any) -> str:
+    """How a message names a JSON value's type."""
+    names = {list: "a list", dict: "an object", str: "a string", type(None): "null", bool: "a boolean"}
+    return names.get(type(value), "a number")
 
 
 # ── what a row says: its prompt, its answer, every piece of text in it ────────────

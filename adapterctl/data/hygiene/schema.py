@@ -12,7 +12,7 @@ from typing import Any
 
 from adapterctl.data import examples
 from adapterctl.data.hygiene.problems import Problem
-from adapterctl.data.hygiene.rows import DataFile
+from adapterctl.data.hygiene.rows import DataFile, kind
 from adapterctl.data.templates import Template
 from adapterctl.errors import DataError
 
@@ -58,7 +58,7 @@ def _row_problem(row: dict[str, Any], fmt: str | None, template: Template | None
         if message:
             return message
     elif not isinstance(answer, str):
-        return f"`{answer_key}` is missing" if answer is None else f"`{answer_key}` must be text, got {_kind(answer)}"
+        return f"`{answer_key}` is missing" if answer is None else f"`{answer_key}` must be text, got {kind(answer)}"
     elif not answer.strip():
         return f"`{answer_key}` is empty: every row needs an answer to learn"
     if template is not None:
@@ -67,7 +67,7 @@ def _row_problem(row: dict[str, Any], fmt: str | None, template: Template | None
             if value is None:
                 return f"`{name}` is missing (template {template.name} needs it)"
             if isinstance(value, (dict, list)):
-                return f"`{name}` must be text, got {_kind(value)} (template {template.name})"
+                return f"`{name}` must be text, got {kind(value)} (template {template.name})"
     elif fmt == "prompt_completion":
         prompt = row.get("prompt")
         if isinstance(prompt, list):
@@ -95,7 +95,3 @@ def _messages_problem(messages: list[Any], key: str) -> str | None:
         if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
             return f"`{key}[{i}]` must be {{\"role\": one of {', '.join(sorted(ROLES))}, \"content\": text}}"
     return None
-
-
-def _kind(value: Any) -> str:
-    return {list: "a list", dict: "an object", bool: "a boolean"}.get(type(value), "a number")

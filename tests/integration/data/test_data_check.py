@@ -186,3 +186,19 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_train_gate_skips_a_missing_held_out_file_that_data_check_requires(planted_no_length) -> None:
+    from adapterctl import manifest
+    from adapterctl.data.hygiene import gate
+    from adapterctl.errors import DataError
+
+    root, _ = planted_no_length
+    (root / "evals/eval.jsonl").unlink()
+    project = Project(root)
+    with pytest.raises(DataError, match="evals/eval.jsonl: file not found"):
+        api.data_check(project, "planted")
+    m = manifest.load(root / "adapterctl.toml")
+    with pytest.raises(DataError, match="schema at data/train.jsonl lines 42, 43, 44, 45, 46") as refused:
+        gate.for_training(project, m.adapter("planted"), m.base)
+    assert "leakage" not in str(refused.value), "no held-out file, no leakage check"
