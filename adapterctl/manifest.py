@@ -91,6 +91,11 @@ class TrainSpec(Section):
     epochs: float = Field(3, gt=0, description="Passes over the training data (ignored when max_steps is set).")
     max_steps: int | None = Field(None, gt=0, description="Stop after this many optimiser steps.")
     batch_size: int = Field(8, gt=0, description="Rows per device per step.")
+    max_tokens_per_batch: int | None = Field(
+        None, gt=0, description="Batch by tokens instead of rows: each step holds rows up to this many tokens "
+        "(in seeded random order). Unset: batch_size rows on a CPU; on a GPU chosen from free memory (with a "
+        "notice in the card) unless batch_size was changed from its default."
+    )
     grad_accum: int = Field(1, gt=0, description="Steps accumulated per update: effective batch = batch_size x grad_accum.")
     max_length: int = Field(512, gt=0, description="Tokens per row; longer rows are truncated.")
     batching: Literal["padding_free", "packed", "padded"] = Field(
@@ -174,7 +179,10 @@ class Defaults(Section):
 
 class AdapterSection(Section):
     description: str = Field("", description="One line on what the adapter is for.")
-    data: str = Field(description="Training data: JSONL, CSV or Parquet, relative to the project root.")
+    data: str | None = Field(
+        None, description="Training data: JSONL, CSV or Parquet, relative to the project root. "
+        "Required, unless the adapter is a combination (`combine`)."
+    )
     eval_data: str | None = Field(None, description="Held-out eval set used by `eval`.")
     val_data: str | None = Field(None, description="Validation set for val loss; default: split from data.")
     template: str | None = Field(None, description="Prompt template file with {field} placeholders.")
@@ -183,6 +191,17 @@ class AdapterSection(Section):
     eval: dict[str, Any] = Field(default_factory=dict, description="Overrides of [defaults.eval].")
     gates: dict[str, str] = Field(
         default_factory=dict, description='Eval gates, metric = "OP NUMBER", e.g. rouge_l = ">= 0.3".'
+    )
+    combine: list[str] | None = Field(
+        None, description='Instead of data: build this adapter by combining the latest versions of these '
+        'adapters (PEFT add_weighted_adapter), e.g. ["support", "docs"]; `train NAME` rebuilds it.'
+    )
+    method: Literal["linear", "cat", "svd", "ties", "dare_linear", "dare_ties"] | None = Field(
+        None, description="How `combine` mixes the inputs (default linear)."
+    )
+    weights: list[float] | None = Field(None, description="One weight per `combine` input (default 1.0 each).")
+    density: float | None = Field(
+        None, gt=0, le=1, description="Share of each delta kept by ties/dare methods (default 0.5)."
     )
     data_checks: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of [defaults.data] (`data` itself names the data file)."
@@ -200,7 +219,7 @@ class AdapterSpec:
 
     name: str
     description: str
-    data: str
+    data: str | None  # None for a combination (see `combine`)
     eval_data: str | None
     val_data: str | None
     template: str | None
@@ -209,9 +228,11 @@ class AdapterSpec:
     eval: EvalSpec
     gates: dict[str, str]
     data_checks: DataCheckSpec = field(default_factory=DataCheckSpec)
+    # A combination's recipe ({inputs, method, weights, density}); None for trained adapters.
+    combine: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return ({"combine": dict(self.combine)} if self.combine else {}) | {
             "name": self.name,
             "description": self.description,
             "data": self.data,
@@ -275,6 +296,7 @@ class Manifest:
             template=raw.template,
             gates=dict(raw.gates),
             data_checks=checks,
+            combine=combine_recipe(raw),
             **resolved,  # type: ignore[arg-type]
         )
         self._check_rules(spec, overrides or {})
@@ -340,10 +362,51 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
             if not GATE.match(rule):
                 raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER", OP one of >= <= > <')
         adapters[name] = section
+    for name, section in adapters.items():
+        _check_combination(name, section, adapters, ctx)
     manifest = Manifest(path, text, project, base, defaults, adapters)
     for name in adapters:  # validates each merged spec, naming the key path on error
         manifest.adapter(name)
     return manifest
+
+
+DENSITY_METHODS = ("ties", "dare_linear", "dare_ties")
+
+
+def combine_recipe(section: AdapterSection) -> dict[str, Any] | None:
+    """{inputs, method, weights, density} of a combination adapter, defaults filled; None otherwise."""
+    if section.combine is None:
+        return None
+    method = section.method or "linear"
+    density = section.density if section.density is not None else (0.5 if method in DENSITY_METHODS else None)
+    return {"inputs": list(section.combine), "method": method,
+            "weights": list(section.weights) if section.weights else [1.0] * len(section.combine),
+            "density": density}
+
+
+def _check_combination(name: str, section: AdapterSection, adapters: dict[str, AdapterSection], ctx: _Ctx) -> None:
+    """A trained adapter has `data`; a combination has `combine` (of trained adapters) instead."""
+    where = f"adapters.{name}"
+    if section.combine is None:
+        if section.data is None:
+            raise ctx.error(f"{where}.data", "required key is missing (or declare a combination with `combine`)")
+        extra = [k for k in ("method", "weights", "density") if getattr(section, k) is not None]
+        if extra:
+            raise ctx.error(f"{where}.{extra[0]}", "only applies to a combination (set `combine` too)")
+        return
+    if section.data is not None:
+        raise ctx.error(f"{where}.combine", "an adapter is trained on `data` or combines others, not both")
+    if len(section.combine) < 2 or len(set(section.combine)) != len(section.combine):
+        raise ctx.error(f"{where}.combine", "name at least two different adapters")
+    for other in section.combine:
+        if other not in adapters:
+            raise ctx.error(f"{where}.combine", f"no adapter named '{other}'{_did_you_mean(other, adapters)}")
+        if adapters[other].combine is not None:
+            raise ctx.error(f"{where}.combine", f"'{other}' is itself a combination; combine trained adapters")
+    if section.weights is not None and len(section.weights) != len(section.combine):
+        raise ctx.error(f"{where}.weights", f"give one weight per combine input ({len(section.combine)})")
+    if section.density is not None and (section.method or "linear") not in DENSITY_METHODS:
+        raise ctx.error(f"{where}.density", f"only applies to the methods {', '.join(DENSITY_METHODS)}")
 
 
 def check_adapter_name(name: str, ctx: _Ctx | None = None) -> None:
@@ -385,9 +448,20 @@ def spec_hash(spec: AdapterSpec, root: Path) -> str:
         "template": spec.template,
         "template_sha256": _file_sha256(root / spec.template) if spec.template else None,
         "lora": spec.lora.model_dump(),
-        "train": spec.train.model_dump(),
+        "train": _without_unset_additions(spec.train.model_dump()),
     }
+    if spec.combine:  # only combinations carry the key: existing hashes stay as they were
+        material["combine"] = spec.combine
     return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+
+
+# Train keys added after versions were first recorded: left out of the spec hash while unset,
+# so adding them does not make every existing version stale.
+ADDED_TRAIN_KEYS = ("max_tokens_per_batch",)
+
+
+def _without_unset_additions(train: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in train.items() if not (k in ADDED_TRAIN_KEYS and v is None)}
 
 
 def canonical_json(value: Any) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from adapterctl import fingerprints
 from adapterctl.data.hygiene import contradictions, debris, duplicates, length, pii, rows, schema, style, tags, texts
 from adapterctl.data.hygiene.problems import CHECKS, ERROR, OFF, WARNING, Problem
+from adapterctl.errors import UsageError
 from adapterctl.manifest import AdapterSpec, BaseSection, DataCheckSpec
 from adapterctl.project import Project, atomic_write
 
@@ -62,6 +63,9 @@ def check(project: Project, spec: AdapterSpec, base: BaseSection, *, use_cache: 
     held-out file missing here (DVC-tracked, not pulled) is left out and named in the summary
     under `not_checked` instead of being an error: training does not read it."""
     settings = spec.data_checks
+    if not spec.data:
+        raise UsageError(f"'{spec.name}' combines other adapters and has no data of its own; "
+                         "check the data of the adapters it combines")
     files = data_files(spec)
     missing = [] if require_heldout else [rel for role, rel in files
                                           if role != "train" and not (project.root / rel).is_file()]
