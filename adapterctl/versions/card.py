@@ -96,6 +96,9 @@ class Card(BaseModel):
     eval: dict[str, Any] | None = None  # filled by eval: per-row scores, samples, settings
     sweep: dict[str, Any] | None = None  # set on sweep candidates: id, candidate, rank, best, ...
     spec: dict[str, Any] = Field(default_factory=dict)  # the resolved AdapterSpec.to_dict()
+    # sha256 of every file in the version folder, by relative path, written at registration;
+    # cards from before it lack the table and are verified by the id alone.
+    files: dict[str, str] | None = None
 
     @model_validator(mode="before")
     @classmethod
