@@ -182,21 +182,19 @@ def _missing_message(root: Path, repo, oids: list[str], remote: str | None) -> s
     for meta in root.rglob("*.dvc"):
         if ".dvc" in meta.relative_to(root).parts[:-1] or ".adapterctl" in meta.relative_to(root).parts:
             continue
-        try:
+        outs = []
+        with contextlib.suppress(Exception):  # a broken .dvc file only loses the name here
             outs = load_yaml(str(meta)).get("outs") or []
-        except Exception:  # noqa: BLE001 - a broken .dvc file only loses the name here
-            continue
         for out in outs:
             oid = str(out.get("md5", ""))
             path = (meta.parent / str(out.get("path", ""))).relative_to(root).as_posix()
             if oid.removesuffix(".dir") in wanted:
                 owners[oid.removesuffix(".dir")] = path
             elif oid.endswith(".dir") and repo.cache.local.exists(oid):
-                with contextlib.suppress(OSError, ValueError):
-                    with open(repo.cache.local.oid_to_path(oid)) as f:
-                        for entry in json.load(f):
-                            if entry.get("md5") in wanted:
-                                owners[entry["md5"]] = f"{path}/{entry.get('relpath', '?')}"
+                with contextlib.suppress(OSError, ValueError), open(repo.cache.local.oid_to_path(oid)) as f:
+                    for entry in json.load(f):
+                        if entry.get("md5") in wanted:
+                            owners[entry["md5"]] = f"{path}/{entry.get('relpath', '?')}"
     named = [f"{owners[o]} ({o[:8]})" if o in owners else o for o in sorted(wanted)]
     return (f"{len(named)} object(s) are neither in the local cache nor on remote {remote or '(default)'}, "
             f"so they were not pushed: {', '.join(named)}; restore them (e.g. `dvc add` the file again) and push")

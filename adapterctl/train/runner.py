@@ -187,7 +187,7 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
         return
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(_signum, _frame):
         raise _SigTerm()
 
     old = signal.signal(signal.SIGTERM, handler)

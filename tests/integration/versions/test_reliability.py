@@ -56,7 +56,7 @@ def test_push_to_an_unreachable_remote_is_one_line_exit_2(project: Path, importe
 
 
 def test_gc_force_with_a_symlinked_version_folder_deletes_nothing(project: Path, imported, cli) -> None:
-    a, b, c = imported(3)
+    a, b, _ = imported(3)
     real = project / "moved-away"
     shutil.move(str(a.path), real)
     a.path.symlink_to(real, target_is_directory=True)  # inside the project, but not a version folder
