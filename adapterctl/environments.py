@@ -27,7 +27,6 @@ from typing import Any
 
 from adapterctl.errors import ManifestError
 from adapterctl.project import Project, atomic_write
-
 from adapterctl.tomlread import tomllib
 
 HEADER = (
