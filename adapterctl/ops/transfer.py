@@ -117,5 +117,6 @@ def _pull_verified(project: Project, version: Version, name: str | None) -> None
     if problem:
         raise IntegrityError(
             f"{version.ref}: the copy on remote {name or '(default)'} is corrupt ({problem}); pulling again "
-            f"fetches the same bytes: push an intact copy from a machine that has one (`adapterctl push {version.ref}`)"
+            "fetches the same bytes: delete the version's objects from the remote (DVC never overwrites an "
+            f"object it finds there), then `adapterctl push {version.ref}` from a machine whose copy verifies"
         )
