@@ -23,6 +23,6 @@ step adapterctl deploy support --env prod -m "try the smaller rank"
 step adapterctl rollback support --env prod -m "back to the first cut"
 step adapterctl envs --history
 step adapterctl resolve support@prod
-git add -A && git commit -qm "demo: two versions of support, prod rolled back" && echo "committed the versions and adapterctl.lock"
+git add -A && git commit -qm "demo: two versions of support, prod rolled back" && echo "committed the versions and environments/"
 echo
 echo "demo project left in $dir"

@@ -145,7 +145,7 @@ def _render_move(r: Any) -> None:
         return
     before = f"{r.name}@{r.previous[:12]}" if r.previous else "nothing"
     ui.success(f"{r.env}: {before} → {r.name}@{r.version[:12]}")
-    ui.info("commit adapterctl.lock to share the move")
+    ui.info(f"commit environments/{r.env}/{r.name}.toml to share the move")
 
 
 @app.command()
