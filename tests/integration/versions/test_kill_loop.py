@@ -184,6 +184,12 @@ class Loop:
         if not (local or on_remote):
             bad(f"orphan card: {name}@{vid[:12]}'s weights are in neither the workspace, the cache nor the remote")
 
+    def workspace_debris(self) -> list[str]:
+        """Temporary files of interrupted atomic writes outside .git/.dvc (git add -A would commit them)."""
+        skip = {".git", ".dvc", ".adapterctl"}
+        return sorted(self.p.relpath(p) for p in self.root.rglob(".*.tmp")
+                      if p.is_file() and not skip & set(p.relative_to(self.root).parts))
+
     def remote_debris(self) -> list[str]:
         remote = self.root.parent / "remote"
         return sorted(str(p.relative_to(remote)) for p in remote.rglob("*") if p.is_file() and "tmp" in p.name)
@@ -205,6 +211,7 @@ def test_kill_nine_loop_leaves_a_consistent_project(project: Path, adapters: lis
         "versions": {name: len(versions.log(p, name)) for name in NAMES},
         "inconsistencies": len(loop.findings),
         "remote_tmp_files": len(loop.remote_debris()),
+        "workspace_tmp_files": loop.workspace_debris(),
         "seconds": round(time.monotonic() - started, 1),
     }
     if os.environ.get("ADAPTERCTL_KILL_REPORT"):
