@@ -3,7 +3,7 @@ and after every round the project must still be consistent.
 
 Each round starts one of `import`, `deploy`/`rollback`, `push`, `gc --force` or (now and then)
 a tiny `train` as a real process on the example project with a local DVC remote, sends it
-SIGKILL after a random, seeded delay (or lets it finish), and then checks through the CLI:
+SIGKILL after a random, seeded fraction of its run time (or lets it finish), and then checks through the CLI:
 
 - `log`, `status`, `resolve` and `envs` agree on every adapter's versions and pointers;
 - no half version: every version folder and .dvc file has a card (after the next command
@@ -42,10 +42,12 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 ROUNDS = int(os.environ.get("ADAPTERCTL_KILL_ROUNDS", "50"))
 SEED = int(os.environ.get("ADAPTERCTL_KILL_SEED", "8"))
 NAMES = ("support", "docs")
-# (operation, weight, (shortest, longest) delay before the kill in seconds: its run time here;
-# train's window starts late so that some kills land in its registration)
-OPERATIONS = [("import", 5, (0.2, 5.0)), ("deploy", 5, (0.2, 3.0)), ("push", 3, (0.2, 3.5)), ("gc", 3, (0.2, 3.5)),
-              ("train", 1, (10.0, 60.0))]
+# (operation, weight, first guess at its run time in seconds on this machine). The kill comes
+# after a random fraction of the run time learnt so far (0-1.3 of it, so some runs finish and
+# keep the estimate honest on fast and slow machines alike); train's fraction starts at 0.4
+# so that some kills land in its registration.
+OPERATIONS = [("import", 5, 3.0), ("deploy", 5, 2.0), ("push", 3, 2.5), ("gc", 3, 2.5), ("train", 1, 30.0)]
+FRACTION = {"train": (0.4, 1.3)}
 
 
 def _invoke(*args: str):
@@ -64,13 +66,18 @@ class Loop:
         self.findings: list[str] = []
         self.kills: Counter[str] = Counter()
         self.finished: Counter[str] = Counter()
+        self.run_time = {op: guess for op, _, guess in OPERATIONS}
+        self.imported: set[tuple[str, Path]] = set()
 
     # ── one round ──
 
     def command(self, op: str, round_no: int) -> list[str]:
         name = self.rng.choice(NAMES)
-        if op == "import":
-            return ["import", name, str(self.rng.choice(self.adapters)), "-m", f"round {round_no}"]
+        if op == "import":  # mostly content this name has not seen, so that it registers
+            fresh = [a for a in self.adapters if (name, a) not in self.imported]
+            source = self.rng.choice(fresh if fresh and self.rng.random() < 0.85 else self.adapters)
+            self.imported.add((name, source))
+            return ["import", name, str(source), "-m", f"round {round_no}"]
         if op == "train":
             return ["train", name, "--set", "train.max_steps=2", "--set", f"train.seed={round_no}",
                     "--set", "train.eval_steps=1", "-m", f"round {round_no}"]
@@ -88,25 +95,30 @@ class Loop:
         return ["deploy", self.rng.choice(ids), "--env", env, "--force"]
 
     def run_round(self, round_no: int) -> dict[str, Any]:
-        ops, weights_, delays = zip(*OPERATIONS)
+        ops, weights_, _ = zip(*OPERATIONS)
         op = self.rng.choices(ops, weights=weights_)[0]
         args = self.command(op, round_no)
-        delay = self.rng.uniform(*dict(zip(ops, delays))[op])
+        delay = self.rng.uniform(*FRACTION.get(op, (0.0, 1.3))) * self.run_time[op]
         stderr = self.root.parent / f"round-{round_no}.stderr"
         with stderr.open("w") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "adapterctl", *args], cwd=self.root, stdout=subprocess.DEVNULL, stderr=err,
                 env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, start_new_session=True,
             )
+            started = time.monotonic()
             try:
                 code = proc.wait(timeout=delay)
                 self.finished[args[0]] += 1
                 killed = False
+                if args[0] == op and code == 0:  # learn how long a whole run takes here
+                    self.run_time[op] = (self.run_time[op] + time.monotonic() - started) / 2
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 code = proc.wait()
                 self.kills[args[0]] += 1
                 killed = True
+                if delay >= self.run_time[op]:  # it ran longer than we thought
+                    self.run_time[op] *= 1.25
         text = stderr.read_text(errors="replace")
         if not killed and ("Traceback" in text or code not in (0, 1, 2)):
             self.findings.append(f"round {round_no}: `adapterctl {' '.join(args)}` exited {code}: {text[-800:]}")
@@ -195,12 +207,33 @@ class Loop:
         return sorted(str(p.relative_to(remote)) for p in remote.rglob("*") if p.is_file() and "tmp" in p.name)
 
 
-def test_kill_nine_loop_leaves_a_consistent_project(project: Path, adapters: list[Path], git) -> None:
+def _variants(adapters: list[Path], out: Path, count: int, rng: random.Random) -> list[Path]:
+    """`count` distinct adapter folders: copies of the test adapters with one LoRA tensor nudged,
+    so imports register new versions round after round (cheaper than building PEFT adapters)."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    made = []
+    for i in range(count):
+        source = adapters[i % len(adapters)]
+        folder = out / f"variant-{i}"
+        shutil.copytree(source, folder)
+        tensors = load_file(str(source / weights.WEIGHTS))
+        key = sorted(tensors)[rng.randrange(len(tensors))]
+        tensors[key] = tensors[key] + (i + 1) * 1e-3
+        save_file(tensors, str(folder / weights.WEIGHTS))
+        made.append(folder)
+    return made
+
+
+def test_kill_nine_loop_leaves_a_consistent_project(project: Path, adapters: list[Path], tmp_path: Path) -> None:
     rng = random.Random(SEED)
-    loop = Loop(project, adapters, rng)
+    loop = Loop(project, _variants(adapters, tmp_path / "variants", 24, rng), rng)
     p = Project(project)
     for i, name in enumerate(NAMES):  # something to deploy, push and gc from the first round
-        versions.import_folder(p, name, adapters[i], message="seed")
+        versions.import_folder(p, name, loop.adapters[i], message="seed")
+        loop.imported.add((name, loop.adapters[i]))
     started = time.monotonic()
     rounds = [loop.run_round(n) for n in range(1, ROUNDS + 1)]
     figures = {
@@ -213,6 +246,7 @@ def test_kill_nine_loop_leaves_a_consistent_project(project: Path, adapters: lis
         "remote_tmp_files": len(loop.remote_debris()),
         "workspace_tmp_files": loop.workspace_debris(),
         "seconds": round(time.monotonic() - started, 1),
+        "learnt_run_time_s": {op: round(t, 1) for op, t in loop.run_time.items()},
     }
     if os.environ.get("ADAPTERCTL_KILL_REPORT"):
         Path(os.environ["ADAPTERCTL_KILL_REPORT"]).write_text(
