@@ -24,13 +24,12 @@ Projects made before this layout kept every pointer in one file, adapterctl.lock
 (`[environments.ENV.NAME]` tables). `load` still reads it; the next `save` writes the
 per-pointer files and then deletes it, so an interrupted migration reads back as before.
 This module only reads and writes the files; callers hold the project lock and check
-versions (see releases.py).
+versions (see ops/deploy.py, ops/rollback.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,11 +37,7 @@ from typing import Any
 
 from adapterctl.errors import ManifestError
 from adapterctl.project import Project, atomic_write
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.tomlread import tomllib
 
 ENVS_DIR = "environments"
 HEADER = (

@@ -7,23 +7,20 @@ path (`adapters.support.train.learning_rate`), with a did-you-mean for unknown k
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapterctl import storage
 from adapterctl.errors import ManifestError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.fingerprints import file_digest
+from adapterctl.suggest import closest
+from adapterctl.tomlread import tomllib
 
 ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 GATE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?)\s*$")
@@ -295,7 +292,7 @@ def check_files(manifest: Manifest) -> list[str]:
             target = (manifest.root / rel).resolve()
             if not target.is_relative_to(manifest.root.resolve()):
                 problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is outside the project")
-            elif not target.exists() and not Path(f"{target}.dvc").exists():
+            elif not target.exists() and not storage.dvc_file(target).exists():
                 line = _Ctx(manifest.path, manifest.text).line_of(f"adapters.{name}.{key}")
                 problems.append(f"{manifest.path.name}{line}: adapters.{name}.{key}: file {rel} does not exist")
     return problems
@@ -351,14 +348,14 @@ def parse_value(text: str) -> Any:
 
 def _file_sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_digest(path, "sha256")
     except FileNotFoundError:
         return None
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.4)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest(word, choices, cutoff=0.4)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def _toml_error_line(exc: Exception) -> str:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import ui
+from adapterctl import storage, ui
 from adapterctl.errors import ManifestError, StorageError
 from adapterctl.manifest import BaseSection, TrainSpec
 from adapterctl.project import Project
@@ -72,7 +72,7 @@ def base_source(project: Project, base: BaseSection) -> tuple[str, str]:
     candidate = (project.root / base.model).resolve()
     if candidate.is_dir():
         return str(candidate), "local"
-    if Path(f"{candidate}.dvc").exists():
+    if storage.dvc_file(candidate).exists():
         raise StorageError(
             f"base model folder {base.model} is DVC-tracked but not checked out: run `dvc pull {base.model}.dvc`"
         )
@@ -259,8 +259,8 @@ def load_version(project: Project, ref: str, *, quantization: str = "none", dev:
 
     version = versions.resolve(project, ref, verify=True)
     current = manifest.load(project.manifest_path).base
-    recorded = version.card.get("base") if isinstance(version.card.get("base"), dict) else {}
-    base = current.model_copy(update={k: recorded[k] for k in ("model", "revision") if recorded.get(k)})
+    recorded = version.card.base
+    base = current.model_copy(update={k: getattr(recorded, k) for k in ("model", "revision") if getattr(recorded, k)})
     if quantization not in ("nf4", "fp4", "int8", "none"):
         raise ManifestError(f"quantization {quantization!r}: use nf4, fp4, int8 or none")
     loaded = load_base(project, base, TrainSpec(quantization=quantization), for_training=False, dev=dev)

@@ -23,6 +23,8 @@ def to_jsonable(value: Any) -> Any:
     import dataclasses
     from pathlib import PurePath
 
+    if hasattr(value, "to_json") and not isinstance(value, type):  # a view that chooses its own shape
+        return to_jsonable(value.to_json())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_jsonable(dataclasses.asdict(value))
     if isinstance(value, dict):

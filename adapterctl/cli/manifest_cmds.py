@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -12,6 +11,7 @@ from adapterctl.cli._lazy import api
 from adapterctl.cli import app
 from adapterctl.cli._options import JSON, PROJECT, SET
 from adapterctl.errors import UsageError
+from adapterctl.refs import is_version_ref, short
 
 
 @app.command()
@@ -90,7 +90,7 @@ def show(
     Example: adapterctl show support --set train.learning_rate=1e-4
     """
     root = api.open_project(project)
-    if "@" in ref:
+    if is_version_ref(ref):
         if overrides:
             raise UsageError("--set applies to an adapter's spec, not to a version's card")
         ui.emit(api.show_version(root, ref), as_json, _render_card)
@@ -99,27 +99,26 @@ def show(
     ui.emit(spec, as_json, _render_spec)
 
 
-def _without_none(d: dict[str, Any]) -> dict[str, Any]:  # TOML has no null
-    return {k: _without_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
-
-
-def _render_spec(spec: dict[str, Any]) -> None:
+def _render_spec(view: api.SpecView) -> None:
     import tomli_w
 
-    body = _without_none({k: v for k, v in spec.items() if k not in ("name", "latest")})
-    latest = f"  latest {spec['latest'][:12]}" if spec.get("latest") else "  no versions yet"
-    ui.out.print(f"[bold]{spec['name']}[/bold]  spec {spec['spec_hash'][:12]}{latest}")
+    from adapterctl.versions.card import without_none
+
+    body = without_none({k: v for k, v in view.to_json().items() if k not in ("name", "latest")})
+    latest = f"  latest {short(view.latest)}" if view.latest else "  no versions yet"
+    ui.out.print(f"[bold]{view.spec['name']}[/bold]  spec {short(view.spec_hash)}{latest}")
     ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
 
 
-def _render_card(card: dict[str, Any]) -> None:
+def _render_card(view: api.VersionView) -> None:
     import tomli_w
 
-    served = f"  serving: {', '.join(card['environments'])}" if card.get("environments") else ""
-    where = card["path"] if card.get("local") else "not local (adapterctl pull)"
-    ui.out.print(f"[bold]{card['name']}@{card['id'][:12]}[/bold]  {where}{served}")
-    body = _without_none({k: v for k, v in card.items() if k not in ("path", "local", "environments")})
-    ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
+    from adapterctl.versions.card import without_none
+
+    served = f"  serving: {', '.join(view.environments)}" if view.environments else ""
+    where = view.path if view.local else "not local (adapterctl pull)"
+    ui.out.print(f"[bold]{view.ref}[/bold]  {where}{served}")
+    ui.out.print(tomli_w.dumps(without_none(view.card)), markup=False, highlight=False)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
+from adapterctl.refs import short
 
 
 @app.command()
@@ -53,7 +54,7 @@ def _render_trained(r: Any) -> None:
     loss = r.val_loss or {}
     first, final = loss.get("first"), loss.get("final")
     val = f", val loss {first:.3f} → {final:.3f} ({-100 * loss['drop']:+.0f}%)" if first and final else ""
-    parent = f" (parent {r.parent[:12]})" if r.parent else ""
+    parent = f" (parent {short(r.parent)})" if r.parent else ""
     target = f"version {r.short}{parent}" if r.version else f"run {r.run_id} (not registered)"
     ui.success(f"{r.adapter}: {target}{val}, {r.steps} steps in {r.train_seconds:.0f}s")
 
@@ -88,4 +89,4 @@ def sweep(
                      f"{final:.4f}" if final is not None else "-", "best" if (c.sweep or {}).get("best") else ""))
     ui.table(["rank", "version", "parameters", "val loss", ""], rows, title=f"{result.sweep_id} ({name})")
     if result.best:
-        ui.success(f"best: {name}@{result.best[:12]} (now the latest version of {name})")
+        ui.success(f"best: {name}@{short(result.best)} (now the latest version of {name})")

@@ -6,11 +6,11 @@ declared (or fail deep inside); here it is an error that lists the names that do
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from adapterctl.errors import ManifestError
 from adapterctl.manifest import LoraSpec
+from adapterctl.suggest import closest
 
 # Init methods that rewrite the base weights (base ← base − initial adapter). Their adapters
 # are converted to plain LoRA on save, and the base cannot be reused afterwards.
@@ -50,8 +50,8 @@ def check_targets(spec: LoraSpec, model, where: str = "lora") -> None:
                     f"TRL's fused loss; train it fully with modules_to_save = [\"{entry}\"] instead"
                 )
             if not _matches(entry, full_names):
-                close = difflib.get_close_matches(entry, linear, n=1, cutoff=0.5)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                close = closest(entry, linear, cutoff=0.5)
+                hint = f" (did you mean '{close}'?)" if close else ""
                 raise ManifestError(
                     f"{where}.target_modules: {entry!r} matches no module of the base model{hint}; "
                     f"its linear modules are: {', '.join(linear)}"

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import git
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,6 +73,7 @@ def test_add_rejects_bad_input_without_writing(example_project: Path, cli) -> No
     assert (example_project / "adapterctl.toml").read_text() == before
 
 
+@pytest.mark.slow  # builds a wheel
 def test_wheel_ships_templates_and_example(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
