@@ -39,9 +39,13 @@ else:  # pragma: no cover
 
 pytestmark = pytest.mark.slow
 
-# Examples per test; the suite has 6 tests weighted below (data rows are the slowest).
-_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-               derandomize=True, print_blob=True)
+# Examples per test: a share of the profile's budget, set on each test below.
+_COMMON: dict[str, Any] = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    "derandomize": True,
+    "print_blob": True,
+}
 settings.register_profile("ci", max_examples=700, **_COMMON)
 settings.register_profile("dev", max_examples=50, **_COMMON)
 settings.register_profile("deep", max_examples=5000, **{**_COMMON, "derandomize": False})

@@ -95,7 +95,7 @@ class Loop:
         return ["deploy", self.rng.choice(ids), "--env", env, "--force"]
 
     def run_round(self, round_no: int) -> dict[str, Any]:
-        ops, weights_, _ = zip(*OPERATIONS)
+        ops, weights_, _ = zip(*OPERATIONS, strict=True)
         op = self.rng.choices(ops, weights=weights_)[0]
         args = self.command(op, round_no)
         delay = self.rng.uniform(*FRACTION.get(op, (0.0, 1.3))) * self.run_time[op]
@@ -134,7 +134,9 @@ class Loop:
         self.findings.append(f"round {round_no} (`{' '.join(args)}` {how}): {what}")
 
     def check(self, round_no: int, args: list[str], killed: bool) -> None:
-        bad = lambda what: self.problem(round_no, args, killed, what)  # noqa: E731
+        def bad(what: str) -> None:
+            self.problem(round_no, args, killed, what)
+
         root = str(self.root)
         remote = storage.remote_name(self.root)
         envs = _invoke("envs", "--json", "-C", root)

@@ -47,7 +47,9 @@ def test_commands_write_nothing_outside_the_project_and_its_remote(
 
 @pytest.mark.xfail(strict=True, reason="issue 8 item 6 (open): when adapters/NAME is a symlink to a folder outside "
                    "the project, `pull` writes the version there instead of refusing")
-def test_pull_refuses_an_adapter_folder_that_links_outside_the_project(project: Path, adapters: list[Path], cli) -> None:
+def test_pull_refuses_an_adapter_folder_that_links_outside_the_project(
+    project: Path, adapters: list[Path], cli
+) -> None:
     version = versions.import_folder(Project(project), "support", adapters[0])
     outside = project.parent / "outside"
     shutil.move(str(project / "adapters" / "support"), outside)
