@@ -15,8 +15,21 @@ from adapterctl.project import MANIFEST, Project, find_project
 from adapterctl.refs import short
 from adapterctl.results import *  # noqa: F403  (every result type, as api.LogEntry etc.)
 from adapterctl.results import (
-    AdapterStatus, AdapterSummary, EnvironmentEntry, GcResult, ImportResult, InitResult, LogEntry, MoveResult,
-    ResolvedVersion, SpecView, SweepResult, TrainResult, TransferResult, ValidationReport, VersionView,
+    AdapterStatus,
+    AdapterSummary,
+    EnvironmentEntry,
+    GcResult,
+    ImportResult,
+    InitResult,
+    LogEntry,
+    MoveResult,
+    ResolvedVersion,
+    SpecView,
+    SweepResult,
+    TrainResult,
+    TransferResult,
+    ValidationReport,
+    VersionView,
 )
 
 
@@ -154,7 +167,8 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
 
 def status(project: Project, names: list[str] | None = None) -> list[AdapterStatus]:
     """Per adapter: up to date, stale (with reasons) or never trained."""
-    from adapterctl import status as stale, versions
+    from adapterctl import status as stale
+    from adapterctl import versions
 
     versions.recover_if_idle(project)
     return stale.status(project, names)

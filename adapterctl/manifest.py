@@ -66,7 +66,8 @@ class LoraSpec(Section):
     use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
     use_rslora: bool = Field(False, description="Rank-stabilised scaling alpha/sqrt(r).")
     init_lora_weights: Literal["default", "gaussian", "pissa", "olora", "loftq"] = Field(
-        "default", description="How the adapter matrices start."
+        "default", description="How the adapter matrices start. pissa needs train.quantization = \"none\"; "
+        "loftq needs nf4 or fp4 and a local safetensors base."
     )
     modules_to_save: list[str] = Field(
         default_factory=list, description="Extra modules trained fully and saved with the adapter."
@@ -103,7 +104,8 @@ class TrainSpec(Section):
         None, gt=0, description="Save a checkpoint for `train --resume` every this many steps; default: every "
         "eval_steps. With early stopping it must be a multiple of eval_steps."
     )
-    early_stopping_patience: int = Field(0, ge=0, description="Stop after this many evals without val-loss improvement; 0 is off.")
+    early_stopping_patience: int = Field(0, ge=0, description="Stop after this many evals without val-loss improvement; 0 is off. "
+                                         "Needs a validation set: val_split > 0 or the adapter's val_data.")
     seed: int = Field(42, ge=0, description="Seed for data order, split and adapter init.")
     save_dtype: Literal["float32", "bfloat16", "float16"] = Field(
         "float32", description="Dtype of the saved adapter weights; 16-bit halves storage."
@@ -211,7 +213,7 @@ class Manifest:
                 else:
                     where = f"adapters.{name}.{table}" if loc in own else f"defaults.{table}"
                 raise _as_manifest_error(exc, where, self) from None
-        return AdapterSpec(
+        spec = AdapterSpec(
             name=name,
             description=raw.description,
             data=raw.data,
@@ -221,6 +223,20 @@ class Manifest:
             gates=dict(raw.gates),
             **resolved,  # type: ignore[arg-type]
         )
+        self._check_rules(spec, overrides or {})
+        return spec
+
+    def _check_rules(self, spec: AdapterSpec, overrides: dict[str, Any]) -> None:
+        """Cross-field rules (spec_rules); the error blames the place where the key is set."""
+        from adapterctl import spec_rules
+
+        for violation in spec_rules.violations(spec)[:1]:
+            table, leaf = violation.key.split(".", 1)
+            if leaf in overrides.get(table, {}):
+                raise ManifestError(f"--set {violation.key}: {violation.message}")
+            own = getattr(self.raw_adapters[spec.name], table)
+            where = f"adapters.{spec.name}.{violation.key}" if leaf in own else f"defaults.{violation.key}"
+            raise _Ctx(self.path, self.text).error(where, violation.message)
 
 
 def load(path: Path) -> Manifest:

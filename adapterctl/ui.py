@@ -15,7 +15,8 @@ from rich.table import Table
 # Piped output gets a wide table rather than rich's 80-column default; COLUMNS still wins.
 _PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
 out = Console(soft_wrap=True, highlight=False, width=_PIPED_WIDTH)
-err = Console(stderr=True, highlight=False)
+# Piped messages are not hard-wrapped at 80 columns: one message, one line, for logs and grep.
+err = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 
 def to_jsonable(value: Any) -> Any:

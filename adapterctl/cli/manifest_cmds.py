@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from adapterctl import ui
-from adapterctl.cli._lazy import api
 from adapterctl.cli import app
+from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
 from adapterctl.errors import UsageError
 from adapterctl.refs import is_version_ref, short
@@ -81,11 +81,13 @@ def list_(project: Path = PROJECT, as_json: bool = JSON) -> None:
 def show(
     ref: str = typer.Argument(..., help="An adapter NAME (its resolved spec) or a version REF: NAME@<id>, NAME@<env>, NAME@~N (its card)."),
     overrides: list[str] = SET,
+    full: bool = typer.Option(False, "--full", help="Print a card's whole loss history, not its summary."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """Show an adapter's resolved spec (defaults, its own tables and --set overrides applied),
-    or with NAME@... a version's card: lineage, hashes, metrics.
+    or with NAME@... a version's card: lineage, hashes, metrics. The card's loss history is
+    summarised (steps; first, last and best loss) unless --full; --json always has all of it.
 
     Example: adapterctl show support --set train.learning_rate=1e-4
     """
@@ -93,7 +95,7 @@ def show(
     if is_version_ref(ref):
         if overrides:
             raise UsageError("--set applies to an adapter's spec, not to a version's card")
-        ui.emit(api.show_version(root, ref), as_json, _render_card)
+        ui.emit(api.show_version(root, ref), as_json, lambda card: _render_card(card, full))
         return
     spec = api.show_spec(root, ref, overrides)
     ui.emit(spec, as_json, _render_spec)
@@ -110,15 +112,22 @@ def _render_spec(view: api.SpecView) -> None:
     ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
 
 
-def _render_card(view: api.VersionView) -> None:
+def _render_card(view: api.VersionView, full: bool = False) -> None:
     import tomli_w
 
+    from adapterctl.train import curve
     from adapterctl.versions.card import without_none
 
     served = f"  serving: {', '.join(view.environments)}" if view.environments else ""
     where = view.path if view.local else "not local (adapterctl pull)"
     ui.out.print(f"[bold]{view.ref}[/bold]  {where}{served}")
-    ui.out.print(tomli_w.dumps(without_none(view.card)), markup=False, highlight=False)
+    body = without_none(view.card)
+    history = (body.get("training") or {}).get("history")
+    if history and not full:  # the per-step points are most of a card: summarise them
+        body = {**body, "training": {**body["training"], "history": curve.summary(history)}}
+    ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
+    if history and not full:
+        ui.info(f"training.history: {len(history)} points summarised; --full prints them all")
 
 
 @app.command()
