@@ -132,7 +132,7 @@ def _dump(pointer: Pointer) -> str:
 
 def save(project: Project, envs: Environments) -> None:
     """Write the pointers that changed (each file atomically), remove the files of pointers no
-    longer in `envs`, then retire adapterctl.lock. A kill part-way leaves files that `load`
+    longer in `envs` and the temporary files of killed writers, then retire adapterctl.lock. A kill part-way leaves files that `load`
     reads back as either the old or the new state of each pointer."""
     wanted = {
         pointer_path(project, env, name): _dump(p)
@@ -147,6 +147,8 @@ def save(project: Project, envs: Environments) -> None:
         if not unchanged:
             atomic_write(path, text)
     legacy = project.envs_path
+    for debris in envs_dir(project).glob("*/.*.tmp"):  # a writer killed mid-write (we hold the lock)
+        debris.unlink(missing_ok=True)
     for path in paths(project):
         if path != legacy and path not in wanted:
             path.unlink(missing_ok=True)

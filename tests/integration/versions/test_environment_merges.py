@@ -177,3 +177,14 @@ def test_fingerprint_follows_every_move(project: Path, imported, cli) -> None:
     assert cli("deploy", second.ref, "--env", "prod", cwd=project).exit_code == 0
     assert environments.fingerprint(p) != after_one
     assert environments.paths(p) == [project / "environments" / "prod" / "support.toml"]
+
+
+def test_a_killed_writers_temporary_file_is_ignored_and_swept_by_the_next_move(project: Path, imported, cli, git) -> None:
+    first, second = imported(2)
+    assert cli("deploy", first.ref, "--env", "prod", cwd=project).exit_code == 0
+    debris = project / "environments" / "prod" / ".support.toml.k1ll3d.tmp"  # as atomic_write names it
+    debris.write_text('version = "half a')
+    assert environments.paths(Project(project)) == [project / "environments" / "prod" / "support.toml"]
+    assert "k1ll3d" not in git(project, "status", "--porcelain", "--untracked-files=all")  # init's .gitignore
+    assert cli("deploy", second.ref, "--env", "prod", cwd=project).exit_code == 0
+    assert not debris.exists()
