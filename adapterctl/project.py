@@ -29,7 +29,8 @@ class Project:
 
     @property
     def envs_path(self) -> Path:
-        """Environments and their move history (committed to git)."""
+        """The single-file environments of projects made before per-pointer files; read and
+        migrated by environments.py (today's pointers live under environments/ENV/NAME.toml)."""
         return self.root / LOCKFILE
 
     @property

@@ -37,6 +37,6 @@ step adapterctl envs --history
 step adapterctl resolve support@prod
 step adapterctl merge support@prod --out "$outputs/merged-support"
 step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
-git add -A && git commit -qm "demo: support (two versions, prod rolled back), docs, both = ties(support, docs)" && echo "committed the versions and adapterctl.lock"
+git add -A && git commit -qm "demo: support (two versions, prod rolled back), docs, both = ties(support, docs)" && echo "committed the versions and environments/"
 echo
 echo "demo project left in $dir; merged model in $outputs/merged-support"

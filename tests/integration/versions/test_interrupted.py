@@ -76,7 +76,7 @@ def test_registration_that_exits_abruptly_is_swept_by_the_next_writer(
     assert [v.id for v in versions.log(Project(project), "support")] == [one_version.id]
     deployed = run("deploy", one_version.ref, "--env", "prod", cwd=project)
     assert deployed.returncode == 0, deployed.stderr
-    git(project, "add", "adapterctl.lock")
+    git(project, "add", "environments")
     git(project, "commit", "-qm", "deploy")
     _assert_nothing_orphaned(project, [one_version], git)
 
