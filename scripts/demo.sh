@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → train → log → deploy → combine → train a second version → deploy → rollback
+# init → validate → data check → train → log → deploy → combine → train a second version → deploy → rollback
 # → resolve → merge → export.
 # Usage: scripts/demo.sh [DIR]
 set -euo pipefail
@@ -16,6 +16,7 @@ cd "$dir"
 step adapterctl validate
 step adapterctl list
 step adapterctl show support
+step adapterctl data check support
 step adapterctl train support -m "first cut"
 step adapterctl deploy support --env prod -m "ship the first cut"
 step adapterctl train docs -m "docs assistant"
