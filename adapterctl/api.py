@@ -117,6 +117,7 @@ def validate(project: Project) -> ValidationReport:
         extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ManifestError(problems[0] + extra)
     warnings = []
+    manifest.check_local_base(m)
     base_path = project.root / m.base.model
     if not base_path.exists() and not storage.dvc_file(base_path).exists() and not m.base.revision:
         warnings.append(f"{MANIFEST}: base.revision is not set: pin the hub revision of {m.base.model!r}")
@@ -139,6 +140,8 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
     from adapterctl import versions
     from adapterctl.registry import Registry
 
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit {limit}: must be 0 or more")
     versions.recover_if_idle(project)
     registry = Registry.load(project)
     history = registry.log(name)
@@ -207,8 +210,10 @@ def environments(project: Project, name: str | None = None, env: str | None = No
     from adapterctl.registry import Registry
     from adapterctl.versions import short
 
+    registry = Registry.load(project)
+    _check_filters(project, registry, name, env)
     rows = []
-    for env_name, adapters in sorted(Registry.load(project).envs.items()):
+    for env_name, adapters in sorted(registry.envs.items()):
         for adapter, pointer in sorted(adapters.items()):
             if (name and adapter != name) or (env and env_name != env):
                 continue
@@ -217,6 +222,22 @@ def environments(project: Project, name: str | None = None, env: str | None = No
     return rows
 
 
+
+
+def _check_filters(project: Project, registry, name: str | None, env: str | None) -> None:
+    """`envs NAME --env E` with a NAME or E that does not exist is an error, not an empty table."""
+    from adapterctl.errors import RefError
+    from adapterctl.suggest import closest
+
+    if name is not None:
+        known = set(load_manifest(project).adapter_names) | set(registry.names())
+        if name not in known:
+            close = closest(name, sorted(known))
+            raise RefError(f"no adapter named '{name}'" + (f"; did you mean '{close}'?" if close else ""))
+    if env is not None and registry.envs and env not in registry.envs:
+        close = closest(env, sorted(registry.envs))
+        hint = f"; did you mean '{close}'?" if close else f" (environments: {', '.join(sorted(registry.envs))})"
+        raise RefError(f"no environment named '{env}'{hint}")
 
 
 def resolve(project: Project, ref: str, *, pull: bool = False) -> ResolvedVersion:
@@ -283,12 +304,14 @@ def train(
     progress: str = "auto",
     message: str = "",
     evaluate: bool = False,
+    force: bool = False,
 ) -> list[TrainResult]:
     """Train adapters NAME… from their resolved specs into new versions, one after another.
 
     The base is loaded once for all of them where quantisation and dtypes agree. Ctrl-C
     raises Interrupted (exit 130) and registers nothing; `resume=True` continues the newest
-    interrupted run of each name from its last checkpoint.
+    interrupted run of each name from its last checkpoint. Data with `data check` errors is
+    refused (DataError) unless `force`; the card records the check and any override.
     """
     from adapterctl.train import runner
     from adapterctl.train.results import train_result
@@ -309,7 +332,8 @@ def train(
     launch = launcher_options(launcher, num_processes, accelerate_config)
     combos = combining.combinations(project, wanted, overrides=bool(overrides), resume=resume)
     trained = [n for n in wanted if n not in combos]
-    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch)
+    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch,
+                          force=force)
     outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides),
                                 message=message) if trained else []
     # Combinations last: an input trained just now is the latest version they combine.
@@ -393,6 +417,27 @@ def check(project: Project, base_ref: str):
     from adapterctl.report import pr
 
     return pr.check(project, base_ref)
+
+
+# ── data: check and fix (see data/hygiene/) ──
+
+
+def data_check(project: Project, name: str, *, use_cache: bool = True):
+    """Hygiene checks of NAME's data files (schema, duplicates, leakage, debris, contradictions,
+    length, PII, style, tags) as a hygiene.checker.Report; cached by the files' md5."""
+    from adapterctl.data.hygiene import checker
+
+    m = load_manifest(project)
+    return checker.check(project, m.adapter(name), m.base, use_cache=use_cache)
+
+
+def data_fix(project: Project, name: str, out: Path | str):
+    """Write a cleaned copy of NAME's data files under OUT, and OUT/fixes.jsonl; the inputs stay as they are."""
+    from adapterctl.data.hygiene import fix
+
+    m = load_manifest(project)
+    return fix.fix(project, m.adapter(name), Path(out).resolve())
+
 
 # ── merge, combine, export (see merge/ and ops/combine.py) ──
 

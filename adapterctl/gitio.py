@@ -96,3 +96,13 @@ def list_dirs_at(root: Path, ref: str, rel_dir: str) -> list[str]:
     except KeyError:
         return []
     return [item.name for item in tree if item.type == "tree"]
+
+
+def describe_head(path: Path) -> str:
+    """HEAD's sha, with "-dirty" appended (as `git describe --dirty` does) when tracked files
+    differ from it; "" before the first commit or outside git."""
+    repo = _repo(path)
+    sha = head_commit(path)
+    if repo is None or sha is None:
+        return ""
+    return f"{sha}-dirty" if repo.is_dirty(untracked_files=False) else sha

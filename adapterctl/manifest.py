@@ -33,6 +33,13 @@ EVAL_METRICS = Literal[
     "rouge1", "rouge2", "rouge_l", "bleu", "chrf", "exact_match", "accuracy", "macro_f1",
     "eval_loss", "perplexity", "val_loss",
 ]
+# Bounds that keep values inside what the libraries accept, so `validate` catches them:
+# numpy seeds are < 2**32; itertools.islice and torch sizes need a C ssize_t; a row needs
+# room for a prompt token and an answer token.
+MAX_SEED = 2**32 - 1
+MAX_COUNT = 2**31 - 1
+MAX_BATCH = 2**20
+MIN_LENGTH = 2
 
 
 class Section(BaseModel):
@@ -97,30 +104,30 @@ class TrainSpec(Section):
     )
     warmup_ratio: float = Field(0.03, ge=0, lt=1, description="Fraction of steps spent warming up.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
-    epochs: float = Field(3, gt=0, description="Passes over the training data (ignored when max_steps is set).")
-    max_steps: int | None = Field(None, gt=0, description="Stop after this many optimiser steps.")
-    batch_size: int = Field(8, gt=0, description="Rows per device per step.")
+    epochs: float = Field(3, gt=0, le=MAX_COUNT, description="Passes over the training data (ignored when max_steps is set).")
+    max_steps: int | None = Field(None, gt=0, le=MAX_COUNT, description="Stop after this many optimiser steps.")
+    batch_size: int = Field(8, gt=0, le=MAX_BATCH, description="Rows per device per step.")
     max_tokens_per_batch: int | None = Field(
-        None, gt=0, description="Batch by tokens instead of rows: each step holds rows up to this many tokens "
+        None, gt=0, le=MAX_COUNT, description="Batch by tokens instead of rows: each step holds rows up to this many tokens "
         "(in seeded random order). Unset: batch_size rows on a CPU; on a GPU chosen from free memory (with a "
         "notice in the card) unless batch_size was changed from its default."
     )
-    grad_accum: int = Field(1, gt=0, description="Steps accumulated per update: effective batch = batch_size x grad_accum.")
-    max_length: int = Field(512, gt=0, description="Tokens per row; longer rows are truncated.")
+    grad_accum: int = Field(1, gt=0, le=MAX_BATCH, description="Steps accumulated per update: effective batch = batch_size x grad_accum.")
+    max_length: int = Field(512, ge=MIN_LENGTH, le=MAX_COUNT, description="Tokens per row; longer rows are truncated.")
     batching: Literal["padding_free", "packed", "padded"] = Field(
         "padding_free", description="How rows share a batch: without pad tokens, packed, or padded."
     )
     completion_only_loss: bool = Field(True, description="Mask prompt tokens: learn the answers only.")
     gradient_checkpointing: bool = Field(False, description="Trade compute for activation memory.")
     val_split: float = Field(0.1, ge=0, lt=1, description="Fraction of data held out for val loss when no val_data is given.")
-    eval_steps: int = Field(10, gt=0, description="Compute val loss every this many steps.")
+    eval_steps: int = Field(10, gt=0, le=MAX_COUNT, description="Compute val loss every this many steps.")
     checkpoint_steps: int | None = Field(
-        None, gt=0, description="Save a checkpoint for `train --resume` every this many steps; default: every "
+        None, gt=0, le=MAX_COUNT, description="Save a checkpoint for `train --resume` every this many steps; default: every "
         "eval_steps. With early stopping it must be a multiple of eval_steps."
     )
-    early_stopping_patience: int = Field(0, ge=0, description="Stop after this many evals without val-loss improvement; 0 is off. "
+    early_stopping_patience: int = Field(0, ge=0, le=MAX_COUNT, description="Stop after this many evals without val-loss improvement; 0 is off. "
                                          "Needs a validation set: val_split > 0 or the adapter's val_data.")
-    seed: int = Field(42, ge=0, description="Seed for data order, split and adapter init.")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Seed for data order, split and adapter init.")
     save_dtype: Literal["float32", "bfloat16", "float16"] = Field(
         "float32", description="Dtype of the saved adapter weights; 16-bit halves storage."
     )
@@ -134,17 +141,61 @@ class EvalSpec(Section):
         "accuracy and macro_f1 when rows carry the label field; eval_loss/perplexity over completion tokens; "
         "val_loss as training recorded it.",
     )
-    max_new_tokens: int = Field(128, gt=0, description="Generation budget per eval row.")
-    batch_size: int = Field(16, gt=0, description="Rows generated at once.")
-    limit: int | None = Field(None, gt=0, description="Evaluate on the first N rows only.")
-    samples: int = Field(5, ge=0, description="Rows shown side by side (most improved, most regressed) by diff and report.")
+    max_new_tokens: int = Field(128, gt=0, le=MAX_COUNT, description="Generation budget per eval row.")
+    batch_size: int = Field(16, gt=0, le=MAX_BATCH, description="Rows generated at once.")
+    limit: int | None = Field(None, gt=0, le=MAX_COUNT, description="Evaluate on the first N rows only.")
+    samples: int = Field(5, ge=0, le=MAX_COUNT, description="Rows shown side by side (most improved, most regressed) by diff and report.")
     label_field: str = Field("label", description="Row field holding a class label, for accuracy and macro_f1.")
+
+
+Severity = Literal["error", "warning", "off"]
+
+
+class DataCheckSpec(Section):
+    """Severities and thresholds of `adapterctl data check` (and of the check `train` runs first).
+
+    Each check key takes "error" (train refuses the data unless --force; `data check` exits 1),
+    "warning" (reported only) or "off" (not run).
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
+
+    # `schema` would shadow pydantic's BaseModel.schema, so the attribute is schema_.
+    schema_: Severity = Field("error", alias="schema", description="Rows that are not UTF-8 or JSON objects, lack "
+                              "a field the template needs, have a field of the wrong type or an empty answer.")
+    leakage: Severity = Field("error", description="A training row whose prompt is also in eval_data or val_data: "
+                              "it inflates every eval metric.")
+    near_leakage: Severity = Field("warning", description="A training row that is a near-duplicate of a held-out "
+                                   "row (similarity >= near_duplicate_threshold).")
+    duplicate: Severity = Field("warning", description="A row equal to an earlier one, ignoring case and whitespace.")
+    near_duplicate: Severity = Field("warning", description="A row whose word 3-grams overlap an earlier row's by "
+                                     "near_duplicate_threshold or more (MinHash/LSH estimate).")
+    contradiction: Severity = Field("warning", description="The same prompt with a different answer.")
+    debris: Severity = Field("warning", description="HTML tags or entities, logging noise or stack traces, "
+                             "mojibake, control characters.")
+    length: Severity = Field("warning", description="Rows longer than train.max_length tokens under the base "
+                             "tokenizer: training truncates them.")
+    pii: Severity = Field("warning", description="E-mail addresses, phone numbers and card-like (Luhn-valid) numbers.")
+    style: Literal["warning", "off"] = Field("warning", description="Answers whose length or register is far from "
+                                             "the rest (warnings only).")
+    tags: Severity = Field("warning", description="Rows without a task tag when others have one; one-off tags "
+                           "that look like typos.")
+    near_duplicate_threshold: float = Field(0.85, gt=0, le=1, description="Similarity (Jaccard of word 3-grams) "
+                                            "at or above which two rows are near-duplicates.")
+    style_outlier: float = Field(3.5, gt=0, description="Robust z-score of an answer's log word count beyond which "
+                                 "`style` flags it.")
+    tag_field: str | None = Field(None, description="Row field holding the task tag; default: the first of tag, "
+                                  "task, task_type, category that the rows have.")
+
+    def severity(self, check: str) -> str:
+        return getattr(self, "schema_" if check == "schema" else check)
 
 
 class Defaults(Section):
     lora: LoraSpec = Field(default_factory=LoraSpec, description="LoRA defaults for every adapter.")
     train: TrainSpec = Field(default_factory=TrainSpec, description="Training defaults for every adapter.")
     eval: EvalSpec = Field(default_factory=EvalSpec, description="Eval defaults for every adapter.")
+    data: DataCheckSpec = Field(default_factory=DataCheckSpec, description="Data-check settings for every adapter.")
 
 
 class AdapterSection(Section):
@@ -175,6 +226,9 @@ class AdapterSection(Section):
     density: float | None = Field(
         None, gt=0, le=1, description="Share of each delta kept by ties/dare methods (default 0.5)."
     )
+    data_checks: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of [defaults.data] (`data` itself names the data file)."
+    )
 
 
 
@@ -196,6 +250,7 @@ class AdapterSpec:
     train: TrainSpec
     eval: EvalSpec
     gates: dict[str, str]
+    data_checks: DataCheckSpec = field(default_factory=DataCheckSpec)
     # A combination's recipe ({inputs, method, weights, density}); None for trained adapters.
     combine: dict[str, Any] | None = None
 
@@ -250,6 +305,11 @@ class Manifest:
                 else:
                     where = f"adapters.{name}.{table}" if loc in own else f"defaults.{table}"
                 raise _as_manifest_error(exc, where, self) from None
+        where = f"adapters.{name}.data_checks" if raw.data_checks else "defaults.data"
+        try:
+            checks = DataCheckSpec.model_validate({**self.defaults.data.model_dump(by_alias=True), **raw.data_checks})
+        except ValidationError as exc:
+            raise _as_manifest_error(exc, where, self) from None
         spec = AdapterSpec(
             name=name,
             description=raw.description,
@@ -258,6 +318,7 @@ class Manifest:
             val_data=raw.val_data,
             template=raw.template,
             gates=dict(raw.gates),
+            data_checks=checks,
             combine=combine_recipe(raw),
             **resolved,  # type: ignore[arg-type]
         )
@@ -316,6 +377,10 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
             for key in getattr(section, sub):
                 if key not in model.model_fields:
                     raise ctx.error(f"{where}.{sub}.{key}", f"unknown key{_did_you_mean(key, model.model_fields)}")
+        data_keys = {f.alias or k for k, f in DataCheckSpec.model_fields.items()}
+        for key in section.data_checks:
+            if key not in data_keys:
+                raise ctx.error(f"{where}.data_checks.{key}", f"unknown key{_did_you_mean(key, data_keys)}")
         for metric, rule in section.gates.items():
             if metric not in EVAL_METRICS.__args__:
                 raise ctx.error(f"{where}.gates.{metric}", f"unknown metric{_did_you_mean(metric, EVAL_METRICS.__args__)}")
@@ -390,10 +455,29 @@ def check_files(manifest: Manifest) -> list[str]:
             target = (manifest.root / rel).resolve()
             if not target.is_relative_to(manifest.root.resolve()):
                 problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is outside the project")
+            elif target.is_dir():
+                problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is a folder; name a file")
             elif not target.exists() and not storage.dvc_file(target).exists():
                 line = _Ctx(manifest.path, manifest.text).line_of(f"adapters.{name}.{key}")
                 problems.append(f"{manifest.path.name}{line}: adapters.{name}.{key}: file {rel} does not exist")
     return problems
+
+
+def looks_local(model: str) -> bool:
+    """A base.model written as a path (./x, ../x, /x, ~/x, a/b/c, a\\b) rather than a hub id (org/name)."""
+    return model.startswith((".", "/", "~")) or "\\" in model or model.count("/") >= 2
+
+
+def check_local_base(manifest: Manifest) -> None:
+    """A base.model that reads as a local path must exist (or be DVC-tracked, not yet pulled)."""
+    model = manifest.base.model
+    target = (manifest.root / Path(model).expanduser())
+    first = manifest.root / model.split("/", 1)[0]
+    local = looks_local(model) or ("/" in model and first.is_dir())  # e.g. models/x beside a models/ folder
+    if local and not target.exists() and not storage.dvc_file(target).exists():
+        line = _Ctx(manifest.path, manifest.text).line_of("base.model")
+        raise ManifestError(f"{manifest.path.name}{line}: base.model: {model} looks like a local folder, "
+                            "but it does not exist (a hub model is named ORG/NAME)")
 
 
 def spec_hash(spec: AdapterSpec, root: Path) -> str:
@@ -562,5 +646,5 @@ def _clean(msg: str) -> str:
 
 _MODELS_BY_TITLE: dict[str, type[Section]] = {
     m.__name__: m
-    for m in (ProjectSection, BaseSection, LoraSpec, TrainSpec, EvalSpec, Defaults, AdapterSection)
+    for m in (ProjectSection, BaseSection, LoraSpec, TrainSpec, EvalSpec, Defaults, AdapterSection, DataCheckSpec)
 }

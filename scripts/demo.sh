@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → train (+ eval and gates) → deploy → combine → branch → train a second
-# version → diff → a gate failure refused by deploy → report for the PR → deploy → rollback
+# init → validate → data check → train (+ eval and gates) → deploy → combine → branch → train a
+# second version → diff → a gate failure refused by deploy → report for the PR → deploy → rollback
 # → resolve → merge → export.
 # Usage: scripts/demo.sh [DIR]
 set -euo pipefail
@@ -21,6 +21,7 @@ cd "$dir"
 step adapterctl validate
 step adapterctl list
 step adapterctl show support
+step adapterctl data check support
 step adapterctl train support -m "first cut"          # evaluates the new version and checks its gates
 step adapterctl eval support                           # stored beside the card: instant the second time
 step adapterctl deploy support --env prod -m "ship the first cut"
@@ -57,6 +58,6 @@ step adapterctl envs --history
 step adapterctl resolve support@prod
 step adapterctl merge support@prod --out "$outputs/merged-support"
 step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
-git add -A && git commit -qm "demo: prod rolled back" && echo "committed adapterctl.lock"
+git add -A && git commit -qm "demo: prod rolled back" && echo "committed environments/"
 echo
 echo "demo project left in $dir (report.html: the PR report as one page); merged model in $outputs/merged-support"

@@ -26,12 +26,15 @@ def train(
     accelerate_config: str = typer.Option(None, "--accelerate-config", help="ddp, fsdp, cpu, or an accelerate config YAML (default: ddp on GPUs, cpu without).", show_default=False),
     message: str = typer.Option("", "--message", "-m", help="A note stored in each new version's card."),
     no_eval: bool = typer.Option(False, "--no-eval", help="Skip the eval and gates that run on each new version."),
+    force: bool = typer.Option(False, "--force", help="Train even when `data check` finds errors in the data; the card records the override."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """Train adapters from their declared specs into new, immutable versions.
 
     QLoRA/LoRA through TRL's SFTTrainer: completion-only loss, padding-free batches, val loss every eval_steps with optional early stopping.
+
+    The data passes `adapterctl data check` first (cached while the files are unchanged); data with errors, such as eval rows leaked into training, is refused (exit 2) unless given --force.
 
     Each new version is then evaluated on its adapter's eval set and its gates are checked (see `eval`); a failed gate is reported and recorded, and deploy refuses that version. --no-eval skips this.
 
@@ -43,7 +46,7 @@ def train(
     results = api.train(
         root, names or [], overrides=overrides or [], resume=resume, all_stale=all_stale,
         launcher=launcher, num_processes=num_processes, accelerate_config=accelerate_config,
-        progress="json" if as_json else "auto", message=message, evaluate=not no_eval,
+        progress="json" if as_json else "auto", message=message, evaluate=not no_eval, force=force,
     )
     if as_json:
         from adapterctl.train.progress import json_line

@@ -84,13 +84,31 @@ class Source:
             raise IntegrityError(f"{rel} ({self.label}): invalid version card: {exc}") from None
 
     def environments(self) -> dict[str, dict[str, str]]:
-        """env → adapter → version id."""
+        """env → adapter → version id: environments/ENV/NAME.toml, or a pre-layout adapterctl.lock."""
+        out: dict[str, dict[str, str]] = {}
         text = self.read(LOCKFILE)
-        if not text:
-            return {}
-        doc = tomllib.loads(text)
-        return {env: {name: t.get("version", "") for name, t in adapters.items()}
-                for env, adapters in doc.get("environments", {}).items()}
+        if text:
+            doc = tomllib.loads(text)
+            for env, adapters in doc.get("environments", {}).items():
+                out.setdefault(env, {}).update({name: t.get("version", "") for name, t in adapters.items()})
+        for env in self._dirs("environments"):
+            for rel in self._files(f"environments/{env}"):
+                if rel.endswith(".toml"):
+                    version = tomllib.loads(self.read(rel) or "").get("version", "")
+                    out.setdefault(env, {})[rel.rsplit("/", 1)[-1][: -len(".toml")]] = version
+        return out
+
+    def _dirs(self, rel: str) -> list[str]:
+        if self.ref is None:
+            folder = self.project.root / rel
+            return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        return sorted(gitio.list_dirs_at(self.project.root, self.ref, rel))
+
+    def _files(self, rel: str) -> list[str]:
+        if self.ref is None:
+            folder = self.project.root / rel
+            return sorted(f"{rel}/{p.name}" for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        return sorted(gitio.list_at(self.project.root, self.ref, rel))
 
     def result(self, card: Card, key: str | None = None) -> results.EvalResult | None:
         """The card's eval results for `key` (default: its most recent eval)."""
