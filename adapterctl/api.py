@@ -598,3 +598,40 @@ def sweep(
     atomic_write(project.state_dir / "sweeps" / f"{sweep_id}.json",
                  json.dumps(ui.to_jsonable(record), indent=2) + "\n")
     return record
+
+
+# ── serving: serve, generate, sync (see serve/) ──
+#
+# The HTTP server (serve/server.py) needs the `serve` extra; generate and the vLLM bridge
+# (serve/vllm.py) do not. Nothing here imports torch until a model loads.
+
+
+def serve(project: Project, env: str, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
+          max_loaded: int = 4, max_batch: int = 32) -> None:
+    """Serve environment ENV over HTTP until SIGTERM/SIGINT (which drain in-flight requests)."""
+    from adapterctl.serve import server
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port}: use 1-65535")
+    if max_loaded < 0 or max_batch < 1:
+        raise UsageError("--max-loaded must be 0 or more and --max-batch at least 1")
+    server.run(project, server.ServeOptions(env, host, port, api_key, max_loaded, max_batch))
+
+
+@dataclass
+class GenerateResult:
+    ref: str
+    version: str
+    prompt: str
+    text: str
+    finish_reason: str
+    usage: dict[str, int]
+
+
+def generate(project: Project, ref: str, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0,
+             chat: bool = False, on_text: Any = None) -> GenerateResult:
+    """One answer from version REF (verified), handing each new piece of text to `on_text`."""
+    from adapterctl.serve import oneshot
+
+    return GenerateResult(**oneshot.generate(project, ref, prompt, max_tokens=max_tokens,
+                                             temperature=temperature, chat=chat, on_text=on_text))

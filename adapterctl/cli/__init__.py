@@ -67,6 +67,7 @@ def _root(
 
 # Importing these modules registers their commands on `app`, in workflow order.
 from adapterctl.cli import manifest_cmds, train_cmds, version_cmds  # noqa: E402,F401
+from adapterctl.cli import serve_cmds  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
