@@ -83,8 +83,29 @@ def run(project: Project, opts: ServeOptions) -> None:
     ui.info(f"serving {opts.env} ({served}) on http://{opts.host}:{opts.port}  (Ctrl-C or SIGTERM drains and stops)")
     config = uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning",
                             timeout_graceful_shutdown=int(opts.drain_seconds), access_log=False)
-    uvicorn.Server(config).run()
-    ui.info("server stopped")
+    _serve_until_signal(config)
+    ui.info("server stopped: in-flight requests drained")
+
+
+def _serve_until_signal(config) -> None:
+    import signal
+
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        """uvicorn re-raises the signal after its graceful shutdown, so a drained server would
+        still die by SIGTERM; here a clean drain is a clean exit (0)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    DrainingServer(config).run()
 
 
 def _log_to_stderr() -> None:
