@@ -350,14 +350,18 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
     """Point environment ENV at the version REF names (verified first)."""
     from adapterctl import releases
 
-    return releases.deploy(project, ref, env, message=message, force=force)
+    result = releases.deploy(project, ref, env, message=message, force=force)
+    result.sync = _sync_if_server(project, env)
+    return result
 
 
 def rollback(project: Project, name: str, env: str, *, to: str | None = None, message: str = ""):
     """Move ENV's pointer for NAME back to its previous target, or to the version `to` names."""
     from adapterctl import releases
 
-    return releases.rollback(project, name, env, to=to, message=message)
+    result = releases.rollback(project, name, env, to=to, message=message)
+    result.sync = _sync_if_server(project, env)
+    return result
 
 
 @dataclass
@@ -635,3 +639,22 @@ def generate(project: Project, ref: str, prompt: str, *, max_tokens: int = 128, 
 
     return GenerateResult(**oneshot.generate(project, ref, prompt, max_tokens=max_tokens,
                                              temperature=temperature, chat=chat, on_text=on_text))
+
+
+def _sync_if_server(project: Project, env: str):
+    """After a move: drive the environment's server, if the manifest names one."""
+    from adapterctl.serve import vllm
+
+    if vllm.target(project, env) is None:
+        return None
+    with project.lock():
+        return vllm.sync(project, env)
+
+
+def sync(project: Project, env: str):
+    """Make ENV's vLLM server serve what ENV points at: load new versions, unload replaced ones
+    whose grace period has passed. The report says whether the server now matches."""
+    from adapterctl.serve import vllm
+
+    with project.lock():
+        return vllm.sync(project, env)

@@ -25,6 +25,7 @@ class MoveResult:
     previous: str  # full id served before ("" if none)
     moved: bool  # False when the environment already served that version
     move: dict[str, Any] = field(default_factory=dict)
+    sync: Any = None  # serve.vllm.SyncReport when the environment drives a server
 
 
 def _remote(project: Project, *, required: bool) -> str | None:

@@ -80,6 +80,7 @@ def manifest_markdown() -> str:
         ("[defaults.train] / [adapters.NAME.train]", m.TrainSpec),
         ("[defaults.eval] / [adapters.NAME.eval]", m.EvalSpec),
         ("[adapters.NAME]", m.AdapterSection),
+        ("[environments.NAME] (optional: environments that drive a vLLM server)", m.EnvironmentSection),
     ]
     for title, model in tables:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from adapterctl import ui
+from adapterctl.errors import CheckFailed
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
@@ -68,3 +69,44 @@ def generate(
         ui.info(f"{r.ref}: {r.usage['completion_tokens']} tokens, finished: {r.finish_reason}")
 
     ui.emit(result, as_json, render)
+
+
+@app.command()
+def sync(
+    env: str = typer.Option(..., "--env", "-e", help="Environment whose [environments.ENV] server to update."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Make an environment's vLLM server serve what the environment points at.
+
+    Loads the pointed-at versions under versioned names (NAME@<id12>), switches the stable
+    name after a successful load, and unloads replaced versions after the grace period.
+    deploy and rollback do this by themselves; run sync to retry after a failure, or to
+    unload once the grace period has passed. Exit 1 while the server does not match.
+
+    Example: adapterctl sync --env prod
+    """
+    report = api.sync(api.open_project(project), env)
+    ui.emit(report, as_json, render_sync)
+    check_synced(report, moved=False)
+
+
+def render_sync(report: Any) -> None:
+    for a in report.adapters:
+        if a.synced:
+            ui.success(f"{report.server}: {a.name} → {a.served_name}" + (" (loaded)" if a.loaded else ""))
+    for name in report.unloaded:
+        ui.info(f"{report.server}: unloaded {name}")
+    if report.pending_unload:
+        ui.info(f"{report.server}: still loaded for the grace period: {', '.join(report.pending_unload)} "
+                "(a later `adapterctl sync` unloads them)")
+
+
+def check_synced(report: Any, *, moved: bool) -> None:
+    if report.synced:
+        return
+    if moved:
+        render_sync(report)
+    prefix = f"the pointer moved, but {report.env} is NOT synced: " if moved else f"{report.env} is not synced: "
+    raise CheckFailed(f"{prefix}{report.server} keeps serving the previous version ({report.problem()}); "
+                      f"fix it and run `adapterctl sync --env {report.env}`")

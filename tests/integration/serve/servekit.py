@@ -36,9 +36,10 @@ def _git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
-def make_project(template: Path, dest: Path, adapters: list[Path], n: int = 2):
-    """Copy the example project, import `n` adapters as versions of support, deploy the last
-    to prod (so prod's history is v1 → v2 when n = 2). Returns (root, [Version, ...])."""
+def make_project(template: Path, dest: Path, adapters: list[Path], n: int = 2, deploy: bool = True):
+    """Copy the example project, import `n` adapters as versions of support and (with
+    `deploy`) deploy each in turn to prod, so prod's history is v1 → v2 when n = 2.
+    Returns (root, [Version, ...])."""
     from adapterctl import api, storage, versions
     from adapterctl.project import Project
 
@@ -50,7 +51,7 @@ def make_project(template: Path, dest: Path, adapters: list[Path], n: int = 2):
     _git(dest, "commit", "-qm", "fixture", "--allow-empty")
     project = Project(dest)
     made = [versions.import_folder(project, "support", a, message=f"v{i + 1}") for i, a in enumerate(adapters[:n])]
-    for v in made:
+    for v in made if deploy else []:
         api.deploy(project, v.ref, "prod")
     return dest, made
 
