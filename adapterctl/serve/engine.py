@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import versions
+from adapterctl.serve.batch import generate_batch, load_adapter
 from adapterctl.versions import Version
 
 log = logging.getLogger("adapterctl.serve")
@@ -73,7 +74,11 @@ class Engine:
         self.max_batch = max_batch
         self.base_loads = 1
         self.context_length = _context_length(model, tokenizer)
+        self.eos_ids = _as_list(tokenizer.eos_token_id)
         self._model_lock = threading.Lock()
+        # Fast tokenizers are not safe to share between threads ("Already borrowed"):
+        # request threads encode while the worker decodes.
+        self._tokenizer_lock = threading.Lock()
         self._slots_lock = threading.Lock()
         self._slots: dict[str, Slot] = {}  # PEFT adapter name → slot
         self._queue: queue.Queue[Any] = queue.Queue()  # Job, _WAKE, or None to stop
@@ -92,7 +97,7 @@ class Engine:
             if existing is not None:
                 existing.retired = False
                 return existing
-        self._on_worker(lambda: _load_adapter(self, str(version.path), adapter))
+        self._on_worker(lambda: load_adapter(self, str(version.path), adapter))
         slot = Slot(version.name, version.id, adapter)
         with self._slots_lock:
             self._slots[adapter] = slot
@@ -159,12 +164,18 @@ class Engine:
     # ── requests ──────────────────────────────────────────────────────────────
 
     def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text)["input_ids"])
+        with self._tokenizer_lock:
+            return list(self.tokenizer(text)["input_ids"])
+
+    def decode(self, tokens: list[int]) -> str:
+        with self._tokenizer_lock:
+            return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
     def chat_prompt(self, messages: list[dict[str, str]]) -> str:
         """The tokenizer's chat template, or plain `role: content` lines where it has none."""
         if getattr(self.tokenizer, "chat_template", None):
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            with self._tokenizer_lock:
+                return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
 
     def submit(self, job: Job) -> None:
@@ -222,7 +233,7 @@ class Engine:
             return
         try:
             with self._model_lock:
-                _generate(self, live)
+                generate_batch(self, live)
         except Exception as exc:  # a failed batch fails its requests, never the worker
             log.exception("generation failed")
             for job in live:
@@ -241,7 +252,7 @@ class Engine:
 
     def step(self, jobs: list[Job], last_tokens: list[int]) -> list[bool]:
         """Record one new token per row, stream text, and say which rows are finished."""
-        eos = set(_as_list(self.tokenizer.eos_token_id))
+        eos = set(self.eos_ids)
         out = []
         for job, token in zip(jobs, last_tokens):
             if job.done:
@@ -264,7 +275,7 @@ class Engine:
 
     def _flush(self, job: Job, *, final: bool) -> bool:
         """Send new text; True when a stop string ended the answer."""
-        text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
+        text = self.decode(job.tokens)
         for stop in job.stop:
             cut = text.find(stop)
             if cut != -1:
@@ -281,50 +292,6 @@ class Engine:
             job.sink(("delta", text[len(job.sent):]))
             job.sent = text
         return False
-
-
-def _generate(engine: Engine, jobs: list[Job]) -> None:
-    """One `generate` call for a batch: left-padded prompts, each row on its own adapter."""
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    class Step(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            done = engine.step(jobs, input_ids[:, -1].tolist())
-            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-    tok = engine.tokenizer
-    pad = tok.pad_token_id if tok.pad_token_id is not None else _as_list(tok.eos_token_id)[0]
-    width = max(len(j.prompt_ids) for j in jobs)
-    ids = [[pad] * (width - len(j.prompt_ids)) + j.prompt_ids for j in jobs]
-    mask = [[0] * (width - len(j.prompt_ids)) + [1] * len(j.prompt_ids) for j in jobs]
-    device = engine.base.device
-    sampling: dict[str, Any] = {"do_sample": False}
-    if jobs[0].temperature > 0:
-        sampling = {"do_sample": True, "temperature": jobs[0].temperature, "top_p": jobs[0].top_p, "top_k": 0}
-    with torch.inference_mode():
-        engine.model.generate(
-            input_ids=torch.tensor(ids, device=device),
-            attention_mask=torch.tensor(mask, device=device),
-            adapter_names=[j.slot.adapter for j in jobs],
-            max_new_tokens=max(j.max_tokens for j in jobs),
-            pad_token_id=pad,
-            stopping_criteria=StoppingCriteriaList([Step()]),
-            **sampling,
-        )
-
-
-def _load_adapter(engine: Engine, path: str, adapter: str) -> None:
-    from adapterctl.train.quiet import quiet
-
-    with quiet():
-        if engine.model is None:
-            from peft import PeftModel
-
-            engine.model = PeftModel.from_pretrained(engine.base, path, adapter_name=adapter, is_trainable=False)
-            engine.model.eval()
-        else:
-            engine.model.load_adapter(path, adapter_name=adapter, is_trainable=False)
 
 
 def _context_length(model: Any, tokenizer: Any) -> int:
