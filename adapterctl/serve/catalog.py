@@ -130,7 +130,7 @@ class Catalog:
                     if slot is None and not load:
                         return None
             if slot is None:
-                slot = self._load_pinned(ref.name, ref.value, model)
+                return self._load_pinned(ref.name, ref.value, model)
             if self.engine.acquire(slot):
                 return slot
         raise UnknownModel(f"model '{model}' is being unloaded; retry")
@@ -144,11 +144,14 @@ class Catalog:
         return None
 
     def _load_pinned(self, name: str, prefix: str, model: str) -> Slot:
+        """Load a pinned version and return its slot, already acquired."""
         try:
             version = versions.resolve(self.project, parse_ref(f"{name}@{prefix}"), verify=False)
         except AdapterctlError as exc:
             raise UnknownModel(f"model '{model}': {exc}") from None
         slot = self.engine.add(version)
+        if not self.engine.acquire(slot):  # counted before parking: an LRU of 0 must not drop it first
+            raise UnknownModel(f"model '{model}' is being unloaded; retry")
         with self._lock:
             if all(s is not slot for s in self._current.values()):
                 self._park(slot)

@@ -143,7 +143,7 @@ def sync(project: Project, env: str, *, client: VllmClient | None = None) -> Syn
     for name, vid in sorted(pointers.items()):
         entry = state.setdefault(name, {"stable": "", "version": "", "retired": []})
         want = served_name(name, vid)
-        result = AdapterSync(name, vid, entry["stable"] or want, synced=True)
+        result = AdapterSync(name, vid, entry["stable"], synced=True)
         if want not in loaded:
             try:
                 client.load(want, _server_path(project, spec, name, vid))

@@ -4,6 +4,7 @@ real HTTP, real git + DVC project, real PEFT versions on the tiny model)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
@@ -136,3 +137,36 @@ def corrupt_file():
         path.write_bytes(bytes(data))
 
     return _flip
+
+
+def test_a_stream_in_flight_finishes_on_its_version_which_is_unloaded_after(
+    _example_template, peft_adapters, tmp_path, cli
+) -> None:
+    from servekit import make_project, start_server
+
+    root, (v1, v2) = make_project(_example_template, tmp_path / "demo", peft_adapters)
+    expected = reference_answers(root, {v2.id: v2.path}, 900)[(v2.id, PROMPTS[0])]
+    server = start_server(root, "--max-loaded", "0")  # keep no replaced version: unload as soon as it is free
+    try:
+        with server.client() as client:
+            payload = {"model": "support", "prompt": PROMPTS[0], "max_tokens": 900, "temperature": 0, "stream": True}
+            with client.stream("POST", "/v1/completions", json=payload) as r:
+                assert r.headers[HEADER] == v2.id
+                lines = r.iter_lines()
+                texts = [json.loads(next(line for line in lines if line.startswith("data: "))[6:])]
+                assert cli("rollback", "support", "--env", "prod", cwd=root).exit_code == 0
+                deadline = time.monotonic() + 10
+                while client.get("/healthz").json()["serving"]["support"] != v1.id:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+                loaded_during = client.get("/healthz").json()["loaded"]
+                texts += [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
+            assert "".join(t["choices"][0]["text"] for t in texts) == expected
+            assert f"support@{v2.short}" in loaded_during  # still there while the stream ran
+            assert complete(client).headers[HEADER] == v1.id
+            deadline = time.monotonic() + 10
+            while f"support@{v2.short}" in client.get("/healthz").json()["loaded"]:
+                assert time.monotonic() < deadline, "v2 should be unloaded once its last request ended"
+                time.sleep(0.1)
+    finally:
+        server.stop()
