@@ -11,7 +11,7 @@ separate process on 127.0.0.1. Then measures, in the same run:
 - requests/s with 1, 8 and 32 concurrent clients (greedy, 16 new tokens each); baseline:
   1 client, and the same loads against a server started with --max-batch 1 (no batching).
 
-    PYTHONPATH=$PWD python bench/serve.py                 # 6 versions, 96 requests per level
+    PYTHONPATH=$PWD python bench/serve.py                 # 6 versions, 64 requests per level
     PYTHONPATH=$PWD python bench/serve.py --requests 192 --json
 """
 
@@ -113,16 +113,21 @@ async def throughput(url: str, clients: int, total: int) -> float:
 
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
-        await worker(client)  # warm-up: first-request costs out of the measurement
+        warm = await client.post("/v1/completions", json={"model": "support", "prompt": PROMPT, "max_tokens": 16})
+        warm.raise_for_status()  # first-request costs out of the measurement
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(clients)))
         return per_client * clients / (time.perf_counter() - started)
 
 
+def note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=int, default=6, help="versions to build (cold swaps = versions - 1)")
-    parser.add_argument("--requests", type=int, default=96, help="requests per concurrency level")
+    parser.add_argument("--requests", type=int, default=64, help="requests per concurrency level")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
@@ -136,6 +141,7 @@ def main() -> None:
 
         proc, url, restart = start_server(root)
         results["restart_to_first_answer_s"] = restart
+        note(f"server up in {restart:.1f} s")
         try:
             cold = [swap_latency(root, url, v, lambda v=v: api.deploy(project, v.ref, "prod")) for v in made[1:]]
             warm = []
@@ -145,7 +151,9 @@ def main() -> None:
                     break
             results["swap_cold_s"] = cold
             results["swap_warm_s"] = warm
+            note(f"swaps: cold {cold}, warm {warm}")
             results["rps_batched"] = {c: asyncio.run(throughput(url, c, args.requests)) for c in (1, 8, 32)}
+            note(f"batched: {results['rps_batched']}")
         finally:
             stop(proc)
         proc, url, _ = start_server(root, "--max-batch", "1")

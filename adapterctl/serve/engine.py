@@ -75,7 +75,7 @@ class Engine:
         self.base_loads = 1
         self.context_length = _context_length(model, tokenizer)
         self.eos_ids = _as_list(tokenizer.eos_token_id)
-        self._model_lock = threading.Lock()
+        self._model_lock = threading.RLock()  # re-entered when a load runs between two decode steps
         # Fast tokenizers are not safe to share between threads ("Already borrowed"):
         # request threads encode while the worker decodes.
         self._tokenizer_lock = threading.Lock()
@@ -105,8 +105,8 @@ class Engine:
         return slot
 
     def _on_worker(self, task: Callable[[], Any]) -> Any:
-        """Run a model change on the worker between two batches: a busy worker would
-        otherwise win the model lock again and again, and a move would wait for the load to end."""
+        """Run a model change on the worker, between two batches or two decode steps: a busy
+        worker would otherwise win the model lock again and again, starving the move."""
         if self._worker is None or not self._worker.is_alive() or threading.current_thread() is self._worker:
             with self._model_lock:
                 return task()
@@ -251,7 +251,17 @@ class Engine:
     # ── per step (called from inside generate) ────────────────────────────────
 
     def step(self, jobs: list[Job], last_tokens: list[int]) -> list[bool]:
-        """Record one new token per row, stream text, and say which rows are finished."""
+        """Record one new token per row, stream text, and say which rows are finished.
+
+        Also runs queued adapter loads: between two decode steps no forward is running, and
+        a new adapter beside the batch's own changes none of its rows. A long answer in
+        flight would otherwise hold a deploy or rollback back until it ends.
+        """
+        if not self._tasks.empty():
+            import torch
+
+            with torch.inference_mode(False):
+                self._run_tasks()
         eos = set(self.eos_ids)
         out = []
         for job, token in zip(jobs, last_tokens):
