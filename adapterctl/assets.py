@@ -1,6 +1,7 @@
 """Files shipped with the package: `templates/` (what init writes) and the example project.
 
-In a wheel they live inside the package (see pyproject's package-dir mapping); in a source
+In a wheel they are the packages adapterctl.templates and adapterctl.example (the
+[tool.setuptools.package-dir] table in pyproject.toml maps the folders there); in a source
 checkout they are the top-level folders `templates/` and `example-project/`.
 """
 

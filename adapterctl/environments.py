@@ -16,23 +16,18 @@ They live in adapterctl.lock, a TOML file committed with the cards:
 One table per environment and adapter, one block per move: two branches that deploy
 different adapters edit different hunks and merge cleanly; two branches that move the same
 pointer conflict, as they should. This module only reads and writes the file; callers
-hold the project lock and check versions (see releases.py).
+hold the project lock and check versions (see ops/deploy.py, ops/rollback.py).
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from adapterctl.errors import ManifestError
 from adapterctl.project import Project, atomic_write
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.tomlread import tomllib
 
 HEADER = (
     "# adapterctl environments: the version each environment serves, and every move.\n"

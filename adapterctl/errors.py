@@ -26,7 +26,7 @@ class ManifestError(AdapterctlError):
     """The manifest is malformed: syntax, unknown key, bad value, missing file."""
 
 
-class ReferenceError_(AdapterctlError):
+class RefError(AdapterctlError):
     """A reference (NAME, NAME@id, NAME@env, NAME@~N) that does not parse or resolve."""
 
 
@@ -44,6 +44,10 @@ class LockTimeout(AdapterctlError):
 
 class DataError(AdapterctlError):
     """Training or eval data that cannot be used as declared."""
+
+
+class TrainingFailed(AdapterctlError):
+    """A training worker process exited with an error (its output says why)."""
 
 
 class CheckFailed(AdapterctlError):

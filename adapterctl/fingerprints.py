@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from adapterctl import storage
 from adapterctl.project import Project, atomic_write
 
 _CHUNK = 1 << 20
@@ -152,7 +153,7 @@ def locate_base(project: Project, model: str, revision: str | None) -> Path | No
         return local
     if os.path.isabs(model) and Path(model).is_dir():
         return Path(model)
-    if (project.root / f"{model}.dvc").exists():
+    if storage.dvc_file(project.root / model).exists():
         return None  # a DVC-tracked folder not pulled yet
     try:
         from huggingface_hub import snapshot_download

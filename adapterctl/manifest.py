@@ -7,23 +7,20 @@ path (`adapters.support.train.learning_rate`), with a did-you-mean for unknown k
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapterctl import storage
 from adapterctl.errors import ManifestError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.fingerprints import file_digest
+from adapterctl.suggest import closest
+from adapterctl.tomlread import tomllib
 
 ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 GATE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?)\s*$")
@@ -69,7 +66,8 @@ class LoraSpec(Section):
     use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
     use_rslora: bool = Field(False, description="Rank-stabilised scaling alpha/sqrt(r).")
     init_lora_weights: Literal["default", "gaussian", "pissa", "olora", "loftq"] = Field(
-        "default", description="How the adapter matrices start."
+        "default", description="How the adapter matrices start. pissa needs train.quantization = \"none\"; "
+        "loftq needs nf4 or fp4 and a local safetensors base."
     )
     modules_to_save: list[str] = Field(
         default_factory=list, description="Extra modules trained fully and saved with the adapter."
@@ -106,7 +104,8 @@ class TrainSpec(Section):
         None, gt=0, description="Save a checkpoint for `train --resume` every this many steps; default: every "
         "eval_steps. With early stopping it must be a multiple of eval_steps."
     )
-    early_stopping_patience: int = Field(0, ge=0, description="Stop after this many evals without val-loss improvement; 0 is off.")
+    early_stopping_patience: int = Field(0, ge=0, description="Stop after this many evals without val-loss improvement; 0 is off. "
+                                         "Needs a validation set: val_split > 0 or the adapter's val_data.")
     seed: int = Field(42, ge=0, description="Seed for data order, split and adapter init.")
     save_dtype: Literal["float32", "bfloat16", "float16"] = Field(
         "float32", description="Dtype of the saved adapter weights; 16-bit halves storage."
@@ -237,7 +236,7 @@ class Manifest:
                 else:
                     where = f"adapters.{name}.{table}" if loc in own else f"defaults.{table}"
                 raise _as_manifest_error(exc, where, self) from None
-        return AdapterSpec(
+        spec = AdapterSpec(
             name=name,
             description=raw.description,
             data=raw.data,
@@ -247,6 +246,20 @@ class Manifest:
             gates=dict(raw.gates),
             **resolved,  # type: ignore[arg-type]
         )
+        self._check_rules(spec, overrides or {})
+        return spec
+
+    def _check_rules(self, spec: AdapterSpec, overrides: dict[str, Any]) -> None:
+        """Cross-field rules (spec_rules); the error blames the place where the key is set."""
+        from adapterctl import spec_rules
+
+        for violation in spec_rules.violations(spec)[:1]:
+            table, leaf = violation.key.split(".", 1)
+            if leaf in overrides.get(table, {}):
+                raise ManifestError(f"--set {violation.key}: {violation.message}")
+            own = getattr(self.raw_adapters[spec.name], table)
+            where = f"adapters.{spec.name}.{violation.key}" if leaf in own else f"defaults.{violation.key}"
+            raise _Ctx(self.path, self.text).error(where, violation.message)
 
 
 def load(path: Path) -> Manifest:
@@ -322,7 +335,7 @@ def check_files(manifest: Manifest) -> list[str]:
             target = (manifest.root / rel).resolve()
             if not target.is_relative_to(manifest.root.resolve()):
                 problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is outside the project")
-            elif not target.exists() and not Path(f"{target}.dvc").exists():
+            elif not target.exists() and not storage.dvc_file(target).exists():
                 line = _Ctx(manifest.path, manifest.text).line_of(f"adapters.{name}.{key}")
                 problems.append(f"{manifest.path.name}{line}: adapters.{name}.{key}: file {rel} does not exist")
     return problems
@@ -378,14 +391,14 @@ def parse_value(text: str) -> Any:
 
 def _file_sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_digest(path, "sha256")
     except FileNotFoundError:
         return None
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.4)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest(word, choices, cutoff=0.4)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def _toml_error_line(exc: Exception) -> str:

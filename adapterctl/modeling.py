@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import ui
+from adapterctl import storage, ui
 from adapterctl.errors import ManifestError, StorageError
 from adapterctl.manifest import BaseSection, TrainSpec
 from adapterctl.project import Project
@@ -72,7 +72,7 @@ def base_source(project: Project, base: BaseSection) -> tuple[str, str]:
     candidate = (project.root / base.model).resolve()
     if candidate.is_dir():
         return str(candidate), "local"
-    if Path(f"{candidate}.dvc").exists():
+    if storage.dvc_file(candidate).exists():
         raise StorageError(
             f"base model folder {base.model} is DVC-tracked but not checked out: run `dvc pull {base.model}.dvc`"
         )
@@ -203,6 +203,8 @@ def load_base(
             where = f"{source}@{base.revision}" if kind == "hub" and base.revision else source
             offline = " (the hub is unreachable and it is not in the local cache)" if kind == "hub" else ""
             raise StorageError(f"cannot load base model {where}{offline}: {str(exc).splitlines()[0]}") from None
+        if bnb is not None and dev == "cpu":
+            _keep_4bit_layout(model)
         if tokenizer.pad_token is None:  # Llama-style tokenizers ship without one
             tokenizer.pad_token = tokenizer.eos_token
         if for_training:
@@ -228,6 +230,17 @@ def load_base(
     return LoadedBase(model, tokenizer, key, info)
 
 
+def _keep_4bit_layout(model) -> None:
+    """Stop bitsandbytes repacking 4-bit weights in place on AVX512-BF16 CPUs.
+
+    On such CPUs its first no-grad eval-mode forward converts each weight to a CPU-packed
+    layout with other numerics; training after an eval (val loss) then drifts, and a base
+    shared by several adapters is no longer the base the next one would load."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+
+
 def _hub_commit(repo_id: str, revision: str | None) -> str | None:
     """The commit sha the hub files were loaded from (a branch or tag name resolves to one)."""
     from huggingface_hub import try_to_load_from_cache
@@ -246,8 +259,8 @@ def load_version(project: Project, ref: str, *, quantization: str = "none", dev:
 
     version = versions.resolve(project, ref, verify=True)
     current = manifest.load(project.manifest_path).base
-    recorded = version.card.get("base") if isinstance(version.card.get("base"), dict) else {}
-    base = current.model_copy(update={k: recorded[k] for k in ("model", "revision") if recorded.get(k)})
+    recorded = version.card.base
+    base = current.model_copy(update={k: getattr(recorded, k) for k in ("model", "revision") if getattr(recorded, k)})
     if quantization not in ("nf4", "fp4", "int8", "none"):
         raise ManifestError(f"quantization {quantization!r}: use nf4, fp4, int8 or none")
     loaded = load_base(project, base, TrainSpec(quantization=quantization), for_training=False, dev=dev)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,11 +124,17 @@ def process_lock(path: Path, timeout: float) -> Iterator[None]:
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it: all or nothing."""
+    """Write to a temporary file beside `path`, fsync, then rename over it: all or nothing.
+
+    A new file gets the mode `open()` would give it (0666 minus the umask); a rewritten file
+    keeps its mode.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)  # mkstemp creates 0600; other users (a serving account) must read versions
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
@@ -137,3 +144,17 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # Reading the umask means setting it; set it straight back (there is no read-only call).
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from adapterctl.errors import ReferenceError_
+from adapterctl.errors import RefError
 
 NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
@@ -40,7 +40,7 @@ class Ref:
 def parse_ref(text: str) -> Ref:
     m = _REF.match(text.strip())
     if not m:
-        raise ReferenceError_(
+        raise RefError(
             f"invalid reference {text!r}: write NAME, NAME@<id>, NAME@<env> or NAME@~N (e.g. support@prod)"
         )
     name, target = m.group("name"), m.group("target")
@@ -49,15 +49,15 @@ def parse_ref(text: str) -> Ref:
     if target.startswith("~"):
         steps = target[1:] or "1"
         if not steps.isdigit():
-            raise ReferenceError_(f"invalid reference {text!r}: ~N takes a whole number of steps, e.g. {name}@~1")
+            raise RefError(f"invalid reference {text!r}: ~N takes a whole number of steps, e.g. {name}@~1")
         return Ref(name, "latest", "") if int(steps) == 0 else Ref(name, "back", str(int(steps)))
     if ID_PREFIX.match(target):
         return Ref(name, "id", target)
     if is_env_name(target):
         return Ref(name, "env", target)
     if _HEX.match(target):
-        raise ReferenceError_(f"invalid reference {text!r}: an id prefix needs at least 4 hex digits")
-    raise ReferenceError_(
+        raise RefError(f"invalid reference {text!r}: an id prefix needs at least 4 hex digits")
+    raise RefError(
         f"invalid reference {text!r}: {target!r} is neither a version id (4+ hex digits) nor an environment name"
     )
 
@@ -68,6 +68,23 @@ def format_ref(ref: Ref) -> str:
     if ref.kind == "back":
         return f"{ref.name}@~{ref.value}"
     return f"{ref.name}@{ref.value}"
+
+
+def short(vid: str) -> str:
+    """A version id (or any hex hash) as people read it, like a short git sha; "" stays ""."""
+    return vid[:12]
+
+
+def target_for(name: str, text: str) -> Ref:
+    """A reference to adapter NAME given in full (support@prod) or as what follows the @
+    (3f2a9c1e, prod, ~1), as `rollback --to` takes it."""
+    return parse_ref(text) if text == name or "@" in text else parse_ref(f"{name}@{text}")
+
+
+def is_version_ref(text: str) -> bool:
+    """Whether TEXT names a version (NAME@...) rather than an adapter (NAME): only the
+    former has a target, even when it resolves to the latest (NAME@~0)."""
+    return "@" in text
 
 
 def is_env_name(text: str) -> bool:

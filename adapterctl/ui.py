@@ -15,7 +15,8 @@ from rich.table import Table
 # Piped output gets a wide table rather than rich's 80-column default; COLUMNS still wins.
 _PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
 out = Console(soft_wrap=True, highlight=False, width=_PIPED_WIDTH)
-err = Console(stderr=True, highlight=False)
+# Piped messages are not hard-wrapped at 80 columns: one message, one line, for logs and grep.
+err = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 
 def to_jsonable(value: Any) -> Any:
@@ -23,6 +24,8 @@ def to_jsonable(value: Any) -> Any:
     import dataclasses
     from pathlib import PurePath
 
+    if hasattr(value, "to_json") and not isinstance(value, type):  # a view that chooses its own shape
+        return to_jsonable(value.to_json())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_jsonable(dataclasses.asdict(value))
     if isinstance(value, dict):

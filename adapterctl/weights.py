@@ -168,7 +168,7 @@ def shape_problems(adapter: dict[str, TensorInfo], base: dict[str, TensorInfo]) 
             "full": (out_f, in_f),
             "magnitude": (out_f,),
         }[kind]
-        if len(expected) != len(t.shape) or any(e is not None and e != s for e, s in zip(expected, t.shape)):
+        if len(expected) != len(t.shape) or any(e is not None and e != s for e, s in zip(expected, t.shape, strict=True)):
             problems.append(f"{name}: shape {list(t.shape)} does not fit base {module} {list(target.shape)}")
     return problems
 

@@ -34,6 +34,12 @@ class AdapterctlGroup(TyperGroup):
             ui.error("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from adapterctl.cli import metavars
+
+        metavars.clean(self)  # `--set KEY=VALUE`, not `--set <list[str]>`
+
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return list(self.commands)  # the order they were registered: the order of the workflow
 
@@ -66,7 +72,7 @@ def _root(
 
 
 # Importing these modules registers their commands on `app`, in workflow order.
-from adapterctl.cli import manifest_cmds, train_cmds, version_cmds  # noqa: E402,F401
+from adapterctl.cli import manifest_cmds, train_cmds, version_cmds, env_cmds, transfer_cmds  # noqa: E402,F401,I001
 from adapterctl.cli import serve_cmds  # noqa: E402,F401
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from adapterctl import ui
-from adapterctl.cli._lazy import api
 from adapterctl.cli import app
+from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
 from adapterctl.errors import UsageError
+from adapterctl.refs import is_version_ref, short
 
 
 @app.command()
@@ -81,45 +81,53 @@ def list_(project: Path = PROJECT, as_json: bool = JSON) -> None:
 def show(
     ref: str = typer.Argument(..., help="An adapter NAME (its resolved spec) or a version REF: NAME@<id>, NAME@<env>, NAME@~N (its card)."),
     overrides: list[str] = SET,
+    full: bool = typer.Option(False, "--full", help="Print a card's whole loss history, not its summary."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """Show an adapter's resolved spec (defaults, its own tables and --set overrides applied),
-    or with NAME@... a version's card: lineage, hashes, metrics.
+    or with NAME@... a version's card: lineage, hashes, metrics. The card's loss history is
+    summarised (steps; first, last and best loss) unless --full; --json always has all of it.
 
     Example: adapterctl show support --set train.learning_rate=1e-4
     """
     root = api.open_project(project)
-    if "@" in ref:
+    if is_version_ref(ref):
         if overrides:
             raise UsageError("--set applies to an adapter's spec, not to a version's card")
-        ui.emit(api.show_version(root, ref), as_json, _render_card)
+        ui.emit(api.show_version(root, ref), as_json, lambda card: _render_card(card, full))
         return
     spec = api.show_spec(root, ref, overrides)
     ui.emit(spec, as_json, _render_spec)
 
 
-def _without_none(d: dict[str, Any]) -> dict[str, Any]:  # TOML has no null
-    return {k: _without_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
-
-
-def _render_spec(spec: dict[str, Any]) -> None:
+def _render_spec(view: api.SpecView) -> None:
     import tomli_w
 
-    body = _without_none({k: v for k, v in spec.items() if k not in ("name", "latest")})
-    latest = f"  latest {spec['latest'][:12]}" if spec.get("latest") else "  no versions yet"
-    ui.out.print(f"[bold]{spec['name']}[/bold]  spec {spec['spec_hash'][:12]}{latest}")
+    from adapterctl.versions.card import without_none
+
+    body = without_none({k: v for k, v in view.to_json().items() if k not in ("name", "latest")})
+    latest = f"  latest {short(view.latest)}" if view.latest else "  no versions yet"
+    ui.out.print(f"[bold]{view.spec['name']}[/bold]  spec {short(view.spec_hash)}{latest}")
     ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
 
 
-def _render_card(card: dict[str, Any]) -> None:
+def _render_card(view: api.VersionView, full: bool = False) -> None:
     import tomli_w
 
-    served = f"  serving: {', '.join(card['environments'])}" if card.get("environments") else ""
-    where = card["path"] if card.get("local") else "not local (adapterctl pull)"
-    ui.out.print(f"[bold]{card['name']}@{card['id'][:12]}[/bold]  {where}{served}")
-    body = _without_none({k: v for k, v in card.items() if k not in ("path", "local", "environments")})
+    from adapterctl.train import curve
+    from adapterctl.versions.card import without_none
+
+    served = f"  serving: {', '.join(view.environments)}" if view.environments else ""
+    where = view.path if view.local else "not local (adapterctl pull)"
+    ui.out.print(f"[bold]{view.ref}[/bold]  {where}{served}")
+    body = without_none(view.card)
+    history = (body.get("training") or {}).get("history")
+    if history and not full:  # the per-step points are most of a card: summarise them
+        body = {**body, "training": {**body["training"], "history": curve.summary(history)}}
     ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
+    if history and not full:
+        ui.info(f"training.history: {len(history)} points summarised; --full prints them all")
 
 
 @app.command()

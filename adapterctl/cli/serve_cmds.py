@@ -9,10 +9,10 @@ from typing import Any
 import typer
 
 from adapterctl import ui
-from adapterctl.errors import CheckFailed
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
+from adapterctl.errors import CheckFailed
 
 
 @app.command()

@@ -11,6 +11,7 @@ from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
+from adapterctl.refs import short
 
 
 @app.command()
@@ -35,8 +36,9 @@ def train(
 
     Example: adapterctl train support --set train.learning_rate=1e-4
     """
+    root = api.open_project(project)
     results = api.train(
-        api.open_project(project), names or [], overrides=overrides or [], resume=resume, all_stale=all_stale,
+        root, names or [], overrides=overrides or [], resume=resume, all_stale=all_stale,
         launcher=launcher, num_processes=num_processes, accelerate_config=accelerate_config,
         progress="json" if as_json else "auto", message=message,
     )
@@ -47,13 +49,23 @@ def train(
         return
     for r in results:
         _render_trained(r)
+    _commit_hint(root.root, [r.adapter for r in results if r.version])
+
+
+def _commit_hint(root: Path, adapters: list[str]) -> None:
+    """New cards are files in git, like import's and deploy's: say what to commit."""
+    if adapters:
+        import os
+
+        folders = " ".join(os.path.relpath(root / "adapters" / name) for name in dict.fromkeys(adapters))
+        ui.info(f"commit the new versions: git add {folders} && git commit")
 
 
 def _render_trained(r: Any) -> None:
     loss = r.val_loss or {}
     first, final = loss.get("first"), loss.get("final")
     val = f", val loss {first:.3f} → {final:.3f} ({-100 * loss['drop']:+.0f}%)" if first and final else ""
-    parent = f" (parent {r.parent[:12]})" if r.parent else ""
+    parent = f" (parent {short(r.parent)})" if r.parent else ""
     target = f"version {r.short}{parent}" if r.version else f"run {r.run_id} (not registered)"
     ui.success(f"{r.adapter}: {target}{val}, {r.steps} steps in {r.train_seconds:.0f}s")
 
@@ -61,7 +73,7 @@ def _render_trained(r: Any) -> None:
 @app.command()
 def sweep(
     name: str = typer.Argument(..., help="The adapter to sweep."),
-    grid: list[str] = typer.Option(None, "--set", help="A grid axis, TABLE.KEY=V1,V2,... (repeat for more axes; TOML values).", show_default=False),
+    grid: list[str] = typer.Option(None, "--set", help="A grid axis, TABLE.KEY=V1,V2,... (repeat for more axes; TOML values).", show_default=False, metavar="KEY=V1,V2"),
     overrides: list[str] = typer.Option(None, "--fix", help="Override a key for every candidate, TABLE.KEY=VALUE.", show_default=False),
     message: str = typer.Option("", "--message", "-m", help="A note stored in each candidate's card."),
     project: Path = PROJECT,
@@ -88,4 +100,4 @@ def sweep(
                      f"{final:.4f}" if final is not None else "-", "best" if (c.sweep or {}).get("best") else ""))
     ui.table(["rank", "version", "parameters", "val loss", ""], rows, title=f"{result.sweep_id} ({name})")
     if result.best:
-        ui.success(f"best: {name}@{result.best[:12]} (now the latest version of {name})")
+        ui.success(f"best: {name}@{short(result.best)} (now the latest version of {name})")

@@ -15,7 +15,6 @@ The completion is what the loss is computed on when `completion_only_loss` is on
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from adapterctl.data.loading import load_table
 from adapterctl.data.templates import DEFAULT_TEXT, Template
 from adapterctl.errors import DataError
+from adapterctl.fingerprints import file_digest
 
 ROLES = {"system", "user", "assistant", "tool"}
 
@@ -91,8 +91,8 @@ def build(root: Path, *, data: str, val_data: str | None, template: str | None, 
         format=fmt,
         template=tmpl.name if tmpl else None,
         val_source=val_source,
-        data_sha256=file_sha256(root / data),
-        val_sha256=file_sha256(root / val_data) if val_data else None,
+        data_sha256=file_digest(root / data, "sha256"),
+        val_sha256=file_digest(root / val_data, "sha256") if val_data else None,
     )
 
 
@@ -158,11 +158,3 @@ def _split_chat(messages: Any, where: str) -> dict[str, Any]:
         raise DataError(f"{where}: the last message must be the assistant's answer, after at least one other "
                         f"message (got {[m['role'] for m in clean]})")
     return {"prompt": clean[:-1], "completion": clean[-1:]}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

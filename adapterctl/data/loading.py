@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adapterctl import storage
 from adapterctl.errors import DataError
 
 # file suffix → the `datasets` builder that reads it
@@ -23,7 +24,7 @@ def load_table(path: Path, *, label: str | None = None):
     if builder is None:
         raise DataError(f"{label}: unsupported data format {path.suffix or '(no suffix)'}; use .jsonl, .csv or .parquet")
     if not path.is_file():
-        hint = " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if Path(f"{path}.dvc").exists() else ""
+        hint = " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if storage.dvc_file(Path(path)).exists() else ""
         raise DataError(f"{label}: file not found{hint}")
     was_enabled = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bar()  # our own progress is the only bar users see

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from adapterctl import versions
-from adapterctl.errors import AdapterctlError, ReferenceError_
+from adapterctl.errors import AdapterctlError, RefError
 from adapterctl.project import Project
 from adapterctl.refs import parse_ref
 from adapterctl.serve.engine import Engine, Slot
@@ -107,7 +107,7 @@ class Catalog:
             return spare
         version = versions.resolve(self.project, parse_ref(f"{name}@{vid}"), verify=False)
         if version.id != vid:
-            raise ReferenceError_(f"{name}@{vid[:12]}: no card with exactly this id")
+            raise RefError(f"{name}@{vid[:12]}: no card with exactly this id")
         return self.engine.add(version)  # verifies the hash before loading
 
     # ── requests ──────────────────────────────────────────────────────────────

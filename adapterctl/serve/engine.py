@@ -264,7 +264,7 @@ class Engine:
                 self._run_tasks()
         eos = set(self.eos_ids)
         out = []
-        for job, token in zip(jobs, last_tokens):
+        for job, token in zip(jobs, last_tokens, strict=True):
             if job.done:
                 out.append(True)
                 continue

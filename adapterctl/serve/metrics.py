@@ -43,7 +43,7 @@ class Metrics:
             lines += ["# HELP adapterctl_request_duration_seconds Time from request to the last byte of the answer.",
                       "# TYPE adapterctl_request_duration_seconds histogram"]
             for endpoint, counts in sorted(self.latency_buckets.items()):
-                for bound, n in zip(BUCKETS, counts):
+                for bound, n in zip(BUCKETS, counts, strict=True):
                     lines.append(f"adapterctl_request_duration_seconds_bucket{_labels(endpoint=endpoint, le=str(bound))} {n}")
                 lines.append(f"adapterctl_request_duration_seconds_bucket{_labels(endpoint=endpoint, le='+Inf')} "
                              f"{self.latency_count[endpoint]}")

@@ -38,9 +38,9 @@ def plot(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     train = [(p["step"], p["loss"]) for p in points if "loss" in p]
     val = [(p["step"], p["val_loss"]) for p in points if "val_loss" in p]
     if train:
-        ax.plot(*zip(*train), label="train loss", linewidth=1)
+        ax.plot(*zip(*train, strict=True), label="train loss", linewidth=1)
     if val:
-        ax.plot(*zip(*val), label="val loss", marker="o", markersize=3, linewidth=1.5)
+        ax.plot(*zip(*val, strict=True), label="val loss", marker="o", markersize=3, linewidth=1.5)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(title)
@@ -51,3 +51,13 @@ def plot(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, metadata={"Software": None})
     return path
+
+
+def summary(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """What `show` prints instead of every point: steps, and first/last/best of each loss."""
+    out: dict[str, Any] = {"points": len(points), "steps": max((p.get("step", 0) for p in points), default=0)}
+    for key in ("loss", "val_loss"):
+        values = [p[key] for p in points if key in p]
+        if values:
+            out[key] = {"first": values[0], "last": values[-1], "best": min(values)}
+    return out

@@ -14,18 +14,15 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from adapterctl import assets, modeling
-from adapterctl.errors import AdapterctlError, UsageError
+from adapterctl.errors import TrainingFailed, UsageError
 from adapterctl.project import Project
 from adapterctl.train.job import TrainJob
 from adapterctl.train.runs import Run
 
 CONFIGS = ("ddp", "fsdp", "cpu")
-
-
-class TrainingFailed(AdapterctlError):
-    """A training worker process exited with an error (its output says why)."""
 
 
 def config_path(choice: str | None, dev: str) -> Path:
@@ -37,6 +34,19 @@ def config_path(choice: str | None, dev: str) -> Path:
     if not path.is_file():
         raise UsageError(f"--accelerate-config {choice}: use {', '.join(CONFIGS)} or a path to a YAML file")
     return path.resolve()
+
+
+def launcher_options(kind: str, num_processes: int | None, config: str | None) -> dict[str, Any]:
+    """`train --launcher/--num-processes/--accelerate-config`, checked, as TrainJob.launcher."""
+    if kind not in ("none", "accelerate"):
+        raise UsageError(f"--launcher {kind}: use none or accelerate")
+    if kind == "none" and (num_processes or config):
+        raise UsageError("--num-processes and --accelerate-config need --launcher accelerate")
+    if num_processes is not None and num_processes < 1:
+        raise UsageError("--num-processes must be at least 1")
+    if config is not None:  # launch.config_path rejects a name that is neither a preset nor a file
+        config = config if config in CONFIGS else str(config_path(config, "cpu"))
+    return {"kind": kind, "num_processes": num_processes or (1 if kind == "none" else None), "config": config}
 
 
 def default_processes(dev: str) -> int:

@@ -6,11 +6,11 @@ declared (or fail deep inside); here it is an error that lists the names that do
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from adapterctl.errors import ManifestError
 from adapterctl.manifest import LoraSpec
+from adapterctl.suggest import closest
 
 # Init methods that rewrite the base weights (base ← base − initial adapter). Their adapters
 # are converted to plain LoRA on save, and the base cannot be reused afterwards.
@@ -50,8 +50,8 @@ def check_targets(spec: LoraSpec, model, where: str = "lora") -> None:
                     f"TRL's fused loss; train it fully with modules_to_save = [\"{entry}\"] instead"
                 )
             if not _matches(entry, full_names):
-                close = difflib.get_close_matches(entry, linear, n=1, cutoff=0.5)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                close = closest(entry, linear, cutoff=0.5)
+                hint = f" (did you mean '{close}'?)" if close else ""
                 raise ManifestError(
                     f"{where}.target_modules: {entry!r} matches no module of the base model{hint}; "
                     f"its linear modules are: {', '.join(linear)}"
@@ -71,24 +71,16 @@ def _output_head_name(model) -> str | None:
 
 
 def check_init(spec: LoraSpec, quantization: str, base_is_local_safetensors: bool, where: str = "lora") -> None:
-    """Reject init methods that cannot work with the chosen quantisation."""
-    init = spec.init_lora_weights
-    if init == "pissa" and quantization != "none":
+    """Runtime half of the init rules: loftq needs the base's unquantised safetensors on disk.
+
+    The quantisation rules (pissa needs a full-precision base, loftq a 4-bit one) are schema
+    rules in adapterctl.spec_rules, so `validate` reports them before any training starts.
+    """
+    if spec.init_lora_weights == "loftq" and not base_is_local_safetensors:
         raise ManifestError(
-            f"{where}.init_lora_weights: pissa needs a full-precision base (it factorises the base weights); "
-            f"set train.quantization = \"none\" or use init_lora_weights = \"olora\" or \"loftq\" with {quantization}"
+            f"{where}.init_lora_weights: loftq reads the unquantised weights from a local safetensors "
+            "base folder; this base is not one"
         )
-    if init == "loftq":
-        if quantization != "nf4" and quantization != "fp4":
-            raise ManifestError(
-                f"{where}.init_lora_weights: loftq initialises against a 4-bit base; set train.quantization "
-                f"to \"nf4\" (it is {quantization!r})"
-            )
-        if not base_is_local_safetensors:
-            raise ManifestError(
-                f"{where}.init_lora_weights: loftq reads the unquantised weights from a local safetensors "
-                "base folder; this base is not one"
-            )
 
 
 def lora_config(spec: LoraSpec, model, task_type: str = "CAUSAL_LM", where: str = "lora"):

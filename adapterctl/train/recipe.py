@@ -83,6 +83,7 @@ class SFTRecipe:
         with quiet():
             self.data = examples.build(self.project.root, data=spec.data, val_data=spec.val_data,
                                        template=spec.template, val_split=train.val_split, seed=train.seed)
+        # The schema requires val_split > 0 or val_data (spec_rules); this catches a split too small to yield rows.
         if train.early_stopping_patience and self.data.val is None:
             raise ManifestError(f"adapters.{spec.name}.train.early_stopping_patience needs val loss: "
                                 "set val_split > 0 or val_data")

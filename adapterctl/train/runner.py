@@ -15,6 +15,7 @@ from adapterctl import manifest as manifest_mod
 from adapterctl import ui
 from adapterctl.errors import Interrupted, UsageError
 from adapterctl.project import Project
+from adapterctl.refs import short
 from adapterctl.train import runs
 from adapterctl.train.job import TrainJob
 
@@ -72,8 +73,8 @@ def claim_for_resume(project: Project, job: TrainJob, overrides_given: bool) -> 
         current_hash = job.spec_hash
     if current_hash != stored.spec_hash:
         raise UsageError(
-            f"run {run.id} trained '{job.adapter}' with spec {stored.spec_hash[:12]}, but the manifest now "
-            f"resolves to {current_hash[:12]}; run without --resume to start over"
+            f"run {run.id} trained '{job.adapter}' with spec {short(stored.spec_hash)}, but the manifest now "
+            f"resolves to {short(current_hash)}; run without --resume to start over"
         )
     stored.progress = job.progress
     run.update(status="running", pid=os.getpid())

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-WEIGHTS = "adapter_model.safetensors"
-CONFIG = "adapter_config.json"
+from adapterctl.weights import CONFIG, WEIGHTS
 
 
 def save_adapter(

@@ -15,6 +15,8 @@ from typing import Any
 
 from adapterctl import manifest
 from adapterctl.errors import ManifestError, UsageError
+from adapterctl.project import Project, atomic_write
+from adapterctl.train.results import SweepResult, train_result
 
 MAX_CANDIDATES = 64
 
@@ -79,3 +81,47 @@ def params(assignments: list[str]) -> dict[str, Any]:
 def rank(val_losses: list[float | None]) -> list[int]:
     """Indices from best (lowest val loss) to worst; candidates without one come last."""
     return sorted(range(len(val_losses)), key=lambda i: (val_losses[i] is None, val_losses[i] or 0.0, i))
+
+
+def run(
+    project: Project, name: str, grid: list[str], *, overrides: list[str], progress: str, message: str
+) -> SweepResult:
+    """Train every combination of the grid's values as a candidate version of NAME.
+
+    Candidates are ranked by val loss (lowest first). Each is registered with the sweep id,
+    its parameters and rank in its card; the best is registered last, so it becomes the
+    adapter's latest version, and is marked `best`.
+    """
+    import json
+
+    from adapterctl import ui
+    from adapterctl.train import runner, runs
+
+    axes = parse_grid(grid)
+    if not axes:
+        raise UsageError("give the grid as --set TABLE.KEY=V1,V2,... (e.g. train.learning_rate=1e-4,2e-4)")
+    sweep_id = new_id()
+    combos = expand(axes)
+    jobs = []
+    for i, combo in enumerate(combos, start=1):
+        info = {"id": sweep_id, "candidate": i, "of": len(combos), "params": params(combo)}
+        jobs += runner.prepare(project, [name], overrides + combo, progress=progress,
+                               launcher={"kind": "none", "num_processes": 1, "config": None}, sweep=info)
+    spec = jobs[0].adapter_spec()
+    if not spec.val_data and spec.train.val_split == 0:
+        raise UsageError(f"sweep ranks by val loss: give '{name}' val_data or a val_split above 0")
+    outcomes = runner.train_all(project, jobs, do_register=False)
+    order = rank([o.summary["val_loss"].get("final") for o in outcomes])
+    # Worst first, best last: the best becomes the adapter's latest version.
+    for rank_pos, index in reversed(list(enumerate(order, start=1))):
+        outcome, job = outcomes[index], jobs[index]
+        outcome.sweep = {**job.sweep, "rank": rank_pos, "best": rank_pos == 1, "metric": "val_loss",
+                         "value": outcome.summary["val_loss"].get("final")}
+        outcome.version = runner.register(project, runs.load(runs.runs_dir(project) / outcome.run_id), job,
+                                          message=message or f"{sweep_id} candidate {job.sweep['candidate']}",
+                                          card_extra={"sweep": outcome.sweep})
+    results = [train_result(outcomes[i]) for i in order]
+    record = SweepResult(sweep_id, name, "val_loss", results[0].version if results else None, results)
+    atomic_write(project.state_dir / "sweeps" / f"{sweep_id}.json",
+                 json.dumps(ui.to_jsonable(record), indent=2) + "\n")
+    return record

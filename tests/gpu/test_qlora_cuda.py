@@ -30,7 +30,7 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     done = json.loads(result.stdout.strip().splitlines()[-1])
     [trained] = done["results"]
     project = Project(example_project)
-    card = versions.resolve(project, "support").card
+    card = versions.resolve(project, "support").card.to_dict()
     t = card["training"]
     assert t["quantization"]["used"] == "nf4" and t["quantization"]["compute_dtype"] == "bfloat16"
     assert t["base"]["device"] == "cuda" and t["batching"]["verified"] is True

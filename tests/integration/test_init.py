@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import git
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,6 +73,7 @@ def test_add_rejects_bad_input_without_writing(example_project: Path, cli) -> No
     assert (example_project / "adapterctl.toml").read_text() == before
 
 
+@pytest.mark.slow  # builds a wheel
 def test_wheel_ships_templates_and_example(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
@@ -82,3 +84,22 @@ def test_wheel_ships_templates_and_example(tmp_path: Path) -> None:
     assert {"adapterctl/templates/adapterctl.toml", "adapterctl/templates/workflows/adapters.yml",
             "adapterctl/example/adapterctl.toml", "adapterctl/example/data/support.jsonl",
             "adapterctl/example/templates/docs.txt"} <= names
+
+
+def test_init_writes_files_readable_by_other_users(tmp_path: Path) -> None:
+    """A serving process under another account must read the manifest, lock and version files."""
+    import os
+    import stat
+
+    from adapterctl import api
+
+    saved = os.umask(0o022)
+    try:
+        root = tmp_path / "p"
+        api.init(root, example=False, remote=str(tmp_path / "remote"))
+    finally:
+        os.umask(saved)
+    written = [p for p in ("adapterctl.toml", ".gitignore", ".github/workflows/adapters.yml") if (root / p).exists()]
+    assert "adapterctl.toml" in written
+    for rel in written:
+        assert stat.S_IMODE((root / rel).stat().st_mode) == 0o644, rel

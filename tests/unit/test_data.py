@@ -10,6 +10,7 @@ import pytest
 from adapterctl.data import examples
 from adapterctl.data.templates import Template
 from adapterctl.errors import DataError
+from adapterctl.fingerprints import file_digest
 
 ROWS = [
     {"instruction": "Answer briefly.", "input": f"question {i}", "output": f"answer {i}"} for i in range(20)
@@ -109,7 +110,7 @@ def test_explicit_val_data_replaces_the_split(root: Path) -> None:
     write_jsonl(root / "val.jsonl", ROWS[:4])
     data = build(root, val_data="val.jsonl", val_split=0.5)
     assert len(data.train) == 20 and len(data.val) == 4 and data.val_source == "val_data"
-    assert data.summary()["val_sha256"] == examples.file_sha256(root / "val.jsonl")
+    assert data.summary()["val_sha256"] == file_digest(root / "val.jsonl", "sha256")
 
 
 @pytest.mark.parametrize(

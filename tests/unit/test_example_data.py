@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from adapterctl.tomlread import tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "example-project"

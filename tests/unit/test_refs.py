@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapterctl.errors import ReferenceError_
+from adapterctl.errors import RefError
 from adapterctl.refs import Ref, format_ref, is_env_name, parse_ref
 
 CANONICAL = [
@@ -46,7 +46,7 @@ def test_steps_back() -> None:
      "support@abc", "support@1prod", "-support", "support@" + "a" * 65],
 )
 def test_invalid_references_are_clear_errors(text: str) -> None:
-    with pytest.raises(ReferenceError_) as info:
+    with pytest.raises(RefError) as info:
         parse_ref(text)
     assert "reference" in str(info.value)
 
@@ -57,5 +57,5 @@ def test_hex_only_names_are_ids_never_environments() -> None:
     assert not is_env_name("dead")
     assert is_env_name("prod") and is_env_name("deadline")
     assert parse_ref("support@deadline").kind == "env"
-    with pytest.raises(ReferenceError_, match="at least 4 hex digits"):
+    with pytest.raises(RefError, match="at least 4 hex digits"):
         parse_ref("support@abc")

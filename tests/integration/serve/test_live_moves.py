@@ -10,11 +10,10 @@ import time
 
 import httpx
 import pytest
+from servekit import PROMPTS, reference_answers
 
 from adapterctl import environments
 from adapterctl.project import Project
-
-from servekit import PROMPTS, reference_answers
 
 pytestmark = pytest.mark.slow
 HEADER = "X-Adapter-Version"

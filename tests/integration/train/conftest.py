@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import FAST
 
 from adapterctl.project import Project
 
-REPO = Path(__file__).resolve().parents[3]
-
-# A few optimiser steps on the tiny model: every stage runs, in about a second.
-FAST = ["train.max_steps=4", "train.eval_steps=2", "train.batch_size=8"]
 SMALL_ROWS = 200
 
 
@@ -41,13 +38,3 @@ def train_unregistered(project: Project):
         return runner.train_all(project, jobs, do_register=False)
 
     return run
-
-
-def run_dir(project: Project, run_id: str) -> Path:
-    return project.state_dir / "runs" / run_id
-
-
-def subprocess_env() -> dict[str, str]:
-    import os
-
-    return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}

@@ -4,34 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from conftest import subprocess_env
+import pytest
+from helpers import start_training, wait_for_checkpoint
 
-LONG = ["--set", "train.max_steps=400", "--set", "train.eval_steps=2", "--set", "train.batch_size=4"]
-
-
-def start_training(root: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "adapterctl", "train", "support", *LONG, *extra],
-        cwd=root, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def wait_for_checkpoint(root: Path, proc: subprocess.Popen, timeout: float = 180) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = list((root / ".adapterctl/runs").glob("support-*/checkpoints/checkpoint-*/trainer_state.json"))
-        if found:
-            return found[0].parents[2]
-        if proc.poll() is not None:
-            raise AssertionError(f"training ended early ({proc.returncode}): {proc.stderr.read()[-3000:]}")
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("no checkpoint appeared in time")
+pytestmark = pytest.mark.slow  # trains
 
 
 def test_ctrl_c_exits_130_and_registers_nothing(demo: Path) -> None:

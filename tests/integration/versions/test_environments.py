@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 from adapterctl import environments, versions, weights
 from adapterctl.project import Project
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.tomlread import tomllib
 
 
 def test_deploy_deploy_rollback_returns_to_the_first_with_three_moves(project: Path, imported, cli) -> None:
@@ -91,7 +86,7 @@ def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli)
     (v,) = imported(1)
     v = versions.record_metrics(Project(project), v, {"rouge_l": 0.12, "val": {"loss": 2.5}},
                                 gates={"passed": False, "failed": ["rouge_l >= 0.2"]})
-    assert versions.resolve(Project(project), v.ref).card["metrics"] == {"rouge_l": 0.12, "val": {"loss": 2.5}}
+    assert versions.resolve(Project(project), v.ref).card.metrics == {"rouge_l": 0.12, "val": {"loss": 2.5}}
     log = json.loads(cli("log", "support", "--json", cwd=project).stdout)
     assert log[0]["metrics"] == {"rouge_l": 0.12, "val.loss": 2.5}
     assert "rouge_l=0.12" in cli("log", "support", cwd=project).stdout

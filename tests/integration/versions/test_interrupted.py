@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl import versions
+from adapterctl import faults, versions
 from adapterctl.project import Project
 
 
@@ -51,7 +51,7 @@ def one_version(project: Path, adapters: list[Path], git) -> versions.Version:
 def test_registration_killed_midway_leaves_log_unchanged_and_nothing_orphaned(
     point: str, project: Path, adapters: list[Path], one_version: versions.Version, spawn, cli, git
 ) -> None:
-    proc = spawn("import", "support", str(adapters[1]), cwd=project, env={versions.TEST_HOOK: f"{point}:sleep"})
+    proc = spawn("import", "support", str(adapters[1]), cwd=project, env={faults.ENV_VAR: f"{point}:sleep"})
     _wait_for(proc, f"test hook: paused at {point}")
     during = cli("log", "support", "--json", cwd=project)  # a reader while the writer holds the lock
     assert [e["id"] for e in json.loads(during.stdout)] == [one_version.id]
@@ -70,7 +70,7 @@ def test_registration_killed_midway_leaves_log_unchanged_and_nothing_orphaned(
 def test_registration_that_exits_abruptly_is_swept_by_the_next_writer(
     project: Path, adapters: list[Path], one_version: versions.Version, run, git
 ) -> None:
-    result = run("import", "support", str(adapters[1]), cwd=project, env={versions.TEST_HOOK: "tracked:exit"})
+    result = run("import", "support", str(adapters[1]), cwd=project, env={faults.ENV_VAR: "tracked:exit"})
     assert result.returncode == 86
     assert len(list((project / "adapters" / "support").glob("*.dvc"))) == 2  # the half version, not visible
     assert [v.id for v in versions.log(Project(project), "support")] == [one_version.id]
@@ -84,7 +84,7 @@ def test_registration_that_exits_abruptly_is_swept_by_the_next_writer(
 def test_terminated_registration_cleans_up_after_itself(
     project: Path, adapters: list[Path], one_version: versions.Version, spawn, git
 ) -> None:
-    proc = spawn("import", "support", str(adapters[1]), cwd=project, env={versions.TEST_HOOK: "pushed:sleep"})
+    proc = spawn("import", "support", str(adapters[1]), cwd=project, env={faults.ENV_VAR: "pushed:sleep"})
     _wait_for(proc, "test hook: paused at pushed")
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,7 @@ import pytest
 from adapterctl import api, manifest, versions, weights
 from adapterctl.errors import UsageError
 from adapterctl.project import Project
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from adapterctl.tomlread import tomllib
 
 
 def test_import_two_adapters_then_log_lists_both_newest_first(project: Path, adapters: list[Path], cli) -> None:
@@ -52,7 +47,7 @@ def test_version_folder_card_and_dvc_file(project: Path, adapters: list[Path]) -
     assert config["target_modules"] == sorted(config["target_modules"])
 
     card = tomllib.loads(v.card_path.read_text())
-    assert card == v.card
+    assert card == v.card.to_dict()
     for key in ("name", "id", "parent", "created", "message", "git_commit", "spec_hash", "seed", "spec",
                 "base", "data", "libraries", "training", "metrics"):
         assert key in card, key
@@ -77,7 +72,7 @@ def test_same_content_twice_is_a_no_op(project: Path, adapters: list[Path], cli)
     v = versions.import_folder(p, "support", adapters[0])
     card_text = v.card_path.read_text()
     again = cli("import", "support", str(adapters[0]), "--json", cwd=project)
-    assert again.exit_code == 0 and json.loads(again.stdout) | {} == json.loads(again.stdout)
+    assert again.exit_code == 0 and isinstance(json.loads(again.stdout), dict)
     assert json.loads(again.stdout)["new"] is False and json.loads(again.stdout)["id"] == v.id
     assert v.card_path.read_text() == card_text
     assert len(versions.log(p, "support")) == 1
@@ -108,9 +103,9 @@ def test_register_for_training_records_spec_summary_extras(project: Path, adapte
         extra_files=[plot], card_extra={"run_id": "run-7"},
     )
     assert (v.path / "loss_curve.png").read_bytes() == b"\x89PNG fake"
-    assert v.card["training"] == {"steps": 30, "train_loss": 1.25}  # TOML has no null
-    assert v.card["run_id"] == "run-7" and v.card["metrics"] == {}
-    assert v.card["spec"]["lora"]["r"] == 16 and v.card["spec_hash"] == manifest.spec_hash(spec, project)
+    assert v.card.training.to_dict() == {"steps": 30, "train_loss": 1.25}  # TOML has no null
+    assert v.card.extra("run_id") == "run-7" and v.card.metrics == {}
+    assert v.card.spec["lora"]["r"] == 16 and v.card.spec_hash == manifest.spec_hash(spec, project)
     assert versions.resolve(p, "support").id == v.id
 
 

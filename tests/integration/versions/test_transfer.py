@@ -15,7 +15,7 @@ def _cache_objects(project: Path) -> set[str]:
 
 
 def _version_objects(v: versions.Version, project: Path) -> set[str]:
-    dir_oid = next(l.split(":", 1)[1].strip() for l in v.path.with_name(f"{v.id}.dvc").read_text().splitlines() if "md5:" in l)
+    dir_oid = next(line.split(":", 1)[1].strip() for line in v.path.with_name(f"{v.id}.dvc").read_text().splitlines() if "md5:" in line)
     listing = json.loads((project / ".dvc/cache/files/md5" / dir_oid[:2] / dir_oid[2:]).read_text())
     return {dir_oid, *(e["md5"] for e in listing)}
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from adapterctl import fingerprints, manifest, storage, versions
 from adapterctl.project import Project
+from adapterctl.registry import Registry
+from adapterctl.versions.card import Card
 
 UP_TO_DATE, STALE, NEVER = "up to date", "stale", "never trained"
 _SPEC_KEYS = ("data", "val_data", "template")
@@ -34,13 +36,14 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
     m = manifest.load(project.manifest_path)
     for name in names or []:
         m.adapter(name)  # an unknown name is an error with a did-you-mean
+    registry = Registry.load(project)
     cache = fingerprints.FileCache(project)
     base_now: dict[str, str] | None = None
     out = []
     try:
         for name in names or m.adapter_names:
             spec = m.adapter(name)
-            log = versions.log(project, name)
+            log = registry.log(name)
             if not log:
                 out.append(AdapterStatus(name, NEVER, reasons=["no versions yet"]))
                 continue
@@ -50,13 +53,18 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
             _compare_data(project, spec, card, cache, result)
             if base_now is None:
                 base_now = fingerprints.base_fingerprint(project, m.base.model, m.base.revision, cache)
-            _compare_base(card.get("base", {}), base_now, result)
+            _compare_base(card.base.to_dict(), base_now, result)
             if result.reasons:
                 result.state = STALE
             out.append(result)
     finally:
         cache.save()
     return out
+
+
+def stale_names(project: Project) -> list[str]:
+    """Adapters whose latest version no longer matches the manifest, or that have none yet."""
+    return [row.name for row in status(project) if row.state in (STALE, NEVER)]
 
 
 def _flatten(spec: dict[str, Any]) -> dict[str, Any]:
@@ -67,28 +75,30 @@ def _flatten(spec: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _compare_spec(project: Project, spec: manifest.AdapterSpec, card: dict[str, Any], result: AdapterStatus) -> None:
-    if card.get("spec_hash") == manifest.spec_hash(spec, project.root):
+def _compare_spec(project: Project, spec: manifest.AdapterSpec, card: Card, result: AdapterStatus) -> None:
+    if card.spec_hash == manifest.spec_hash(spec, project.root):
         return
-    old, new = _flatten(card.get("spec", {})), _flatten(spec.to_dict())
+    old, new = _flatten(card.spec), _flatten(spec.to_dict())
     for key in sorted(set(old) | set(new), key=lambda k: (k.count("."), k)):
         if old.get(key) != new.get(key):
             result.spec.append({"key": key, "old": old.get(key), "new": new.get(key)})
             result.reasons.append(f"{key}: {_show(old.get(key))} → {_show(new.get(key))}")
     template_now = versions.template_sha256(project, spec)
-    if spec.template == card.get("spec", {}).get("template") and card.get("template_sha256", template_now) != template_now:
-        result.spec.append({"key": "template (content)", "old": card.get("template_sha256"), "new": template_now})
+    recorded = card.template_sha256 if "template_sha256" in card.model_fields_set else template_now  # older cards lack it
+    if spec.template == card.spec.get("template") and recorded != template_now:
+        result.spec.append({"key": "template (content)", "old": card.template_sha256, "new": template_now})
         result.reasons.append(f"{spec.template} changed")
     if not result.reasons:  # hashed material we do not itemise (e.g. a new spec field)
         result.reasons.append("spec changed")
 
 
 def _compare_data(
-    project: Project, spec: manifest.AdapterSpec, card: dict[str, Any], cache: fingerprints.FileCache, result: AdapterStatus
+    project: Project, spec: manifest.AdapterSpec, card: Card, cache: fingerprints.FileCache, result: AdapterStatus
 ) -> None:
     now = versions.data_facts(project, spec, cache)
     for role in ("train", "val"):
-        before, after = card.get("data", {}).get(role), now.get(role)
+        recorded = card.data.role(role)
+        before, after = recorded.to_dict() if recorded else None, now.get(role)
         if not before or not after or before.get("path") != after.get("path"):
             continue  # a different file is a spec change, reported above
         if before.get("md5") == after.get("md5") or not after.get("md5"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapterctl import versions
-from adapterctl.errors import IntegrityError, ReferenceError_, StorageError
+from adapterctl.errors import IntegrityError, RefError, StorageError
 from adapterctl.project import Project
 
 
@@ -29,12 +29,12 @@ def store(tmp_path: Path) -> Project:
 def test_ambiguous_prefix_lists_the_candidates(store: Project) -> None:
     one = _card(store, "abcd1" + "0" * 59, created="2026-01-01T00:00:00.000000Z")
     two = _card(store, "abcd2" + "0" * 59, created="2026-01-02T00:00:00.000000Z", parent=one)
-    with pytest.raises(ReferenceError_) as info:
+    with pytest.raises(RefError) as info:
         versions.resolve(store, "support@abcd", verify=False)
     message = str(info.value)
     assert "ambiguous" in message and one[:12] in message and two[:12] in message
     assert versions.resolve(store, "support@abcd2", verify=False).id == two
-    with pytest.raises(ReferenceError_, match="no version of support has an id starting with ffff"):
+    with pytest.raises(RefError, match="no version of support has an id starting with ffff"):
         versions.resolve(store, "support@ffff", verify=False)
 
 
@@ -45,7 +45,7 @@ def test_steps_back_follow_parents_and_log_never_puts_a_parent_first(store: Proj
     assert [v.id for v in versions.log(store, "support")] == [c, b, a]
     assert versions.resolve(store, "support", verify=False).id == c
     assert versions.resolve(store, "support@~2", verify=False).id == a
-    with pytest.raises(ReferenceError_, match="first version"):
+    with pytest.raises(RefError, match="first version"):
         versions.resolve(store, "support@~3", verify=False)
 
 

@@ -132,5 +132,5 @@ def test_chat_template_renders_roles_and_generation_prompt(tokenizer):
 def test_chat_template_marks_assistant_tokens(tokenizer):
     messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
     out = tokenizer.apply_chat_template(messages, return_dict=True, return_assistant_tokens_mask=True)
-    masked = [i for i, m in zip(out["input_ids"], out["assistant_masks"]) if m]
+    masked = [i for i, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
     assert tokenizer.decode(masked) == "Hello!</s>"

@@ -1,0 +1,87 @@
+"""resolve, push, pull, gc: moving version weights between this machine and the DVC remote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from adapterctl import ui
+from adapterctl.cli import app
+from adapterctl.cli._lazy import api
+from adapterctl.cli._options import JSON, PROJECT
+
+
+@app.command()
+def resolve(
+    ref: str = typer.Argument(..., help="NAME, NAME@<id>, NAME@<env> or NAME@~N."),
+    pull: bool = typer.Option(False, "--pull", help="Fetch the weights from the remote if they are not here."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Print the local folder of a verified version, for deployment scripts.
+
+    Exit 2 if the weights are missing (without --pull) or do not match their id.
+
+    Example: adapterctl resolve support@prod --pull
+    """
+    result = api.resolve(api.open_project(project), ref, pull=pull)
+    ui.emit(result, as_json, lambda r: ui.out.print(str(r.path), markup=False, highlight=False, soft_wrap=True))
+
+
+@app.command()
+def push(
+    ref: str = typer.Argument(None, help="A version (default: everything DVC tracks).", show_default=False),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Upload a version's weights (or all data, base and versions) to the DVC remote.
+
+    Example: adapterctl push support@prod
+    """
+    result = api.push(api.open_project(project), ref)
+    ui.emit(result, as_json, lambda r: ui.success(f"pushed {', '.join(r.targets)} to {r.remote} ({r.files} files uploaded)"))
+
+
+@app.command()
+def pull(
+    ref: str = typer.Argument(None, help="A version (default: everything DVC tracks).", show_default=False),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Fetch a version's weights (only that version) or everything from the DVC remote, verified.
+
+    Example: adapterctl pull support@prod
+    """
+    result = api.pull(api.open_project(project), ref)
+    ui.emit(result, as_json, lambda r: ui.success(f"pulled {', '.join(r.targets)} from {r.remote}; verified {len(r.verified)} version(s)"))
+
+
+@app.command()
+def gc(
+    keep_last: int = typer.Option(3, "--keep-last", "-k", help="Also keep the last K versions of each adapter."),
+    force: bool = typer.Option(False, "--force", help="Delete; without it gc only lists what it would delete."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Remove local copies of versions that no environment and none of the last K log entries need.
+
+    Only versions the remote holds are removed; cards stay, so `pull` brings any back.
+
+    Example: adapterctl gc --keep-last 5 --force
+    """
+    result = api.gc(api.open_project(project), keep_last=keep_last, force=force)
+
+    def render(r: Any) -> None:
+        verb = "would remove" if r.dry_run else "removed"
+        for e in r.remove:
+            ui.info(f"{verb} {e.ref}")
+        for e in r.kept:
+            ui.warn(f"kept {e.ref}: {e.reason}")
+        if r.dry_run:
+            ui.info(f"{len(r.remove)} version(s) to remove; run with --force to delete them")
+        else:
+            ui.success(f"removed {len(r.remove)} local version(s), freed {r.freed_bytes / 1e6:.1f} MB")
+
+    ui.emit(result, as_json, render)

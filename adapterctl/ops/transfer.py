@@ -1,0 +1,93 @@
+"""Moving versions between this machine and the DVC remote: push, pull, and `resolve --pull`.
+
+Every path that hands weights onward verifies them against their id first; a mismatch is
+an IntegrityError, which no --force overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adapterctl import manifest, storage, ui, versions
+from adapterctl.errors import IntegrityError, StorageError
+from adapterctl.ops import changes_state
+from adapterctl.project import Project
+from adapterctl.registry import Registry
+from adapterctl.versions import Version
+
+
+@dataclass
+class TransferResult:
+    remote: str
+    targets: list[str]  # version refs, or ["everything"]
+    files: int = 0  # objects transferred (push) ; versions verified (pull)
+    verified: list[str] = field(default_factory=list)
+
+
+def remote(project: Project, *, required: bool) -> str | None:
+    """The DVC remote to use: the manifest's project.remote, else DVC's default."""
+    preferred = manifest.load(project.manifest_path).project.remote
+    name = storage.remote_name(project.root, preferred)
+    if name is None and required:
+        raise StorageError(
+            "no DVC remote configured: add one with `dvc remote add -d NAME URL` "
+            "(or create the project with `adapterctl init --remote PATH`)"
+        )
+    return name
+
+
+def push(project: Project, ref: str | None = None) -> TransferResult:
+    """Upload one version's weights, or every DVC-tracked output (versions, data, base)."""
+    name = remote(project, required=True)
+    assert name is not None
+    if ref is None:
+        return TransferResult(name, ["everything"], storage.push(project.root, None, name))
+    version = versions.resolve(project, ref, verify=False)
+    moved = storage.push(project.root, [version.path], name)
+    if not storage.availability(project.root, version.path, name)[1]:  # DVC only warns when objects are missing
+        raise StorageError(f"{version.ref}: not pushed: its weights are not in this machine's DVC cache")
+    return TransferResult(name, [version.ref], moved)
+
+
+def pull(project: Project, ref: str | None = None) -> TransferResult:
+    """Download one version (only that one) or everything tracked; downloaded weights are verified."""
+    name = remote(project, required=True)
+    assert name is not None
+    return _pull(project, ref, name)
+
+
+@changes_state
+def _pull(project: Project, ref: str | None, name: str) -> TransferResult:
+    if ref is not None:
+        version = versions.resolve(project, ref, verify=False)
+        storage.pull(project.root, [version.path], name, force=True)
+        versions.check_weights(version)
+        return TransferResult(name, [version.ref], 1, [version.ref])
+    every = Registry.load(project).all_versions()
+    if every:  # versions first and forced; then the rest, keeping the user's unsaved data edits
+        storage.pull(project.root, [v.path for v in every], name, force=True)
+    storage.pull(project.root, None, name)
+    for v in every:
+        versions.check_weights(v)
+    return TransferResult(name, ["everything"], len(every), [v.ref for v in every])
+
+
+def local_path(project: Project, ref: str, *, pull: bool = False) -> Version:
+    """The verified local version REF names, for deployment scripts; fetched first with `pull`."""
+    version = versions.resolve(project, ref, verify=False)
+    if pull:
+        try:
+            versions.check_weights(version)
+            return version
+        except IntegrityError:
+            ui.warn(f"{version.ref}: the local copy does not match its id; fetching a fresh copy")
+        except StorageError:
+            pass  # not here yet: fetch it
+        _fetch(project, version, remote(project, required=True))
+    versions.check_weights(version)
+    return version
+
+
+@changes_state
+def _fetch(project: Project, version: Version, name: str | None) -> None:
+    storage.pull(project.root, [version.path], name, force=True)

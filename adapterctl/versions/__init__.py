@@ -1,0 +1,49 @@
+"""The version store: content-addressed adapter versions and their cards.
+
+    card.py      the typed `Card` (schema_version), load/dump
+    store.py     `Version`, log, resolve, check_weights
+    lineage.py   what a new card records about its inputs
+    register.py  the staging → publish transaction, record_metrics, recovery, the lock
+    adopt.py     `import`: adopting an existing PEFT folder
+
+This module is the package's public face: `versions.resolve(...)`, `versions.Version`.
+"""
+
+from __future__ import annotations
+
+from adapterctl.faults import ENV_VAR as TEST_HOOK
+from adapterctl.versions.adopt import import_folder
+from adapterctl.versions.card import SCHEMA_VERSION, Card, without_none
+from adapterctl.versions.card import dump as dump_card
+from adapterctl.versions.lineage import (
+    LIBRARIES,
+    data_facts,
+    library_versions,
+    template_sha256,
+)
+from adapterctl.versions.register import (
+    IGNORE_VERSIONS,
+    changing,
+    record_metrics,
+    recover,
+    recover_if_idle,
+    register,
+)
+from adapterctl.versions.store import (
+    ID,
+    Version,
+    all_versions,
+    check_weights,
+    log,
+    read_card,
+    resolve,
+    short,
+    version_dir,
+)
+
+__all__ = [
+    "ID", "IGNORE_VERSIONS", "LIBRARIES", "SCHEMA_VERSION", "TEST_HOOK", "Card", "Version", "all_versions",
+    "changing", "check_weights", "data_facts", "dump_card", "import_folder", "library_versions", "log",
+    "read_card", "record_metrics", "recover", "recover_if_idle", "register", "resolve", "short",
+    "template_sha256", "version_dir", "without_none",
+]

@@ -1,0 +1,179 @@
+"""The version card, adapters/NAME/<id>.toml: a typed model, read and written here only.
+
+Cards written before `schema_version` existed carry `schema = 1` and load as version 1.
+Unknown keys are kept (a newer adapterctl's card survives a round trip through an older
+one), and every table a later feature fills (metrics, gates, eval) has a typed place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from adapterctl import tomlread
+from adapterctl.errors import IntegrityError, UsageError
+from adapterctl.refs import short
+
+SCHEMA_VERSION = 2  # 1: `schema = 1`, untyped; 2: `schema_version`, this model
+
+
+class _Table(BaseModel):
+    """A card table: typed where adapterctl reads it, open to keys it only records."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A key that may be absent: declared fields and recorded extras alike."""
+        return self.to_dict().get(key, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys the file holds (or the code set), nothing defaulted."""
+        return self.model_dump(exclude_none=True, exclude_unset=True)
+
+
+class BaseFacts(_Table):
+    """The base model a version was trained on, fingerprinted (fingerprints.base_fingerprint)."""
+
+    model: str = ""
+    revision: str = ""
+    hash: str = ""  # "" when it could not be hashed
+    tokenizer_hash: str = ""
+
+
+class DataFile(_Table):
+    path: str = ""
+    md5: str = ""  # as DVC records it; "" when neither here nor tracked
+    rows: int | None = None
+
+
+class DataFacts(_Table):
+    train: DataFile | None = None
+    val: DataFile | None = None
+    eval: DataFile | None = None
+
+    def role(self, name: str) -> DataFile | None:
+        return getattr(self, name, None)
+
+
+class Training(_Table):
+    """What produced the weights: the run summary for trained versions, `source` for imports."""
+
+    source: str | None = None  # "import" for adopted folders
+    run_id: str | None = None
+    steps: int | None = None
+
+
+class Gates(_Table):
+    """Eval gate verdicts: `deploy` refuses passed = false unless forced."""
+
+    passed: bool | None = None
+    failed: list[str] = Field(default_factory=list)
+
+
+class Card(BaseModel):
+    """Lineage, hashes of every input, and eval results of one version."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    schema_version: int = SCHEMA_VERSION
+    name: str
+    id: str
+    parent: str = ""
+    created: str = ""
+    message: str = ""
+    git_commit: str = ""
+    spec_hash: str = ""
+    template_sha256: str = ""
+    seed: int | None = None
+    base: BaseFacts = Field(default_factory=BaseFacts)
+    data: DataFacts = Field(default_factory=DataFacts)
+    libraries: dict[str, str] = Field(default_factory=dict)
+    training: Training = Field(default_factory=Training)
+    metrics: dict[str, Any] = Field(default_factory=dict)  # filled by eval: name → value or table
+    gates: Gates | None = None  # filled by eval
+    eval: dict[str, Any] | None = None  # filled by eval: per-row scores, samples, settings
+    sweep: dict[str, Any] | None = None  # set on sweep candidates: id, candidate, rank, best, ...
+    spec: dict[str, Any] = Field(default_factory=dict)  # the resolved AdapterSpec.to_dict()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "schema" in data and "schema_version" not in data:
+            data = {k: v for k, v in data.items() if k != "schema"} | {"schema_version": data["schema"]}
+        return data
+
+    @property
+    def short(self) -> str:
+        return short(self.id)
+
+    def scalar_metrics(self) -> dict[str, Any]:
+        """Scalar metrics, one level of nesting flattened (`val.loss`), for tables."""
+        out: dict[str, Any] = {}
+        for key, value in self.metrics.items():
+            if isinstance(value, dict):
+                out.update({f"{key}.{k}": v for k, v in value.items() if _is_number(v)})
+            elif _is_number(value):
+                out[key] = value
+        return out
+
+    def extra(self, key: str, default: Any = None) -> Any:
+        """A top-level key this model does not declare (e.g. `run_id` from card_extra)."""
+        return (self.model_extra or {}).get(key, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the TOML file holds it: the keys it was read or built with, no nulls, schema first."""
+        body = self.model_dump(exclude_none=True, exclude_unset=True)
+        return without_none({"schema_version": self.schema_version, **body})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def without_none(value: Any) -> Any:
+    """As TOML can hold it: no nulls (TOML has none), paths as text, numpy/torch scalars as numbers."""
+    if isinstance(value, dict):
+        return {str(k): without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [without_none(v) for v in value if v is not None]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return without_none(value.model_dump(exclude_none=True, exclude_unset=True))
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return value
+
+
+def from_dict(data: dict[str, Any], where: Path | str = "version card") -> Card:
+    try:
+        return Card.model_validate(without_none(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise IntegrityError(f"{where}: invalid version card: {key}: {err['msg']}") from None
+
+
+def load(path: Path) -> Card:
+    """Parse and check a card; its id must match its file name."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomlread.loads(text)
+    except tomlread.TOMLDecodeError as exc:
+        hint = " (unresolved git merge conflict?)" if "<<<<<<<" in text else ""
+        raise IntegrityError(f"{path}: invalid version card{hint}: {exc}") from None
+    if data.get("id") != path.stem:
+        raise IntegrityError(f"{path}: the card's id {data.get('id')!r} does not match its file name")
+    return from_dict(data, path)
+
+
+def dump(card: Card | dict[str, Any]) -> str:
+    import tomli_w
+
+    data = card.to_dict() if isinstance(card, Card) else without_none(card)
+    try:
+        return tomli_w.dumps(data)
+    except TypeError as exc:
+        raise UsageError(f"version card: a value cannot be written as TOML ({exc})") from None

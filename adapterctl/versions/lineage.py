@@ -1,0 +1,89 @@
+"""What a new card records about its inputs: spec, template, data, base and library versions."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from adapterctl import environments, fingerprints, manifest, storage
+from adapterctl.manifest import AdapterSpec
+from adapterctl.project import Project
+from adapterctl.versions import card as cards
+from adapterctl.versions.card import Card
+
+LIBRARIES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets")
+
+
+def new_card(
+    project: Project,
+    m: manifest.Manifest,
+    name: str,
+    vid: str,
+    spec: AdapterSpec,
+    message: str,
+    training: dict | None,
+    card_extra: dict | None,
+    *,
+    parent: str,
+) -> Card:
+    from adapterctl import gitio
+
+    cache = fingerprints.FileCache(project)
+    try:
+        data: dict[str, Any] = {
+            "schema_version": cards.SCHEMA_VERSION,
+            "name": name,
+            "id": vid,
+            "parent": parent,
+            "created": environments.now(),
+            "message": message,
+            "git_commit": gitio.head_commit(project.root) or "",
+            "spec_hash": manifest.spec_hash(spec, project.root),
+            "template_sha256": template_sha256(project, spec),
+            "seed": spec.train.seed,
+            **(card_extra or {}),
+            "base": fingerprints.base_fingerprint(project, m.base.model, m.base.revision, cache),
+            "data": data_facts(project, spec, cache),
+            "libraries": library_versions(),
+            "training": training or {},
+            "metrics": {},
+            "spec": spec.to_dict(),
+        }
+    finally:
+        cache.save()
+    return cards.from_dict(data)
+
+
+def template_sha256(project: Project, spec: AdapterSpec) -> str:
+    if not spec.template or not (project.root / spec.template).is_file():
+        return ""
+    return fingerprints.file_digest(project.root / spec.template, "sha256")
+
+
+def data_facts(project: Project, spec: AdapterSpec, cache: fingerprints.FileCache) -> dict[str, dict[str, Any]]:
+    """path, md5 (as DVC records it) and row count of each data file the spec names."""
+    out: dict[str, dict[str, Any]] = {}
+    for role, rel in (("train", spec.data), ("val", spec.val_data), ("eval", spec.eval_data)):
+        if not rel:
+            continue
+        path = project.root / rel
+        if path.is_file():
+            facts: dict[str, Any] = {"path": rel, "md5": cache.digest(path, "md5")}
+            rows = cache.rows(path)
+            if rows is not None:
+                facts["rows"] = rows
+        else:  # tracked but not pulled here: DVC still knows its hash
+            facts = {"path": rel, "md5": storage.md5(path) or ""}
+        out[role] = facts
+    return out
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions, read from package metadata (importing them would load torch)."""
+    out = {}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = ""
+    return out

@@ -1,0 +1,49 @@
+"""Plain helpers shared by test modules (fixtures live in the conftest files). Test modules
+import from here, never from each other or from a conftest."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A few optimiser steps on the tiny model: every stage runs, in about a second.
+FAST = ["train.max_steps=4", "train.eval_steps=2", "train.batch_size=8"]
+# Long enough that a checkpoint is written before the run is interrupted.
+LONG = ["--set", "train.max_steps=400", "--set", "train.eval_steps=2", "--set", "train.batch_size=4"]
+
+
+def run_dir(project, run_id: str) -> Path:
+    """The folder of training run `run_id` in Project `project`."""
+    return project.state_dir / "runs" / run_id
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment for `python -m adapterctl` in a child process running this checkout."""
+    return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+
+
+def start_training(root: Path, *extra: str) -> subprocess.Popen:
+    """`adapterctl train support` with LONG settings, in the background."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "adapterctl", "train", "support", *LONG, *extra],
+        cwd=root, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_for_checkpoint(root: Path, proc: subprocess.Popen, timeout: float = 180) -> Path:
+    """The run folder of `proc`'s training, once it has written its first checkpoint."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list((root / ".adapterctl/runs").glob("support-*/checkpoints/checkpoint-*/trainer_state.json"))
+        if found:
+            return found[0].parents[2]
+        if proc.poll() is not None:
+            raise AssertionError(f"training ended early ({proc.returncode}): {proc.stderr.read()[-3000:]}")
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("no checkpoint appeared in time")
