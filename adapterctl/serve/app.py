@@ -174,7 +174,8 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
                 parts.append(event[1])
             elif event[0] == "error":
                 record(500)
-                raise ApiError(500, event[1], kind="server_error")
+                return JSONResponse(ApiError(500, event[1], kind="server_error").body(), status_code=500,
+                                    headers=headers)
             else:
                 reply = protocol.Reply(req.model, "".join(parts), event[1], event[2])
                 record(200, reply.usage["completion_tokens"])
