@@ -40,11 +40,13 @@ for _ in $(seq 1 600); do  # bounded: up to 5 minutes for the imports and the ba
   sleep 0.5
 done
 served() {  # POST a completion; print the X-Adapter-Version header and the answer
-  curl -sS -D - -o >(python -c 'import json,sys; print("  answer:", json.load(sys.stdin)["choices"][0]["text"][:60])') \
-    "$url/v1/completions" -H 'Content-Type: application/json' \
-    -d '{"model": "support", "prompt": "How do I reset my password?", "max_tokens": 12, "temperature": 0}' \
-    | tr -d '\r' | grep -i '^x-adapter-version'
-  sleep 0.2
+  local headers body
+  headers=$(mktemp)
+  body=$(curl -sS -D "$headers" "$url/v1/completions" -H 'Content-Type: application/json' \
+    -d '{"model": "support", "prompt": "How do I reset my password?", "max_tokens": 12, "temperature": 0}')
+  tr -d '\r' <"$headers" | grep -i '^x-adapter-version'
+  python -c 'import json, sys; print("answer:", repr(json.loads(sys.argv[1])["choices"][0]["text"]))' "$body"
+  rm -f "$headers"
 }
 step served
 step adapterctl deploy support --env prod -m "live: the smaller rank again"
