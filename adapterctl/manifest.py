@@ -91,6 +91,11 @@ class TrainSpec(Section):
     epochs: float = Field(3, gt=0, description="Passes over the training data (ignored when max_steps is set).")
     max_steps: int | None = Field(None, gt=0, description="Stop after this many optimiser steps.")
     batch_size: int = Field(8, gt=0, description="Rows per device per step.")
+    max_tokens_per_batch: int | None = Field(
+        None, gt=0, description="Batch by tokens instead of rows: each step holds rows up to this many tokens "
+        "(in seeded random order). Unset: batch_size rows on a CPU; on a GPU chosen from free memory (with a "
+        "notice in the card) unless batch_size was changed from its default."
+    )
     grad_accum: int = Field(1, gt=0, description="Steps accumulated per update: effective batch = batch_size x grad_accum.")
     max_length: int = Field(512, gt=0, description="Tokens per row; longer rows are truncated.")
     batching: Literal["padding_free", "packed", "padded"] = Field(
@@ -354,9 +359,18 @@ def spec_hash(spec: AdapterSpec, root: Path) -> str:
         "template": spec.template,
         "template_sha256": _file_sha256(root / spec.template) if spec.template else None,
         "lora": spec.lora.model_dump(),
-        "train": spec.train.model_dump(),
+        "train": _without_unset_additions(spec.train.model_dump()),
     }
     return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+
+
+# Train keys added after versions were first recorded: left out of the spec hash while unset,
+# so adding them does not make every existing version stale.
+ADDED_TRAIN_KEYS = ("max_tokens_per_batch",)
+
+
+def _without_unset_additions(train: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in train.items() if not (k in ADDED_TRAIN_KEYS and v is None)}
 
 
 def canonical_json(value: Any) -> str:

@@ -59,6 +59,7 @@ class LoadedBase:
     tokenizer: Any
     key: BaseKey
     info: BaseInfo
+    precision: str | None = None  # how a k-bit base was prepared for training (precision.prepare_kbit)
 
 
 def device() -> str:
@@ -167,8 +168,8 @@ def load_base(
 ) -> LoadedBase:
     """The base model and tokenizer as `base` and `train` declare them.
 
-    For training, a k-bit base goes through `prepare_model_for_kbit_training` (fp32 norms,
-    input grads, frozen base); gradient checkpointing is left to the trainer, per spec.
+    For training, a k-bit base is frozen by `precision.prepare_kbit` (no float32 residual
+    stream under 16-bit compute); gradient checkpointing is left to the recipe.
     """
     from adapterctl.train.quiet import quiet
 
@@ -207,12 +208,13 @@ def load_base(
             _keep_4bit_layout(model)
         if tokenizer.pad_token is None:  # Llama-style tokenizers ship without one
             tokenizer.pad_token = tokenizer.eos_token
+        precision = None
         if for_training:
             model.config.use_cache = False  # a KV cache would also defeat padding-free masking
             if bnb is not None:
-                from peft import prepare_model_for_kbit_training
+                from adapterctl.train.precision import prepare_kbit
 
-                model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+                precision = prepare_kbit(model, compute)
         else:
             model.eval()
     info = BaseInfo(
@@ -227,7 +229,7 @@ def load_base(
     )
     key = BaseKey(source, base.revision, qrecord["used"], train.double_quant, compute, weight, dev,
                   base.trust_remote_code)
-    return LoadedBase(model, tokenizer, key, info)
+    return LoadedBase(model, tokenizer, key, info, precision)
 
 
 def _keep_4bit_layout(model) -> None:

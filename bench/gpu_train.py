@@ -1,17 +1,25 @@
-"""GPU throughput and peak memory of adapterctl's QLoRA recipe against the naive pipeline, on
-a randomly initialised model of a real 7B shape (Llama-2-7B: hidden 4096, 32 layers, MLP
-11008, vocab 32000), in the same run. No hub access: the model is built on the GPU itself
-(no CPU copy) and quantised to nf4 in place.
+"""GPU throughput, MFU and peak memory of adapterctl's QLoRA recipe against a tuned plain TRL
+run (the peer) and the naive pipeline, on a randomly initialised model of a real 7B shape
+(Llama-2-7B: hidden 4096, 32 layers, MLP 11008, vocab 32000), all in one process. No hub
+access: the model is built on the GPU itself (no CPU copy) and quantised to nf4 in place.
 
-    python bench/gpu_train.py [--steps 10] [--json]        # on a CUDA machine, ~3-5 min on an H200
-    python bench/gpu_train.py --smoke                       # tiny shape, any device: checks the script
+    python bench/gpu_train.py [--steps 10] [--tokens-per-step 8192] [--json]   # CUDA, ~4-6 min on an H200
+    python bench/gpu_train.py --smoke [--json]                                 # tiny shape, any device
 
-Both pipelines train LoRA r=16 on the same nf4 base and the same rows (the example project's
-`support` adapter, rendered through its template and tokenised by the tiny tokenizer). The
-naive pipeline is the LoRA guide's: rows padded to 1024, batch 1 x grad-accum 8, fp16, plain
-Trainer. The recipe runs as `adapterctl train` does on a GPU (bf16 compute, padding-free
-batches of 16 rows). Reported: real (non-pad) tokens/s over the steps after the first, and
-peak GPU memory during training.
+Every arm trains LoRA r=16 (all linear layers) on the same nf4 base with the same tokens per
+step, in two cases:
+  short rows: the example project's `support` rows (~135 tokens, rendered through its template);
+  long rows:  512-2048 tokens each, built by joining consecutive support rows.
+Arms: the recipe as `adapterctl train` runs it on a GPU (bf16 compute, no float32 upcast,
+varlen attention with rows kept apart and verified by the probe, batches by
+train.max_tokens_per_batch); the peer, plain TRL SFTTrainer with best-fit packing, bf16 and
+the best attention installed (see train_common.run_peer); and, for short rows, the LoRA guide's
+naive pipeline (pad to 1024, batch 1 x accum 8, fp16, PEFT's k-bit upcast). Order: peers, then
+the recipe (Liger, when installed, patches the shared base in place), then naive (the upcast
+changes the shared base). An 8192^3 bf16 matmul is timed in the same process and
+each arm's MFU is reported against it (4 x linear params FLOPs per real token; attention FLOPs
+not counted). Reported: real (non-pad) tokens/s over the steps after the first, and peak GPU
+memory during training. The acceptance block at the end compares recipe and peer.
 """
 
 from __future__ import annotations
@@ -80,19 +88,56 @@ def set_compute_dtype(model, dtype) -> None:
             module.compute_dtype = dtype
 
 
+def add_adapter(project, name: str, rows: list[dict[str, str]]) -> None:
+    """Write `rows` as data/NAME.jsonl and declare [adapters.NAME] (prompt/completion rows, no template)."""
+    (project.root / f"data/{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with open(project.manifest_path, "a") as f:
+        f.write(f'\n[adapters.{name}]\ndata = "data/{name}.jsonl"\n')
+
+
+def acceptance(results) -> dict:
+    """Issue 13's GPU acceptance, computed (not asserted): recipe against the peer per case."""
+    out = {}
+    for case in sorted({r.case for r in results}):
+        recipe = next((r for r in results if r.case == case and r.pipeline.startswith("adapterctl")), None)
+        peer = next((r for r in results if r.case == case and r.pipeline.startswith("plain TRL")), None)
+        if not (recipe and peer):
+            continue
+        speed = recipe.tokens_per_second / peer.tokens_per_second
+        memory_ok = None if recipe.peak_memory_gb is None else recipe.peak_memory_gb <= peer.peak_memory_gb
+        out[case] = {"speed_vs_peer": round(speed, 2), "speed_ok": speed >= 1.5,
+                     "recipe_peak_gb": recipe.peak_memory_gb, "peer_peak_gb": peer.peak_memory_gb,
+                     "memory_ok": memory_ok, "recipe_mfu": recipe.mfu,
+                     "mfu_ok": None if recipe.mfu is None else recipe.mfu >= 0.5}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=10, help="optimiser steps measured per pipeline")
+    parser.add_argument("--steps", type=int, default=10, help="optimiser steps measured per arm")
+    parser.add_argument("--tokens-per-step", type=int, default=8192, help="tokens per optimiser step, every arm")
     parser.add_argument("--smoke", action="store_true", help="tiny shape, 2 steps, any device")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-long", action="store_true", help="skip the long-row case")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser.add_argument("--json-out", type=Path, help="also write the JSON to this file")
     args = parser.parse_args()
 
     import torch
-    from peft import prepare_model_for_kbit_training
-    from train_common import naive_rows, recipe_job, report, run_naive, run_recipe
+    from train_common import (
+        linear_params,
+        long_rows,
+        matmul_tflops,
+        naive_rows,
+        recipe_job,
+        report,
+        run_naive,
+        run_peer,
+        run_recipe,
+    )
 
     from adapterctl import modeling, tiny
     from adapterctl.project import Project
+    from adapterctl.train.precision import prepare_kbit
     from adapterctl.train.quiet import quiet
     from adapterctl.train.recipe import BaseCache
 
@@ -100,8 +145,18 @@ def main() -> None:
     if device != "cuda" and not args.smoke:
         sys.exit("bench/gpu_train.py needs a CUDA device (use --smoke to check the script elsewhere)")
     shape, steps = (SHAPE_SMOKE, 2) if args.smoke else (SHAPE_7B, args.steps)
+    per_step = 1024 if args.smoke else args.tokens_per_step
+    # (row length range, peer's packed sequence length) per case
+    cases = {"short rows": (None, 256 if args.smoke else 1024),
+             "long rows": ((128, 256) if args.smoke else (512, 2048), 256 if args.smoke else 2048)}
+    if args.no_long:
+        cases.pop("long rows")
+    if device == "cpu":
+        torch.set_num_threads(1)  # what the recipe does for small models; the same for every arm
     compute = torch.bfloat16 if device == "cuda" else torch.float32
+    dtype_name = "bfloat16" if compute == torch.bfloat16 else "float32"
     started = time.perf_counter()
+    peak_tflops = matmul_tflops(device, size=8192 if device == "cuda" else 512)
     with tempfile.TemporaryDirectory() as tmp, quiet():
         import shutil
 
@@ -113,18 +168,19 @@ def main() -> None:
         project = Project(root)
         tokenizer = tiny.build_tokenizer()
         model = build_nf4_model(shape, device, compute)
+        if device == "cpu":
+            modeling._keep_4bit_layout(model)  # as load_base does: no in-place repacking on eval forwards
+        n_linear = linear_params(model)
         built = time.perf_counter() - started
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+        precision = prepare_kbit(model, dtype_name)  # what modeling.load_base does for training
 
-        spec_job = recipe_job(project, "support", ["lora.modules_to_save=[]", "train.learning_rate=2e-4"], steps)
-        spec = spec_job.adapter_spec()
-        rows = naive_rows(project.root, spec.data, spec.template)
-
-        # The naive run computes in fp16, as the guide's BitsAndBytesConfig says.
-        set_compute_dtype(model, torch.float16 if device == "cuda" else torch.float32)
-        naive = run_naive(model, tokenizer, rows, steps=steps, out_dir=Path(tmp) / "naive", device=device,
-                          fp16=device == "cuda")
-        set_compute_dtype(model, compute)
+        spec = recipe_job(project, "support", [], steps).adapter_spec()
+        short = naive_rows(project.root, spec.data, spec.template)
+        data = {"short rows": short}
+        if "long rows" in cases:
+            (low, high), _ = cases["long rows"]
+            data["long rows"] = long_rows(short, tokenizer, low=low, high=high, tokens=int(1.3 * (steps + 2) * per_step))
+            add_adapter(project, "long", data["long rows"])
 
         class Preloaded(BaseCache):
             """The model built above stands in for the manifest's base."""
@@ -133,30 +189,62 @@ def main() -> None:
                 return self.loaded
 
         bases = Preloaded()
-        dtype_name = "bfloat16" if compute == torch.bfloat16 else "float32"
         bases.loaded = modeling.LoadedBase(
             model, tokenizer,
             modeling.BaseKey("random-7b", None, "nf4", True, dtype_name, dtype_name, device, False),
             modeling.BaseInfo(model="random-7b-shape", revision=None, source="local", commit=None, dtype=dtype_name,
                               device=device, quantization={"requested": "nf4", "used": "nf4"},
                               attn_implementation=model.config._attn_implementation),
+            precision,
         )
-        results = [naive]
-        for batching in ("padding_free", "padded"):
-            job = recipe_job(project, "support", ["lora.modules_to_save=[]", "train.learning_rate=2e-4",
-                                                  f'train.batching="{batching}"'], steps)
+        # Peers first: the recipe may apply Liger's kernels, which patch the shared base in place.
+        results = []
+        for case, (_, peer_length) in cases.items():
+            results.append(run_peer(model, tokenizer, data[case], steps=steps, out_dir=Path(tmp) / "peer",
+                                    device=device, tokens_per_step=per_step, max_length=peer_length))
+            results[-1].case = case
+        for case, (lengths, _) in cases.items():
+            adapter = "support" if case == "short rows" else "long"
+            max_length = 512 if lengths is None else lengths[1]
+            job = recipe_job(project, adapter, ["lora.modules_to_save=[]", "train.learning_rate=2e-4",
+                                                f"train.max_tokens_per_batch={per_step}",
+                                                f"train.max_length={max_length}"], steps)
             results.append(run_recipe(project, job, bases, steps=steps, device=device))
+            results[-1].case = case
+        results.sort(key=lambda r: (r.case != "short rows", not r.pipeline.startswith("adapterctl")))
+        # The naive run computes in fp16, as the guide's BitsAndBytesConfig says, after PEFT's upcast.
+        from peft import prepare_model_for_kbit_training
+
+        prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+        set_compute_dtype(model, torch.float16 if device == "cuda" else torch.float32)
+        naive = run_naive(model, tokenizer, short, steps=steps, out_dir=Path(tmp) / "naive", device=device,
+                          fp16=device == "cuda")
+        results.insert(0, naive)
+    for r in results:
+        r.mfu = round(r.tokens_per_second * 4 * n_linear / (peak_tflops * 1e12), 4)
 
     total = time.perf_counter() - started
     gpu = torch.cuda.get_device_name() if device == "cuda" else "cpu (smoke)"
+    verdict = acceptance(results)
+    doc = json.dumps({"device": gpu, "smoke": args.smoke, "shape": shape, "matmul_tflops": round(peak_tflops, 3),
+                      "linear_params": n_linear, "tokens_per_step": per_step, "build_seconds": round(built, 1),
+                      "total_seconds": round(total, 1), "measurements": [r.to_dict() for r in results],
+                      "acceptance": verdict}, indent=2)
+    if args.json_out:
+        args.json_out.write_text(doc + "\n")
     if args.json:
-        print(json.dumps({"device": gpu, "shape": shape, "build_seconds": round(built, 1),
-                          "total_seconds": round(total, 1), "measurements": [r.to_dict() for r in results]},
-                         indent=2))
+        print(doc)
         return
-    print(f"{gpu}; random {'7B' if not args.smoke else 'smoke'}-shape Llama, nf4 + double quant; "
-          f"{steps} steps each; model built in {built:.0f}s, total {total:.0f}s\n")
+    print(f"{gpu}; random {'7B' if not args.smoke else 'smoke'}-shape Llama, nf4 + double quant; {steps} steps "
+          f"each, {per_step} tokens per step; matmul {peak_tflops:.0f} TFLOP/s; model built in {built:.0f}s, "
+          f"total {total:.0f}s\n")
     print(report(results, naive))
+    if args.smoke:
+        print("\nsmoke run: the numbers check the script, they measure nothing")
+        return
+    for case, v in verdict.items():
+        print(f"\n{case}: recipe {v['speed_vs_peer']:.2f}x the peer (need >= 1.5), peak {v['recipe_peak_gb']} "
+              f"vs {v['peer_peak_gb']} GB, recipe MFU {v['recipe_mfu']}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Shared by bench/cpu_train.py and bench/gpu_train.py: the naive pipeline of the LoRA guide
-(docs reference: pad every row to 1024, batch 1 x grad-accum 8, fp16, plain Trainer) and
-adapterctl's recipe, timed on the same base model and the same rows in one process.
+(docs reference: pad every row to 1024, batch 1 x grad-accum 8, fp16, plain Trainer), a tuned
+plain TRL SFTTrainer run (the peer), and adapterctl's recipe, timed on the same base model and
+the same rows in one process.
 
 Throughput counts real tokens only: pad tokens a pipeline feeds the model are work, not
 progress. Each measurement skips the first optimiser step (allocations, kernel selection).
@@ -26,6 +27,8 @@ class Measurement:
     tokens_per_second: float
     peak_memory_gb: float | None
     notes: str = ""
+    case: str = "short rows"
+    mfu: float | None = None  # fraction of the measured bf16 matmul rate (4 x linear params FLOPs per token)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,7 +47,12 @@ class CountingCollator:
         mask = batch.get("attention_mask")
         # With a mask, it marks the real tokens; padding-free and packed batches have none, and
         # their examples hold no padding, so the examples' lengths are the real tokens.
-        self.real += int(mask.sum()) if mask is not None else sum(len(ex["input_ids"]) for ex in examples)
+        if mask is not None:
+            self.real += int(mask.sum())
+        else:
+            from adapterctl.train.collate import ungroup
+
+            self.real += sum(len(ex["input_ids"]) for ex in ungroup(examples))
         return batch
 
 
@@ -144,11 +152,116 @@ def run_recipe(project, job, bases, *, steps: int, device: str) -> Measurement:
     try:
         recipe.train()
         train = job.adapter_spec().train
-        notes = (f"{recipe.batching['used']}, batch {train.batch_size} x accum {train.grad_accum}, "
-                 f"{recipe.base.key.quantization}, compute {recipe.base.key.compute_dtype}")
+        per_step = (f"<= {train.max_tokens_per_batch} tokens" if recipe.token_batches
+                    else f"batch {train.batch_size}")
+        notes = (f"{recipe.batching['used']}, {per_step} x accum {train.grad_accum}, "
+                 f"{recipe.base.key.quantization}, compute {recipe.base.key.compute_dtype}, "
+                 f"attention {recipe.attention['implementation']}, rows apart verified: "
+                 f"{recipe.batching.get('verified')}, checkpointing {recipe.plan.gradient_checkpointing}, "
+                 f"liger {recipe.liger}")
         return m.result(f"adapterctl recipe ({recipe.batching['used']})", notes)
     finally:
         recipe.cleanup()
+
+
+def run_peer(model, tokenizer, rows: list[dict[str, str]], *, steps: int, out_dir: Path, device: str,
+             tokens_per_step: int, max_length: int) -> Measurement:
+    """What a careful user writes with plain TRL: SFTTrainer with a LoraConfig on the k-bit base,
+    best-fit packing (TRL's padding-free layout, rows kept apart by position ids), bf16, the best
+    attention installed (flash_attention_2 if flash-attn is, else sdpa), no gradient checkpointing,
+    completion-only loss, and the same tokens per step as the recipe."""
+    import importlib.util
+
+    import datasets
+    from peft import LoraConfig
+    from trl import SFTConfig, SFTTrainer
+
+    attn = "flash_attention_2" if device == "cuda" and importlib.util.find_spec("flash_attn") else "sdpa"
+    previous = model.config._attn_implementation
+    model.set_attn_implementation(attn)
+    on_gpu = device == "cuda"
+    args = SFTConfig(
+        output_dir=str(out_dir), per_device_train_batch_size=max(1, tokens_per_step // max_length),
+        gradient_accumulation_steps=1, learning_rate=2e-4, max_steps=steps + 1, warmup_steps=0.05,
+        bf16=on_gpu, fp16=False, use_cpu=not on_gpu, gradient_checkpointing=False, max_length=max_length,
+        packing=True, packing_strategy="bfd", completion_only_loss=True, logging_steps=10, report_to="none",
+        save_strategy="no", disable_tqdm=True, dataset_num_proc=None, dataloader_num_workers=0, seed=0,
+    )
+    config = LoraConfig(task_type="CAUSAL_LM", r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear")
+    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
+                         processing_class=tokenizer, peft_config=config)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    collator = CountingCollator(trainer.data_collator, tokenizer.pad_token_id)
+    trainer.data_collator = collator
+    m = meter(collator, device)
+    trainer.add_callback(m)
+    try:
+        trainer.train()
+        notes = (f"TRL SFTTrainer, packing bfd {args.per_device_train_batch_size} x {max_length} tokens, "
+                 f"attention {attn}, {'bf16' if on_gpu else 'fp32'}, no k-bit upcast, no checkpointing")
+        return m.result("plain TRL SFTTrainer (tuned peer)", notes)
+    finally:
+        trainer.model.unload()
+        model.set_attn_implementation(previous)
+
+
+def long_rows(rows: list[dict[str, str]], tokenizer, *, low: int, high: int, tokens: int,
+              seed: int = 0) -> list[dict[str, str]]:
+    """Prompt/completion rows of `low`..`high` tokens (uniform), about `tokens` in all: consecutive
+    short rows joined into one long prompt, the last one's answer as the completion."""
+    import random
+
+    rng = random.Random(seed)
+    out: list[dict[str, str]] = []
+    total, i = 0, 0
+    while total < tokens:
+        target = rng.randint(low, high)
+        parts: list[str] = []
+        length = 0
+        while True:
+            row = rows[i % len(rows)]
+            i += 1
+            text = row["prompt"] + row["completion"]
+            n = len(tokenizer(text).input_ids)
+            if parts and length + n > target:
+                break
+            parts.append(text)
+            length += n
+        last = rows[(i - 2) % len(rows)]
+        out.append({"prompt": "\n\n".join(parts[:-1] + [last["prompt"]]), "completion": last["completion"]})
+        total += length
+    return out
+
+
+def linear_params(model) -> int:
+    """Weights of the linear layers (decoder and LM head; 4-bit layers counted unpacked): the N in
+    the 4N FLOPs per token of a frozen-base LoRA step (forward 2N, input gradients 2N)."""
+    import torch
+
+    return sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+def matmul_tflops(device: str, size: int = 8192, repeats: int = 10) -> float:
+    """Measured TFLOP/s of a size^3 matmul in bf16 (fp32 on a CPU), after three warm-ups."""
+    import torch
+
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    del a, b
+    return 2 * size**3 * repeats / seconds / 1e12
 
 
 def recipe_job(project, name: str, overrides: list[str], steps: int):
@@ -162,10 +275,15 @@ def recipe_job(project, name: str, overrides: list[str], steps: int):
 
 
 def report(results: list[Measurement], baseline: Measurement) -> str:
-    lines = [f"{'pipeline':58} {'real tok/s':>11} {'x naive':>8} {'pad %':>6} {'peak GB':>8}  notes"]
+    header = (f"{'case':11} {'pipeline':40} {'real tok/s':>11} {'x naive':>8} {'tok/step':>9} {'pad %':>6} "
+              f"{'peak GB':>8} {'MFU':>6}  notes")
+    lines = [header]
     for r in results:
         pad = 100 * (1 - r.real_tokens / r.fed_tokens) if r.fed_tokens else 0
         peak = f"{r.peak_memory_gb:.2f}" if r.peak_memory_gb is not None else "-"
-        lines.append(f"{r.pipeline:58} {r.tokens_per_second:11.1f} {r.tokens_per_second / baseline.tokens_per_second:8.2f} "
-                     f"{pad:6.1f} {peak:>8}  {r.notes}")
+        mfu = f"{100 * r.mfu:5.1f}%" if r.mfu is not None else "-"
+        per_step = r.fed_tokens / r.steps if r.steps else 0
+        lines.append(f"{r.case:11} {r.pipeline:40} {r.tokens_per_second:11.1f} "
+                     f"{r.tokens_per_second / baseline.tokens_per_second:8.2f} {per_step:9.0f} {pad:6.1f} {peak:>8} "
+                     f"{mfu:>6}  {r.notes}")
     return "\n".join(lines)

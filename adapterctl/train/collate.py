@@ -1,7 +1,7 @@
-"""Padding-free batches for attention kernels that need a mask.
+"""Padding-free batches: one sequence for varlen kernels, bins for kernels that need a mask.
 
-With a varlen kernel (flash attention) the cheapest layout is TRL's: every row of the
-batch end to end in one sequence. With sdpa or eager attention, transformers turns the
+With a varlen kernel (flash attention, torch's varlen, flex; see attention.py) the cheapest
+layout is every row of the batch end to end in one sequence (VarlenCollator). With sdpa or eager attention, transformers turns the
 position-id restarts of such a sequence into a dense block-diagonal mask over the whole
 batch, and attention costs (total tokens)^2: sixteen 140-token rows cost ~16x the
 attention of the same rows side by side. So for those kernels the rows are laid end to end
@@ -12,15 +12,60 @@ bounded per bin, and padding only where a bin ends short.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 VARLEN_ATTENTION = ("flash_attention_2", "flash_attention_3", "kernels-community/flash-attn",
-                    "kernels-community/flash-attn3", "kernels-community/vllm-flash-attn3")
+                    "kernels-community/flash-attn3", "kernels-community/vllm-flash-attn3",
+                    "adapterctl_varlen", "adapterctl_flex", "adapterctl_reference")
 
 
 def is_varlen(attn_implementation: str | None) -> bool:
     return bool(attn_implementation) and (attn_implementation in VARLEN_ATTENTION or "flash" in attn_implementation)
+
+
+def ungroup(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of a batch; token-budget batches (token_batches.py) arrive as one example holding lists of rows."""
+    if examples and examples[0]["input_ids"] and isinstance(examples[0]["input_ids"][0], list):
+        rows = []
+        for ex in examples:
+            labels = ex.get("labels") or ex["input_ids"]
+            rows.extend({"input_ids": i, "labels": lab} for i, lab in zip(ex["input_ids"], labels, strict=True))
+        return rows
+    return examples
+
+
+@dataclass
+class Ungrouped:
+    """Any collator, fed the rows of token-budget batches."""
+
+    inner: Any
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.inner(ungroup(examples))
+
+
+@dataclass
+class VarlenCollator:
+    """Every row of the batch end to end in one sequence, with the row boundaries a varlen
+    kernel takes (cu_seq_lens_*, max_length_*: transformers' names, passed through to attention)."""
+
+    pad_token_id: int
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        rows = ungroup(examples)
+        lengths = [len(ex["input_ids"]) for ex in rows]
+        input_ids = torch.tensor([t for ex in rows for t in ex["input_ids"]], dtype=torch.long)[None]
+        labels = torch.tensor([t for ex in rows for t in ex.get("labels", ex["input_ids"])], dtype=torch.long)[None]
+        cu = torch.tensor([0, *itertools.accumulate(lengths)], dtype=torch.int32)
+        labels[0, cu[:-1].long()] = -100  # a row's first token is never predicted from the row before
+        position_ids = torch.cat([torch.arange(n) for n in lengths])[None]
+        longest = max(lengths)
+        return {"input_ids": input_ids, "labels": labels, "position_ids": position_ids,
+                "cu_seq_lens_q": cu, "cu_seq_lens_k": cu, "max_length_q": longest, "max_length_k": longest}
 
 
 def first_fit_decreasing(lengths: list[int], capacity: int) -> list[list[int]]:
@@ -66,6 +111,7 @@ class BinnedPaddingFreeCollator:
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
+        examples = ungroup(examples)
         ids = [list(ex["input_ids"]) for ex in examples]
         labels = [list(ex.get("labels", ex["input_ids"])) for ex in examples]
         bins, width = best_bins([len(x) for x in ids], self.capacity)

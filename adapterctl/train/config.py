@@ -3,6 +3,7 @@ trainer arguments."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,17 @@ def sft_config(
     compute_dtype: str,
     has_val: bool,
     world_size: int = 1,
+    rows_per_batch: int | None = None,
+    gradient_checkpointing: bool | None = None,
 ):
-    """SFTConfig for `train`, with `batching` the method actually used (see batching.resolve)."""
+    """SFTConfig for `train`, with `batching` the method actually used (see batching.resolve).
+
+    `rows_per_batch` overrides batch_size for training (1 when batches are token budgets, see
+    token_batches.py); `gradient_checkpointing` is the memory plan's decision (memory.plan).
+    """
     from trl import SFTConfig
 
+    checkpointing = train.gradient_checkpointing if gradient_checkpointing is None else gradient_checkpointing
     on_gpu = device == "cuda"
     steps = train.eval_steps
     early = train.early_stopping_patience > 0
@@ -37,11 +45,11 @@ def sft_config(
         weight_decay=train.weight_decay,
         num_train_epochs=train.epochs,
         max_steps=train.max_steps or -1,
-        per_device_train_batch_size=train.batch_size,
+        per_device_train_batch_size=rows_per_batch or train.batch_size,
         per_device_eval_batch_size=train.batch_size,
         gradient_accumulation_steps=train.grad_accum,
-        gradient_checkpointing=train.gradient_checkpointing,  # SFTConfig defaults it on; the spec decides
-        gradient_checkpointing_kwargs={"use_reentrant": False} if train.gradient_checkpointing else None,
+        gradient_checkpointing=checkpointing,  # SFTConfig defaults it on; the spec (or the memory plan) decides
+        gradient_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
         # Precision: SFTConfig defaults bf16=True, which CPUs run slowly and lossily.
         bf16=on_gpu and compute_dtype == "bfloat16",
         fp16=on_gpu and compute_dtype == "float16",
@@ -72,3 +80,30 @@ def sft_config(
         ddp_find_unused_parameters=False if world_size > 1 else None,
     )
     return SFTConfig(**kwargs)
+
+
+LIGER_ENV = "ADAPTERCTL_LIGER"  # 0: never apply Liger kernels
+
+
+def apply_liger(model, device: str) -> tuple[bool, str | None]:
+    """Liger's fused layer kernels (RMSNorm, SwiGLU, RoPE; Triton, so CUDA only) on `model` when
+    the optional liger-kernel package is installed and knows the model type. The loss stays TRL's
+    fused LM head (Liger's fused linear cross-entropy would replace the forward TRL patches).
+    Returns (applied, a notice when it was wanted but failed)."""
+    import importlib.util
+
+    if device != "cuda" or os.environ.get(LIGER_ENV) == "0" or importlib.util.find_spec("liger_kernel") is None:
+        return False, None
+    try:
+        from liger_kernel.transformers.monkey_patch import (
+            MODEL_TYPE_TO_APPLY_LIGER_FN,
+            _apply_liger_kernel_to_instance,
+        )
+
+        if getattr(model.config, "model_type", None) not in MODEL_TYPE_TO_APPLY_LIGER_FN:
+            return False, None
+        _apply_liger_kernel_to_instance(model=model, rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
+                                        fused_linear_cross_entropy=False)
+    except Exception as exc:  # noqa: BLE001 - an incompatible liger-kernel must not stop training
+        return False, f"liger-kernel could not be applied ({type(exc).__name__}: {str(exc)[:120]}); trained without it"
+    return True, None

@@ -22,7 +22,7 @@ from adapterctl import modeling
 from adapterctl.data import examples
 from adapterctl.errors import DataError, ManifestError
 from adapterctl.project import Project
-from adapterctl.train import batching, collate, lora, save
+from adapterctl.train import attention, collate, lora, memory, save
 from adapterctl.train.job import TrainJob
 from adapterctl.train.quiet import quiet
 from adapterctl.train.runs import Run
@@ -97,15 +97,28 @@ class SFTRecipe:
         quantization = self.base.key.quantization
         lora.check_init(spec.lora, quantization, self.base.info.source == "local",
                         where=f"adapters.{spec.name}.lora")
-        self.batching = batching.resolve(train.batching, self.base.model)
+        self._choose_attention()
+        self.plan = memory.plan(train, self.base.model, self.device, self.base.key.compute_dtype,
+                                world_size=self.world_size)
         self._build_model()
         self._build_trainer()
+
+    def _choose_attention(self) -> None:
+        train = self.spec.train
+        self._attn_before = self.base.model.config._attn_implementation
+        self.batching, self.attention = attention.prepare(self.base.model, train.batching, self.device,
+                                                          self.base.key.compute_dtype)
 
     def _build_model(self) -> None:
         from peft import get_peft_model
         from transformers import set_seed
 
+        from adapterctl.train.config import apply_liger
+
         spec = self.spec
+        self.liger, notice = apply_liger(self.base.model, self.device)  # before LoRA wraps the linears
+        if notice:
+            self.plan.notices.append(notice)
         config = lora.lora_config(spec.lora, self.base.model, where=f"adapters.{spec.name}.lora")
         set_seed(spec.train.seed)  # the adapter's initial weights come from the seed alone
         with quiet():
@@ -129,11 +142,17 @@ class SFTRecipe:
         from adapterctl.train.callbacks import ProgressCallback
         from adapterctl.train.config import sft_config
 
-        train, used = self.spec.train, self.batching["used"]
+        train, used, plan = self.spec.train, self.batching["used"], self.plan
+        budget = plan.max_tokens_per_batch
+        self.by_tokens = budget is not None and used != "packed"
+        rows = 1 if self.by_tokens else (max(1, budget // train.max_length) if budget else None)
+        if plan.gradient_checkpointing:
+            self.base.model.enable_input_require_grads()  # reentrant checkpointing needs a grad at the input
         with quiet():
             args = sft_config(train, self.run.checkpoints_dir, batching=used, device=self.device,
                               compute_dtype=self.base.key.compute_dtype, has_val=self.data.val is not None,
-                              world_size=self.world_size)
+                              world_size=self.world_size, rows_per_batch=rows,
+                              gradient_checkpointing=plan.gradient_checkpointing)
         # Padding-free: rows laid end to end, position ids restarting per row (TRL only allows
         # that with packing, so the collator is ours; TRL's dataset preparation has already
         # truncated rows to max_length). See collate.py for the two layouts.
@@ -141,11 +160,13 @@ class SFTRecipe:
         if used == "padding_free":
             pad = self.base.tokenizer.pad_token_id
             if collate.is_varlen(self.batching["attn_implementation"]):
-                collator = DataCollatorForLanguageModeling(pad_token_id=pad, padding_free=True)
+                collator = collate.VarlenCollator(pad_token_id=pad)
                 self.batching["layout"] = "one sequence per batch (varlen attention)"
             else:
                 collator = collate.BinnedPaddingFreeCollator(pad_token_id=pad, capacity=train.max_length)
                 self.batching["layout"] = f"rows end to end in bins of up to {train.max_length} tokens per batch row"
+        elif self.by_tokens:
+            collator = collate.Ungrouped(DataCollatorForLanguageModeling(pad_token_id=self.base.tokenizer.pad_token_id))
         self.progress = ProgressCallback(self.sink, self.spec.name)
         callbacks: list[Any] = [self.progress]
         if train.early_stopping_patience and self.data.val is not None:
@@ -157,6 +178,12 @@ class SFTRecipe:
         from transformers.trainer_callback import PrinterCallback
 
         self.trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; our sink reports progress
+        self.token_batches = None
+        if self.by_tokens:
+            from adapterctl.train.token_batches import TokenBatches
+
+            self.token_batches = TokenBatches(self.trainer.train_dataset, budget, train.seed)
+            self.trainer.train_dataset = self.token_batches
         self._adapter_dtype()
 
     def _adapter_dtype(self) -> None:
@@ -183,6 +210,7 @@ class SFTRecipe:
             self.progress.baseline = baseline
             self.resumed_from = int(checkpoint.name.split("-")[-1]) if checkpoint else None
             started = time.monotonic()
+            memory.reset_peak(self.device)
             try:
                 self.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
             finally:
@@ -242,7 +270,9 @@ class SFTRecipe:
         first = self.baseline
         evals = [p["val_loss"] for p in points if "val_loss" in p and p["step"] > 0]  # after training began
         final = self.final_val_loss
-        tokens_per_epoch = _tokens(self.trainer.train_dataset)
+        tokens_per_epoch = self.token_batches.tokens() if self.token_batches else _tokens(self.trainer.train_dataset)
+        batches = self.token_batches.summary() if self.token_batches else None
+        rows_per_step = batches["mean_rows_per_batch"] if batches else train.batch_size
         tokens = int(tokens_per_epoch * (state.epoch or 0))
         # After a resume only the steps run in this call took train_seconds; periodic val-loss
         # evaluation is part of that time, as it is part of what a user waits for.
@@ -255,7 +285,8 @@ class SFTRecipe:
             "planned_steps": max_steps,
             "epochs": round(float(state.epoch or 0), 4),
             "early_stopped": bool(train.early_stopping_patience and state.global_step < max_steps),
-            "effective_batch": train.batch_size * train.grad_accum * self.world_size,
+            "effective_batch": round(rows_per_step * train.grad_accum * self.world_size, 2),
+            "token_batches": batches,
             "world_size": self.world_size,
             "resumed_from_step": self.resumed_from,
             "data": self.data.summary(),
@@ -273,13 +304,18 @@ class SFTRecipe:
             "quantization": self.base.info.quantization,
             "batching": self.batching,
             "completion_only_loss": train.completion_only_loss,
-            "gradient_checkpointing": train.gradient_checkpointing,
+            "gradient_checkpointing": self.plan.gradient_checkpointing,
+            "attention": self.attention,
+            "precision": self.base.precision,
+            "liger_kernel": self.liger,
+            "memory": {**self.plan.record(), "peak": memory.peak(self.device)},
             "save_dtype": train.save_dtype,
             "init_lora_weights": self.spec.lora.init_lora_weights,
             "launcher": self.job.launcher,
             "loss_curve": self.run.curve_path.name,
             "history": curve.compact(points),
-            "notices": [r["notice"] for r in (self.base.info.quantization, self.batching) if "notice" in r],
+            "notices": [r["notice"] for r in (self.base.info.quantization, self.batching) if "notice" in r]
+            + self.plan.notices,
         }
 
     # ── cleanup ──────────────────────────────────────────────────────────────
@@ -291,8 +327,12 @@ class SFTRecipe:
         if self.model is not None:
             with quiet():
                 base = lora.detach(self.model)
+                if getattr(self, "_attn_before", None) and base.config._attn_implementation != self._attn_before:
+                    attention.use(base, self._attn_before)  # the cached base goes back as it was loaded
                 if getattr(base, "is_gradient_checkpointing", False):
                     base.gradient_checkpointing_disable()
+                if getattr(self, "plan", None) is not None and self.plan.gradient_checkpointing:
+                    base.disable_input_require_grads()
             if self.bases.loaded is not None:
                 self.bases.loaded.model = base
             self.model = None

@@ -25,7 +25,9 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     from adapterctl import modeling, versions
     from adapterctl.project import Project
 
-    result = cli("train", "support", "--json", "--set", "train.max_steps=30", cwd=example_project)
+    # batch_size at its default: on a GPU the batches are then token budgets chosen from free memory.
+    result = cli("train", "support", "--json", "--set", "train.max_steps=30", "--set", "train.batch_size=8",
+                 cwd=example_project)
     assert result.exit_code == 0, result.stderr
     done = json.loads(result.stdout.strip().splitlines()[-1])
     [trained] = done["results"]
@@ -34,6 +36,14 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     t = card["training"]
     assert t["quantization"]["used"] == "nf4" and t["quantization"]["compute_dtype"] == "bfloat16"
     assert t["base"]["device"] == "cuda" and t["batching"]["verified"] is True
+    # Issue 13: a varlen kernel keeps rows apart, batches are token budgets chosen from free memory,
+    # no float32 residual stream, peak memory in the card.
+    assert t["attention"]["implementation"] in ("adapterctl_varlen", "flash_attention_2", "adapterctl_flex")
+    assert t["batching"]["layout"].startswith("one sequence per batch")
+    assert t["token_batches"]["max_tokens_per_batch"] == t["memory"]["max_tokens_per_batch"] > 0
+    assert any("max_tokens_per_batch" in n and "free" in n for n in t["notices"])
+    assert t["precision"].startswith("bfloat16 residual stream")
+    assert t["memory"]["peak"]["device"] == "cuda" and t["memory"]["peak"]["peak_allocated_gb"] > 0
     assert trained["val_loss"]["final"] < trained["val_loss"]["first"]
 
     ours, tokenizer = modeling.load_version(project, "support")
@@ -50,5 +60,8 @@ def test_gpu_bench_script_runs() -> None:
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
-    assert [m["pipeline"].split()[0] for m in out["measurements"]] == ["naive", "adapterctl", "adapterctl"]
-    assert all(m["peak_memory_gb"] for m in out["measurements"])
+    arms = [(m["case"], m["pipeline"].split()[0]) for m in out["measurements"]]
+    assert arms == [("short rows", "naive"), ("short rows", "adapterctl"), ("short rows", "plain"),
+                    ("long rows", "adapterctl"), ("long rows", "plain")]
+    assert all(m["peak_memory_gb"] and m["mfu"] for m in out["measurements"])
+    assert out["matmul_tflops"] > 0 and set(out["acceptance"]) == {"short rows", "long rows"}
