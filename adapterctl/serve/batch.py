@@ -51,5 +51,5 @@ def load_adapter(engine: Engine, path: str, adapter: str) -> None:
 
             engine.model = PeftModel.from_pretrained(engine.base, path, adapter_name=adapter, is_trainable=False)
             engine.model.eval()
-        else:
+        elif adapter not in engine.model.peft_config:  # two adds of one version race: load it once
             engine.model.load_adapter(path, adapter_name=adapter, is_trainable=False)

@@ -98,9 +98,8 @@ class Engine:
                 existing.retired = False
                 return existing
         self._on_worker(lambda: load_adapter(self, str(version.path), adapter))
-        slot = Slot(version.name, version.id, adapter)
-        with self._slots_lock:
-            self._slots[adapter] = slot
+        with self._slots_lock:  # a concurrent add of the same version (pin + move) gets one slot
+            slot = self._slots.setdefault(adapter, Slot(version.name, version.id, adapter))
         log.info("loaded %s as adapter %s", slot.ref, adapter)
         return slot
 
