@@ -309,12 +309,17 @@ def train(
             return []
     if not wanted:
         raise UsageError("name at least one adapter to train, or pass --all-stale")
+    from adapterctl.ops import combine as combining
     from adapterctl.train.launch import launcher_options
 
     launch = launcher_options(launcher, num_processes, accelerate_config)
-    jobs = runner.prepare(project, wanted, list(overrides or []), progress=progress, launcher=launch)
-    outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
-    return [train_result(o) for o in outcomes]
+    combos = combining.combinations(project, wanted, overrides=bool(overrides), resume=resume)
+    trained = [n for n in wanted if n not in combos]
+    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch)
+    outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides),
+                                message=message) if trained else []
+    # Combinations last: an input trained just now is the latest version they combine.
+    return [train_result(o) for o in outcomes] + [combining.rebuild(project, n, message=message) for n in combos]
 
 
 def sweep(
@@ -328,8 +333,10 @@ def sweep(
 ) -> SweepResult:
     """Train every combination of the grid's values as a candidate version of NAME, ranked by
     val loss; the best is registered last, so it becomes the latest version (train/sweep.py)."""
+    from adapterctl.ops import combine as combining
     from adapterctl.train import sweep as sweeps
 
+    combining.combinations(project, [name], overrides=True, resume=False)  # a combination cannot be swept
     return sweeps.run(project, name, grid, overrides=list(overrides or []), progress=progress, message=message)
 
 
@@ -373,3 +380,31 @@ def sync(project: Project, env: str) -> SyncReport:
     from adapterctl.ops.sync import sync as sync_op
 
     return sync_op(project, env)
+
+
+# ── merge, combine, export (see merge/ and ops/combine.py) ──
+
+
+def merge(project: Project, ref: str, out: Path | str, *, dtype: str | None = None, verify: bool = True,
+          into: str = "full", progress: bool = True):
+    """Merge version REF into its base weights as a standard HF model folder at `out` (all or nothing)."""
+    from adapterctl.merge import merger
+
+    return merger.merge_version(project, ref, Path(out), dtype=dtype, verify=verify, into=into, progress=progress)
+
+
+def combine(project: Project, refs: list[str], into: str, *, method: str = "linear",
+            weights: list[float] | None = None, density: float | None = None, message: str = ""):
+    """Combine versions REFS into a new version of INTO (PEFT add_weighted_adapter); its card lists every input."""
+    from adapterctl.ops import combine as combining
+
+    return combining.combine(project, list(refs), into, method=method, weights=weights, density=density,
+                             message=message)
+
+
+def export(project: Project, ref: str, fmt: str, out: Path | str, *, dtype: str | None = None,
+           verify: bool = True, progress: bool = True):
+    """Write version REF for a consumer: a verified PEFT folder, a merged model, or a vLLM LoRA module."""
+    from adapterctl.merge import export as exporting
+
+    return exporting.export(project, ref, fmt, Path(out), dtype=dtype, verify=verify, progress=progress)

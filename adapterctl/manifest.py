@@ -135,7 +135,10 @@ class Defaults(Section):
 
 class AdapterSection(Section):
     description: str = Field("", description="One line on what the adapter is for.")
-    data: str = Field(description="Training data: JSONL, CSV or Parquet, relative to the project root.")
+    data: str | None = Field(
+        None, description="Training data: JSONL, CSV or Parquet, relative to the project root. "
+        "Required, unless the adapter is a combination (`combine`)."
+    )
     eval_data: str | None = Field(None, description="Held-out eval set used by `eval`.")
     val_data: str | None = Field(None, description="Validation set for val loss; default: split from data.")
     template: str | None = Field(None, description="Prompt template file with {field} placeholders.")
@@ -144,6 +147,17 @@ class AdapterSection(Section):
     eval: dict[str, Any] = Field(default_factory=dict, description="Overrides of [defaults.eval].")
     gates: dict[str, str] = Field(
         default_factory=dict, description='Eval gates, metric = "OP NUMBER", e.g. rouge_l = ">= 0.3".'
+    )
+    combine: list[str] | None = Field(
+        None, description='Instead of data: build this adapter by combining the latest versions of these '
+        'adapters (PEFT add_weighted_adapter), e.g. ["support", "docs"]; `train NAME` rebuilds it.'
+    )
+    method: Literal["linear", "cat", "svd", "ties", "dare_linear", "dare_ties"] | None = Field(
+        None, description="How `combine` mixes the inputs (default linear)."
+    )
+    weights: list[float] | None = Field(None, description="One weight per `combine` input (default 1.0 each).")
+    density: float | None = Field(
+        None, gt=0, le=1, description="Share of each delta kept by ties/dare methods (default 0.5)."
     )
 
 
@@ -180,7 +194,7 @@ class AdapterSpec:
 
     name: str
     description: str
-    data: str
+    data: str | None  # None for a combination (see `combine`)
     eval_data: str | None
     val_data: str | None
     template: str | None
@@ -188,9 +202,11 @@ class AdapterSpec:
     train: TrainSpec
     eval: EvalSpec
     gates: dict[str, str]
+    # A combination's recipe ({inputs, method, weights, density}); None for trained adapters.
+    combine: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        return ({"combine": dict(self.combine)} if self.combine else {}) | {
             "name": self.name,
             "description": self.description,
             "data": self.data,
@@ -249,6 +265,7 @@ class Manifest:
             val_data=raw.val_data,
             template=raw.template,
             gates=dict(raw.gates),
+            combine=combine_recipe(raw),
             **resolved,  # type: ignore[arg-type]
         )
         self._check_rules(spec, overrides or {})
@@ -310,6 +327,8 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
             if not GATE.match(rule):
                 raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER", OP one of >= <= > <')
         adapters[name] = section
+    for name, section in adapters.items():
+        _check_combination(name, section, adapters, ctx)
     envs_raw = doc.get("environments", {})
     if not isinstance(envs_raw, dict) or not all(isinstance(t, dict) for t in envs_raw.values()):
         raise ctx.error("environments", "must be a table of [environments.NAME] tables")
@@ -318,6 +337,45 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
     for name in adapters:  # validates each merged spec, naming the key path on error
         manifest.adapter(name)
     return manifest
+
+
+DENSITY_METHODS = ("ties", "dare_linear", "dare_ties")
+
+
+def combine_recipe(section: AdapterSection) -> dict[str, Any] | None:
+    """{inputs, method, weights, density} of a combination adapter, defaults filled; None otherwise."""
+    if section.combine is None:
+        return None
+    method = section.method or "linear"
+    density = section.density if section.density is not None else (0.5 if method in DENSITY_METHODS else None)
+    return {"inputs": list(section.combine), "method": method,
+            "weights": list(section.weights) if section.weights else [1.0] * len(section.combine),
+            "density": density}
+
+
+def _check_combination(name: str, section: AdapterSection, adapters: dict[str, AdapterSection], ctx: _Ctx) -> None:
+    """A trained adapter has `data`; a combination has `combine` (of trained adapters) instead."""
+    where = f"adapters.{name}"
+    if section.combine is None:
+        if section.data is None:
+            raise ctx.error(f"{where}.data", "required key is missing (or declare a combination with `combine`)")
+        extra = [k for k in ("method", "weights", "density") if getattr(section, k) is not None]
+        if extra:
+            raise ctx.error(f"{where}.{extra[0]}", "only applies to a combination (set `combine` too)")
+        return
+    if section.data is not None:
+        raise ctx.error(f"{where}.combine", "an adapter is trained on `data` or combines others, not both")
+    if len(section.combine) < 2 or len(set(section.combine)) != len(section.combine):
+        raise ctx.error(f"{where}.combine", "name at least two different adapters")
+    for other in section.combine:
+        if other not in adapters:
+            raise ctx.error(f"{where}.combine", f"no adapter named '{other}'{_did_you_mean(other, adapters)}")
+        if adapters[other].combine is not None:
+            raise ctx.error(f"{where}.combine", f"'{other}' is itself a combination; combine trained adapters")
+    if section.weights is not None and len(section.weights) != len(section.combine):
+        raise ctx.error(f"{where}.weights", f"give one weight per combine input ({len(section.combine)})")
+    if section.density is not None and (section.method or "linear") not in DENSITY_METHODS:
+        raise ctx.error(f"{where}.density", f"only applies to the methods {', '.join(DENSITY_METHODS)}")
 
 
 def check_adapter_name(name: str, ctx: _Ctx | None = None) -> None:
@@ -361,6 +419,8 @@ def spec_hash(spec: AdapterSpec, root: Path) -> str:
         "lora": spec.lora.model_dump(),
         "train": _without_unset_additions(spec.train.model_dump()),
     }
+    if spec.combine:  # only combinations carry the key: existing hashes stay as they were
+        material["combine"] = spec.combine
     return hashlib.sha256(canonical_json(material).encode()).hexdigest()
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapterctl import fingerprints, manifest, storage, versions
 from adapterctl.project import Project
+from adapterctl.refs import short
 from adapterctl.registry import Registry
 from adapterctl.versions.card import Card
 
@@ -54,6 +55,8 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
             if base_now is None:
                 base_now = fingerprints.base_fingerprint(project, m.base.model, m.base.revision, cache)
             _compare_base(card.base.to_dict(), base_now, result)
+            if spec.combine:
+                _compare_inputs(registry, card, result)
             if result.reasons:
                 result.state = STALE
             out.append(result)
@@ -72,6 +75,8 @@ def _flatten(spec: dict[str, Any]) -> dict[str, Any]:
     for table in _SPEC_TABLES:
         for key, value in (spec.get(table) or {}).items():
             flat[f"{table}.{key}"] = value
+    for key, value in (spec.get("combine") or {}).items():  # combinations only
+        flat[f"combine.{key}"] = value
     return flat
 
 
@@ -133,6 +138,16 @@ def _compare_base(before: dict[str, Any], now: dict[str, str], result: AdapterSt
         if old and new and old != new:  # "" means it could not be hashed there or here
             result.base.append({"key": key, "old": old, "new": new})
             result.reasons.append(label)
+
+
+def _compare_inputs(registry: Registry, card: Card, result: AdapterStatus) -> None:
+    """A combination is stale when an input's latest version is not the one it combined."""
+    for used in (card.combine or {}).get("inputs", []):
+        history = registry.log(used.get("name", ""))
+        latest = history[0].id if history else ""
+        if latest != used.get("id"):
+            now = short(latest) if latest else "(no versions)"
+            result.reasons.append(f"input {used.get('name')} has a new version: {short(str(used.get('id')))} → {now}")
 
 
 def _show(value: Any) -> str:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → train → log → deploy → train a second version → deploy → rollback → resolve
-# → generate → serve prod in the background, deploy and roll back live, watch the served version change.
+# init → validate → train → log → deploy → combine → train a second version → deploy → rollback
+# → resolve → merge → export → generate → serve prod in the background, deploy and roll back live,
+# watch the served version change.
 # Usage: scripts/demo.sh [DIR]   (ADAPTERCTL_DEMO_PORT picks the server's port, default 8765)
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
 dir=${1:-$(mktemp -d)/demo}
 remote="$(dirname "$dir")/remote"
+outputs="$(dirname "$dir")"  # merged models and exports go beside the project, not into git
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
@@ -17,6 +19,15 @@ step adapterctl list
 step adapterctl show support
 step adapterctl train support -m "first cut"
 step adapterctl deploy support --env prod -m "ship the first cut"
+step adapterctl train docs -m "docs assistant"
+cat >> adapterctl.toml <<'EOF'
+
+[adapters.both]
+description = "support and docs in one adapter"
+combine = ["support", "docs"]
+method = "ties"
+EOF
+step adapterctl combine support docs --into both --method ties
 step adapterctl train support --set lora.r=8 -m "smaller rank"
 step adapterctl log support
 step adapterctl status
@@ -24,7 +35,9 @@ step adapterctl deploy support --env prod -m "try the smaller rank"
 step adapterctl rollback support --env prod -m "back to the first cut"
 step adapterctl envs --history
 step adapterctl resolve support@prod
-git add -A && git commit -qm "demo: two versions of support, prod rolled back" && echo "committed the versions and adapterctl.lock"
+step adapterctl merge support@prod --out "$outputs/merged-support"
+step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
+git add -A && git commit -qm "demo: support (two versions, prod rolled back), docs, both = ties(support, docs)" && echo "committed the versions and adapterctl.lock"
 step adapterctl generate support@prod "How do I reset my password?" --max-tokens 24
 
 # Serve prod in the background (127.0.0.1 only); deploy and rollback reach it without a restart.
@@ -60,4 +73,4 @@ echo
 kill -TERM "$server" && wait "$server" && echo "server drained and stopped (log: $log)"
 trap - EXIT
 echo
-echo "demo project left in $dir"
+echo "demo project left in $dir; merged model in $outputs/merged-support"

@@ -66,6 +66,9 @@ def _render_trained(r: Any) -> None:
     first, final = loss.get("first"), loss.get("final")
     val = f", val loss {first:.3f} → {final:.3f} ({-100 * loss['drop']:+.0f}%)" if first and final else ""
     parent = f" (parent {short(r.parent)})" if r.parent else ""
+    if not r.run_id and r.version:  # a combination, rebuilt from its inputs
+        ui.success(f"{r.adapter}: version {r.short}{parent}, {'; '.join(r.notices)}")
+        return
     target = f"version {r.short}{parent}" if r.version else f"run {r.run_id} (not registered)"
     ui.success(f"{r.adapter}: {target}{val}, {r.steps} steps in {r.train_seconds:.0f}s")
 

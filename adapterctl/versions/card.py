@@ -95,6 +95,8 @@ class Card(BaseModel):
     gates: Gates | None = None  # filled by eval
     eval: dict[str, Any] | None = None  # filled by eval: per-row scores, samples, settings
     sweep: dict[str, Any] | None = None  # set on sweep candidates: id, candidate, rank, best, ...
+    parents: list[str] | None = None  # set on combinations: every input version, NAME@<id>
+    combine: dict[str, Any] | None = None  # set on combinations: inputs [{name, id}], method, weights, density
     spec: dict[str, Any] = Field(default_factory=dict)  # the resolved AdapterSpec.to_dict()
 
     @model_validator(mode="before")

@@ -1,0 +1,219 @@
+"""`adapterctl merge`: one version baked into its base, verified, written all or nothing."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from adapterctl import __version__, faults, fingerprints, manifest, ui, versions
+from adapterctl.errors import CheckFailed, StorageError, UsageError
+from adapterctl.merge import output, streaming
+from adapterctl.project import Project
+
+DTYPES = ("float32", "float16", "bfloat16")
+INTO = ("full", "dequantized")
+
+
+@dataclass
+class MergeResult:
+    ref: str
+    name: str
+    id: str
+    out: Path
+    base: str
+    revision: str | None
+    base_dir: Path
+    into: str  # full | dequantized
+    quantization: str  # what the adapter was trained on: nf4 | fp4 | int8 | none | unknown
+    dtype: str
+    variant: str
+    shards: int
+    tensors: int
+    merged: int
+    replaced: int
+    dequantized: int
+    files: list[str]
+    verification: dict[str, Any] | None
+    seconds: float
+
+
+def merge_version(project: Project, ref: str, out: Path, *, dtype: str | None = None, verify: bool = True,
+                  into: str = "full", progress: bool = True) -> MergeResult:
+    """Merge version REF into its base as a HF model folder at `out`; see the package docstring."""
+    started = time.perf_counter()
+    if dtype is not None and dtype not in DTYPES:
+        raise UsageError(f"--dtype {dtype}: use one of {', '.join(DTYPES)}")
+    if into not in INTO:
+        raise UsageError(f"--into {into}: use full or dequantized")
+    out = Path(out).expanduser().resolve()
+    output.check_destination(out)
+    version = versions.resolve(project, ref, verify=True)
+    base = _card_base(project, version)
+    base_dir = fingerprints.locate_base(project, base.model, base.revision)
+    if base_dir is None:
+        raise StorageError(f"base {base.model} is not available on this machine: check it out (`dvc pull`) "
+                           "or download it into the Hugging Face cache, then merge again")
+    trained_on = _trained_quantization(version.card)
+    checkpoint, plan, config = streaming.prepare(base_dir, version.path)
+    rounding = _rounding(into, trained_on, version, base_dir, checkpoint)
+    if into == "full" and trained_on in ("nf4", "fp4", "int8"):
+        ui.info(f"{version.ref} was trained on a {trained_on} base: merging into the full-precision base "
+                "(--into dequantized merges into the weights it saw in training)")
+    out_dtype = streaming.output_dtype(checkpoint, config, dtype)
+    with output.staging(out) as tmp:
+        with _shard_progress(len(checkpoint.shards), progress) as on_shard:
+            stats = streaming.merge_checkpoint(checkpoint, plan, version.path, tmp, dtype=dtype,
+                                               dequantize=rounding, on_shard=on_shard)
+        output.copy_model_files(base_dir, tmp, out_dtype)
+        check = _verify(project, version, base, tmp, out_dtype, into, trained_on) if verify else None
+        info = {"name": version.name, "id": version.id, "base": base.model, "revision": base.revision,
+                "base_hash": version.card.base.hash, "into": into,
+                "into_text": _into_text(into, trained_on), "dtype": out_dtype, "variant": plan.variant,
+                "shards": stats.shards, "verification": asdict(check) if check else None,
+                "adapterctl": __version__}
+        if check is not None and not check.passed:
+            raise CheckFailed(
+                f"verification failed for {version.ref}: max |Δlogit| {check.max_abs_diff:.3g} "
+                f"(tolerance {check.tolerance:.3g}), top-1 agreement {check.top1_agreement:.1%} "
+                f"(needs {check.min_agreement:.0%}); nothing was written to {out}"
+            )
+        output.write_card(tmp, info)
+        files = output.output_files(tmp)
+        output.publish(tmp, out)
+    return MergeResult(
+        ref=version.ref, name=version.name, id=version.id, out=out, base=base.model, revision=base.revision,
+        base_dir=base_dir, into=into, quantization=trained_on, dtype=out_dtype, variant=plan.variant,
+        shards=stats.shards, tensors=stats.tensors, merged=stats.merged, replaced=stats.replaced,
+        dequantized=stats.dequantized, files=files, verification=info["verification"],
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def _card_base(project: Project, version: versions.Version) -> manifest.BaseSection:
+    """The base the version was trained on, as its card records it (the manifest's otherwise)."""
+    current = manifest.load(project.manifest_path).base
+    recorded = version.card.base.to_dict()
+    return current.model_copy(update={k: recorded[k] for k in ("model", "revision") if recorded.get(k)})
+
+
+def _trained_quantization(card: versions.Card) -> str:
+    record = card.training.get("quantization") or {}
+    return str(record.get("used") or "unknown")
+
+
+def _into_text(into: str, trained_on: str) -> str:
+    if into == "dequantized":
+        return f"dequant(quant(W)) with {trained_on}, the weights the adapter saw in training"
+    note = f" (the adapter was trained on a {trained_on} base)" if trained_on in ("nf4", "fp4", "int8") else ""
+    return f"the full-precision base weights{note}"
+
+
+def _rounding(into: str, trained_on: str, version: versions.Version, base_dir: Path,
+              checkpoint) -> tuple[set[str], Any] | None:
+    if into == "full":
+        return None
+    if trained_on in ("none", "unknown"):
+        detail = "on a full-precision base" if trained_on == "none" else "on a base its card does not record"
+        raise UsageError(f"--into dequantized: {version.ref} was trained {detail}; merge with --into full")
+    from adapterctl.merge import quantized
+
+    training = version.card.training.to_dict()
+    return quantized.rounding(base_dir, checkpoint, training.get("quantization") or {},
+                              str((training.get("base") or {}).get("dtype") or "float32"))
+
+
+def _verify(project: Project, version: versions.Version, base: manifest.BaseSection, folder: Path,
+            dtype: str, into: str, trained_on: str):
+    from adapterctl.merge import verify as checks
+
+    ui.info(f"verifying: {version.ref} on its base vs the merged weights ...")
+    spec = _spec_or_none(project, version.name)
+    texts = checks.eval_prompts(project.root, spec.eval_data if spec else None, spec.template if spec else None)
+    quant = trained_on if into == "dequantized" else "none"
+    model, tokenizer, what = _reference(project, version, base, quant)
+    reference = checks.logits(model, tokenizer, texts)
+    ref_dtype = str(next(model.parameters()).dtype).removeprefix("torch.") if quant == "none" else "float32"
+    device = next(model.parameters()).device
+    del model
+    checks.release()
+    merged = _load_merged(folder, ref_dtype, device)
+    # A 4-bit reference runs bitsandbytes' kernels, which round on their own: judge it like a 16-bit one.
+    judged = _worst(dtype, ref_dtype, "bfloat16" if quant != "none" else "float32")
+    result = checks.compare(reference, checks.logits(merged, tokenizer, texts), judged, what)
+    del merged
+    checks.release()
+    return result
+
+
+def _worst(*dtypes: str) -> str:
+    return next((d for d in ("bfloat16", "float16") if d in dtypes), "float32")
+
+
+def _spec_or_none(project: Project, name: str):
+    try:
+        return manifest.load(project.manifest_path).adapter(name)
+    except Exception:  # noqa: BLE001 - an undeclared adapter simply has no eval prompts
+        return None
+
+
+def _reference(project: Project, version: versions.Version, base: manifest.BaseSection, quant: str):
+    """The version on its base as it runs unmerged: full precision, or quantised as trained."""
+    from adapterctl import modeling
+    from adapterctl.train.quiet import quiet
+
+    record = version.card.training.get("quantization") or {}
+    train = manifest.TrainSpec(quantization=quant, double_quant=bool(record.get("double_quant", True)),
+                               compute_dtype="float32")
+    loaded = modeling.load_base(project, base, train, for_training=False)
+    with quiet():
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(loaded.model, str(version.path), is_trainable=False).eval()
+    what = "the adapter on the full-precision base" if quant == "none" else f"the adapter on the {quant} base"
+    return model, loaded.tokenizer, what
+
+
+def _load_merged(folder: Path, dtype: str, device):
+    import torch
+
+    from adapterctl.train.quiet import quiet
+
+    with quiet():
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=getattr(torch, dtype))
+    return model.to(device).eval()
+
+
+class _shard_progress:
+    """A rich bar over shards on a terminal; nothing otherwise."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled, self.bar = total, enabled and ui.interactive(), None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(TextColumn("merging"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"),
+                                TimeElapsedColumn(), TextColumn("{task.description}"), console=ui.err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("", total=self.total)
+        return self.update
+
+    def update(self, done: int, total: int, name: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, description=name)
+        faults.checkpoint("merge-shard")  # crash tests stop or kill the merge here
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
