@@ -120,6 +120,7 @@ def validate(project: Project) -> ValidationReport:
         extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ManifestError(problems[0] + extra)
     warnings = []
+    manifest.check_local_base(m)
     base_path = project.root / m.base.model
     if not base_path.exists() and not storage.dvc_file(base_path).exists() and not m.base.revision:
         warnings.append(f"{MANIFEST}: base.revision is not set: pin the hub revision of {m.base.model!r}")
@@ -142,6 +143,8 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
     from adapterctl import versions
     from adapterctl.registry import Registry
 
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit {limit}: must be 0 or more")
     versions.recover_if_idle(project)
     registry = Registry.load(project)
     history = registry.log(name)
@@ -214,8 +217,10 @@ def environments(project: Project, name: str | None = None, env: str | None = No
     from adapterctl.registry import Registry
     from adapterctl.versions import short
 
+    registry = Registry.load(project)
+    _check_filters(project, registry, name, env)
     rows = []
-    for env_name, adapters in sorted(Registry.load(project).envs.items()):
+    for env_name, adapters in sorted(registry.envs.items()):
         for adapter, pointer in sorted(adapters.items()):
             if (name and adapter != name) or (env and env_name != env):
                 continue
@@ -224,6 +229,22 @@ def environments(project: Project, name: str | None = None, env: str | None = No
     return rows
 
 
+
+
+def _check_filters(project: Project, registry, name: str | None, env: str | None) -> None:
+    """`envs NAME --env E` with a NAME or E that does not exist is an error, not an empty table."""
+    from adapterctl.errors import RefError
+    from adapterctl.suggest import closest
+
+    if name is not None:
+        known = set(load_manifest(project).adapter_names) | set(registry.names())
+        if name not in known:
+            close = closest(name, sorted(known))
+            raise RefError(f"no adapter named '{name}'" + (f"; did you mean '{close}'?" if close else ""))
+    if env is not None and registry.envs and env not in registry.envs:
+        close = closest(env, sorted(registry.envs))
+        hint = f"; did you mean '{close}'?" if close else f" (environments: {', '.join(sorted(registry.envs))})"
+        raise RefError(f"no environment named '{env}'{hint}")
 
 
 def resolve(project: Project, ref: str, *, pull: bool = False) -> ResolvedVersion:

@@ -1,11 +1,12 @@
 """Environments: movable pointers (environment, adapter) → version id, with every move logged.
 
-They live in adapterctl.lock, a TOML file committed with the cards:
+Each pointer is one small TOML file, committed with the cards:
 
-    [environments.prod.support]
+    environments/prod/support.toml
+
     version = "3f2a9c1e…"
 
-    [[environments.prod.support.moves]]
+    [[moves]]
     at = "2026-11-28T09:45:00.123456Z"
     action = "deploy"
     from = ""
@@ -13,24 +14,34 @@ They live in adapterctl.lock, a TOML file committed with the cards:
     forced = false
     message = "first release"
 
-One table per environment and adapter, one block per move: two branches that deploy
-different adapters edit different hunks and merge cleanly; two branches that move the same
-pointer conflict, as they should. This module only reads and writes the file; callers
-hold the project lock and check versions (see ops/deploy.py, ops/rollback.py).
+One file per pointer is what makes git merge them line-wise: two branches that move
+different pointers (even two adapters deployed to a brand-new environment) touch different
+files and never conflict; two branches that move the same pointer both rewrite its
+`version` line and append at its end, so git conflicts, and `load` names the file with
+"unresolved git merge conflict?" until it is resolved.
+
+Projects made before this layout kept every pointer in one file, adapterctl.lock
+(`[environments.ENV.NAME]` tables). `load` still reads it; the next `save` writes the
+per-pointer files and then deletes it, so an interrupted migration reads back as before.
+This module only reads and writes the files; callers hold the project lock and check
+versions (see ops/deploy.py, ops/rollback.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from adapterctl.errors import ManifestError
 from adapterctl.project import Project, atomic_write
 from adapterctl.tomlread import tomllib
 
+ENVS_DIR = "environments"
 HEADER = (
-    "# adapterctl environments: the version each environment serves, and every move.\n"
+    "# adapterctl: the version this environment serves for this adapter, and every move.\n"
     "# Written by `adapterctl deploy` and `adapterctl rollback`; commit it with the version cards.\n\n"
 )
 
@@ -46,36 +57,104 @@ class Pointer:
 Environments = dict[str, dict[str, Pointer]]  # env → adapter name → pointer
 
 
-def load(project: Project) -> Environments:
-    path = project.envs_path
+def envs_dir(project: Project) -> Path:
+    return project.root / ENVS_DIR
+
+
+def pointer_path(project: Project, env: str, name: str) -> Path:
+    return envs_dir(project) / env / f"{name}.toml"
+
+
+def paths(project: Project) -> list[Path]:
+    """Every file `load` reads, sorted: the per-pointer files and a not yet migrated
+    adapterctl.lock. For watchers (a server following moves)."""
+    found = sorted(envs_dir(project).glob("*/*.toml"))
+    legacy = project.envs_path
+    return [*([legacy] if legacy.is_file() else []), *(p for p in found if not p.name.startswith("."))]
+
+
+def fingerprint(project: Project) -> str:
+    """Changes whenever any pointer or its history changes (a hash of every file `load` reads);
+    cheap enough to poll: the files are small."""
+    digest = hashlib.sha256()
+    for path in paths(project):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # replaced or removed between listing and reading
+            continue
+        digest.update(project.relpath(path).encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
+def _read_toml(project: Project, path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        hint = " (unresolved git merge conflict?)" if "<<<<<<<" in path.read_text(encoding="utf-8") else ""
-        raise ManifestError(f"{path.name}: invalid TOML{hint}: {exc}") from None
+        hint = " (unresolved git merge conflict?)" if "<<<<<<<" in text or ">>>>>>>" in text else ""
+        raise ManifestError(f"{project.relpath(path)}: invalid TOML{hint}: {exc}") from None
+
+
+def _pointer(project: Project, path: Path, env: str, name: str, table: Any) -> Pointer:
+    if not isinstance(table, dict) or not isinstance(table.get("version", ""), str):
+        raise ManifestError(f"{project.relpath(path)}: {env}.{name}: expected a table with a text `version`")
+    moves = table.get("moves", [])
+    if not isinstance(moves, list) or not all(isinstance(m, dict) for m in moves):
+        raise ManifestError(f"{project.relpath(path)}: {env}.{name}: `moves` must be an array of tables")
+    return Pointer(env, name, table.get("version", ""), list(moves))
+
+
+def load(project: Project) -> Environments:
+    """Every pointer: the legacy adapterctl.lock first, then the per-pointer files, which win."""
     out: Environments = {}
-    for env, adapters in doc.get("environments", {}).items():
-        for name, table in adapters.items():
-            out.setdefault(env, {})[name] = Pointer(env, name, table.get("version", ""), list(table.get("moves", [])))
+    legacy = project.envs_path
+    if legacy.is_file():
+        environments = _read_toml(project, legacy).get("environments", {})
+        if not isinstance(environments, dict):
+            raise ManifestError(f"{legacy.name}: `environments` must be a table")
+        for env, adapters in environments.items():
+            if not isinstance(adapters, dict):
+                raise ManifestError(f"{legacy.name}: environments.{env} must be a table")
+            for name, table in adapters.items():
+                out.setdefault(env, {})[name] = _pointer(project, legacy, env, name, table)
+    for path in paths(project):
+        if path != legacy:
+            env, name = path.parent.name, path.stem
+            out.setdefault(env, {})[name] = _pointer(project, path, env, name, _read_toml(project, path))
     return out
 
 
-def save(project: Project, envs: Environments) -> None:
+def _dump(pointer: Pointer) -> str:
     import tomli_w
 
-    doc = {
-        "environments": {
-            env: {
-                name: {"version": p.version, "moves": p.moves}
-                for name, p in sorted(adapters.items())
-            }
-            for env, adapters in sorted(envs.items())
-            if adapters
-        }
+    return HEADER + tomli_w.dumps({"version": pointer.version, "moves": pointer.moves})
+
+
+def save(project: Project, envs: Environments) -> None:
+    """Write the pointers that changed (each file atomically), remove the files of pointers no
+    longer in `envs` and the temporary files of killed writers, then retire adapterctl.lock. A kill part-way leaves files that `load`
+    reads back as either the old or the new state of each pointer."""
+    wanted = {
+        pointer_path(project, env, name): _dump(p)
+        for env, adapters in envs.items()
+        for name, p in adapters.items()
     }
-    atomic_write(project.envs_path, HEADER + tomli_w.dumps(doc))
+    for path, text in wanted.items():
+        try:
+            unchanged = path.read_text(encoding="utf-8") == text
+        except (FileNotFoundError, UnicodeDecodeError):
+            unchanged = False
+        if not unchanged:
+            atomic_write(path, text)
+    legacy = project.envs_path
+    for debris in envs_dir(project).glob("*/.*.tmp"):  # a writer killed mid-write (we hold the lock)
+        debris.unlink(missing_ok=True)
+    for path in paths(project):
+        if path != legacy and path not in wanted:
+            path.unlink(missing_ok=True)
+            if not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    legacy.unlink(missing_ok=True)
 
 
 def now() -> str:

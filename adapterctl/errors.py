@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report a process ended by `kill`
 
 
 class AdapterctlError(Exception):
@@ -38,6 +39,12 @@ class StorageError(AdapterctlError):
     """DVC or git failed, or a version's files are not available."""
 
 
+class IncompleteTransfer(StorageError):
+    """A push or pull that finished without some objects: the data exists nowhere DVC looked."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
 class LockTimeout(AdapterctlError):
     """Another adapterctl process held the project lock for too long."""
 
@@ -60,3 +67,9 @@ class Interrupted(AdapterctlError):
     """The user interrupted (Ctrl-C); nothing was registered."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class Terminated(Interrupted):
+    """SIGTERM (`kill PID`): handled as Ctrl-C is, with the exit code shells expect."""
+
+    exit_code = EXIT_TERMINATED

@@ -51,3 +51,13 @@ def head_commit(path: Path) -> str | None:
         return repo.head.commit.hexsha
     except ValueError:
         return None
+
+
+def describe_head(path: Path) -> str:
+    """HEAD's sha, with "-dirty" appended (as `git describe --dirty` does) when tracked files
+    differ from it; "" before the first commit or outside git."""
+    repo = _repo(path)
+    sha = head_commit(path)
+    if repo is None or sha is None:
+        return ""
+    return f"{sha}-dirty" if repo.is_dirty(untracked_files=False) else sha

@@ -24,6 +24,13 @@ from adapterctl.tomlread import tomllib
 
 ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 GATE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?)\s*$")
+# Bounds that keep values inside what the libraries accept, so `validate` catches them:
+# numpy seeds are < 2**32; itertools.islice and torch sizes need a C ssize_t; a row needs
+# room for a prompt token and an answer token.
+MAX_SEED = 2**32 - 1
+MAX_COUNT = 2**31 - 1
+MAX_BATCH = 2**20
+MIN_LENGTH = 2
 
 
 class Section(BaseModel):
@@ -88,30 +95,30 @@ class TrainSpec(Section):
     )
     warmup_ratio: float = Field(0.03, ge=0, lt=1, description="Fraction of steps spent warming up.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
-    epochs: float = Field(3, gt=0, description="Passes over the training data (ignored when max_steps is set).")
-    max_steps: int | None = Field(None, gt=0, description="Stop after this many optimiser steps.")
-    batch_size: int = Field(8, gt=0, description="Rows per device per step.")
+    epochs: float = Field(3, gt=0, le=MAX_COUNT, description="Passes over the training data (ignored when max_steps is set).")
+    max_steps: int | None = Field(None, gt=0, le=MAX_COUNT, description="Stop after this many optimiser steps.")
+    batch_size: int = Field(8, gt=0, le=MAX_BATCH, description="Rows per device per step.")
     max_tokens_per_batch: int | None = Field(
-        None, gt=0, description="Batch by tokens instead of rows: each step holds rows up to this many tokens "
+        None, gt=0, le=MAX_COUNT, description="Batch by tokens instead of rows: each step holds rows up to this many tokens "
         "(in seeded random order). Unset: batch_size rows on a CPU; on a GPU chosen from free memory (with a "
         "notice in the card) unless batch_size was changed from its default."
     )
-    grad_accum: int = Field(1, gt=0, description="Steps accumulated per update: effective batch = batch_size x grad_accum.")
-    max_length: int = Field(512, gt=0, description="Tokens per row; longer rows are truncated.")
+    grad_accum: int = Field(1, gt=0, le=MAX_BATCH, description="Steps accumulated per update: effective batch = batch_size x grad_accum.")
+    max_length: int = Field(512, ge=MIN_LENGTH, le=MAX_COUNT, description="Tokens per row; longer rows are truncated.")
     batching: Literal["padding_free", "packed", "padded"] = Field(
         "padding_free", description="How rows share a batch: without pad tokens, packed, or padded."
     )
     completion_only_loss: bool = Field(True, description="Mask prompt tokens: learn the answers only.")
     gradient_checkpointing: bool = Field(False, description="Trade compute for activation memory.")
     val_split: float = Field(0.1, ge=0, lt=1, description="Fraction of data held out for val loss when no val_data is given.")
-    eval_steps: int = Field(10, gt=0, description="Compute val loss every this many steps.")
+    eval_steps: int = Field(10, gt=0, le=MAX_COUNT, description="Compute val loss every this many steps.")
     checkpoint_steps: int | None = Field(
-        None, gt=0, description="Save a checkpoint for `train --resume` every this many steps; default: every "
+        None, gt=0, le=MAX_COUNT, description="Save a checkpoint for `train --resume` every this many steps; default: every "
         "eval_steps. With early stopping it must be a multiple of eval_steps."
     )
-    early_stopping_patience: int = Field(0, ge=0, description="Stop after this many evals without val-loss improvement; 0 is off. "
+    early_stopping_patience: int = Field(0, ge=0, le=MAX_COUNT, description="Stop after this many evals without val-loss improvement; 0 is off. "
                                          "Needs a validation set: val_split > 0 or the adapter's val_data.")
-    seed: int = Field(42, ge=0, description="Seed for data order, split and adapter init.")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Seed for data order, split and adapter init.")
     save_dtype: Literal["float32", "bfloat16", "float16"] = Field(
         "float32", description="Dtype of the saved adapter weights; 16-bit halves storage."
     )
@@ -121,10 +128,10 @@ class EvalSpec(Section):
     metrics: list[Literal["rouge_l", "exact_match", "val_loss", "perplexity"]] = Field(
         default_factory=lambda: ["rouge_l", "exact_match", "val_loss"], description="Metrics computed by eval."
     )
-    max_new_tokens: int = Field(128, gt=0, description="Generation budget per eval row.")
-    batch_size: int = Field(16, gt=0, description="Rows generated at once.")
-    limit: int | None = Field(None, gt=0, description="Evaluate on the first N rows only.")
-    samples: int = Field(5, ge=0, description="Sample outputs kept in the card for diff and report.")
+    max_new_tokens: int = Field(128, gt=0, le=MAX_COUNT, description="Generation budget per eval row.")
+    batch_size: int = Field(16, gt=0, le=MAX_BATCH, description="Rows generated at once.")
+    limit: int | None = Field(None, gt=0, le=MAX_COUNT, description="Evaluate on the first N rows only.")
+    samples: int = Field(5, ge=0, le=MAX_COUNT, description="Sample outputs kept in the card for diff and report.")
 
 
 class Defaults(Section):
@@ -398,10 +405,29 @@ def check_files(manifest: Manifest) -> list[str]:
             target = (manifest.root / rel).resolve()
             if not target.is_relative_to(manifest.root.resolve()):
                 problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is outside the project")
+            elif target.is_dir():
+                problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is a folder; name a file")
             elif not target.exists() and not storage.dvc_file(target).exists():
                 line = _Ctx(manifest.path, manifest.text).line_of(f"adapters.{name}.{key}")
                 problems.append(f"{manifest.path.name}{line}: adapters.{name}.{key}: file {rel} does not exist")
     return problems
+
+
+def looks_local(model: str) -> bool:
+    """A base.model written as a path (./x, ../x, /x, ~/x, a/b/c, a\\b) rather than a hub id (org/name)."""
+    return model.startswith((".", "/", "~")) or "\\" in model or model.count("/") >= 2
+
+
+def check_local_base(manifest: Manifest) -> None:
+    """A base.model that reads as a local path must exist (or be DVC-tracked, not yet pulled)."""
+    model = manifest.base.model
+    target = (manifest.root / Path(model).expanduser())
+    first = manifest.root / model.split("/", 1)[0]
+    local = looks_local(model) or ("/" in model and first.is_dir())  # e.g. models/x beside a models/ folder
+    if local and not target.exists() and not storage.dvc_file(target).exists():
+        line = _Ctx(manifest.path, manifest.text).line_of("base.model")
+        raise ManifestError(f"{manifest.path.name}{line}: base.model: {model} looks like a local folder, "
+                            "but it does not exist (a hub model is named ORG/NAME)")
 
 
 def spec_hash(spec: AdapterSpec, root: Path) -> str:

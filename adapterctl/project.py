@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import LockTimeout, ProjectNotFound
+from adapterctl.errors import LockTimeout, ProjectNotFound, UsageError
 
 MANIFEST = "adapterctl.toml"
 LOCKFILE = "adapterctl.lock"
@@ -29,7 +29,8 @@ class Project:
 
     @property
     def envs_path(self) -> Path:
-        """Environments and their move history (committed to git)."""
+        """The single-file environments of projects made before per-pointer files; read and
+        migrated by environments.py (today's pointers live under environments/ENV/NAME.toml)."""
         return self.root / LOCKFILE
 
     @property
@@ -46,6 +47,17 @@ class Project:
 
     def relpath(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.root)).as_posix()
+
+    def check_inside(self, path: Path) -> Path:
+        """`path` with symlinks resolved, refusing any that leave the project: no command
+        writes outside the project root. Returns the real path."""
+        real = path.resolve()
+        if not real.is_relative_to(self.root.resolve()):
+            raise UsageError(
+                f"{self.relpath(path)} leads outside the project (to {real}) through a symlink; adapterctl only "
+                f"writes inside {self.root}: replace the link with a real folder"
+            )
+        return real
 
     @contextlib.contextmanager
     def lock(self, timeout: float | None = None) -> Iterator[None]:

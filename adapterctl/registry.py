@@ -1,7 +1,7 @@
 """The registry: version cards and environment pointers, read once per command.
 
 Deploy, rollback, log, status and show all need both the versions of a name and what each
-environment serves. A `Registry` reads adapterctl.lock once, each name's cards on first use,
+environment serves. A `Registry` reads the environment pointers (environments/) once, each name's cards on first use,
 and answers from memory after that (GTO's GitRegistry: typed versions + promotions). Build
 a fresh one per command, and inside the project lock when the command changes state.
 """
@@ -31,7 +31,7 @@ class Registry:
 
     @property
     def envs(self) -> Environments:
-        """adapterctl.lock: environment → adapter → pointer (read once)."""
+        """environments/ENV/NAME.toml (or a legacy adapterctl.lock): environment → adapter → pointer (read once)."""
         if self._envs is None:
             self._envs = environments.load(self.project)
         return self._envs
@@ -81,7 +81,7 @@ class Registry:
         return environments.previous(pointer) if pointer else None
 
     def move(self, version: Version, env: str, *, action: str, message: str, forced: bool) -> dict:
-        """Point env at version, log the move, and write adapterctl.lock (caller holds the lock)."""
+        """Point env at version, log the move, and write its pointer file (caller holds the lock)."""
         record = environments.move(self.envs, env, version.name, version.id, action=action, message=message, forced=forced)
         environments.save(self.project, self.envs)
         return record

@@ -31,6 +31,7 @@ class AdapterStatus:
     spec: list[dict[str, Any]] = field(default_factory=list)  # {key, old, new}
     data: list[dict[str, Any]] = field(default_factory=list)  # {path, old_md5, new_md5, old_rows, new_rows, added, removed}
     base: list[dict[str, Any]] = field(default_factory=list)  # {key, old, new}
+    unfinished_run: dict[str, str] | None = None  # {id, status, resume}: a run `train --resume` continues
 
 
 def status(project: Project, names: list[str] | None = None) -> list[AdapterStatus]:
@@ -45,8 +46,9 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
         for name in names or m.adapter_names:
             spec = m.adapter(name)
             log = registry.log(name)
+            unfinished = _unfinished_run(project, name)
             if not log:
-                out.append(AdapterStatus(name, NEVER, reasons=["no versions yet"]))
+                out.append(AdapterStatus(name, NEVER, reasons=["no versions yet"], unfinished_run=unfinished))
                 continue
             card = log[0].card
             result = AdapterStatus(name, UP_TO_DATE, log[0].short)
@@ -59,10 +61,25 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
                 _compare_inputs(registry, card, result)
             if result.reasons:
                 result.state = STALE
+            result.unfinished_run = unfinished
             out.append(result)
     finally:
         cache.save()
     return out
+
+
+def _unfinished_run(project: Project, name: str) -> dict[str, str] | None:
+    """The newest run of NAME that stopped before registration (interrupted, failed, killed,
+    or trained but not registered) and that `train NAME --resume` would continue."""
+    from adapterctl.train import runs
+
+    for run in runs.history(project, name):
+        if run.status == "registered":
+            return None
+        if run.status in runs.UNFINISHED and not run.alive():
+            state = "killed" if run.status == "running" else run.status  # running, with its process gone
+            return {"id": run.id, "status": state, "resume": f"adapterctl train {name} --resume"}
+    return None
 
 
 def stale_names(project: Project) -> list[str]:

@@ -6,23 +6,43 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from adapterctl.errors import StorageError
+from adapterctl.errors import IncompleteTransfer, StorageError
+
+
+class _Missing(logging.Handler):
+    """Collects the object ids DVC only warns about ("do not exist neither locally nor on remote")."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.oids: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if "do not exist neither locally" in text:
+            self.oids += re.findall(r"\b([0-9a-f]{32}(?:\.dir)?)\b", text.split(":", 1)[-1])
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """DVC logs hints meant for its own CLI ('git add ...'); our users see ours instead."""
+def _quiet(missing: _Missing | None = None) -> Iterator[None]:
+    """DVC logs hints meant for its own CLI ('git add ...'); our users see ours instead.
+    With `missing`, DVC's warnings about absent objects are collected there, not printed."""
     logger = logging.getLogger("dvc")
+    data_logger = logging.getLogger("dvc_data")
     level = logger.level
     logger.setLevel(logging.WARNING)
+    saved = data_logger.handlers[:]
+    if missing is not None:  # dvc_data has its own stderr handler: replace it while we listen
+        data_logger.handlers = [missing]
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             yield
     finally:
         logger.setLevel(level)
+        data_logger.handlers = saved
 
 
 def _open(root: Path):
@@ -60,6 +80,8 @@ def track(root: Path, paths: Sequence[Path]) -> None:
             repo.add(targets)
     except DvcException as exc:
         raise StorageError(f"dvc add {' '.join(targets)} failed: {exc}") from None
+    except OSError as exc:
+        raise StorageError(f"dvc add {' '.join(targets)} failed: {_os_reason(exc)}") from None
 
 
 # ── version folders and the remote ────────────────────────────────────────────
@@ -89,11 +111,48 @@ def push(root: Path, paths: Sequence[Path] | None, remote: str | None) -> int:
     from dvc.exceptions import DvcException
 
     targets = None if paths is None else [str(dvc_file(p)) for p in paths]
+    missing = _Missing()
     try:
-        with _quiet(), _open(root) as repo:
-            return int(repo.push(targets=targets, remote=remote) or 0)
+        with _quiet(missing), _open(root) as repo:
+            moved = int(repo.push(targets=targets, remote=remote) or 0)
+            if missing.oids:
+                raise IncompleteTransfer(_missing_message(root, repo, missing.oids, remote))
+            return moved
     except DvcException as exc:
         raise StorageError(f"dvc push to remote {remote or '(default)'} failed: {exc}") from None
+    except OSError as exc:  # an unwritable or unreachable folder remote: DVC lets these through
+        raise StorageError(f"dvc push to remote {remote or '(default)'} failed: {_os_reason(exc)}") from None
+
+
+STALE_UPLOAD_S = 15 * 60  # a partial upload untouched this long belongs to a dead push
+
+
+def clean_partial_uploads(root: Path, remote: str | None) -> int:
+    """Delete the `.<token>.tmp` files that killed pushes left in a local folder remote (DVC
+    writes each object to one and renames it into place; a kill leaves it for good). Only
+    files untouched for STALE_UPLOAD_S go, so a live push elsewhere keeps its own. Other
+    remote kinds manage their own partial uploads. Returns how many were removed."""
+    import time
+
+    from dvc.exceptions import DvcException
+
+    try:
+        with _quiet(), _open(root) as repo:
+            handle = repo.cloud.get_remote(remote)
+            if handle.fs.protocol != "local":
+                return 0
+            top = Path(handle.path)
+    except (DvcException, OSError):
+        return 0  # push itself reports an unusable remote
+    cutoff = time.time() - STALE_UPLOAD_S
+    removed = 0
+    for pattern in ("files/md5/*/.*.tmp", "*/.*.tmp"):  # DVC 3 layout, then DVC 2's
+        for tmp in top.glob(pattern):
+            with contextlib.suppress(OSError):
+                if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+    return removed
 
 
 def pull(root: Path, paths: Sequence[Path] | None, remote: str | None, *, force: bool = False) -> None:
@@ -105,9 +164,46 @@ def pull(root: Path, paths: Sequence[Path] | None, remote: str | None, *, force:
     try:
         with _quiet(), _open(root) as repo:
             repo.pull(targets=targets, remote=remote, force=force)
-    except DvcException as exc:
+    except (DvcException, OSError) as exc:
         where = f"remote {remote}" if remote else "the default remote"
-        raise StorageError(f"dvc pull from {where} failed: {exc}") from None
+        reason = _os_reason(exc) if isinstance(exc, OSError) else exc
+        raise StorageError(f"dvc pull from {where} failed: {reason}") from None
+
+
+def _missing_message(root: Path, repo, oids: list[str], remote: str | None) -> str:
+    """Which tracked paths the missing objects belong to, as far as the .dvc files and the
+    local .dir listings tell."""
+    import json
+
+    from dvc.utils.serialize import load_yaml
+
+    wanted = {o.removesuffix(".dir") for o in oids}
+    owners: dict[str, str] = {}
+    for meta in root.rglob("*.dvc"):
+        if ".dvc" in meta.relative_to(root).parts[:-1] or ".adapterctl" in meta.relative_to(root).parts:
+            continue
+        outs = []
+        with contextlib.suppress(Exception):  # a broken .dvc file only loses the name here
+            outs = load_yaml(str(meta)).get("outs") or []
+        for out in outs:
+            oid = str(out.get("md5", ""))
+            path = (meta.parent / str(out.get("path", ""))).relative_to(root).as_posix()
+            if oid.removesuffix(".dir") in wanted:
+                owners[oid.removesuffix(".dir")] = path
+            elif oid.endswith(".dir") and repo.cache.local.exists(oid):
+                with contextlib.suppress(OSError, ValueError), open(repo.cache.local.oid_to_path(oid)) as f:
+                    for entry in json.load(f):
+                        if entry.get("md5") in wanted:
+                            owners[entry["md5"]] = f"{path}/{entry.get('relpath', '?')}"
+    named = [f"{owners[o]} ({o[:8]})" if o in owners else o for o in sorted(wanted)]
+    return (f"{len(named)} object(s) are neither in the local cache nor on remote {remote or '(default)'}, "
+            f"so they were not pushed: {', '.join(named)}; restore them (e.g. `dvc add` the file again) and push")
+
+
+def _os_reason(exc: OSError) -> str:
+    """One line for an OSError: what failed and on which path."""
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or type(exc).__name__}{where}"
 
 
 def md5(path: Path) -> str | None:

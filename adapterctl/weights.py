@@ -67,7 +67,40 @@ def read_header(path: Path) -> dict[str, TensorInfo]:
         if not base <= info.start <= info.end <= size:
             raise IntegrityError(f"{path}: tensor {name!r} lies outside the file (truncated?)")
         tensors[name] = info
+    _check_covered(path, tensors, base, size)
     return tensors
+
+
+def _check_covered(path: Path, tensors: dict[str, TensorInfo], base: int, size: int) -> None:
+    """Header and tensors must cover the file exactly, without gaps or overlaps (the
+    safetensors format requires it, and PEFT refuses files that break it): appended or
+    spliced bytes would otherwise leave the content id unchanged."""
+    at = base
+    for name, t in sorted(tensors.items(), key=lambda item: (item[1].start, item[1].end)):
+        if t.start != at:
+            what = "overlaps the previous tensor" if t.start < at else f"leaves {t.start - at} unclaimed bytes before it"
+            raise IntegrityError(f"{path}: not a valid safetensors file: tensor {name!r} {what}")
+        at = t.end
+    if at != size:
+        raise IntegrityError(
+            f"{path}: not a valid safetensors file: {size - at} bytes after the last tensor are not covered "
+            "by the header (appended or corrupted)"
+        )
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder`, by its POSIX path relative to the folder."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            out[path.relative_to(folder).as_posix()] = "symlink"  # never followed, never matches a hash
+        elif path.is_file():
+            h = hashlib.sha256()
+            with path.open("rb") as f:
+                while chunk := f.read(_CHUNK):
+                    h.update(chunk)
+            out[path.relative_to(folder).as_posix()] = h.hexdigest()
+    return out
 
 
 def read_config(folder: Path) -> dict[str, Any]:
@@ -133,6 +166,7 @@ def check_folder(folder: Path) -> None:
                 "save the adapter with safe_serialization=True to get adapter_model.safetensors"
             )
         raise UsageError(f"{folder}: no {WEIGHTS}")
+    read_header(folder / WEIGHTS)  # a malformed file is refused here, before anything is copied
 
 
 # ── shapes against the base ───────────────────────────────────────────────────

@@ -37,7 +37,7 @@ step adapterctl envs --history
 step adapterctl resolve support@prod
 step adapterctl merge support@prod --out "$outputs/merged-support"
 step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
-git add -A && git commit -qm "demo: support (two versions, prod rolled back), docs, both = ties(support, docs)" && echo "committed the versions and adapterctl.lock"
+git add -A && git commit -qm "demo: support (two versions, prod rolled back), docs, both = ties(support, docs)" && echo "committed the versions and environments/"
 step adapterctl generate support@prod "How do I reset my password?" --max-tokens 24
 
 # Serve prod in the background (127.0.0.1 only); deploy and rollback reach it without a restart.

@@ -61,7 +61,7 @@ def _render_move(r: Any) -> None:
         return
     before = f"{r.name}@{short(r.previous)}" if r.previous else "nothing"
     ui.success(f"{r.env}: {before} → {r.name}@{short(r.version)}")
-    ui.info("commit adapterctl.lock to share the move")
+    ui.info(f"commit environments/{r.env}/{r.name}.toml to share the move")
     if r.sync is not None and r.sync.synced:
         from adapterctl.cli.serve_cmds import render_sync
 

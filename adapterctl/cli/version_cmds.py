@@ -93,5 +93,9 @@ def status(
             ["adapter", "state", "latest", "why"],
             [(s.name, s.state, s.latest or "-", "; ".join(s.reasons) if s.state == "stale" else "") for s in items],
         )
+        for s in items:
+            if s.unfinished_run:
+                run = s.unfinished_run
+                ui.warn(f"{s.name}: run {run['id']} is {run['status']}; continue it with `{run['resume']}`")
 
     ui.emit(rows, as_json, render)

@@ -64,14 +64,14 @@ def detect_format(columns: list[str], label: str) -> str:
 
 def build(root: Path, *, data: str, val_data: str | None, template: str | None, val_split: float, seed: int) -> SFTData:
     """Load, split and render the data of one adapter spec (paths relative to `root`)."""
-    table = _numbered(load_table(root / data, label=data))
+    table = load_table(root / data, label=data, numbered=True)
     columns = [c for c in table.column_names if c != "__row__"]
     fmt = detect_format(columns, data)
     tmpl = _template_for(root, template, fmt, columns, data)
 
     val_table, val_source = None, "none"
     if val_data:
-        val_table, val_source = _numbered(load_table(root / val_data, label=val_data)), "val_data"
+        val_table, val_source = load_table(root / val_data, label=val_data, numbered=True), "val_data"
         val_fmt = detect_format([c for c in val_table.column_names if c != "__row__"], val_data)
         if val_fmt != fmt:
             raise DataError(f"{val_data}: {val_fmt} rows, but {data} has {fmt} rows; use one format for both")
@@ -112,11 +112,6 @@ def _template_for(root: Path, template: str | None, fmt: str, columns: list[str]
     return Template.parse(text, "<default template>")
 
 
-def _numbered(table):
-    """Add `__row__`, the 1-based row number in the file, so errors after a split still name it."""
-    return table.add_column("__row__", list(range(1, len(table) + 1)))
-
-
 def _render(table, fmt: str, tmpl: Template | None, label: str):
     """Map rows to prompt/completion columns."""
     return table.map(
@@ -129,7 +124,8 @@ def _render(table, fmt: str, tmpl: Template | None, label: str):
 
 
 def _row_to_example(row: dict[str, Any], *, fmt: str, tmpl: Template | None, label: str) -> dict[str, Any]:
-    where = f"{label} row {row['__row__']}"
+    # `__row__` (load_table) survives the split: errors name the file's line, as editors count.
+    where = f"{label} row {row['__row__']}" if label.endswith((".json", ".parquet")) else f"{label}:{row['__row__']}"
     if fmt == "chat":
         return _split_chat(row.get("messages"), where)
     answer_key = "output" if fmt == "instruction" else "completion"

@@ -15,8 +15,12 @@ from adapterctl.errors import DataError
 BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
-def load_table(path: Path, *, label: str | None = None):
-    """All rows of `path` as a Dataset. `label` is how errors name the file (project-relative)."""
+def load_table(path: Path, *, label: str | None = None, numbered: bool = False):
+    """All rows of `path` as a Dataset. `label` is how errors name the file (project-relative).
+
+    With `numbered`, a `__row__` column holds where each row is in the file: its 1-based
+    line for JSONL and CSV (what an editor shows), its 1-based row for JSON and Parquet.
+    """
     import datasets
 
     label = label or str(path)
@@ -26,6 +30,9 @@ def load_table(path: Path, *, label: str | None = None):
     if not path.is_file():
         hint = " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if storage.dvc_file(Path(path)).exists() else ""
         raise DataError(f"{label}: file not found{hint}")
+    if path.stat().st_size == 0:
+        raise DataError(f"{label}: the file is empty (no rows)")
+    lines = scan_text(path, label) if builder != "parquet" else None
     was_enabled = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bar()  # our own progress is the only bar users see
     try:
@@ -37,7 +44,66 @@ def load_table(path: Path, *, label: str | None = None):
             datasets.enable_progress_bar()
     if len(table) == 0:
         raise DataError(f"{label}: no rows")
+    if numbered:
+        if lines is None or len(lines) != len(table):
+            lines = list(range(1, len(table) + 1))
+        table = table.add_column("__row__", lines)
     return table
+
+
+def scan_text(path: Path, label: str) -> list[int] | None:
+    """Check a text data file before `datasets` reads it, so errors name the file and line:
+    UTF-8 throughout, and for JSONL one JSON object per non-blank line. Returns the 1-based
+    line of each row (JSONL, CSV), or None where rows are not lines (JSON)."""
+    import csv
+    import json
+
+    suffix = path.suffix.lower()
+    rows: list[int] = []
+    with path.open("rb") as f:
+        raw_lines = f.read().split(b"\n")
+    text_lines = []
+    for number, raw in enumerate(raw_lines, start=1):
+        try:
+            text_lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{label}:{number}: not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line); "
+                            "re-save the file as UTF-8") from None
+    if suffix == ".jsonl":
+        for number, line in enumerate(text_lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except ValueError as exc:
+                raise DataError(f"{label}:{number}: invalid JSON ({exc})") from None
+            if not isinstance(value, dict):
+                raise DataError(f"{label}:{number}: expected a JSON object per line, got {type(value).__name__}")
+            rows.append(number)
+        if not rows:
+            raise DataError(f"{label}: no rows (only blank lines)")
+        return rows
+    if suffix == ".json":
+        try:
+            json.loads("\n".join(text_lines))
+        except ValueError as exc:
+            line = getattr(exc, "lineno", "?")
+            raise DataError(f"{label}:{line}: invalid JSON ({exc})") from None
+        return None
+    # CSV: a quoted field may span lines; a row is numbered by the line it starts on.
+    reader = csv.reader(text_lines)
+    try:
+        header = next(reader, None)
+        start = reader.line_num + 1
+        for record in reader:
+            if record:
+                rows.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{label}:{reader.line_num}: invalid CSV ({exc})") from None
+    if header is None or not rows:
+        raise DataError(f"{label}: no rows")
+    return rows
 
 
 def _root_cause(exc: BaseException) -> str:

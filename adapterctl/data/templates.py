@@ -53,7 +53,7 @@ class Template:
         return cls.parse(text, rel)
 
     def render(self, row: Mapping[str, Any], where: str) -> str:
-        """Fill the placeholders from `row`; `where` names the row in errors ("data/x.jsonl row 7").
+        """Fill the placeholders from `row`; `where` names the row in errors ("data/x.jsonl:7").
 
         A field that is absent or null in the row is an error; an empty string is a value.
         """

@@ -62,7 +62,21 @@ def _gc(project: Project, keep_last: int, force: bool, remote_name: str | None) 
                 remove.append((v, GcEntry(v.ref, v.id, "not served, not recent, on the remote")))
     freed = 0
     if force:
+        for v, _ in remove:  # every check first: a refusal must not come after half the deletions
+            _check_removable(project, v)
         keep_paths = [v.path for v in stay]
         for v, _ in remove:
             freed += storage.drop_local(project.root, v.path, keep_paths)
     return GcResult(not force, keep_last, [e for _, e in remove], kept, freed)
+
+
+def _check_removable(project: Project, version: Version) -> None:
+    """A real version folder inside the project, with its .dvc record: gc deletes nothing else."""
+    project.check_inside(version.path)
+    if version.path.is_symlink():
+        raise UsageError(
+            f"{project.relpath(version.path)} is a symlink, not a version folder; gc deleted nothing "
+            "(replace the link with the folder, or remove it yourself)"
+        )
+    if storage.md5(version.path) is None:
+        raise UsageError(f"{project.relpath(version.path)}: no .dvc record; gc deleted nothing")

@@ -16,6 +16,8 @@ def rollback(project: Project, name: str, env: str, *, to: str | None = None, me
     """Move `env`'s pointer for NAME back to its previous target, or to `to`."""
     check_env(env)
     registry = Registry.load(project)
+    if not registry.log(name):
+        registry.resolve(name)  # raises "no adapter named NAME" (with a did-you-mean) or "no versions yet"
     pointer = registry.pointer(env, name)
     if pointer is None or not pointer.version:
         raise UsageError(f"{env} has never served {name}: nothing to roll back (deploy with `adapterctl deploy`)")

@@ -40,6 +40,7 @@ def push(project: Project, ref: str | None = None) -> TransferResult:
     """Upload one version's weights, or every DVC-tracked output (versions, data, base)."""
     name = remote(project, required=True)
     assert name is not None
+    storage.clean_partial_uploads(project.root, name)
     if ref is None:
         return TransferResult(name, ["everything"], storage.push(project.root, None, name))
     version = versions.resolve(project, ref, verify=False)
@@ -60,15 +61,20 @@ def pull(project: Project, ref: str | None = None) -> TransferResult:
 def _pull(project: Project, ref: str | None, name: str) -> TransferResult:
     if ref is not None:
         version = versions.resolve(project, ref, verify=False)
-        storage.pull(project.root, [version.path], name, force=True)
-        versions.check_weights(version)
+        project.check_inside(version.path)
+        _pull_verified(project, version, name)
         return TransferResult(name, [version.ref], 1, [version.ref])
     every = Registry.load(project).all_versions()
+    for v in every:  # all checked before any is written
+        project.check_inside(v.path)
     if every:  # versions first and forced; then the rest, keeping the user's unsaved data edits
         storage.pull(project.root, [v.path for v in every], name, force=True)
     storage.pull(project.root, None, name)
     for v in every:
-        versions.check_weights(v)
+        try:
+            versions.check_weights(v)
+        except IntegrityError:
+            _pull_verified(project, v, name)
     return TransferResult(name, ["everything"], len(every), [v.ref for v in every])
 
 
@@ -90,4 +96,27 @@ def local_path(project: Project, ref: str, *, pull: bool = False) -> Version:
 
 @changes_state
 def _fetch(project: Project, version: Version, name: str | None) -> None:
+    project.check_inside(version.path)
+    _pull_verified(project, version, name)
+
+
+def _pull_verified(project: Project, version: Version, name: str | None) -> None:
+    """Pull one version and verify it. A copy that still fails came from a damaged local cache
+    object or a damaged remote one: drop the local objects and fetch again, and if that copy
+    fails too, the remote's is the bad one: say so (pulling again would fetch it again)."""
     storage.pull(project.root, [version.path], name, force=True)
+    try:
+        versions.check_weights(version)
+        return
+    except IntegrityError:
+        pass
+    others = [v.path for v in Registry.load(project).all_versions() if v.id != version.id]
+    storage.drop_local(project.root, version.path, others)
+    storage.pull(project.root, [version.path], name, force=True)
+    problem = versions.weights_problem(version)
+    if problem:
+        raise IntegrityError(
+            f"{version.ref}: the copy on remote {name or '(default)'} is corrupt ({problem}); pulling again "
+            "fetches the same bytes: delete the version's objects from the remote (DVC never overwrites an "
+            f"object it finds there), then `adapterctl push {version.ref}` from a machine whose copy verifies"
+        )

@@ -1,16 +1,16 @@
 """Watch the environment pointers and hand every move to the catalog.
 
-The lock file is only ever read through `adapterctl.environments`, whose layout may change;
-this module looks at the file's stat (cheap, every `interval` seconds) to notice a write,
-and re-reads the pointers when it changes. Writers replace the file atomically, so a read
-never sees half a move. Refused versions are retried every `retry` seconds, in case their
-weights were restored without the pointer moving.
+The pointers are only ever read through `adapterctl.environments`, whose files and layout
+are its own business (one file per pointer today, a single adapterctl.lock before): every
+`interval` seconds the watcher asks it for a fingerprint of everything `load` reads, and
+re-reads the pointers when that changes. Writers replace files atomically, so a read never
+sees half a move. Refused versions are retried every `retry` seconds, in case their weights
+were restored without the pointer moving.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -32,14 +32,18 @@ class LockWatcher:
         self.catalog = catalog
         self.interval = interval
         self.retry = retry
-        self._stamp: tuple | None = None
+        self._stamp: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
 
     def check(self) -> bool:
-        """Apply the pointers if the file changed since the last look; True when it did."""
-        stamp = self._file_stamp()
+        """Apply the pointers if they changed since the last look; True when they did."""
+        try:
+            stamp = environments.fingerprint(self.project)
+        except OSError as exc:  # a file vanished between listing and reading it: look again next time
+            log.debug("environments changing under the watcher: %s", exc)
+            return False
         if stamp == self._stamp:
             return False
         self._stamp = stamp
@@ -55,13 +59,6 @@ class LockWatcher:
             return
         self.last_error = None
         self.catalog.apply(wanted)
-
-    def _file_stamp(self) -> tuple | None:
-        try:
-            st = os.stat(self.project.envs_path)
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="adapterctl-watch", daemon=True)

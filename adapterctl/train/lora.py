@@ -81,6 +81,14 @@ def check_init(spec: LoraSpec, quantization: str, base_is_local_safetensors: boo
             f"{where}.init_lora_weights: loftq reads the unquantised weights from a local safetensors "
             "base folder; this base is not one"
         )
+    if spec.init_lora_weights == "loftq":
+        import torch
+
+        if not torch.cuda.is_available():  # peft's LoftQ quantises on the GPU (it asserts CUDA)
+            raise ManifestError(
+                f"{where}.init_lora_weights: loftq needs a CUDA GPU and this machine has none; "
+                "use \"default\" or \"olora\" here"
+            )
 
 
 def lora_config(spec: LoraSpec, model, task_type: str = "CAUSAL_LM", where: str = "lora"):

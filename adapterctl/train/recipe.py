@@ -204,7 +204,7 @@ class SFTRecipe:
         with quiet():
             if checkpoint is None and self.data.val is not None and baseline is None:
                 # Val loss before any training: the reference the card's drop is measured from.
-                baseline = float(self.trainer.evaluate()["eval_loss"])
+                baseline = self._evaluate()
                 if self.rank == 0:
                     self.run.update(baseline_val_loss=baseline)
             self.progress.baseline = baseline
@@ -229,7 +229,18 @@ class SFTRecipe:
         evals = [e for e in state.log_history if "eval_loss" in e]
         if evals and evals[-1].get("step") == state.global_step:
             return float(evals[-1]["eval_loss"])
-        return float(self.trainer.evaluate()["eval_loss"])
+        return self._evaluate()
+
+    def _evaluate(self) -> float:
+        """Val loss now. Trainer reports none when no val row keeps an answer token after
+        truncation to max_length (every label masked): say so instead of a KeyError."""
+        metrics = self.trainer.evaluate()
+        if "eval_loss" not in metrics:
+            raise DataError(
+                f"adapters.{self.spec.name}.train.max_length = {self.spec.train.max_length}: no val row keeps an "
+                "answer token after truncation, so there is no val loss; raise max_length"
+            )
+        return float(metrics["eval_loss"])
 
     # ── save ─────────────────────────────────────────────────────────────────
     def save(self) -> dict[str, Any] | None:

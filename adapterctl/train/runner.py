@@ -6,14 +6,19 @@ api.train and api.sweep are thin wrappers over these functions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import manifest as manifest_mod
 from adapterctl import ui
-from adapterctl.errors import Interrupted, UsageError
+from adapterctl.errors import AdapterctlError, Interrupted, Terminated, UsageError
 from adapterctl.project import Project
 from adapterctl.refs import short
 from adapterctl.train import runs
@@ -77,14 +82,23 @@ def claim_for_resume(project: Project, job: TrainJob, overrides_given: bool) -> 
             f"resolves to {short(current_hash)}; run without --resume to start over"
         )
     stored.progress = job.progress
-    run.update(status="running", pid=os.getpid())
+    # A run that finished training keeps "trained": `execute` must register exactly that
+    # result, never train it again (a resumed Trainer would run past max_steps).
+    run.update(status="trained" if _finished(run) else "running", pid=os.getpid())
     return run, stored
+
+
+def _finished(run: runs.Run) -> bool:
+    """Training wrote its summary, which happens only after the adapter folder is saved."""
+    from adapterctl import weights
+
+    return run.summary_path.is_file() and (run.adapter_dir / weights.WEIGHTS).is_file()
 
 
 def execute(project: Project, run: runs.Run, job: TrainJob, *, bases, resume: bool) -> dict[str, Any]:
     """Train `job` into `run`'s folder; returns the training summary. Ctrl-C → Interrupted."""
     try:
-        if run.status == "trained" and run.summary_path.exists():
+        if _finished(run):
             return run.summary()  # finished before: only registration is left
         if job.launcher.get("kind") == "accelerate":
             from adapterctl.train import launch
@@ -100,10 +114,11 @@ def execute(project: Project, run: runs.Run, job: TrainJob, *, bases, resume: bo
             return recipe.save()  # type: ignore[return-value]
         finally:
             recipe.cleanup()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         run.update(status="interrupted", pid=None)
-        raise Interrupted(
-            f"interrupted: nothing was registered for '{job.adapter}'; "
+        error = Terminated if isinstance(exc, _SigTerm) else Interrupted
+        raise error(
+            f"{'terminated' if error is Terminated else 'interrupted'}: nothing was registered for '{job.adapter}'; "
             f"continue with `adapterctl train {job.adapter} --resume`"
         ) from None
     except BaseException as exc:
@@ -118,16 +133,24 @@ def register(project: Project, run: runs.Run, job: TrainJob, *, message: str = "
 
     summary = run.summary()
     extra_files = [run.curve_path] if run.curve_path.exists() else []
-    version = versions.register(
-        project,
-        job.adapter,
-        run.adapter_dir,
-        spec=job.adapter_spec(),
-        message=message,
-        training=summary,
-        extra_files=extra_files,
-        card_extra=card_extra,
-    )
+    resume = f"the run is trained: `adapterctl train {job.adapter} --resume` registers it"
+    try:
+        versions.store_training_data(project, job.adapter_spec(), summary)
+        version = versions.register(
+            project,
+            job.adapter,
+            run.adapter_dir,
+            spec=job.adapter_spec(),
+            message=message,
+            training=summary,
+            extra_files=extra_files,
+            card_extra=card_extra,
+        )
+    except KeyboardInterrupt:
+        error = Terminated if isinstance(sys.exc_info()[1], _SigTerm) else Interrupted
+        raise error(f"interrupted during registration: nothing was registered; {resume}") from None
+    except AdapterctlError as exc:
+        raise type(exc)(f"{exc}; {resume}") from None
     run.update(status="registered", version=version.id, pid=None)
     # The version holds the weights now; checkpoints only served a resume, which is over.
     for folder in (run.checkpoints_dir, run.adapter_dir):
@@ -149,12 +172,42 @@ def train_all(
 
     bases = BaseCache()
     outcomes = []
+    with _sigterm_interrupts():
+        return _train_each(project, jobs, bases, outcomes, resume=resume, overrides_given=overrides_given,
+                           message=message, do_register=do_register)
+
+
+class _SigTerm(KeyboardInterrupt):
+    """SIGTERM, delivered as Ctrl-C is, so the same handlers mark the run interrupted."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum, _frame):
+        raise _SigTerm()
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _train_each(project: Project, jobs: list[TrainJob], bases, outcomes: list[Outcome], *, resume: bool,
+                overrides_given: bool, message: str, do_register: bool) -> list[Outcome]:
     try:
         for job in jobs:
             if resume:
                 run, job = claim_for_resume(project, job, overrides_given)
-                ui.info(f"resuming run {run.id} of {job.adapter}"
-                        + (f" from {ckpt.name}" if (ckpt := run.last_checkpoint()) else " from the start"))
+                if run.status == "trained":
+                    ui.info(f"run {run.id} of {job.adapter} finished training: registering its result")
+                else:
+                    ui.info(f"resuming run {run.id} of {job.adapter}"
+                            + (f" from {ckpt.name}" if (ckpt := run.last_checkpoint()) else " from the start"))
             else:
                 run = runs.create(project, job.adapter, job.to_dict())
             summary = execute(project, run, job, bases=bases, resume=resume)

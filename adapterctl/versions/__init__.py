@@ -19,6 +19,7 @@ from adapterctl.versions.lineage import (
     LIBRARIES,
     data_facts,
     library_versions,
+    store_training_data,
     template_sha256,
 )
 from adapterctl.versions.register import (
@@ -39,11 +40,12 @@ from adapterctl.versions.store import (
     resolve,
     short,
     version_dir,
+    weights_problem,
 )
 
 __all__ = [
     "ID", "IGNORE_VERSIONS", "LIBRARIES", "SCHEMA_VERSION", "TEST_HOOK", "Card", "Version", "all_versions",
     "changing", "check_weights", "data_facts", "dump_card", "import_folder", "library_versions", "log",
-    "read_card", "record_metrics", "recover", "recover_if_idle", "register", "resolve", "short",
-    "template_sha256", "version_dir", "without_none",
+    "read_card", "record_metrics", "recover", "recover_if_idle", "register", "resolve", "short", "store_training_data",
+    "template_sha256", "version_dir", "weights_problem", "without_none",
 ]

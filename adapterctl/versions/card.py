@@ -98,6 +98,9 @@ class Card(BaseModel):
     parents: list[str] | None = None  # set on combinations: every input version, NAME@<id>
     combine: dict[str, Any] | None = None  # set on combinations: inputs [{name, id}], method, weights, density
     spec: dict[str, Any] = Field(default_factory=dict)  # the resolved AdapterSpec.to_dict()
+    # sha256 of every file in the version folder, by relative path, written at registration;
+    # cards from before it lack the table and are verified by the id alone.
+    files: dict[str, str] | None = None
 
     @model_validator(mode="before")
     @classmethod

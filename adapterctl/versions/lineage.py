@@ -37,7 +37,7 @@ def new_card(
             "parent": parent,
             "created": environments.now(),
             "message": message,
-            "git_commit": gitio.head_commit(project.root) or "",
+            "git_commit": gitio.describe_head(project.root),
             "spec_hash": manifest.spec_hash(spec, project.root),
             "template_sha256": template_sha256(project, spec),
             "seed": spec.train.seed,
@@ -76,6 +76,30 @@ def data_facts(project: Project, spec: AdapterSpec, cache: fingerprints.FileCach
             facts = {"path": rel, "md5": storage.md5(path) or ""}
         out[role] = facts
     return out
+
+
+def store_training_data(project: Project, spec: AdapterSpec, summary: dict[str, Any]) -> None:
+    """Before a trained version is registered: its data files must hold the bytes it trained on
+    (else refuse), and a DVC-tracked file edited since `dvc add` is added again, so the md5 the
+    card records is in the DVC cache and `push` uploads it."""
+    from adapterctl import ui
+    from adapterctl.errors import DataError
+
+    trained = summary.get("data") or {}
+    for rel, key in ((spec.data, "data_sha256"), (spec.val_data, "val_sha256")):
+        if not rel:
+            continue
+        path = project.root / rel
+        if not path.is_file():
+            continue
+        if trained.get(key) and fingerprints.file_digest(path, "sha256") != trained[key]:
+            raise DataError(f"{rel} changed after training read it; the card would name data this version was "
+                            "not trained on: train again")
+        if not storage.dvc_file(path).exists():
+            continue  # not DVC's to store (in git, or untracked)
+        if storage.cached_file(project.root, fingerprints.file_digest(path, "md5")) is None:
+            ui.info(f"{rel} changed since its last `dvc add`: adding it to the DVC cache (commit {rel}.dvc)")
+            storage.track(project.root, [path])
 
 
 def library_versions() -> dict[str, str]:

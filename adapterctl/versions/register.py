@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from adapterctl import faults, manifest, storage, weights
-from adapterctl.errors import Interrupted, UsageError
+from adapterctl.errors import Terminated, UsageError
 from adapterctl.manifest import AdapterSpec
 from adapterctl.project import Project, atomic_write
 from adapterctl.versions import card as cards
@@ -51,6 +51,7 @@ def register(
     manifest.check_adapter_name(name)
     weights.check_folder(Path(weights_dir))
     m = manifest.load(project.manifest_path)
+    project.check_inside(version_dir(project, name, "x"))  # adapters/NAME must not lead out of the project
     with changing(project), _terminate_raises():
         _ensure_versions_ignored(project)
         staging = project.state_dir / "staging" / uuid.uuid4().hex
@@ -62,7 +63,8 @@ def register(
             if final.with_name(f"{vid}.toml").exists():
                 return Version(name, vid, final, read_card(final.with_name(f"{vid}.toml")))
             previous = log(project, name)
-            card = new_card(project, m, name, vid, spec, message, training, card_extra,
+            files = {"files": weights.file_hashes(staging)}  # every file the folder will hold
+            card = new_card(project, m, name, vid, spec, message, training, {**(card_extra or {}), **files},
                             parent=previous[0].id if previous else "")
             text = cards.dump(card)  # before any DVC work: a card that cannot be written fails here
             return _publish(project, m, Version(name, vid, final, card), staging, text)
@@ -197,7 +199,7 @@ def _terminate_raises() -> Iterator[None]:
         return
 
     def handler(signum, frame):  # noqa: ARG001
-        raise Interrupted("terminated: the registration was abandoned and nothing was registered")
+        raise Terminated("terminated: the registration was abandoned and nothing was registered")
 
     old = signal.signal(signal.SIGTERM, handler)
     try:

@@ -183,18 +183,42 @@ def _by_env(envs: environments.Environments, versions: list[Version], r: Ref) ->
 
 
 def check_weights(version: Version) -> None:
-    """The local weights exist and hash to the version's id; never load them otherwise."""
+    """The local weights exist, are well-formed safetensors, hash to the version's id, and
+    every file in the folder matches the card's `files` table (when the card has one);
+    never load them otherwise."""
+    problem = weights_problem(version)
+    if problem:
+        raise IntegrityError(
+            f"{version.ref}: {problem}: modified or corrupted; restore them with `adapterctl pull {version.ref}`"
+        )
+
+
+def weights_problem(version: Version) -> str | None:
+    """What is wrong with the local copy of a version, in one phrase; None when it verifies.
+    Absent weights are a StorageError (fetch them), not a problem with them."""
     if not (version.path / weights.WEIGHTS).is_file():
         raise StorageError(
             f"{version.ref}: weights not available locally ({version.path}); "
             f"fetch them with `adapterctl pull {version.ref}`"
         )
-    actual = weights.content_id(version.path)
+    try:
+        actual = weights.content_id(version.path)
+    except IntegrityError as exc:
+        return str(exc)
     if actual != version.id:
-        raise IntegrityError(
-            f"{version.ref}: the weights in {version.path} do not match the recorded id "
-            f"(they hash to {short(actual)}): modified or corrupted; restore them with `adapterctl pull {version.ref}`"
-        )
+        return f"the weights in {version.path} do not match the recorded id (they hash to {short(actual)})"
+    recorded = version.card.files
+    if recorded is None:
+        return None  # a card from before the files table: the id covers config and tensors
+    present = weights.file_hashes(version.path)
+    for name in sorted(set(recorded) | set(present)):
+        if name not in present:
+            return f"{version.path / name} is missing"
+        if name not in recorded:
+            return f"{version.path / name} is not part of the version (its card records no such file)"
+        if present[name] != recorded[name]:
+            return f"{version.path / name} does not match the sha256 in its card"
+    return None
 
 
 def all_versions(project: Project) -> list[Version]:

@@ -68,7 +68,7 @@ def test_chat_rows_split_at_the_last_assistant_turn(root: Path) -> None:
 
 def test_chat_rows_must_end_with_the_assistant(root: Path) -> None:
     write_jsonl(root / "chat.jsonl", [{"messages": [{"role": "user", "content": "hi"}]}])
-    with pytest.raises(DataError, match=r"chat.jsonl row 1: the last message must be the assistant"):
+    with pytest.raises(DataError, match=r"chat.jsonl:1: the last message must be the assistant"):
         build(root, data="chat.jsonl", template=None)
 
 
@@ -79,7 +79,7 @@ def test_a_placeholder_the_row_lacks_names_the_template_and_the_row(root: Path) 
     with pytest.raises(DataError) as err:
         build(root)
     assert str(err.value) == (
-        "template t.txt: placeholder {input} has no value in train.jsonl row 7 (row fields: instruction, output)"
+        "template t.txt: placeholder {input} has no value in train.jsonl:7 (row fields: instruction, output)"
     )
 
 
@@ -87,7 +87,7 @@ def test_row_numbers_survive_the_val_split(root: Path) -> None:
     rows = [dict(r) for r in ROWS]
     rows[12]["input"] = None
     write_jsonl(root / "train.jsonl", rows)
-    with pytest.raises(DataError, match=r"train.jsonl row 13"):
+    with pytest.raises(DataError, match=r"train.jsonl:13"):
         build(root, val_split=0.5)
 
 
@@ -118,7 +118,7 @@ def test_explicit_val_data_replaces_the_split(root: Path) -> None:
     [
         ("", "empty.jsonl", "empty.jsonl: "),
         ('{"a": 1}\n', "cols.jsonl", "cannot tell the row format from its columns (a)"),
-        ("not json\n", "bad.jsonl", "bad.jsonl: cannot read as JSON"),
+        ("not json\n", "bad.jsonl", "bad.jsonl:1: invalid JSON"),
         ("x", "data.txt", "unsupported data format .txt"),
     ],
 )
@@ -136,10 +136,57 @@ def test_missing_file_mentions_dvc_when_tracked(root: Path) -> None:
 
 def test_rows_need_an_answer(root: Path) -> None:
     write_jsonl(root / "train.jsonl", [{**ROWS[0], "output": " "}])
-    with pytest.raises(DataError, match=r"train.jsonl row 1: `output` is empty"):
+    with pytest.raises(DataError, match=r"train.jsonl:1: `output` is empty"):
         build(root)
 
 
 def test_default_template_without_one_in_the_manifest(root: Path) -> None:
     data = build(root, template=None)
     assert data.train[0]["prompt"].startswith("### Instruction:\nAnswer briefly.\n\n### Input:\nquestion 0")
+
+
+# ── issue 8: data errors name the file and its line, 1-based as editors count ──
+
+
+def test_non_utf8_bytes_name_the_file_and_line(root: Path) -> None:
+    lines = [json.dumps(r) for r in ROWS[:5]]
+    raw = "\n".join(lines).encode().replace(b"question 3", b"question \xff3")
+    (root / "train.jsonl").write_bytes(raw + b"\n")
+    with pytest.raises(DataError, match=r"^train.jsonl:4: not UTF-8 text"):
+        build(root)
+
+
+def test_invalid_json_names_its_line(root: Path) -> None:
+    text = "".join(json.dumps(r) + "\n" for r in ROWS[:5]).splitlines(keepends=True)
+    text[2] = '{"instruction": "x", "output": \n'
+    (root / "train.jsonl").write_text("".join(text))
+    with pytest.raises(DataError, match=r"^train.jsonl:3: invalid JSON"):
+        build(root)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_empty_data_file_is_a_clear_error(root: Path, content: str) -> None:
+    (root / "train.jsonl").write_text(content)
+    with pytest.raises(DataError, match=r"^train.jsonl: .*(empty|no rows)"):
+        build(root)
+
+
+def test_row_errors_give_the_file_line_after_blank_lines(root: Path) -> None:
+    rows = [dict(r) for r in ROWS]
+    rows[5]["output"] = ""
+    body = [json.dumps(r) for r in rows]
+    body.insert(2, "")  # a blank line: row 6 sits on line 7
+    (root / "train.jsonl").write_text("\n".join(body) + "\n")
+    with pytest.raises(DataError, match=r"^train.jsonl:7: `output` is empty"):
+        build(root)
+
+
+def test_csv_rows_are_numbered_by_file_line_header_included(root: Path) -> None:
+    import csv
+
+    with (root / "train.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["instruction", "input", "output"])
+        w.writeheader()
+        w.writerows([{**r, "output": "" if i == 3 else r["output"]} for i, r in enumerate(ROWS)])
+    with pytest.raises(DataError, match=r"^train.csv:5: `output` is empty"):  # header on line 1, row 4 on line 5
+        build(root, data="train.csv")

@@ -1,5 +1,5 @@
 """The registry: cards and environment pointers read once, answering deploy/rollback/log questions.
-Cards and adapterctl.lock only: no weights, no git, no DVC."""
+Cards and pointer files only: no weights, no git, no DVC."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_versions_and_pointers_are_read_once(store: Project) -> None:
     assert registry.log("support") is registry.log("support")
     assert registry.names() == ["docs", "support"] and len(registry.all_versions()) == 3
     assert registry.serving("support") == {A: ["prod"], B: ["staging"]} and registry.served_ids() == {A, B}
-    store.envs_path.write_text("not toml [")  # what was read stays read
+    environments.pointer_path(store, "prod", "support").write_text("not toml [")  # what was read stays read
     assert registry.resolve("support@prod").id == A
 
 
@@ -55,7 +55,7 @@ def test_previous_and_by_id_answer_rollback(store: Project) -> None:
 
 
 def test_the_lock_file_is_read_only_when_a_question_needs_it(store: Project) -> None:
-    store.envs_path.write_text("<<<<<<< HEAD\n")
+    environments.pointer_path(store, "prod", "support").write_text("<<<<<<< HEAD\n")
     registry = Registry.load(store)
     assert registry.resolve("support@~1").id == A  # no environment involved
     with pytest.raises(ManifestError, match="merge conflict"):

@@ -87,9 +87,10 @@ def test_missing_weights_are_refused_and_a_later_good_move_clears_it(watched) ->
     assert catalog.current()["support"].version == v3.id and not catalog.refusals
 
 
-def test_an_unreadable_lock_file_keeps_serving_and_says_why(watched) -> None:
+def test_an_unreadable_pointer_file_keeps_serving_and_says_why(watched) -> None:
     project, (v1, *_), catalog, watcher = watched
-    project.envs_path.write_text(project.envs_path.read_text() + "\n<<<<<<< HEAD\n")
+    pointer = environments.pointer_path(project, "prod", "support")
+    pointer.write_text(pointer.read_text() + "\n<<<<<<< HEAD\n")
     watcher.check()
     assert watcher.last_error and "merge conflict" in watcher.last_error
     assert catalog.current()["support"].version == v1.id

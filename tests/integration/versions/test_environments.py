@@ -1,4 +1,4 @@
-"""Environments: deploy, rollback, the move history in adapterctl.lock, and integrity checks."""
+"""Environments: deploy, rollback, the move history in environments/ENV/NAME.toml, and integrity checks."""
 
 from __future__ import annotations
 
@@ -30,9 +30,10 @@ def test_deploy_deploy_rollback_returns_to_the_first_with_three_moves(project: P
     assert all(m["at"].endswith("Z") and m["forced"] is False for m in moves)
     assert moves[0]["at"] < moves[1]["at"] < moves[2]["at"]
 
-    lock = tomllib.loads((project / "adapterctl.lock").read_text())
-    assert lock["environments"]["prod"]["support"]["version"] == first.id
-    assert len(lock["environments"]["prod"]["support"]["moves"]) == 3
+    pointer_file = tomllib.loads((project / "environments" / "prod" / "support.toml").read_text())
+    assert pointer_file["version"] == first.id
+    assert len(pointer_file["moves"]) == 3
+    assert not (project / "adapterctl.lock").exists()
 
     log = json.loads(cli("log", "support", "--json", cwd=project).stdout)
     assert [e["environments"] for e in log] == [[], ["prod"]]
