@@ -310,12 +310,14 @@ def train(
     accelerate_config: str | None = None,
     progress: str = "auto",
     message: str = "",
+    force: bool = False,
 ) -> list[TrainResult]:
     """Train adapters NAME… from their resolved specs into new versions, one after another.
 
     The base is loaded once for all of them where quantisation and dtypes agree. Ctrl-C
     raises Interrupted (exit 130) and registers nothing; `resume=True` continues the newest
-    interrupted run of each name from its last checkpoint.
+    interrupted run of each name from its last checkpoint. Data with `data check` errors is
+    refused (DataError) unless `force`; the card records the check and any override.
     """
     from adapterctl.train import runner
     from adapterctl.train.results import train_result
@@ -336,7 +338,8 @@ def train(
     launch = launcher_options(launcher, num_processes, accelerate_config)
     combos = combining.combinations(project, wanted, overrides=bool(overrides), resume=resume)
     trained = [n for n in wanted if n not in combos]
-    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch)
+    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch,
+                          force=force)
     outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides),
                                 message=message) if trained else []
     # Combinations last: an input trained just now is the latest version they combine.
@@ -401,6 +404,26 @@ def sync(project: Project, env: str) -> SyncReport:
     from adapterctl.ops.sync import sync as sync_op
 
     return sync_op(project, env)
+
+
+# ── data: check and fix (see data/hygiene/) ──
+
+
+def data_check(project: Project, name: str, *, use_cache: bool = True):
+    """Hygiene checks of NAME's data files (schema, duplicates, leakage, debris, contradictions,
+    length, PII, style, tags) as a hygiene.checker.Report; cached by the files' md5."""
+    from adapterctl.data.hygiene import checker
+
+    m = load_manifest(project)
+    return checker.check(project, m.adapter(name), m.base, use_cache=use_cache)
+
+
+def data_fix(project: Project, name: str, out: Path | str):
+    """Write a cleaned copy of NAME's data files under OUT, and OUT/fixes.jsonl; the inputs stay as they are."""
+    from adapterctl.data.hygiene import fix
+
+    m = load_manifest(project)
+    return fix.fix(project, m.adapter(name), Path(out).resolve())
 
 
 # ── merge, combine, export (see merge/ and ops/combine.py) ──

@@ -134,10 +134,54 @@ class EvalSpec(Section):
     samples: int = Field(5, ge=0, le=MAX_COUNT, description="Sample outputs kept in the card for diff and report.")
 
 
+Severity = Literal["error", "warning", "off"]
+
+
+class DataCheckSpec(Section):
+    """Severities and thresholds of `adapterctl data check` (and of the check `train` runs first).
+
+    Each check key takes "error" (train refuses the data unless --force; `data check` exits 1),
+    "warning" (reported only) or "off" (not run).
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
+
+    # `schema` would shadow pydantic's BaseModel.schema, so the attribute is schema_.
+    schema_: Severity = Field("error", alias="schema", description="Rows that are not UTF-8 or JSON objects, lack "
+                              "a field the template needs, have a field of the wrong type or an empty answer.")
+    leakage: Severity = Field("error", description="A training row whose prompt is also in eval_data or val_data: "
+                              "it inflates every eval metric.")
+    near_leakage: Severity = Field("warning", description="A training row that is a near-duplicate of a held-out "
+                                   "row (similarity >= near_duplicate_threshold).")
+    duplicate: Severity = Field("warning", description="A row equal to an earlier one, ignoring case and whitespace.")
+    near_duplicate: Severity = Field("warning", description="A row whose word 3-grams overlap an earlier row's by "
+                                     "near_duplicate_threshold or more (MinHash/LSH estimate).")
+    contradiction: Severity = Field("warning", description="The same prompt with a different answer.")
+    debris: Severity = Field("warning", description="HTML tags or entities, logging noise or stack traces, "
+                             "mojibake, control characters.")
+    length: Severity = Field("warning", description="Rows longer than train.max_length tokens under the base "
+                             "tokenizer: training truncates them.")
+    pii: Severity = Field("warning", description="E-mail addresses, phone numbers and card-like (Luhn-valid) numbers.")
+    style: Literal["warning", "off"] = Field("warning", description="Answers whose length or register is far from "
+                                             "the rest (warnings only).")
+    tags: Severity = Field("warning", description="Rows without a task tag when others have one; one-off tags "
+                           "that look like typos.")
+    near_duplicate_threshold: float = Field(0.85, gt=0, le=1, description="Similarity (Jaccard of word 3-grams) "
+                                            "at or above which two rows are near-duplicates.")
+    style_outlier: float = Field(3.5, gt=0, description="Robust z-score of an answer's log word count beyond which "
+                                 "`style` flags it.")
+    tag_field: str | None = Field(None, description="Row field holding the task tag; default: the first of tag, "
+                                  "task, task_type, category that the rows have.")
+
+    def severity(self, check: str) -> str:
+        return getattr(self, "schema_" if check == "schema" else check)
+
+
 class Defaults(Section):
     lora: LoraSpec = Field(default_factory=LoraSpec, description="LoRA defaults for every adapter.")
     train: TrainSpec = Field(default_factory=TrainSpec, description="Training defaults for every adapter.")
     eval: EvalSpec = Field(default_factory=EvalSpec, description="Eval defaults for every adapter.")
+    data: DataCheckSpec = Field(default_factory=DataCheckSpec, description="Data-check settings for every adapter.")
 
 
 class AdapterSection(Section):
@@ -165,6 +209,9 @@ class AdapterSection(Section):
     weights: list[float] | None = Field(None, description="One weight per `combine` input (default 1.0 each).")
     density: float | None = Field(
         None, gt=0, le=1, description="Share of each delta kept by ties/dare methods (default 0.5)."
+    )
+    data_checks: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of [defaults.data] (`data` itself names the data file)."
     )
 
 
@@ -209,6 +256,7 @@ class AdapterSpec:
     train: TrainSpec
     eval: EvalSpec
     gates: dict[str, str]
+    data_checks: DataCheckSpec = field(default_factory=DataCheckSpec)
     # A combination's recipe ({inputs, method, weights, density}); None for trained adapters.
     combine: dict[str, Any] | None = None
 
@@ -264,6 +312,11 @@ class Manifest:
                 else:
                     where = f"adapters.{name}.{table}" if loc in own else f"defaults.{table}"
                 raise _as_manifest_error(exc, where, self) from None
+        where = f"adapters.{name}.data_checks" if raw.data_checks else "defaults.data"
+        try:
+            checks = DataCheckSpec.model_validate({**self.defaults.data.model_dump(by_alias=True), **raw.data_checks})
+        except ValidationError as exc:
+            raise _as_manifest_error(exc, where, self) from None
         spec = AdapterSpec(
             name=name,
             description=raw.description,
@@ -272,6 +325,7 @@ class Manifest:
             val_data=raw.val_data,
             template=raw.template,
             gates=dict(raw.gates),
+            data_checks=checks,
             combine=combine_recipe(raw),
             **resolved,  # type: ignore[arg-type]
         )
@@ -330,6 +384,10 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
             for key in getattr(section, sub):
                 if key not in model.model_fields:
                     raise ctx.error(f"{where}.{sub}.{key}", f"unknown key{_did_you_mean(key, model.model_fields)}")
+        data_keys = {f.alias or k for k, f in DataCheckSpec.model_fields.items()}
+        for key in section.data_checks:
+            if key not in data_keys:
+                raise ctx.error(f"{where}.data_checks.{key}", f"unknown key{_did_you_mean(key, data_keys)}")
         for metric, rule in section.gates.items():
             if not GATE.match(rule):
                 raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER", OP one of >= <= > <')
@@ -596,5 +654,5 @@ def _clean(msg: str) -> str:
 
 _MODELS_BY_TITLE: dict[str, type[Section]] = {
     m.__name__: m
-    for m in (ProjectSection, BaseSection, LoraSpec, TrainSpec, EvalSpec, Defaults, AdapterSection)
+    for m in (ProjectSection, BaseSection, LoraSpec, TrainSpec, EvalSpec, Defaults, AdapterSection, DataCheckSpec)
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → train → log → deploy → combine → train a second version → deploy → rollback
-# → resolve → merge → export → generate → serve prod in the background, deploy and roll back live,
-# watch the served version change.
+# init → validate → data check → train → log → deploy → combine → train a second version → deploy
+# → rollback → resolve → merge → export → generate → serve prod in the background, deploy and roll
+# back live, watch the served version change.
 # Usage: scripts/demo.sh [DIR]   (ADAPTERCTL_DEMO_PORT picks the server's port, default 8765)
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
@@ -17,6 +17,7 @@ cd "$dir"
 step adapterctl validate
 step adapterctl list
 step adapterctl show support
+step adapterctl data check support
 step adapterctl train support -m "first cut"
 step adapterctl deploy support --env prod -m "ship the first cut"
 step adapterctl train docs -m "docs assistant"
