@@ -232,8 +232,30 @@ class AdapterSection(Section):
 
 
 
+class EnvironmentSection(Section):
+    """[environments.NAME]: optional; only for environments that drive an inference server."""
+
+    server: str = Field(
+        pattern=r"^https?://[^\s/]+(/.*)?$",
+        description='Base URL of the server this environment drives, e.g. "http://10.0.0.5:8000".',
+    )
+    engine: Literal["vllm"] = Field(
+        "vllm", description="Server kind; vllm uses its runtime LoRA API (VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)."
+    )
+    grace_seconds: float = Field(
+        30.0, ge=0, description="How long a replaced version stays loaded for requests already sent to it."
+    )
+    adapters_root: str | None = Field(
+        None, description="Where the server sees this project's adapters/ folder (default: the local path)."
+    )
+    api_key_env: str | None = Field(
+        None, description="Environment variable holding the server's API key, sent as a bearer token."
+    )
+    timeout_seconds: float = Field(60.0, gt=0, description="Per-call timeout for the server's API.")
+
+
 OVERRIDABLE: dict[str, type[Section]] = {"lora": LoraSpec, "train": TrainSpec, "eval": EvalSpec}
-TOP_LEVEL = {"project", "base", "defaults", "adapters"}
+TOP_LEVEL = {"project", "base", "defaults", "adapters", "environments"}
 
 
 @dataclass(frozen=True)
@@ -277,6 +299,7 @@ class Manifest:
     base: BaseSection
     defaults: Defaults
     raw_adapters: dict[str, AdapterSection] = field(default_factory=dict)
+    environments: dict[str, EnvironmentSection] = field(default_factory=dict)  # [environments.NAME]
 
     @property
     def root(self) -> Path:
@@ -390,7 +413,11 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
         adapters[name] = section
     for name, section in adapters.items():
         _check_combination(name, section, adapters, ctx)
-    manifest = Manifest(path, text, project, base, defaults, adapters)
+    envs_raw = doc.get("environments", {})
+    if not isinstance(envs_raw, dict) or not all(isinstance(t, dict) for t in envs_raw.values()):
+        raise ctx.error("environments", "must be a table of [environments.NAME] tables")
+    envs = {env: ctx.validate(EnvironmentSection, table, f"environments.{env}") for env, table in envs_raw.items()}
+    manifest = Manifest(path, text, project, base, defaults, adapters, envs)
     for name in adapters:  # validates each merged spec, naming the key path on error
         manifest.adapter(name)
     return manifest

@@ -82,6 +82,7 @@ def manifest_markdown() -> str:
         ("[defaults.eval] / [adapters.NAME.eval]", m.EvalSpec),
         ("[defaults.data] / [adapters.NAME.data_checks]", m.DataCheckSpec),
         ("[adapters.NAME]", m.AdapterSection),
+        ("[environments.NAME] (optional: environments that drive a vLLM server)", m.EnvironmentSection),
     ]
     for title, model in tables:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]
