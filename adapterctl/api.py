@@ -310,6 +310,7 @@ def train(
     accelerate_config: str | None = None,
     progress: str = "auto",
     message: str = "",
+    evaluate: bool = False,
     force: bool = False,
 ) -> list[TrainResult]:
     """Train adapters NAME… from their resolved specs into new versions, one after another.
@@ -343,7 +344,15 @@ def train(
     outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides),
                                 message=message) if trained else []
     # Combinations last: an input trained just now is the latest version they combine.
-    return [train_result(o) for o in outcomes] + [combining.rebuild(project, n, message=message) for n in combos]
+    results = [train_result(o) for o in outcomes] + [combining.rebuild(project, n, message=message) for n in combos]
+    if evaluate:  # eval and gates on each new version whose adapter has an eval set
+        from adapterctl.evaluation import runner as eval_runner
+
+        m = load_manifest(project)
+        for r in results:
+            if r.version and m.adapter(r.adapter).eval_data:
+                (r.eval,) = eval_runner.evaluate(project, [f"{r.adapter}@{r.version}"])
+    return results
 
 
 def sweep(
@@ -363,6 +372,58 @@ def sweep(
     combining.combinations(project, [name], overrides=True, resume=False)  # a combination cannot be swept
     return sweeps.run(project, name, grid, overrides=list(overrides or []), progress=progress, message=message)
 
+
+# ── evaluation: eval, diff, report, check (see evaluation/, report/) ──
+
+
+def evaluate(project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None,
+             force: bool = False):
+    """Evaluate versions on their adapter's eval set (and the base, once), record metrics and
+    gates in their cards; returns one evaluation.runner.VersionEval per version."""
+    from adapterctl.evaluation import runner
+
+    if not refs and not all_adapters:
+        raise UsageError("name at least one version to evaluate (e.g. support), or pass --all")
+    if limit is not None and limit < 1:
+        raise UsageError("--limit must be at least 1")
+    return runner.evaluate(project, refs, all_adapters=all_adapters, limit=limit, force=force)
+
+
+def export_sheet(project: Project, ref: str, path: Path | str, *, limit: int | None = None) -> int:
+    """Write a human-eval sheet for REF: prompt, reference, base and adapter answers, empty 1-5 ratings."""
+    from adapterctl.evaluation import runner
+
+    return runner.export_sheet(project, ref, Path(path), limit=limit)
+
+
+def import_sheet(project: Project, ref: str, path: Path | str) -> dict:
+    """Store a rated sheet's summary (means and counts per criterion) in REF's card."""
+    from adapterctl.evaluation import runner
+
+    return runner.import_sheet(project, ref, Path(path))
+
+
+def diff(project: Project, ref_a: str, ref_b: str):
+    """Spec, data (row level), metric (with intervals), gate, weight and output differences
+    between two versions; returns a report.compare.Comparison."""
+    from adapterctl.report import diff as diff_mod
+
+    return diff_mod.diff(project, ref_a, ref_b)
+
+
+def report(project: Project, base_ref: str, *, env: str = "prod"):
+    """The PR report: each adapter's newest version on this branch against what ENV served at
+    BASE_REF, from committed cards and eval results only; returns a report.pr.Report."""
+    from adapterctl.report import pr
+
+    return pr.report(project, base_ref, env=env)
+
+
+def check(project: Project, base_ref: str):
+    """New versions on this branch (since BASE_REF) that are unevaluated or failed their gates."""
+    from adapterctl.report import pr
+
+    return pr.check(project, base_ref)
 
 # ── serving: serve, generate, sync (see serve/) ──
 #

@@ -53,6 +53,51 @@ def head_commit(path: Path) -> str | None:
         return None
 
 
+def _at(path: Path, ref: str):
+    """(repo, commit, path of `path` inside the repo) for reading files as they were at `ref`."""
+    import git
+
+    repo = _repo(path)
+    if repo is None:
+        raise StorageError(f"{path}: not inside a git repository")
+    try:
+        commit = repo.commit(ref)
+    except (git.BadName, ValueError, git.GitCommandError):
+        raise StorageError(f"git: unknown revision {ref!r} (fetch it first, e.g. `git fetch origin main`)") from None
+    inside = Path(path).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    return repo, commit, "" if inside == "." else inside
+
+
+def read_at(root: Path, ref: str, rel: str) -> str | None:
+    """The text of `rel` (relative to `root`) at git revision `ref`, or None if absent there."""
+    _, commit, inside = _at(root, ref)
+    try:
+        blob = commit.tree / "/".join(p for p in (inside, rel) if p)
+    except KeyError:
+        return None
+    return blob.data_stream.read().decode("utf-8")
+
+
+def list_at(root: Path, ref: str, rel_dir: str) -> list[str]:
+    """Paths (relative to `root`) of the files directly in `rel_dir` at revision `ref`."""
+    _, commit, inside = _at(root, ref)
+    try:
+        tree = commit.tree / "/".join(p for p in (inside, rel_dir) if p)
+    except KeyError:
+        return []
+    return [f"{rel_dir}/{item.name}" for item in tree if item.type == "blob"]
+
+
+def list_dirs_at(root: Path, ref: str, rel_dir: str) -> list[str]:
+    """Names of the folders directly in `rel_dir` at revision `ref`."""
+    _, commit, inside = _at(root, ref)
+    try:
+        tree = commit.tree / "/".join(p for p in (inside, rel_dir) if p)
+    except KeyError:
+        return []
+    return [item.name for item in tree if item.type == "tree"]
+
+
 def describe_head(path: Path) -> str:
     """HEAD's sha, with "-dirty" appended (as `git describe --dirty` does) when tracked files
     differ from it; "" before the first commit or outside git."""

@@ -23,7 +23,16 @@ from adapterctl.suggest import closest
 from adapterctl.tomlread import tomllib
 
 ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-GATE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?\d+(\.\d+)?([eE][-+]?\d+)?)\s*$")
+_NUMBER = r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+# "OP NUMBER" (absolute) or "OP REF [+|- NUMBER]" (relative): REF is `base` or an environment.
+GATE = re.compile(
+    rf"^\s*(?P<op>>=|<=|>|<)\s*(?:(?P<number>-?{_NUMBER})|(?P<ref>[A-Za-z][A-Za-z0-9_-]*)"
+    rf"(?:\s*(?P<sign>[-+])\s*(?P<offset>{_NUMBER}))?)\s*$"
+)
+EVAL_METRICS = Literal[
+    "rouge1", "rouge2", "rouge_l", "bleu", "chrf", "exact_match", "accuracy", "macro_f1",
+    "eval_loss", "perplexity", "val_loss",
+]
 # Bounds that keep values inside what the libraries accept, so `validate` catches them:
 # numpy seeds are < 2**32; itertools.islice and torch sizes need a C ssize_t; a row needs
 # room for a prompt token and an answer token.
@@ -125,13 +134,18 @@ class TrainSpec(Section):
 
 
 class EvalSpec(Section):
-    metrics: list[Literal["rouge_l", "exact_match", "val_loss", "perplexity"]] = Field(
-        default_factory=lambda: ["rouge_l", "exact_match", "val_loss"], description="Metrics computed by eval."
+    metrics: list[EVAL_METRICS] = Field(
+        default_factory=lambda: ["rouge_l", "rouge1", "rouge2", "bleu", "chrf", "exact_match", "accuracy",
+                                 "macro_f1", "eval_loss", "perplexity"],
+        description="Metrics computed by eval: ROUGE (0-1), BLEU/chrF (sacrebleu, 0-100), exact_match; "
+        "accuracy and macro_f1 when rows carry the label field; eval_loss/perplexity over completion tokens; "
+        "val_loss as training recorded it.",
     )
     max_new_tokens: int = Field(128, gt=0, le=MAX_COUNT, description="Generation budget per eval row.")
     batch_size: int = Field(16, gt=0, le=MAX_BATCH, description="Rows generated at once.")
     limit: int | None = Field(None, gt=0, le=MAX_COUNT, description="Evaluate on the first N rows only.")
-    samples: int = Field(5, ge=0, le=MAX_COUNT, description="Sample outputs kept in the card for diff and report.")
+    samples: int = Field(5, ge=0, le=MAX_COUNT, description="Rows shown side by side (most improved, most regressed) by diff and report.")
+    label_field: str = Field("label", description="Row field holding a class label, for accuracy and macro_f1.")
 
 
 Severity = Literal["error", "warning", "off"]
@@ -197,7 +211,9 @@ class AdapterSection(Section):
     train: dict[str, Any] = Field(default_factory=dict, description="Overrides of [defaults.train].")
     eval: dict[str, Any] = Field(default_factory=dict, description="Overrides of [defaults.eval].")
     gates: dict[str, str] = Field(
-        default_factory=dict, description='Eval gates, metric = "OP NUMBER", e.g. rouge_l = ">= 0.3".'
+        default_factory=dict,
+        description='Eval gates, metric = "OP NUMBER" or "OP REF [+|- NUMBER]" with REF `base` or an environment, '
+        'e.g. rouge_l = ">= 0.3", rouge_l = ">= prod - 0.01", eval_loss = "<= base".',
     )
     combine: list[str] | None = Field(
         None, description='Instead of data: build this adapter by combining the latest versions of these '
@@ -389,8 +405,11 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
             if key not in data_keys:
                 raise ctx.error(f"{where}.data_checks.{key}", f"unknown key{_did_you_mean(key, data_keys)}")
         for metric, rule in section.gates.items():
+            if metric not in EVAL_METRICS.__args__:
+                raise ctx.error(f"{where}.gates.{metric}", f"unknown metric{_did_you_mean(metric, EVAL_METRICS.__args__)}")
             if not GATE.match(rule):
-                raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER", OP one of >= <= > <')
+                raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER" or '
+                                '"OP REF [+|- NUMBER]" (OP one of >= <= > <; REF base or an environment, e.g. prod)')
         adapters[name] = section
     for name, section in adapters.items():
         _check_combination(name, section, adapters, ctx)

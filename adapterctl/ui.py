@@ -77,3 +77,30 @@ def error(message: str) -> None:
 
 def interactive() -> bool:
     return err.is_terminal and not os.environ.get("CI")
+
+
+def progress(total: int, description: str, *, enabled: bool = True):
+    """A rich progress bar on stderr for interactive terminals; elsewhere nothing is drawn.
+    A context manager yielding `advance(n)`."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def bar():
+        if not enabled or not interactive():
+            yield lambda n=1: None
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=err, transient=True) as p:
+            task = p.add_task(description, total=total)
+            yield lambda n=1: p.advance(task, n)
+
+    return bar()

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → data check → train → log → deploy → combine → train a second version → deploy
-# → rollback → resolve → merge → export → generate → serve prod in the background, deploy and roll
-# back live, watch the served version change.
+# init → validate → data check → train (+ eval and gates) → deploy → combine → branch → train a
+# second version → diff → a gate failure refused by deploy → report for the PR → deploy → rollback
+# → resolve → merge → export → generate → serve prod in the background, deploy and roll back live.
 # Usage: scripts/demo.sh [DIR]   (ADAPTERCTL_DEMO_PORT picks the server's port, default 8765)
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
@@ -11,6 +11,10 @@ remote="$(dirname "$dir")/remote"
 outputs="$(dirname "$dir")"  # merged models and exports go beside the project, not into git
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# A step whose exit code is part of what is shown (a gate check that may pass or fail).
+judged() { printf '\n\033[1m$ %s\033[0m\n' "$*"; local rc=0; "$@" || rc=$?; echo "(exit code $rc)"; }
+# A step that must fail (exit 1): the demo stops if it does not.
+refused() { printf '\n\033[1m$ %s\033[0m   (expected to fail)\n' "$*"; if "$@"; then echo "demo: expected '$*' to fail" >&2; exit 1; fi; }
 
 step adapterctl init "$dir" --example --remote "$remote"
 cd "$dir"
@@ -18,7 +22,8 @@ step adapterctl validate
 step adapterctl list
 step adapterctl show support
 step adapterctl data check support
-step adapterctl train support -m "first cut"
+step adapterctl train support -m "first cut"          # evaluates the new version and checks its gates
+step adapterctl eval support                           # stored beside the card: instant the second time
 step adapterctl deploy support --env prod -m "ship the first cut"
 step adapterctl train docs -m "docs assistant"
 cat >> adapterctl.toml <<'EOF'
@@ -29,16 +34,31 @@ combine = ["support", "docs"]
 method = "ties"
 EOF
 step adapterctl combine support docs --into both --method ties
+git add -A && git commit -qm "support in prod, docs, both = ties(support, docs)" && echo "committed the versions, their eval results and adapterctl.lock"
+
+git checkout -qb smaller-rank
 step adapterctl train support --set lora.r=8 -m "smaller rank"
 step adapterctl log support
 step adapterctl status
-step adapterctl deploy support --env prod -m "try the smaller rank"
+step adapterctl diff support@prod support
+
+# A gate nobody can pass: eval exits 1, and deploy refuses the version until it passes (or --force).
+sed -i.bak '0,/rouge_l = ">= 0.2"/s//rouge_l = ">= 0.99"/' adapterctl.toml
+refused adapterctl eval support
+refused adapterctl deploy support --env prod
+mv adapterctl.toml.bak adapterctl.toml
+judged adapterctl eval support                         # judged again under the real gate (r=8 may miss it)
+git add -A && git commit -qm "support: smaller rank" && echo "committed v2 on branch smaller-rank"
+
+judged adapterctl check --base main                    # what CI runs: exit 1 if a new version failed
+step adapterctl report --base main --md --html report.html
+step adapterctl deploy support --env prod --force -m "try the smaller rank"   # an override is logged
 step adapterctl rollback support --env prod -m "back to the first cut"
 step adapterctl envs --history
 step adapterctl resolve support@prod
 step adapterctl merge support@prod --out "$outputs/merged-support"
 step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
-git add -A && git commit -qm "demo: support (two versions, prod rolled back), docs, both = ties(support, docs)" && echo "committed the versions and environments/"
+git add -A && git commit -qm "demo: prod rolled back" && echo "committed environments/"
 step adapterctl generate support@prod "How do I reset my password?" --max-tokens 24
 
 # Serve prod in the background (127.0.0.1 only); deploy and rollback reach it without a restart.
@@ -74,4 +94,4 @@ echo
 kill -TERM "$server" && wait "$server" && echo "server drained and stopped (log: $log)"
 trap - EXIT
 echo
-echo "demo project left in $dir; merged model in $outputs/merged-support"
+echo "demo project left in $dir (report.html: the PR report as one page); merged model in $outputs/merged-support"

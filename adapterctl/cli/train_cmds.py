@@ -25,6 +25,7 @@ def train(
     num_processes: int = typer.Option(None, "--num-processes", help="Processes for --launcher accelerate (default: one per GPU, else 1).", show_default=False),
     accelerate_config: str = typer.Option(None, "--accelerate-config", help="ddp, fsdp, cpu, or an accelerate config YAML (default: ddp on GPUs, cpu without).", show_default=False),
     message: str = typer.Option("", "--message", "-m", help="A note stored in each new version's card."),
+    no_eval: bool = typer.Option(False, "--no-eval", help="Skip the eval and gates that run on each new version."),
     force: bool = typer.Option(False, "--force", help="Train even when `data check` finds errors in the data; the card records the override."),
     project: Path = PROJECT,
     as_json: bool = JSON,
@@ -35,6 +36,8 @@ def train(
 
     The data passes `adapterctl data check` first (cached while the files are unchanged); data with errors, such as eval rows leaked into training, is refused (exit 2) unless given --force.
 
+    Each new version is then evaluated on its adapter's eval set and its gates are checked (see `eval`); a failed gate is reported and recorded, and deploy refuses that version. --no-eval skips this.
+
     Checkpoints go to .adapterctl/runs/; Ctrl-C exits 130 and registers nothing, and --resume continues from the last checkpoint. With --json, progress is printed as one JSON object per line.
 
     Example: adapterctl train support --set train.learning_rate=1e-4
@@ -43,7 +46,7 @@ def train(
     results = api.train(
         root, names or [], overrides=overrides or [], resume=resume, all_stale=all_stale,
         launcher=launcher, num_processes=num_processes, accelerate_config=accelerate_config,
-        progress="json" if as_json else "auto", message=message, force=force,
+        progress="json" if as_json else "auto", message=message, evaluate=not no_eval, force=force,
     )
     if as_json:
         from adapterctl.train.progress import json_line
@@ -74,6 +77,14 @@ def _render_trained(r: Any) -> None:
         return
     target = f"version {r.short}{parent}" if r.version else f"run {r.run_id} (not registered)"
     ui.success(f"{r.adapter}: {target}{val}, {r.steps} steps in {r.train_seconds:.0f}s")
+    if r.eval is not None:
+        e = r.eval
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in list(e.metrics.items())[:3])
+        ui.info(f"{e.ref}: eval on {e.rows} rows: {shown} (adapterctl eval {e.ref} for the full table)")
+        if e.passed:
+            ui.success(f"{e.ref}: gates passed" if e.gates.results else f"{e.ref}: no gates declared")
+        else:
+            ui.warn(f"{e.ref}: gates failed: {'; '.join(e.failed)} (deploy will refuse it)")
 
 
 @app.command()

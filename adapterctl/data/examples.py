@@ -154,3 +154,17 @@ def _split_chat(messages: Any, where: str) -> dict[str, Any]:
         raise DataError(f"{where}: the last message must be the assistant's answer, after at least one other "
                         f"message (got {[m['role'] for m in clean]})")
     return {"prompt": clean[:-1], "completion": clean[-1:]}
+
+
+def render_file(root: Path, rel: str, template: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """(format, rows) of one data file as prompt/completion dicts, each with its raw row
+    under `row` (eval needs the label and other fields as well as the rendered text)."""
+    table = load_table(root / rel, label=rel, numbered=True)
+    columns = [c for c in table.column_names if c != "__row__"]
+    fmt = detect_format(columns, rel)
+    tmpl = _template_for(root, template, fmt, columns, rel)
+    rows = []
+    for raw in table:
+        example = _row_to_example(raw, fmt=fmt, tmpl=tmpl, label=rel)
+        rows.append({**example, "row": {k: v for k, v in raw.items() if k != "__row__"}})
+    return fmt, rows

@@ -34,11 +34,28 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
     registry = Registry.load(project)
     version = registry.resolve(ref)
     ensure_available(project, version)
+    refusal = gate_refusal(project, version)
+    if refusal and not force:
+        raise CheckFailed(f"{refusal}; pass --force to deploy it anyway")
+    if refusal:  # the override is part of the environment's history
+        message = f"{message} [forced: {refusal}]".strip()
+    return move(registry, version, env, action="deploy", message=message, forced=bool(refusal))
+
+
+def gate_refusal(project: Project, version: Version) -> str | None:
+    """Why deploy refuses `version` without --force: failed gates, or gates never evaluated."""
+    from adapterctl import manifest
+    from adapterctl.evaluation.gates import needs_eval
+
     gates = version.card.gates
-    if gates is not None and gates.passed is False and not force:
+    if gates is not None and gates.passed is False:
         failed = ", ".join(str(g) for g in gates.failed) or "see its card"
-        raise CheckFailed(f"{version.ref} failed its eval gates ({failed}); pass --force to deploy it anyway")
-    return move(registry, version, env, action="deploy", message=message, forced=force)
+        return f"{version.ref} failed its eval gates ({failed})"
+    declared = manifest.load(project.manifest_path).raw_adapters.get(version.name)
+    why = needs_eval(version.card.to_dict(), declared.gates if declared else {})
+    if why:
+        return f"{version.ref} has eval gates but {why}: run `adapterctl eval {version.ref}` first"
+    return None
 
 
 def check_env(env: str) -> None:

@@ -57,6 +57,11 @@ def init(
     workflow = root / ".github/workflows/adapters.yml"
     if not workflow.exists():
         atomic_write(workflow, (templates / "workflows/adapters.yml").read_text())
+    pin = root / ".github/adapterctl-requirements.txt"  # what the workflow installs
+    if not pin.exists():
+        from adapterctl import __version__
+
+        atomic_write(pin, (templates / "adapterctl-requirements.txt").read_text().replace("{version}", __version__))
 
     if example:
         base_model = EXAMPLE_BASE

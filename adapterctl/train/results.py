@@ -19,6 +19,7 @@ class TrainResult:
     tokens_per_second: float | None
     notices: list[str]
     sweep: dict[str, Any] | None = None
+    eval: Any = None  # evaluation.runner.VersionEval when train evaluated the new version
 
 
 @dataclass

@@ -10,6 +10,7 @@ from helpers import FAST
 from adapterctl.project import Project
 
 SMALL_ROWS = 200
+EVAL_ROWS = 4
 
 
 @pytest.fixture
@@ -19,6 +20,8 @@ def demo(example_project: Path) -> Path:
     for name in ("support", "docs"):
         path = example_project / f"data/{name}.jsonl"
         path.write_text("".join(path.read_text().splitlines(keepends=True)[:SMALL_ROWS]))
+        evals = example_project / f"evals/{name}.jsonl"  # `train` evaluates each new version
+        evals.write_text("".join(evals.read_text().splitlines(keepends=True)[:EVAL_ROWS]))
     return example_project
 
 

@@ -44,6 +44,11 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     assert t["loss_curve"] == "loss_curve.png" and (version.path / "loss_curve.png").is_file()
     assert t["quantization"]["used"] == "nf4" and t["batching"]["used"] == "padding_free"
     assert f"support: version {version.short}" in result.stderr
+    # train evaluated it: the example's gate (rouge_l >= 0.2) passes and ROUGE-L beats the base model's.
+    assert f"{version.ref}: gates passed" in result.stderr
+    [evaluated] = version.card.metrics["evals"].values()
+    base_rouge = json.loads((example_project / evaluated["baseline"]).read_text().splitlines()[0])["metrics"]["rouge_l"]
+    assert version.card.metrics["rouge_l"] >= 0.2 > base_rouge
 
     ours, tokenizer = modeling.load_version(project, "support")
     base = AutoModelForCausalLM.from_pretrained(example_project / "models/tiny-base")

@@ -1,0 +1,103 @@
+"""diff, report, check: reviewing what changed, locally and in CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from adapterctl import ui
+from adapterctl.cli import app
+from adapterctl.cli._lazy import api
+from adapterctl.cli._options import JSON, PROJECT
+from adapterctl.errors import CheckFailed, UsageError
+
+MD = typer.Option(False, "--md", help="Print markdown (for a PR comment or a file).")
+
+
+@app.command()
+def diff(
+    ref_a: str = typer.Argument(..., help="The version to compare from, e.g. support@prod."),
+    ref_b: str = typer.Argument(..., help="The version to compare to, e.g. support."),
+    md: bool = MD,
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """What changed between two versions: spec keys, data rows, metrics with 95% intervals, gates, per-module weights, and the eval rows that moved most.
+
+    Old data is read from the DVC cache; weights must be local (`adapterctl pull REF`).
+
+    Example: adapterctl diff support@prod support --md > diff.md
+    """
+    if md and as_json:
+        raise UsageError("choose one of --md and --json")
+    from adapterctl.report import blocks, render
+
+    c = api.diff(api.open_project(project), ref_a, ref_b)
+    if as_json:
+        ui.print_json(render.as_json(c))
+        return
+    text = blocks.markdown([blocks.h(f"{c.b.label} vs {c.a.label}", 2), *render.comparison(c)])
+    ui.out.print(text, markup=False, highlight=False) if not md else _write(text)
+
+
+@app.command()
+def report(
+    base: str = typer.Option(..., "--base", help="The git revision to compare with, e.g. origin/main."),
+    env: str = typer.Option("prod", "--env", "-e", help="Compare with the version this environment served at --base."),
+    md: bool = MD,
+    html: Path = typer.Option(None, "--html", help="Also write one self-contained HTML page (plots embedded) here.",
+                              show_default=False),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """The PR report: each adapter's newest version on this branch against what prod served at --base.
+
+    Gates, metric deltas with 95% paired-bootstrap intervals, top regressions and improvements with their texts, spec and data changes, loss curves. Reads committed cards and eval results only: no weights, no GPU, no DVC.
+
+    Example: adapterctl report --base origin/main --md > report.md
+    """
+    from adapterctl.report import blocks
+
+    r = api.report(api.open_project(project), base, env=env)
+    doc = r.blocks()
+    if html is not None:
+        from adapterctl.project import atomic_write
+
+        atomic_write(html, blocks.html_page(f"adapterctl report vs {base}", doc))
+        ui.success(f"wrote {html}")
+    if as_json:
+        from adapterctl.report import render
+
+        ui.print_json({"base_ref": r.base_ref, "env": r.env, "adapters": [
+            {"name": a.name, "new_versions": a.new_versions, "comparison": render.as_json(a.comparison)}
+            for a in r.adapters]})
+    elif md:
+        _write(blocks.markdown(doc))
+    elif html is None:
+        ui.out.print(blocks.markdown(doc), markup=False, highlight=False)
+
+
+@app.command()
+def check(
+    base: str = typer.Option(..., "--base", help="The git revision this branch started from, e.g. origin/main."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Exit 1 when a version new on this branch was never evaluated or failed its gates (for CI).
+
+    Example: adapterctl check --base origin/main
+    """
+    problems = api.check(api.open_project(project), base)
+    ui.emit(problems, as_json, lambda ps: [ui.info(f"{p.ref}: {p.problem}") for p in ps])
+    if problems:
+        raise CheckFailed(f"{len(problems)} new version(s) not ready: {problems[0].ref}: {problems[0].problem}")
+    if not as_json:
+        ui.success(f"every new version since {base} is evaluated and passes its gates")
+
+
+def _write(text: str) -> None:
+    import sys
+
+    sys.stdout.write(text)
+    sys.stdout.flush()

@@ -1,0 +1,266 @@
+"""`adapterctl eval`: run a version (and the base, once) on its adapter's eval set, store the
+results beside the card, and judge the gates.
+
+    evaluate(project, ["support"])  →  [VersionEval]
+
+A version already evaluated under the same key (eval set md5, template, eval spec) is not
+run again: its committed results are read back, so a second `eval` is instant. The base
+model's results are cached the same way per (base weights, eval set, eval spec). The base
+loads once per call, in full precision, and each version's LoRA is attached and removed in turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapterctl import environments, fingerprints, manifest, ui, versions
+from adapterctl.errors import DataError, ManifestError
+from adapterctl.evaluation import bootstrap, gates, metrics, results
+from adapterctl.project import Project
+
+
+@dataclass
+class VersionEval:
+    ref: str
+    name: str
+    id: str
+    key: str
+    rows: int
+    metrics: dict[str, float]
+    base_metrics: dict[str, float]
+    vs_base: dict[str, bootstrap.Delta]
+    gates: gates.GateReport
+    gate_deltas: dict[str, bootstrap.Delta]  # metric → delta vs the reference its gate names
+    results: str  # project-relative path of the per-row file
+    cached: bool
+    seconds: float
+    passed: bool  # every gate passed (True when there are none)
+    failed: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+class Models:
+    """The base, loaded on first need and shared by every version evaluated in this call."""
+
+    def __init__(self, project: Project, m: manifest.Manifest):
+        self.project, self.m, self.loaded = project, m, None
+
+    @contextlib.contextmanager
+    def use(self, version: versions.Version | None):
+        from adapterctl import modeling
+        from adapterctl.train.quiet import quiet
+
+        if self.loaded is None:
+            self.loaded = modeling.load_base(self.project, self.m.base, manifest.TrainSpec(quantization="none"),
+                                             for_training=False)
+            from adapterctl.train.recipe import _cpu_threads
+
+            # Same policy as training: a small model on a CPU runs fastest on one thread
+            # (measured 40x slower on two contended threads at load 12). Kept for the process.
+            _cpu_threads(self.loaded.info.device, self.loaded.model)
+        if version is None:
+            yield self.loaded.model, self.loaded.tokenizer
+            return
+        versions.check_weights(version)
+        with quiet():
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(self.loaded.model, str(version.path), is_trainable=False).eval()
+        try:
+            yield model, self.loaded.tokenizer
+        finally:
+            self.loaded.model = model.unload()  # the plain base again, for the next version
+
+
+@dataclass
+class EvalSet:
+    spec: manifest.AdapterSpec
+    key: str
+    base_key: str
+    md5: str
+    limit: int | None
+    rows: list[dict[str, Any]]
+
+
+def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None) -> EvalSet:
+    from adapterctl.data import examples
+
+    if not spec.eval_data:
+        raise ManifestError(f"adapters.{spec.name}.eval_data is not set: name a held-out eval set to evaluate on")
+    path = project.root / spec.eval_data
+    if not path.is_file():
+        hint = " (DVC-tracked: run `adapterctl pull` or `dvc pull`)" if path.with_name(path.name + ".dvc").exists() else ""
+        raise DataError(f"{spec.eval_data}: eval set not found{hint}")
+    cache = fingerprints.FileCache(project)
+    try:
+        md5 = cache.digest(path, "md5")
+        m = manifest.load(project.manifest_path)
+        base = fingerprints.base_fingerprint(project, m.base.model, m.base.revision, cache)
+    finally:
+        cache.save()
+    limit = limit or spec.eval.limit
+    template = versions.template_sha256(project, spec)
+    _, rows = examples.render_file(project.root, spec.eval_data, spec.template)
+    rows = rows[:limit] if limit else rows
+    return EvalSet(spec, results.eval_key(spec, md5, template, limit),
+                   results.eval_key(spec, md5, template, limit, base_hash=base["hash"] or base["model"]),
+                   md5, limit, rows)
+
+
+def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]:
+    """Per-row records of one model on the eval set: texts, scores, completion loss."""
+    from adapterctl.evaluation import generate as gen
+
+    spec, rows = es.spec, es.rows
+    wanted = spec.eval.metrics
+    prompts = [gen.prompt_text(tokenizer, r["prompt"]) for r in rows]
+    references = [gen.completion_text(r["completion"]) for r in rows]
+    labels = [r["row"].get(spec.eval.label_field) for r in rows]
+    has_labels = any(x is not None for x in labels)
+    outputs = [""] * len(rows)
+    per_row: list[dict[str, Any]] = [{} for _ in rows]
+    needs_loss = bool({"eval_loss", "perplexity"} & set(wanted))
+    needs_text = bool(set(metrics.GENERATION) & set(wanted))
+    with ui.progress(len(rows) * (needs_text + needs_loss), f"eval {label}") as advance:
+        if needs_text:
+            outputs = gen.generate(model, tokenizer, prompts, max_new_tokens=spec.eval.max_new_tokens,
+                                   batch_size=spec.eval.batch_size, max_length=spec.train.max_length, advance=advance)
+            per_row = metrics.score_generations(outputs, references, labels if has_labels else None, wanted)
+        if needs_loss:
+            losses = gen.completion_losses(model, tokenizer, prompts, references, batch_size=spec.eval.batch_size,
+                                           max_length=spec.train.max_length, advance=advance)
+            for record, loss in zip(per_row, losses, strict=True):
+                record["loss"] = loss
+    return [
+        {"hash": results.row_hash(r["row"]), "prompt": p, "reference": ref, "output": out, **scores}
+        for r, p, ref, out, scores in zip(rows, prompts, references, outputs, per_row, strict=True)
+    ]
+
+
+def _header(es: EvalSet, subject: str, rows: list[dict], seconds: float, extra: dict[str, float]) -> dict[str, Any]:
+    return {
+        "key": es.key if subject != "base" else es.base_key, "subject": subject, "name": es.spec.name,
+        "eval_data": es.spec.eval_data, "eval_md5": es.md5, "limit": es.limit or 0,
+        "max_new_tokens": es.spec.eval.max_new_tokens, "rows": len(rows), "created": environments.now(),
+        "seconds": round(seconds, 2), "metrics": {**metrics.corpus(es.spec.eval.metrics, rows), **extra},
+    }
+
+
+def base_result(project: Project, es: EvalSet, models: Models) -> results.EvalResult:
+    path = results.base_file(project, es.spec.name, es.base_key)
+    cached = results.read(path)
+    if cached is not None:
+        return cached
+    started = time.monotonic()
+    with models.use(None) as (model, tokenizer):
+        rows = run_model(model, tokenizer, es, "base")
+    result = results.EvalResult(es.base_key, "base", _header(es, "base", rows, time.monotonic() - started, {}), rows)
+    results.write(path, result)
+    return result
+
+
+def version_result(project: Project, es: EvalSet, version: versions.Version, models: Models,
+                   *, force: bool = False) -> tuple[versions.Version, results.EvalResult, bool]:
+    """(version with its updated card, its result, whether it came from the cache)."""
+    path = results.version_file(project, version.name, version.id, es.key)
+    evals = version.card.metrics.get("evals") or {}
+    cached = results.read(path) if es.key in evals and not force else None
+    if cached is not None:
+        return version, cached, True
+    started = time.monotonic()
+    with models.use(version) as (model, tokenizer):
+        rows = run_model(model, tokenizer, es, version.ref)
+    extra = {}
+    val = (version.card.training.get("val_loss") or {}).get("final")
+    if "val_loss" in es.spec.eval.metrics and isinstance(val, (int, float)):
+        extra["val_loss"] = round(float(val), 6)
+    result = results.EvalResult(es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra),
+                                rows)
+    results.write(path, result)
+    entry = results.card_entry(result, project.relpath(path))
+    entry["baseline"] = project.relpath(results.base_file(project, es.spec.name, es.base_key))
+    scalars = {**{k: v for k, v in version.card.metrics.items() if k != "evals"}, **result.metrics}
+    updated = versions.record_metrics(project, version, {**scalars, "evals": {**evals, es.key: entry}})
+    return updated, result, False
+
+
+def references(project: Project, es: EvalSet, version: versions.Version, models: Models,
+               base: results.EvalResult) -> dict[str, gates.Reference]:
+    """Each reference the adapter's gates name, evaluated under the same key."""
+    out: dict[str, gates.Reference] = {}
+    envs = environments.load(project)
+    for rule in gates.rules(es.spec.gates):
+        if rule.ref is None or rule.ref in out:
+            continue
+        pointer = envs.get(rule.ref, {}).get(version.name) if rule.ref != gates.BASE else None
+        if pointer is None or not pointer.version:
+            note = "" if rule.ref == gates.BASE else f"{rule.ref} serves no {version.name} yet: compared with the base"
+            out[rule.ref] = gates.Reference("base", base.metrics, base.rows, note)
+            continue
+        target = versions.resolve(project, f"{version.name}@{pointer.version}", verify=False)
+        _, result, _ = version_result(project, es, target, models)
+        out[rule.ref] = gates.Reference(f"{rule.ref} = {target.ref}", result.metrics, result.rows)
+    return out
+
+
+def evaluate_one(project: Project, m: manifest.Manifest, version: versions.Version, models: Models,
+                 *, limit: int | None = None, force: bool = False) -> VersionEval:
+    started = time.monotonic()
+    spec = m.adapter(version.name)
+    es = eval_set(project, spec, limit)
+    base = base_result(project, es, models)
+    version, result, cached = version_result(project, es, version, models, force=force)
+    refs = references(project, es, version, models, base)
+    report = gates.check(gates.rules(spec.gates), result.metrics, refs)
+    notes = sorted({r.note for r in refs.values() if r.note})
+    if spec.gates:
+        version = versions.record_metrics(project, version, {}, gates=report.for_card(es.key, spec.gates))
+    names = [n for n in spec.eval.metrics if n != "val_loss"]
+    gate_deltas = {}
+    for rule in gates.rules(spec.gates):
+        ref = refs.get(rule.ref) if rule.ref else None
+        if ref is not None and rule.metric in names:
+            gate_deltas.update(bootstrap.deltas([rule.metric], ref.rows, result.rows))
+    return VersionEval(
+        ref=version.ref, name=version.name, id=version.id, key=es.key, rows=len(result.rows),
+        metrics=result.metrics, base_metrics=base.metrics, vs_base=bootstrap.deltas(names, base.rows, result.rows),
+        gates=report, gate_deltas=gate_deltas, results=project.relpath(results.version_file(project, version.name,
+                                                                                              version.id, es.key)),
+        cached=cached, seconds=round(time.monotonic() - started, 2), passed=report.passed, failed=report.failed,
+        notes=notes,
+    )
+
+
+def evaluate(project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None,
+             force: bool = False) -> list[VersionEval]:
+    m = manifest.load(project.manifest_path)
+    targets = list(refs)
+    if all_adapters:
+        targets += [n for n in m.adapter_names if versions.log(project, n) and n not in targets]
+    chosen = [versions.resolve(project, ref, verify=False) for ref in dict.fromkeys(targets)]
+    models = Models(project, m)
+    return [evaluate_one(project, m, v, models, limit=limit, force=force) for v in chosen]
+
+
+def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) -> int:
+    """Evaluate REF (cached when possible) and write the human-eval sheet; returns its rows."""
+    from adapterctl.evaluation import sheets
+
+    [e] = evaluate(project, [ref], limit=limit)
+    version = versions.resolve(project, e.ref, verify=False)
+    entry = version.card.metrics["evals"][e.key]
+    base = results.read(project.root / entry["baseline"])
+    return sheets.export(path, results.read(project.root / e.results), base)
+
+
+def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
+    """Store the rating summary of a filled-in sheet in REF's card (metrics.human_eval)."""
+    from adapterctl.evaluation import sheets
+
+    version = versions.resolve(project, ref, verify=False)
+    summary = sheets.summarise(path)
+    versions.record_metrics(project, version, {"human_eval": summary})
+    return summary

@@ -1,0 +1,114 @@
+"""`adapterctl report --base GIT_REF` and `adapterctl check --base GIT_REF`, from git alone.
+
+A version is *new on this branch* when its card is in the working tree but not at GIT_REF.
+For each adapter with new versions, the newest is compared with what the environment (prod)
+served at GIT_REF; failing that, with the newest version there; failing that, with the base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adapterctl import manifest
+from adapterctl.errors import AdapterctlError
+from adapterctl.evaluation.gates import needs_eval
+from adapterctl.project import Project
+from adapterctl.report import blocks as B
+from adapterctl.report import compare, render
+from adapterctl.report.source import Card, Source, latest_eval
+
+
+@dataclass
+class AdapterReport:
+    name: str
+    new_versions: list[str]  # refs, newest first
+    comparison: compare.Comparison
+
+
+@dataclass
+class Report:
+    base_ref: str
+    env: str
+    adapters: list[AdapterReport] = field(default_factory=list)
+
+    def blocks(self) -> list[B.Block]:
+        out = [B.h(f"adapterctl report: this branch vs `{self.base_ref}`", 2)]
+        if not self.adapters:
+            return out + [B.p(f"No new adapter versions on this branch since `{self.base_ref}`.")]
+        rows = []
+        for a in self.adapters:
+            c = a.comparison
+            gates = ", ".join(f"{g.metric} {g.b}" for g in c.gates) or "none declared"
+            moved = ", ".join(f"{m.metric} {m.verdict}" for m in c.metrics if m.verdict in ("better", "worse"))
+            rows.append([a.name, ", ".join(a.new_versions), c.a.label, gates, moved or "no significant change"])
+        out.append(B.table(["adapter", "new versions", "compared with", "gates", "significant changes"], rows))
+        for a in self.adapters:
+            c = a.comparison
+            out += [B.h(f"{a.name}: {c.b.label} vs {c.a.label}", 3), *render.comparison(c, level=3)]
+        return out
+
+
+def new_cards(head: Source, base: Source, name: str) -> list[Card]:
+    known = {c.id for c in base.cards(name)}
+    return [c for c in head.cards(name) if c.id not in known]
+
+
+def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
+    head, base = Source(project), Source(project, base_ref)
+    out = Report(base_ref, env)
+    served = base.environments().get(env, {})
+    for name in head.adapter_names():
+        new = new_cards(head, base, name)
+        if not new:
+            continue
+        newest = new[0]
+        entry = latest_eval(newest.data)
+        key = entry["key"] if entry else None
+        before = base.cards(name)
+        ref_card = next((c for c in before if c.id == served.get(name)), None)
+        if ref_card is not None:
+            label = f"{env} = {ref_card.ref}"
+        elif before:
+            ref_card, label = before[0], f"{base_ref}: {before[0].ref}"
+        if ref_card is not None:
+            same_key = key if latest_eval(ref_card.data, key) else None
+            side_a = compare.Side(label, ref_card, base.result(ref_card, same_key))
+        else:
+            side_a = compare.Side("base model", None, head.baseline(newest, key) if key else None)
+        side_b = compare.Side(newest.ref, newest, head.result(newest, key))
+        c = compare.compare(name, side_a, side_b, samples=_samples(project, name, newest))
+        out.adapters.append(AdapterReport(name, [card.ref for card in new], c))
+    return out
+
+
+def _samples(project: Project, name: str, card: Card) -> int:
+    spec = card.data.get("spec", {}).get("eval", {})
+    return int(spec.get("samples", 3))
+
+
+@dataclass
+class CheckProblem:
+    ref: str
+    problem: str
+
+
+def check(project: Project, base_ref: str) -> list[CheckProblem]:
+    """Every new version on this branch that was never evaluated or failed its gates."""
+    head, base = Source(project), Source(project, base_ref)
+    try:
+        m = manifest.load(project.manifest_path)
+    except AdapterctlError:
+        m = None
+    problems = []
+    for name in head.adapter_names():
+        declared = m.raw_adapters.get(name) if m else None
+        gates = declared.gates if declared else {}
+        for card in new_cards(head, base, name):
+            recorded = card.data.get("gates") or {}
+            if recorded.get("passed") is False:
+                problems.append(CheckProblem(card.ref, f"failed its gates: {', '.join(recorded.get('failed', []))}"))
+            elif why := needs_eval(card.data, gates):
+                problems.append(CheckProblem(card.ref, f"{why}: run `adapterctl eval {card.ref}` and commit the results"))
+            elif not gates and latest_eval(card.data) is None:
+                problems.append(CheckProblem(card.ref, f"never evaluated: run `adapterctl eval {card.ref}` and commit"))
+    return problems

@@ -1,0 +1,142 @@
+"""Cards, eval results and environments as a project holds them, in its working tree or at a
+git revision. `report` and `check` read only these committed files: no weights, no DVC."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from adapterctl import gitio
+from adapterctl.errors import IntegrityError
+from adapterctl.evaluation import results
+from adapterctl.project import LOCKFILE, Project
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CARD = re.compile(r"^([0-9a-f]{64})\.toml$")
+
+
+@dataclass(frozen=True)
+class Card:
+    name: str
+    id: str
+    data: dict[str, Any]
+
+    @property
+    def short(self) -> str:
+        return self.id[:12]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.short}"
+
+    @property
+    def created(self) -> str:
+        return str(self.data.get("created", ""))
+
+
+class Source:
+    """One snapshot of the project: `ref` None is the working tree."""
+
+    def __init__(self, project: Project, ref: str | None = None):
+        self.project, self.ref = project, ref
+
+    @property
+    def label(self) -> str:
+        return self.ref or "working tree"
+
+    def read(self, rel: str) -> str | None:
+        if self.ref is None:
+            path = self.project.root / rel
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        return gitio.read_at(self.project.root, self.ref, rel)
+
+    def adapter_names(self) -> list[str]:
+        if self.ref is None:
+            folder = self.project.adapters_dir
+            return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        return sorted(gitio.list_dirs_at(self.project.root, self.ref, "adapters"))
+
+    def cards(self, name: str) -> list[Card]:
+        """Every card of adapter `name`, newest first."""
+        if self.ref is None:
+            folder = self.project.adapter_dir(name)
+            files = [f"adapters/{name}/{p.name}" for p in folder.glob("*.toml")] if folder.is_dir() else []
+        else:
+            files = gitio.list_at(self.project.root, self.ref, f"adapters/{name}")
+        out = []
+        for rel in files:
+            m = CARD.match(rel.rsplit("/", 1)[-1])
+            if m:
+                out.append(Card(name, m.group(1), self._card(rel)))
+        return sorted(out, key=lambda c: (c.created, c.id), reverse=True)
+
+    def _card(self, rel: str) -> dict[str, Any]:
+        text = self.read(rel) or ""
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise IntegrityError(f"{rel} ({self.label}): invalid version card: {exc}") from None
+
+    def environments(self) -> dict[str, dict[str, str]]:
+        """env → adapter → version id: environments/ENV/NAME.toml, or a pre-layout adapterctl.lock."""
+        out: dict[str, dict[str, str]] = {}
+        text = self.read(LOCKFILE)
+        if text:
+            doc = tomllib.loads(text)
+            for env, adapters in doc.get("environments", {}).items():
+                out.setdefault(env, {}).update({name: t.get("version", "") for name, t in adapters.items()})
+        for env in self._dirs("environments"):
+            for rel in self._files(f"environments/{env}"):
+                if rel.endswith(".toml"):
+                    version = tomllib.loads(self.read(rel) or "").get("version", "")
+                    out.setdefault(env, {})[rel.rsplit("/", 1)[-1][: -len(".toml")]] = version
+        return out
+
+    def _dirs(self, rel: str) -> list[str]:
+        if self.ref is None:
+            folder = self.project.root / rel
+            return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        return sorted(gitio.list_dirs_at(self.project.root, self.ref, rel))
+
+    def _files(self, rel: str) -> list[str]:
+        if self.ref is None:
+            folder = self.project.root / rel
+            return sorted(f"{rel}/{p.name}" for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        return sorted(gitio.list_at(self.project.root, self.ref, rel))
+
+    def result(self, card: Card, key: str | None = None) -> results.EvalResult | None:
+        """The card's eval results for `key` (default: its most recent eval)."""
+        entry = latest_eval(card.data, key)
+        if entry is None:
+            return None
+        text = self.read(entry["results"])
+        return results.parse(text, entry["results"]) if text else None
+
+    def baseline(self, card: Card, key: str | None = None) -> results.EvalResult | None:
+        entry = latest_eval(card.data, key)
+        if entry is None or not entry.get("baseline"):
+            return None
+        text = self.read(entry["baseline"])
+        return results.parse(text, entry["baseline"]) if text else None
+
+
+def evals(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = (card.get("metrics") or {}).get("evals") or {}
+    return {k: v for k, v in found.items() if isinstance(v, dict) and v.get("results")}
+
+
+def latest_eval(card: dict[str, Any], key: str | None = None) -> dict[str, Any] | None:
+    """The evals entry for `key`, or the most recent one; its key is added as `key`."""
+    entries = evals(card)
+    if key is not None:
+        return {**entries[key], "key": key} if key in entries else None
+    if not entries:
+        return None
+    newest = max(entries, key=lambda k: str(entries[k].get("created", "")))
+    return {**entries[newest], "key": newest}

@@ -1,0 +1,94 @@
+"""Per-module weight differences between two LoRA versions, without materialising ΔW.
+
+For each adapted module ΔW = s·B·A (s = alpha/r, or alpha/√r with rsLoRA). With B (m×r)
+and A (r×n) everything needed fits in r×r matrices:
+
+    ‖ΔW‖²          = s² · sum((BᵀB) ∘ (AAᵀ))
+    ⟨ΔW₁, ΔW₂⟩     = s₁s₂ · sum((B₁ᵀB₂) ∘ (A₁A₂ᵀ))
+    σ(ΔW)          = s · σ(R_B · R_Aᵀ)       (B = Q_B R_B, Aᵀ = Q_A R_A)
+
+so a 4096×4096 projection costs a few r×r products. Reported per module: both norms, the
+relative change ‖ΔW_B − ΔW_A‖/‖ΔW_A‖, the cosine between the two updates, and the
+effective rank of B's update (exp of the entropy of its normalised singular values).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapterctl.weights import CONFIG, WEIGHTS
+
+
+@dataclass
+class ModuleDiff:
+    module: str
+    norm_a: float | None
+    norm_b: float | None
+    relative_change: float | None  # ‖ΔW_B − ΔW_A‖ / ‖ΔW_A‖
+    cosine: float | None
+    effective_rank_b: float | None
+
+
+def _scale(folder: Path) -> float:
+    config = json.loads((folder / CONFIG).read_text())
+    r = config.get("r", 8)
+    alpha = config.get("lora_alpha", r)
+    return alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
+
+
+def _factors(folder: Path) -> dict[str, tuple]:
+    """module name → (A, B) as float64 tensors."""
+    from safetensors import safe_open
+
+    out: dict[str, dict[str, object]] = {}
+    with safe_open(str(folder / WEIGHTS), framework="pt") as f:
+        for key in f.keys():
+            for part in ("lora_A", "lora_B"):
+                marker = f".{part}."
+                if marker in key:
+                    module = key.split(marker)[0].removeprefix("base_model.model.")
+                    out.setdefault(module, {})[part] = f.get_tensor(key).double()
+    return {m: (t["lora_A"], t["lora_B"]) for m, t in out.items() if "lora_A" in t and "lora_B" in t}
+
+
+def _inner(s1: float, a1, b1, s2: float, a2, b2) -> float:
+    return float(s1 * s2 * ((b1.T @ b2) * (a1 @ a2.T)).sum())
+
+
+def _effective_rank(s: float, a, b) -> float | None:
+    import torch
+
+    _, rb = torch.linalg.qr(b)
+    _, ra = torch.linalg.qr(a.T)
+    sigma = torch.linalg.svdvals(s * rb @ ra.T)
+    total = float(sigma.sum())
+    if total <= 0:
+        return None
+    p = sigma / total
+    p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def compare(folder_a: Path, folder_b: Path) -> list[ModuleDiff]:
+    sa, sb = _scale(folder_a), _scale(folder_b)
+    fa, fb = _factors(folder_a), _factors(folder_b)
+    out = []
+    for module in sorted(set(fa) | set(fb)):
+        na = nb = rel = cos = erank = None
+        if module in fa:
+            a1, b1 = fa[module]
+            na = math.sqrt(max(_inner(sa, a1, b1, sa, a1, b1), 0.0))
+        if module in fb:
+            a2, b2 = fb[module]
+            nb = math.sqrt(max(_inner(sb, a2, b2, sb, a2, b2), 0.0))
+            erank = _effective_rank(sb, a2, b2)
+        if module in fa and module in fb:
+            cross = _inner(sa, a1, b1, sb, a2, b2)
+            diff2 = max(na * na + nb * nb - 2 * cross, 0.0)
+            rel = math.sqrt(diff2) / na if na else None
+            cos = cross / (na * nb) if na and nb else None
+        out.append(ModuleDiff(module, na, nb, rel, cos, erank))
+    return out
