@@ -6,6 +6,7 @@ import nothing heavy at module level: `list`, `show`, `validate` never load torc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from adapterctl import manifest, storage, ui
@@ -19,6 +20,7 @@ from adapterctl.results import (
     AdapterSummary,
     EnvironmentEntry,
     GcResult,
+    GenerateResult,
     ImportResult,
     InitResult,
     LogEntry,
@@ -26,6 +28,7 @@ from adapterctl.results import (
     ResolvedVersion,
     SpecView,
     SweepResult,
+    SyncReport,
     TrainResult,
     TransferResult,
     ValidationReport,
@@ -193,14 +196,18 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
     """Point environment ENV at the version REF names (verified first)."""
     from adapterctl.ops.deploy import deploy as deploy_op
 
-    return deploy_op(project, ref, env, message=message, force=force)
+    result = deploy_op(project, ref, env, message=message, force=force)
+    result.sync = _sync_if_server(project, env)
+    return result
 
 
 def rollback(project: Project, name: str, env: str, *, to: str | None = None, message: str = "") -> MoveResult:
     """Move ENV's pointer for NAME back to its previous target, or to the version `to` names."""
     from adapterctl.ops.rollback import rollback as rollback_op
 
-    return rollback_op(project, name, env, to=to, message=message)
+    result = rollback_op(project, name, env, to=to, message=message)
+    result.sync = _sync_if_server(project, env)
+    return result
 
 
 
@@ -303,12 +310,14 @@ def train(
     accelerate_config: str | None = None,
     progress: str = "auto",
     message: str = "",
+    force: bool = False,
 ) -> list[TrainResult]:
     """Train adapters NAME… from their resolved specs into new versions, one after another.
 
     The base is loaded once for all of them where quantisation and dtypes agree. Ctrl-C
     raises Interrupted (exit 130) and registers nothing; `resume=True` continues the newest
-    interrupted run of each name from its last checkpoint.
+    interrupted run of each name from its last checkpoint. Data with `data check` errors is
+    refused (DataError) unless `force`; the card records the check and any override.
     """
     from adapterctl.train import runner
     from adapterctl.train.results import train_result
@@ -329,7 +338,8 @@ def train(
     launch = launcher_options(launcher, num_processes, accelerate_config)
     combos = combining.combinations(project, wanted, overrides=bool(overrides), resume=resume)
     trained = [n for n in wanted if n not in combos]
-    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch)
+    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch,
+                          force=force)
     outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides),
                                 message=message) if trained else []
     # Combinations last: an input trained just now is the latest version they combine.
@@ -352,6 +362,68 @@ def sweep(
 
     combining.combinations(project, [name], overrides=True, resume=False)  # a combination cannot be swept
     return sweeps.run(project, name, grid, overrides=list(overrides or []), progress=progress, message=message)
+
+
+# ── serving: serve, generate, sync (see serve/) ──
+#
+# The HTTP server (serve/server.py) needs the `serve` extra; generate and the vLLM bridge
+# (serve/vllm.py) do not. Nothing here imports torch until a model loads.
+
+
+def serve(project: Project, env: str, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
+          max_loaded: int = 4, max_batch: int = 32) -> None:
+    """Serve environment ENV over HTTP until SIGTERM/SIGINT (which drain in-flight requests)."""
+    from adapterctl.serve import server
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port}: use 1-65535")
+    if max_loaded < 0 or max_batch < 1:
+        raise UsageError("--max-loaded must be 0 or more and --max-batch at least 1")
+    server.run(project, server.ServeOptions(env, host, port, api_key, max_loaded, max_batch))
+
+
+def generate(project: Project, ref: str, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0,
+             chat: bool = False, on_text: Callable[[str], object] | None = None) -> GenerateResult:
+    """One answer from version REF (verified), handing each new piece of text to `on_text`."""
+    from adapterctl.serve import oneshot
+
+    return GenerateResult(**oneshot.generate(project, ref, prompt, max_tokens=max_tokens,
+                                             temperature=temperature, chat=chat, on_text=on_text))
+
+
+def _sync_if_server(project: Project, env: str) -> SyncReport | None:
+    """After a move: drive the environment's server, if the manifest names one (ops/sync.py)."""
+    from adapterctl.ops.sync import sync_if_server
+
+    return sync_if_server(project, env)
+
+
+def sync(project: Project, env: str) -> SyncReport:
+    """Make ENV's vLLM server serve what ENV points at: load new versions, unload replaced ones
+    whose grace period has passed. The report says whether the server now matches."""
+    from adapterctl.ops.sync import sync as sync_op
+
+    return sync_op(project, env)
+
+
+# ── data: check and fix (see data/hygiene/) ──
+
+
+def data_check(project: Project, name: str, *, use_cache: bool = True):
+    """Hygiene checks of NAME's data files (schema, duplicates, leakage, debris, contradictions,
+    length, PII, style, tags) as a hygiene.checker.Report; cached by the files' md5."""
+    from adapterctl.data.hygiene import checker
+
+    m = load_manifest(project)
+    return checker.check(project, m.adapter(name), m.base, use_cache=use_cache)
+
+
+def data_fix(project: Project, name: str, out: Path | str):
+    """Write a cleaned copy of NAME's data files under OUT, and OUT/fixes.jsonl; the inputs stay as they are."""
+    from adapterctl.data.hygiene import fix
+
+    m = load_manifest(project)
+    return fix.fix(project, m.adapter(name), Path(out).resolve())
 
 
 # ── merge, combine, export (see merge/ and ops/combine.py) ──

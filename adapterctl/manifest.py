@@ -134,10 +134,54 @@ class EvalSpec(Section):
     samples: int = Field(5, ge=0, le=MAX_COUNT, description="Sample outputs kept in the card for diff and report.")
 
 
+Severity = Literal["error", "warning", "off"]
+
+
+class DataCheckSpec(Section):
+    """Severities and thresholds of `adapterctl data check` (and of the check `train` runs first).
+
+    Each check key takes "error" (train refuses the data unless --force; `data check` exits 1),
+    "warning" (reported only) or "off" (not run).
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
+
+    # `schema` would shadow pydantic's BaseModel.schema, so the attribute is schema_.
+    schema_: Severity = Field("error", alias="schema", description="Rows that are not UTF-8 or JSON objects, lack "
+                              "a field the template needs, have a field of the wrong type or an empty answer.")
+    leakage: Severity = Field("error", description="A training row whose prompt is also in eval_data or val_data: "
+                              "it inflates every eval metric.")
+    near_leakage: Severity = Field("warning", description="A training row that is a near-duplicate of a held-out "
+                                   "row (similarity >= near_duplicate_threshold).")
+    duplicate: Severity = Field("warning", description="A row equal to an earlier one, ignoring case and whitespace.")
+    near_duplicate: Severity = Field("warning", description="A row whose word 3-grams overlap an earlier row's by "
+                                     "near_duplicate_threshold or more (MinHash/LSH estimate).")
+    contradiction: Severity = Field("warning", description="The same prompt with a different answer.")
+    debris: Severity = Field("warning", description="HTML tags or entities, logging noise or stack traces, "
+                             "mojibake, control characters.")
+    length: Severity = Field("warning", description="Rows longer than train.max_length tokens under the base "
+                             "tokenizer: training truncates them.")
+    pii: Severity = Field("warning", description="E-mail addresses, phone numbers and card-like (Luhn-valid) numbers.")
+    style: Literal["warning", "off"] = Field("warning", description="Answers whose length or register is far from "
+                                             "the rest (warnings only).")
+    tags: Severity = Field("warning", description="Rows without a task tag when others have one; one-off tags "
+                           "that look like typos.")
+    near_duplicate_threshold: float = Field(0.85, gt=0, le=1, description="Similarity (Jaccard of word 3-grams) "
+                                            "at or above which two rows are near-duplicates.")
+    style_outlier: float = Field(3.5, gt=0, description="Robust z-score of an answer's log word count beyond which "
+                                 "`style` flags it.")
+    tag_field: str | None = Field(None, description="Row field holding the task tag; default: the first of tag, "
+                                  "task, task_type, category that the rows have.")
+
+    def severity(self, check: str) -> str:
+        return getattr(self, "schema_" if check == "schema" else check)
+
+
 class Defaults(Section):
     lora: LoraSpec = Field(default_factory=LoraSpec, description="LoRA defaults for every adapter.")
     train: TrainSpec = Field(default_factory=TrainSpec, description="Training defaults for every adapter.")
     eval: EvalSpec = Field(default_factory=EvalSpec, description="Eval defaults for every adapter.")
+    data: DataCheckSpec = Field(default_factory=DataCheckSpec, description="Data-check settings for every adapter.")
 
 
 class AdapterSection(Section):
@@ -166,11 +210,36 @@ class AdapterSection(Section):
     density: float | None = Field(
         None, gt=0, le=1, description="Share of each delta kept by ties/dare methods (default 0.5)."
     )
+    data_checks: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of [defaults.data] (`data` itself names the data file)."
+    )
 
+
+
+class EnvironmentSection(Section):
+    """[environments.NAME]: optional; only for environments that drive an inference server."""
+
+    server: str = Field(
+        pattern=r"^https?://[^\s/]+(/.*)?$",
+        description='Base URL of the server this environment drives, e.g. "http://10.0.0.5:8000".',
+    )
+    engine: Literal["vllm"] = Field(
+        "vllm", description="Server kind; vllm uses its runtime LoRA API (VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)."
+    )
+    grace_seconds: float = Field(
+        30.0, ge=0, description="How long a replaced version stays loaded for requests already sent to it."
+    )
+    adapters_root: str | None = Field(
+        None, description="Where the server sees this project's adapters/ folder (default: the local path)."
+    )
+    api_key_env: str | None = Field(
+        None, description="Environment variable holding the server's API key, sent as a bearer token."
+    )
+    timeout_seconds: float = Field(60.0, gt=0, description="Per-call timeout for the server's API.")
 
 
 OVERRIDABLE: dict[str, type[Section]] = {"lora": LoraSpec, "train": TrainSpec, "eval": EvalSpec}
-TOP_LEVEL = {"project", "base", "defaults", "adapters"}
+TOP_LEVEL = {"project", "base", "defaults", "adapters", "environments"}
 
 
 @dataclass(frozen=True)
@@ -187,6 +256,7 @@ class AdapterSpec:
     train: TrainSpec
     eval: EvalSpec
     gates: dict[str, str]
+    data_checks: DataCheckSpec = field(default_factory=DataCheckSpec)
     # A combination's recipe ({inputs, method, weights, density}); None for trained adapters.
     combine: dict[str, Any] | None = None
 
@@ -213,6 +283,7 @@ class Manifest:
     base: BaseSection
     defaults: Defaults
     raw_adapters: dict[str, AdapterSection] = field(default_factory=dict)
+    environments: dict[str, EnvironmentSection] = field(default_factory=dict)  # [environments.NAME]
 
     @property
     def root(self) -> Path:
@@ -241,6 +312,11 @@ class Manifest:
                 else:
                     where = f"adapters.{name}.{table}" if loc in own else f"defaults.{table}"
                 raise _as_manifest_error(exc, where, self) from None
+        where = f"adapters.{name}.data_checks" if raw.data_checks else "defaults.data"
+        try:
+            checks = DataCheckSpec.model_validate({**self.defaults.data.model_dump(by_alias=True), **raw.data_checks})
+        except ValidationError as exc:
+            raise _as_manifest_error(exc, where, self) from None
         spec = AdapterSpec(
             name=name,
             description=raw.description,
@@ -249,6 +325,7 @@ class Manifest:
             val_data=raw.val_data,
             template=raw.template,
             gates=dict(raw.gates),
+            data_checks=checks,
             combine=combine_recipe(raw),
             **resolved,  # type: ignore[arg-type]
         )
@@ -307,13 +384,21 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
             for key in getattr(section, sub):
                 if key not in model.model_fields:
                     raise ctx.error(f"{where}.{sub}.{key}", f"unknown key{_did_you_mean(key, model.model_fields)}")
+        data_keys = {f.alias or k for k, f in DataCheckSpec.model_fields.items()}
+        for key in section.data_checks:
+            if key not in data_keys:
+                raise ctx.error(f"{where}.data_checks.{key}", f"unknown key{_did_you_mean(key, data_keys)}")
         for metric, rule in section.gates.items():
             if not GATE.match(rule):
                 raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER", OP one of >= <= > <')
         adapters[name] = section
     for name, section in adapters.items():
         _check_combination(name, section, adapters, ctx)
-    manifest = Manifest(path, text, project, base, defaults, adapters)
+    envs_raw = doc.get("environments", {})
+    if not isinstance(envs_raw, dict) or not all(isinstance(t, dict) for t in envs_raw.values()):
+        raise ctx.error("environments", "must be a table of [environments.NAME] tables")
+    envs = {env: ctx.validate(EnvironmentSection, table, f"environments.{env}") for env, table in envs_raw.items()}
+    manifest = Manifest(path, text, project, base, defaults, adapters, envs)
     for name in adapters:  # validates each merged spec, naming the key path on error
         manifest.adapter(name)
     return manifest
@@ -569,5 +654,5 @@ def _clean(msg: str) -> str:
 
 _MODELS_BY_TITLE: dict[str, type[Section]] = {
     m.__name__: m
-    for m in (ProjectSection, BaseSection, LoraSpec, TrainSpec, EvalSpec, Defaults, AdapterSection)
+    for m in (ProjectSection, BaseSection, LoraSpec, TrainSpec, EvalSpec, Defaults, AdapterSection, DataCheckSpec)
 }

@@ -14,12 +14,14 @@ from adapterctl.ops.deploy import MoveResult
 from adapterctl.ops.gc import GcEntry, GcResult
 from adapterctl.ops.scaffold import InitResult
 from adapterctl.ops.transfer import TransferResult
+from adapterctl.serve.vllm import AdapterSync, SyncReport
 from adapterctl.status import AdapterStatus
 from adapterctl.train.results import SweepResult, TrainResult
 
 __all__ = [
     "AdapterStatus", "GcEntry", "GcResult", "InitResult", "MoveResult", "SweepResult", "TrainResult",
-    "TransferResult", "AdapterSummary", "SpecView", "ValidationReport", "LogEntry", "VersionView", "EnvironmentEntry", "ResolvedVersion", "ImportResult"
+    "TransferResult", "AdapterSummary", "SpecView", "ValidationReport", "LogEntry", "VersionView", "EnvironmentEntry", "ResolvedVersion", "ImportResult",
+    "GenerateResult", "SyncReport", "AdapterSync",
 ]
 
 
@@ -114,3 +116,14 @@ class ImportResult:
     card: Path
     new: bool  # False when this content was already a version
 
+
+@dataclass
+class GenerateResult:
+    """One answer from `adapterctl generate`."""
+
+    ref: str
+    version: str  # full id
+    prompt: str
+    text: str
+    finish_reason: str  # stop | length
+    usage: dict[str, int]  # prompt_tokens, completion_tokens, total_tokens

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end on the built-in tiny model, offline, on a CPU:
-# init → validate → train → log → deploy → combine → train a second version → deploy → rollback
-# → resolve → merge → export.
-# Usage: scripts/demo.sh [DIR]
+# init → validate → data check → train → log → deploy → combine → train a second version → deploy
+# → rollback → resolve → merge → export → generate → serve prod in the background, deploy and roll
+# back live, watch the served version change.
+# Usage: scripts/demo.sh [DIR]   (ADAPTERCTL_DEMO_PORT picks the server's port, default 8765)
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
 dir=${1:-$(mktemp -d)/demo}
@@ -16,6 +17,7 @@ cd "$dir"
 step adapterctl validate
 step adapterctl list
 step adapterctl show support
+step adapterctl data check support
 step adapterctl train support -m "first cut"
 step adapterctl deploy support --env prod -m "ship the first cut"
 step adapterctl train docs -m "docs assistant"
@@ -37,5 +39,39 @@ step adapterctl resolve support@prod
 step adapterctl merge support@prod --out "$outputs/merged-support"
 step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
 git add -A && git commit -qm "demo: support (two versions, prod rolled back), docs, both = ties(support, docs)" && echo "committed the versions and environments/"
+step adapterctl generate support@prod "How do I reset my password?" --max-tokens 24
+
+# Serve prod in the background (127.0.0.1 only); deploy and rollback reach it without a restart.
+port=${ADAPTERCTL_DEMO_PORT:-8765}
+url="http://127.0.0.1:$port"
+log="$(dirname "$dir")/serve.log"
+adapterctl serve --env prod --port "$port" 2>"$log" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 600); do  # bounded: up to 5 minutes for the imports and the base to load
+  curl -sf "$url/healthz" >/dev/null && break
+  kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.5
+done
+served() {  # POST a completion; print the X-Adapter-Version header and the answer
+  local headers body
+  headers=$(mktemp)
+  body=$(curl -sS -D "$headers" "$url/v1/completions" -H 'Content-Type: application/json' \
+    -d '{"model": "support", "prompt": "How do I reset my password?", "max_tokens": 12, "temperature": 0}')
+  tr -d '\r' <"$headers" | grep -i '^x-adapter-version'
+  python -c 'import json, sys; print("answer:", repr(json.loads(sys.argv[1])["choices"][0]["text"]))' "$body"
+  rm -f "$headers"
+}
+step served
+step adapterctl deploy support --env prod -m "live: the smaller rank again"
+sleep 1
+step served
+step adapterctl rollback support --env prod -m "live: back to the first cut"
+sleep 1
+step served
+step curl -sS "$url/healthz"
+echo
+kill -TERM "$server" && wait "$server" && echo "server drained and stopped (log: $log)"
+trap - EXIT
 echo
 echo "demo project left in $dir; merged model in $outputs/merged-support"

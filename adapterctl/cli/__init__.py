@@ -72,8 +72,9 @@ def _root(
 
 
 # Importing these modules registers their commands on `app`, in workflow order.
-from adapterctl.cli import manifest_cmds, train_cmds, version_cmds, env_cmds, transfer_cmds  # noqa: E402,F401,I001
+from adapterctl.cli import manifest_cmds, data_cmds, train_cmds, version_cmds, env_cmds, transfer_cmds  # noqa: E402,F401,I001
 from adapterctl.cli import merge_cmds  # noqa: E402,F401,I001
+from adapterctl.cli import serve_cmds  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,7 +70,8 @@ def manifest_markdown() -> str:
         "Generated from the schema by `python -m adapterctl.cli.docgen`; do not edit by hand.",
         "Unknown keys are errors (with a did-you-mean); every error names the key path.",
         "`[adapters.NAME.lora]`, `.train` and `.eval` override `[defaults.*]` key by key;",
-        "`--set TABLE.KEY=VALUE` overrides both for one run.",
+        "`--set TABLE.KEY=VALUE` overrides both for one run. `[adapters.NAME.data_checks]` overrides",
+        "`[defaults.data]`, the settings of `adapterctl data check`.",
         "",
     ]
     tables = [
@@ -79,7 +80,9 @@ def manifest_markdown() -> str:
         ("[defaults.lora] / [adapters.NAME.lora]", m.LoraSpec),
         ("[defaults.train] / [adapters.NAME.train]", m.TrainSpec),
         ("[defaults.eval] / [adapters.NAME.eval]", m.EvalSpec),
+        ("[defaults.data] / [adapters.NAME.data_checks]", m.DataCheckSpec),
         ("[adapters.NAME]", m.AdapterSection),
+        ("[environments.NAME] (optional: environments that drive a vLLM server)", m.EnvironmentSection),
     ]
     for title, model in tables:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]
@@ -91,7 +94,7 @@ def manifest_markdown() -> str:
             else:
                 default = f"`{field.default!r}`"
             kind = _type_name(field.annotation).replace("|", "or")
-            lines.append(f"| `{key}` | {kind} | {default} | {field.description or ''} |")
+            lines.append(f"| `{field.alias or key}` | {kind} | {default} | {field.description or ''} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -32,6 +32,7 @@ def deploy(
     """
     result = api.deploy(api.open_project(project), ref, env, message=message, force=force)
     ui.emit(result, as_json, _render_move)
+    _check_synced(result)
 
 
 @app.command()
@@ -51,6 +52,7 @@ def rollback(
     """
     result = api.rollback(api.open_project(project), name, env, to=to, message=message)
     ui.emit(result, as_json, _render_move)
+    _check_synced(result)
 
 
 def _render_move(r: Any) -> None:
@@ -60,6 +62,18 @@ def _render_move(r: Any) -> None:
     before = f"{r.name}@{short(r.previous)}" if r.previous else "nothing"
     ui.success(f"{r.env}: {before} → {r.name}@{short(r.version)}")
     ui.info(f"commit environments/{r.env}/{r.name}.toml to share the move")
+    if r.sync is not None and r.sync.synced:
+        from adapterctl.cli.serve_cmds import render_sync
+
+        render_sync(r.sync)
+
+
+def _check_synced(result: Any) -> None:
+    """A move whose server did not follow exits 1 (the pointer did move)."""
+    if result.sync is not None:
+        from adapterctl.cli.serve_cmds import check_synced
+
+        check_synced(result.sync, moved=True)
 
 
 @app.command()

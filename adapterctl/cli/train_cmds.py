@@ -25,12 +25,15 @@ def train(
     num_processes: int = typer.Option(None, "--num-processes", help="Processes for --launcher accelerate (default: one per GPU, else 1).", show_default=False),
     accelerate_config: str = typer.Option(None, "--accelerate-config", help="ddp, fsdp, cpu, or an accelerate config YAML (default: ddp on GPUs, cpu without).", show_default=False),
     message: str = typer.Option("", "--message", "-m", help="A note stored in each new version's card."),
+    force: bool = typer.Option(False, "--force", help="Train even when `data check` finds errors in the data; the card records the override."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """Train adapters from their declared specs into new, immutable versions.
 
     QLoRA/LoRA through TRL's SFTTrainer: completion-only loss, padding-free batches, val loss every eval_steps with optional early stopping.
+
+    The data passes `adapterctl data check` first (cached while the files are unchanged); data with errors, such as eval rows leaked into training, is refused (exit 2) unless given --force.
 
     Checkpoints go to .adapterctl/runs/; Ctrl-C exits 130 and registers nothing, and --resume continues from the last checkpoint. With --json, progress is printed as one JSON object per line.
 
@@ -40,7 +43,7 @@ def train(
     results = api.train(
         root, names or [], overrides=overrides or [], resume=resume, all_stale=all_stale,
         launcher=launcher, num_processes=num_processes, accelerate_config=accelerate_config,
-        progress="json" if as_json else "auto", message=message,
+        progress="json" if as_json else "auto", message=message, force=force,
     )
     if as_json:
         from adapterctl.train.progress import json_line

@@ -23,6 +23,7 @@ class MoveResult:
     previous: str  # full id served before ("" if none)
     moved: bool  # False when the environment already served that version
     move: dict[str, Any] = field(default_factory=dict)
+    sync: Any = None  # serve.vllm.SyncReport when the environment drives a server (set by api)
 
 
 @changes_state

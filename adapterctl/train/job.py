@@ -19,6 +19,7 @@ class TrainJob:
     progress: str = "auto"  # auto | rich | plain | json | none
     launcher: dict[str, Any] = field(default_factory=lambda: {"kind": "none", "num_processes": 1})
     sweep: dict[str, Any] | None = None
+    data_check: dict[str, Any] | None = None  # the data check's summary, for the card (data/hygiene/gate.py)
 
     @classmethod
     def from_spec(cls, spec: AdapterSpec, spec_hash: str, base: BaseSection, **kwargs: Any) -> TrainJob:

@@ -45,8 +45,14 @@ def prepare(
     progress: str,
     launcher: dict[str, Any],
     sweep: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> list[TrainJob]:
-    """Resolve and validate every spec before anything trains: a typo in the last name fails fast."""
+    """Resolve and validate every spec before anything trains: a typo in the last name fails fast.
+
+    Each adapter's data passes `data check` first (cached by the files' md5): errors refuse
+    it unless `force`; the summary goes into the version card."""
+    from adapterctl.data.hygiene import gate
+
     m = manifest_mod.load(project.manifest_path)
     parsed = manifest_mod.parse_overrides(overrides)
     problems = manifest_mod.check_files(m)
@@ -58,7 +64,7 @@ def prepare(
             raise manifest_mod.ManifestError(mine[0])
         jobs.append(TrainJob.from_spec(spec, manifest_mod.spec_hash(spec, project.root), m.base,
                                        overrides=list(overrides), progress=progress, launcher=launcher,
-                                       sweep=sweep))
+                                       sweep=sweep, data_check=gate.for_training(project, spec, m.base, force=force)))
     return jobs
 
 
@@ -144,7 +150,7 @@ def register(project: Project, run: runs.Run, job: TrainJob, *, message: str = "
             message=message,
             training=summary,
             extra_files=extra_files,
-            card_extra=card_extra,
+            card_extra={**({"data_check": job.data_check} if job.data_check else {}), **(card_extra or {})},
         )
     except KeyboardInterrupt:
         error = Terminated if isinstance(sys.exc_info()[1], _SigTerm) else Interrupted

@@ -72,6 +72,16 @@ class Gates(_Table):
     failed: list[str] = Field(default_factory=list)
 
 
+class DataCheck(_Table):
+    """The `data check` that `train` ran first: counts per check, and whether --force overrode errors."""
+
+    passed: bool | None = None
+    errors: int = 0
+    warnings: int = 0
+    problems: dict[str, int] = Field(default_factory=dict)  # check → problems found
+    forced: bool = False
+
+
 class Card(BaseModel):
     """Lineage, hashes of every input, and eval results of one version."""
 
@@ -97,6 +107,7 @@ class Card(BaseModel):
     sweep: dict[str, Any] | None = None  # set on sweep candidates: id, candidate, rank, best, ...
     parents: list[str] | None = None  # set on combinations: every input version, NAME@<id>
     combine: dict[str, Any] | None = None  # set on combinations: inputs [{name, id}], method, weights, density
+    data_check: DataCheck | None = None  # set by train: the data check's summary and any override
     spec: dict[str, Any] = Field(default_factory=dict)  # the resolved AdapterSpec.to_dict()
     # sha256 of every file in the version folder, by relative path, written at registration;
     # cards from before it lack the table and are verified by the id alone.

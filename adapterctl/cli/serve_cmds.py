@@ -1,0 +1,112 @@
+"""serve, generate, sync: putting versions in front of traffic."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from adapterctl import ui
+from adapterctl.cli import app
+from adapterctl.cli._lazy import api
+from adapterctl.cli._options import JSON, PROJECT
+from adapterctl.errors import CheckFailed
+
+
+@app.command()
+def serve(
+    env: str = typer.Option(..., "--env", "-e", help="Environment to serve, e.g. prod; its moves are picked up live."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
+    port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
+    api_key: str = typer.Option(
+        None, "--api-key", help="Require `Authorization: Bearer KEY` (default: $ADAPTERCTL_API_KEY if set).",
+        show_default=False,
+    ),
+    max_loaded: int = typer.Option(4, "--max-loaded", help="Versions kept loaded besides the current ones "
+                                   "(pinned NAME@<id> models and rollback targets)."),
+    max_batch: int = typer.Option(32, "--max-batch", help="Most concurrent requests generated as one batch."),
+    project: Path = PROJECT,
+) -> None:
+    """Serve an environment's adapters over an OpenAI-compatible HTTP API, on one base model.
+
+    `model: "NAME"` is the environment's current version; `model: "NAME@<id>"` pins one.
+    Every answer carries the version in the X-Adapter-Version header. deploy and rollback
+    reach the running server within a second; SIGTERM drains in-flight requests and exits.
+    Needs FastAPI and uvicorn: the package's `serve` extra.
+
+    Example: adapterctl serve --env prod --port 8000
+    """
+    api.serve(api.open_project(project), env, host=host, port=port, api_key=api_key,
+              max_loaded=max_loaded, max_batch=max_batch)
+
+
+@app.command()
+def generate(
+    ref: str = typer.Argument(..., help="Version: NAME, NAME@<id>, NAME@<env> or NAME@~N."),
+    prompt: str = typer.Argument(..., help="The prompt, as given (use --chat to wrap it in the chat template)."),
+    max_tokens: int = typer.Option(128, "--max-tokens", "-n", help="Most tokens to generate."),
+    temperature: float = typer.Option(0.0, "--temperature", "-t", help="0 is greedy; up to 2."),
+    chat: bool = typer.Option(False, "--chat", help="Send the prompt as a user message through the chat template."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Print one answer from a version, streaming tokens as they are generated.
+
+    Example: adapterctl generate support@prod "How do I reset my password?"
+    """
+
+    def stream(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    result = api.generate(api.open_project(project), ref, prompt, max_tokens=max_tokens, temperature=temperature,
+                          chat=chat, on_text=None if as_json else stream)
+
+    def render(r: Any) -> None:
+        sys.stdout.write("\n")
+        ui.info(f"{r.ref}: {r.usage['completion_tokens']} tokens, finished: {r.finish_reason}")
+
+    ui.emit(result, as_json, render)
+
+
+@app.command()
+def sync(
+    env: str = typer.Option(..., "--env", "-e", help="Environment whose [environments.ENV] server to update."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Make an environment's vLLM server serve what the environment points at.
+
+    Loads the pointed-at versions under versioned names (NAME@<id12>), switches the stable
+    name after a successful load, and unloads replaced versions after the grace period.
+    deploy and rollback do this by themselves; run sync to retry after a failure, or to
+    unload once the grace period has passed. Exit 1 while the server does not match.
+
+    Example: adapterctl sync --env prod
+    """
+    report = api.sync(api.open_project(project), env)
+    ui.emit(report, as_json, render_sync)
+    check_synced(report, moved=False)
+
+
+def render_sync(report: Any) -> None:
+    for a in report.adapters:
+        if a.synced:
+            ui.success(f"{report.server}: {a.name} → {a.served_name}" + (" (loaded)" if a.loaded else ""))
+    for name in report.unloaded:
+        ui.info(f"{report.server}: unloaded {name}")
+    if report.pending_unload:
+        ui.info(f"{report.server}: still loaded for the grace period: {', '.join(report.pending_unload)} "
+                "(a later `adapterctl sync` unloads them)")
+
+
+def check_synced(report: Any, *, moved: bool) -> None:
+    if report.synced:
+        return
+    if moved:
+        render_sync(report)
+    prefix = f"the pointer moved, but {report.env} is NOT synced: " if moved else f"{report.env} is not synced: "
+    raise CheckFailed(f"{prefix}{report.server} keeps serving the previous version ({report.problem()}); "
+                      f"fix it and run `adapterctl sync --env {report.env}`")

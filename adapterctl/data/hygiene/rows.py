@@ -1,0 +1,212 @@
+"""Reading a data file row by row, carrying on past bad rows, with each row's file line.
+
+`datasets` stops at the first bad line and numbers rows, not lines; a hygiene check has to
+see every problem at once and point at the line a user opens in an editor. JSONL and CSV
+rows keep their 1-based file line; JSON arrays and Parquet files have row numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapterctl.data.hygiene.problems import Problem
+from adapterctl.errors import DataError
+
+ANSWER_KEYS = {"instruction": "output", "prompt_completion": "completion", "chat": "messages"}
+TAG_FIELDS = ("tag", "task", "task_type", "category")
+
+
+@dataclass
+class Row:
+    line: int
+    data: dict[str, Any]
+
+
+@dataclass
+class DataFile:
+    role: str  # train | val | eval
+    label: str  # project-relative path, as problems name it
+    path: Path
+    unit: str  # "line", or "row" where the format has no lines to point at
+    rows: list[Row] = field(default_factory=list)
+    unreadable: list[Problem] = field(default_factory=list)  # rows that are not JSON objects / UTF-8
+    format: str | None = None  # instruction | prompt_completion | chat; None when no row tells
+
+    @property
+    def columns(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for row in self.rows:
+            seen.update(dict.fromkeys(row.data))
+        return list(seen)
+
+
+def read_guard(path: Path, label: str) -> None:
+    """Bad input, not a data problem: a file that is not there or not a data format."""
+    if not path.is_file():
+        hint = " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if Path(f"{path}.dvc").exists() else ""
+        raise DataError(f"{label}: file not found{hint}")
+    if path.suffix.lower() not in _READERS:
+        raise DataError(f"{label}: unsupported data format {path.suffix or '(no suffix)'}; "
+                        "use .jsonl, .csv, .json or .parquet")
+
+
+def read(path: Path, label: str, role: str) -> DataFile:
+    read_guard(path, label)
+    suffix = path.suffix.lower()
+    data = DataFile(role, label, path, "row" if suffix in (".json", ".parquet") else "line")
+    for number, value, error in _READERS[suffix](path):
+        if error:
+            data.unreadable.append(Problem("schema", label, number, error))
+        elif not isinstance(value, dict):
+            data.unreadable.append(Problem("schema", label, number, f"a row must be a JSON object, got {kind(value)}"))
+        else:
+            data.rows.append(Row(number, value))
+    return data
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte-order mark, as some editors write
+            if not raw.strip():
+                continue  # blank lines carry no row (datasets skips them too)
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield number, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                continue
+            try:
+                yield number, json.loads(text), None
+            except json.JSONDecodeError as exc:
+                yield number, None, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})"
+
+
+def _csv(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    # surrogateescape keeps undecodable bytes as lone surrogates, so one bad row is reported
+    # where it is instead of failing the whole file.
+    text = path.read_bytes().decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    end = reader.line_num
+    for record in reader:
+        start, end = end + 1, reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        if any(_SURROGATE.search(cell) for cell in record):
+            yield start, None, "not UTF-8 text"
+        elif len(record) != len(header):
+            yield start, None, f"{len(record)} fields where the header has {len(header)}"
+        else:
+            yield start, dict(zip(header, record, strict=True)), None
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _json_array(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    try:
+        value = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        yield 1, None, f"not UTF-8 text (byte at offset {exc.start})"
+        return
+    except json.JSONDecodeError as exc:
+        yield exc.lineno, None, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})"
+        return
+    if not isinstance(value, list):
+        yield 1, None, "a .json data file must hold a list of row objects"
+        return
+    for index, item in enumerate(value, start=1):
+        yield index, item, None
+
+
+def _parquet(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a damaged file
+        yield 1, None, f"cannot read as Parquet: {exc}"
+        return
+    for index, item in enumerate(table.to_pylist(), start=1):
+        yield index, item, None
+
+
+_READERS = {".jsonl": _jsonl, ".ndjson": _jsonl, ".csv": _csv, ".json": _json_array, ".parquet": _parquet}
+
+
+def kind(value: Any) -> str:
+    """How a message names a JSON value's type."""
+    names = {list: "a list", dict: "an object", str: "a string", type(None): "null", bool: "a boolean"}
+    return names.get(type(value), "a number")
+
+
+# ── what a row says: its prompt, its answer, every piece of text in it ────────────
+
+
+def prompt_and_answer(data: dict[str, Any], fmt: str, tag_field: str | None) -> tuple[str, str]:
+    """The row's prompt (everything the model is shown) and answer (what it learns to write)."""
+    if fmt == "chat":
+        messages = [m for m in data.get("messages") or [] if isinstance(m, dict)]
+        return _flatten(messages[:-1]), _flatten(messages[-1:])
+    answer_key = ANSWER_KEYS[fmt]
+    if fmt == "prompt_completion":
+        return _flatten(data.get("prompt")), _flatten(data.get(answer_key))
+    parts = [str(v) for k, v in data.items() if k not in (answer_key, tag_field) and isinstance(v, (str, int, float))]
+    return "\n".join(parts), _flatten(data.get(answer_key))
+
+
+def _flatten(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # conversational prompt/completion or chat messages
+        return "\n".join(f"{m.get('role', '')}: {m.get('content', '')}" for m in value if isinstance(m, dict))
+    return "" if value is None else str(value)
+
+
+def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(field path, text) for every string in a row: `output`, `messages[2].content`."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key != "role":
+                yield from strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from strings(item, f"{path}[{index}]")
+
+
+def map_strings(value: Any, fn) -> Any:
+    """`value` with `fn` applied to every string in it (roles left alone)."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: (v if k == "role" else map_strings(v, fn)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [map_strings(v, fn) for v in value]
+    return value
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Case and whitespace folded: what `exact duplicate` compares."""
+    return _SPACE.sub(" ", text.casefold()).strip()
+
+
+def tag_field_of(columns: list[str], configured: str | None) -> str | None:
+    if configured:
+        return configured if configured in columns else None
+    return next((name for name in TAG_FIELDS if name in columns), None)

@@ -1,0 +1,208 @@
+"""The HTTP routes: OpenAI-compatible completions and chat (JSON or server-sent events),
+/v1/models, /healthz and /metrics.
+
+Handlers parse and check the request (protocol.py), take a slot for the model named
+(catalog.py), queue a job on the engine and relay its events. The served version id goes
+back in the `X-Adapter-Version` header of every answer, streamed or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from adapterctl.errors import AdapterctlError
+from adapterctl.serve import protocol
+from adapterctl.serve.catalog import Catalog, UnknownModel
+from adapterctl.serve.engine import Engine, Job, Slot
+from adapterctl.serve.metrics import Metrics
+from adapterctl.serve.protocol import ApiError
+from adapterctl.serve.watcher import LockWatcher
+
+VERSION_HEADER = "X-Adapter-Version"
+DEFAULT_MAX_TOKENS = {"completions": 16, "chat": 256}  # OpenAI's completions default is 16
+
+
+@dataclass
+class ServerState:
+    catalog: Catalog
+    engine: Engine
+    watcher: LockWatcher | None = None
+    api_key: str | None = None
+    max_body: int = 1 << 20  # bytes
+    metrics: Metrics = field(default_factory=Metrics)
+    started: float = field(default_factory=time.time)
+
+
+def create_app(state: ServerState) -> FastAPI:
+    app = FastAPI(title="adapterctl serve", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.server = state
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(ApiError(exc.status_code, str(exc.detail)).body(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        error = ApiError(500, f"internal error: {type(exc).__name__}: {exc}", kind="server_error")
+        return JSONResponse(error.body(), status_code=500)
+
+    @app.middleware("http")
+    async def _auth(request: Request, call_next):
+        if state.api_key and request.url.path != "/healthz":
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {state.api_key}".encode()):
+                error = ApiError(401, "missing or wrong API key: send Authorization: Bearer <key>",
+                                 code="invalid_api_key")
+                return JSONResponse(error.body(), status_code=401)
+        return await call_next(request)
+
+    @app.post("/v1/completions")
+    async def completions(request: Request):
+        return await _answer(state, request, chat=False)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        return await _answer(state, request, chat=True)
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        base = getattr(state.engine.base.config, "_name_or_path", "") or "base"
+        data = [_model_card(name, slot, base) for name, slot in sorted(state.catalog.current().items())]
+        data += [_model_card(slot.ref, slot, base) for slot in state.catalog.spare()]
+        return {"object": "list", "data": data}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        cat = state.catalog
+        refused = [vars(r) for r in cat.refusals.values()]
+        lock_error = state.watcher.last_error if state.watcher else None
+        return {
+            "status": "degraded" if refused or lock_error else "ok",
+            "env": cat.env,
+            "serving": {name: slot.version for name, slot in cat.current().items()},
+            "loaded": sorted(s.ref for s in state.engine.loaded()),
+            "refused": refused,
+            "lock_error": lock_error,
+            "swaps": cat.swaps,
+            "base": {"loads": state.engine.base_loads, "object_id": id(state.engine.base)},
+            "uptime_s": round(time.time() - state.started, 1),
+        }
+
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        cat = state.catalog
+        text = state.metrics.render(
+            cat.env,
+            {name: slot.version for name, slot in cat.current().items()},
+            len(state.engine.loaded()),
+            {r.adapter: r.version for r in cat.refusals.values()},
+            cat.swaps,
+        )
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _model_card(model_id: str, slot: Slot, base: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": "adapterctl",
+            "root": slot.version, "parent": base}
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the body is {declared} bytes; the limit is {limit}", code="body_too_large")
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise ApiError(413, f"the body is over the limit of {limit} bytes", code="body_too_large")
+    return bytes(body)
+
+
+async def _slot(state: ServerState, model: str) -> Slot:
+    try:
+        slot = state.catalog.acquire(model, load=False)
+        return slot if slot is not None else await run_in_threadpool(state.catalog.acquire, model)
+    except UnknownModel as exc:
+        raise ApiError(404, str(exc), param="model", code="model_not_found") from None
+    except AdapterctlError as exc:  # a pinned version whose weights are missing or do not verify
+        raise ApiError(503, str(exc), param="model", code="model_unavailable", kind="server_error") from None
+
+
+async def _answer(state: ServerState, request: Request, *, chat: bool):
+    started = time.perf_counter()
+    endpoint = "chat" if chat else "completions"
+    req = protocol.parse(await _read_body(request, state.max_body),
+                         protocol.ChatRequest if chat else protocol.CompletionRequest)
+    engine = state.engine
+    text = engine.chat_prompt(protocol.chat_messages(req)) if chat else protocol.prompt_text(req)
+    stop = protocol.stops(req)
+    prompt_ids = engine.encode(text)
+    max_tokens = protocol.budget(req, len(prompt_ids), engine.context_length, DEFAULT_MAX_TOKENS[endpoint])
+    slot = await _slot(state, req.model)
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue = asyncio.Queue()
+    job = Job(slot, prompt_ids, max_tokens, req.temperature, req.top_p, stop,
+              sink=lambda event: loop.call_soon_threadsafe(events.put_nowait, event))
+    engine.submit(job)
+    headers = {VERSION_HEADER: slot.version}
+    rid = protocol.new_id("chatcmpl" if chat else "cmpl")
+
+    def record(status: int, tokens: int = 0) -> None:
+        state.metrics.observe(endpoint, req.model, slot.version, status, time.perf_counter() - started, tokens)
+
+    if not req.stream:
+        parts = []
+        while True:
+            event = await events.get()
+            if event[0] == "delta":
+                parts.append(event[1])
+            elif event[0] == "error":
+                record(500)
+                return JSONResponse(ApiError(500, event[1], kind="server_error").body(), status_code=500,
+                                    headers=headers)
+            else:
+                reply = protocol.Reply(req.model, "".join(parts), event[1], event[2])
+                record(200, reply.usage["completion_tokens"])
+                body = protocol.chat_body(rid, reply) if chat else protocol.completion_body(rid, reply)
+                return JSONResponse(body, headers=headers)
+
+    async def stream():
+        finished = False
+        try:
+            if chat:
+                yield protocol.chunk(rid, req.model, chat=True, first=True)
+            while True:
+                event = await events.get()
+                if event[0] == "delta":
+                    yield protocol.chunk(rid, req.model, chat=chat, text=event[1])
+                elif event[0] == "error":
+                    yield f"data: {json.dumps(ApiError(500, event[1], kind='server_error').body())}\n\n"
+                    record(500)
+                    break
+                else:
+                    yield protocol.chunk(rid, req.model, chat=chat, finish=event[1])
+                    record(200, event[2]["completion_tokens"])
+                    break
+            finished = True
+            yield protocol.DONE
+        finally:
+            if not finished:
+                job.cancelled = True  # the client went away: stop generating for it
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,117 @@
+"""`adapterctl serve`: load the base once, the environment's versions beside it, watch the
+pointers, and run the app under uvicorn until SIGTERM/SIGINT.
+
+uvicorn's graceful shutdown is the drain: on SIGTERM it stops accepting connections and
+waits (up to `drain_seconds`) for in-flight requests, streams included, to finish; only
+then does the lifespan end stop the watcher and the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+from adapterctl import ui
+from adapterctl.errors import UsageError
+from adapterctl.project import Project
+
+API_KEY_ENV = "ADAPTERCTL_API_KEY"
+
+
+@dataclass
+class ServeOptions:
+    env: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    max_loaded: int = 4  # versions kept loaded besides the current ones (pins, rollback targets)
+    max_batch: int = 32
+    max_body: int = 1 << 20
+    drain_seconds: float = 30.0
+    poll_seconds: float = 0.2
+
+
+def build_state(project: Project, opts: ServeOptions):
+    """Engine, catalog and watcher with the environment's current versions loaded."""
+    from adapterctl.serve.app import ServerState
+    from adapterctl.serve.catalog import Catalog
+    from adapterctl.serve.engine import load_engine
+    from adapterctl.serve.watcher import LockWatcher, pointers
+
+    wanted = pointers(project, opts.env)
+    if not wanted:
+        raise UsageError(f"environment '{opts.env}' serves no adapter yet: deploy one first "
+                         f"(adapterctl deploy NAME --env {opts.env})")
+    engine = load_engine(project, max_batch=opts.max_batch)
+    catalog = Catalog(project, engine, opts.env, max_loaded=opts.max_loaded)
+    watcher = LockWatcher(project, catalog, interval=opts.poll_seconds)
+    watcher.check()
+    if not catalog.current():
+        reasons = "; ".join(f"{r.adapter}@{r.version[:12]}: {r.reason}" for r in catalog.refusals.values())
+        raise UsageError(f"environment '{opts.env}': no version could be loaded ({reasons})")
+    return ServerState(catalog, engine, watcher, api_key=opts.api_key, max_body=opts.max_body)
+
+
+def run(project: Project, opts: ServeOptions) -> None:
+    from adapterctl.serve import require_extra
+
+    require_extra()
+    import uvicorn
+
+    from adapterctl.serve.app import create_app
+
+    _log_to_stderr()
+    opts.api_key = opts.api_key or os.environ.get(API_KEY_ENV) or None
+    if opts.host not in ("127.0.0.1", "localhost", "::1") and not opts.api_key:
+        ui.warn(f"binding {opts.host} without --api-key: anyone who can reach this port can use the model")
+    state = build_state(project, opts)
+    app = create_app(state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        state.watcher.start()
+        state.engine.start()
+        yield
+        state.watcher.stop()
+        state.engine.stop()
+
+    app.router.lifespan_context = lifespan
+    served = ", ".join(f"{s.ref}" for s in state.catalog.current().values())
+    ui.info(f"serving {opts.env} ({served}) on http://{opts.host}:{opts.port}  (Ctrl-C or SIGTERM drains and stops)")
+    config = uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning",
+                            timeout_graceful_shutdown=int(opts.drain_seconds), access_log=False)
+    _serve_until_signal(config)
+    ui.info("server stopped: in-flight requests drained")
+
+
+def _serve_until_signal(config) -> None:
+    import signal
+
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        """uvicorn re-raises the signal after its graceful shutdown, so a drained server would
+        still die by SIGTERM; here a clean drain is a clean exit (0)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    DrainingServer(config).run()
+
+
+def _log_to_stderr() -> None:
+    logger = logging.getLogger("adapterctl.serve")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)

@@ -1,0 +1,40 @@
+"""`train` runs `data check` first: leaked eval rows refuse training (exit 2, nothing registered);
+--force trains anyway and the card records the check and the override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import FAST
+
+from adapterctl import versions
+from adapterctl.project import Project
+
+
+def sets(*assignments: str) -> list[str]:
+    return [arg for a in assignments for arg in ("--set", a)]
+
+
+@pytest.mark.slow
+def test_leakage_refuses_training_and_force_records_the_override(demo: Path, cli) -> None:
+    train = demo / "data/support.jsonl"
+    evals = (demo / "evals/support.jsonl").read_text().splitlines()
+    rows = train.read_text().splitlines()
+    train.write_text("\n".join([*rows[:10], evals[4], *rows[10:], evals[0]]) + "\n")  # lines 11 and 202 leak
+
+    refused = cli("train", "support", *sets(*FAST), cwd=demo)
+    assert refused.exit_code == 2
+    assert "leakage at data/support.jsonl lines 11, 202" in refused.stderr, refused.stderr
+    assert "--force" in refused.stderr and "Traceback" not in refused.stderr
+    project = Project(demo)
+    assert versions.log(project, "support") == []
+    assert not (project.state_dir / "runs").exists() or not any((project.state_dir / "runs").iterdir())
+
+    forced = cli("train", "support", "--force", *sets(*FAST), cwd=demo)
+    assert forced.exit_code == 0, forced.stderr
+    assert "training despite 2 data-check errors (--force)" in forced.stderr
+    [version] = versions.log(project, "support")
+    record = version.card.data_check
+    assert record.forced is True and record.passed is False
+    assert record.errors == 2 and record.problems["leakage"] == 2
