@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapterctl import storage
+from adapterctl.data.hygiene.rows import kind as json_kind
 from adapterctl.errors import DataError
 
 # file suffix → the `datasets` builder that reads it
@@ -82,7 +83,7 @@ def scan_text(path: Path, label: str) -> list[int] | None:
             except ValueError as exc:
                 raise DataError(f"{label}:{number}: invalid JSON ({exc})") from None
             if not isinstance(value, dict):
-                raise DataError(f"{label}:{number}: expected a JSON object per line, got {_json_kind(value)}")
+                raise DataError(f"{label}:{number}: expected a JSON object per line, got {json_kind(value)}")
             rows.append(number)
         if not rows:
             raise DataError(f"{label}: no rows (only blank lines)")
@@ -97,12 +98,12 @@ def scan_text(path: Path, label: str) -> list[int] | None:
         # object crashes pyarrow (SIGSEGV, finding F1), so nothing else reaches it.
         elements = [document] if isinstance(document, dict) else document
         if not isinstance(elements, list):
-            raise DataError(f"{label}: expected a JSON list of objects, got {_json_kind(document)}")
+            raise DataError(f"{label}: expected a JSON list of objects, got {json_kind(document)}")
         if not elements:
             raise DataError(f"{label}: no rows (an empty list)")
         for number, value in enumerate(elements, start=1):
             if not isinstance(value, dict):
-                raise DataError(f"{label} row {number}: expected a JSON object, got {_json_kind(value)}")
+                raise DataError(f"{label} row {number}: expected a JSON object, got {json_kind(value)}")
         return None
     # CSV: a quoted field may span lines; a row is numbered by the line it starts on.
     reader = csv.reader(text_lines)
@@ -118,13 +119,6 @@ def scan_text(path: Path, label: str) -> list[int] | None:
     if header is None or not rows:
         raise DataError(f"{label}: no rows")
     return rows
-
-
-def _json_kind(value: object) -> str:
-    """A JSON value's type as JSON names it (users wrote JSON, not Python)."""
-    kinds = {type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "a string",
-             list: "a list", dict: "an object"}
-    return kinds.get(type(value), type(value).__name__)
 
 
 def _root_cause(exc: BaseException) -> str:
