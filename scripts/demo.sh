@@ -83,7 +83,7 @@ served() {  # POST a completion; print the X-Adapter-Version header and the answ
   rm -f "$headers"
 }
 step served
-step adapterctl deploy support --env prod -m "live: the smaller rank again"
+step adapterctl deploy support --env prod --force -m "live: the smaller rank again"   # it missed its gate: forced, and logged
 sleep 1
 step served
 step adapterctl rollback support --env prod -m "live: back to the first cut"
