@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from helpers import without_gates
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PROMPTS = ["Hello, how are you?", "My order has not arrived"]
@@ -47,6 +48,8 @@ def make_project(template: Path, dest: Path, adapters: list[Path], n: int = 2, d
     remote = dest.parent / f"{dest.name}-remote"
     shutil.copytree(template.parent / "remote", remote)
     storage.add_remote(dest, "storage", str(remote))
+    manifest = dest / "adapterctl.toml"  # imported versions are never evaluated: no gates to pass
+    manifest.write_text(without_gates(manifest.read_text()))
     _git(dest, "add", "-A")
     _git(dest, "commit", "-qm", "fixture", "--allow-empty")
     project = Project(dest)

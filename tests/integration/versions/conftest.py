@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import without_gates
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,17 +39,6 @@ def _git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
 
 
-def _without_gates(text: str) -> str:
-    """The manifest text without its [adapters.NAME.gates] tables."""
-    out, skipping = [], False
-    for line in text.splitlines(keepends=True):
-        if line.startswith("["):
-            skipping = line.strip().endswith(".gates]")
-        if not skipping:
-            out.append(line)
-    return "".join(out)
-
-
 @pytest.fixture
 def git() -> Callable[..., str]:
     """`git ARGS` in folder `root`; returns stdout, raises on failure."""
@@ -64,7 +54,7 @@ def project(example_project: Path) -> Path:
     covers that)."""
     manifest = example_project / "adapterctl.toml"
     text = manifest.read_text()
-    manifest.write_text(_without_gates(text))
+    manifest.write_text(without_gates(text))
     _git(example_project, "add", "-A")
     _git(example_project, "commit", "-qm", "point at this test's remote", "--allow-empty")
     return example_project
