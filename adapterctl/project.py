@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -156,6 +157,18 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+# atomic_write's temporary file: "." + the target's name + "." + mkstemp's 8 random characters
+# (tempfile draws them from a-z, 0-9 and _) + ".tmp". Only names of exactly this shape are swept.
+_ATOMIC_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def atomic_write_leftovers(folder: Path) -> list[Path]:
+    """Temporary files that atomic_write left in `folder` when it was killed part-way. Only a
+    caller holding the lock that every writer there holds may delete them (a live writer's
+    file looks the same)."""
+    return sorted(p for p in folder.glob(".*.tmp") if _ATOMIC_TEMP.fullmatch(p.name) and p.is_file() and not p.is_symlink())
 
 
 def _mode_for(path: Path) -> int:

@@ -55,7 +55,11 @@ def without_wheels(pins: list[str], python: str, platform: str) -> list[str]:
     remaining = list(pins)
     with tempfile.TemporaryDirectory() as tmp:
         while remaining:
+            # --ignore-requires-python: pip checks a candidate's Requires-Python against the
+            # running interpreter, not --python-version (scipy 1.18 needs 3.12 and was refused on
+            # 3.11). The pins were already chosen for the target by their markers.
             cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
+                   "--ignore-requires-python",
                    "--no-deps", "--only-binary=:all:", "--python-version", python, "--implementation", "cp",
                    *_platform_args(platform), "--target", str(Path(tmp) / "t"), *remaining]
             result = subprocess.run(cmd, capture_output=True, text=True)

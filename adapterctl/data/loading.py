@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapterctl import storage
+from adapterctl.data.hygiene.rows import kind as json_kind
 from adapterctl.errors import DataError
 
 # file suffix → the `datasets` builder that reads it
 BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+JSON_BLANK = " \t\r"  # what JSON counts as whitespace besides the newline that ends a line
 
 
 def load_table(path: Path, *, label: str | None = None, numbered: bool = False):
@@ -53,7 +55,8 @@ def load_table(path: Path, *, label: str | None = None, numbered: bool = False):
 
 def scan_text(path: Path, label: str) -> list[int] | None:
     """Check a text data file before `datasets` reads it, so errors name the file and line:
-    UTF-8 throughout, and for JSONL one JSON object per non-blank line. Returns the 1-based
+    UTF-8 throughout, and for JSONL one JSON object per non-blank line (rows that are a bare
+    `null` or number crash pyarrow's reader with SIGSEGV: finding F1). Returns the 1-based
     line of each row (JSONL, CSV), or None where rows are not lines (JSON)."""
     import csv
     import json
@@ -71,24 +74,36 @@ def scan_text(path: Path, label: str) -> list[int] | None:
                             "re-save the file as UTF-8") from None
     if suffix == ".jsonl":
         for number, line in enumerate(text_lines, start=1):
-            if not line.strip():
+            # Blank means JSON whitespace only: pyarrow skips those lines and chokes on others
+            # (form feed, U+2028), so those get a line number here instead.
+            if not line.strip(JSON_BLANK):
                 continue
             try:
                 value = json.loads(line)
             except ValueError as exc:
                 raise DataError(f"{label}:{number}: invalid JSON ({exc})") from None
             if not isinstance(value, dict):
-                raise DataError(f"{label}:{number}: expected a JSON object per line, got {type(value).__name__}")
+                raise DataError(f"{label}:{number}: expected a JSON object per line, got {json_kind(value)}")
             rows.append(number)
         if not rows:
             raise DataError(f"{label}: no rows (only blank lines)")
         return rows
     if suffix == ".json":
         try:
-            json.loads("\n".join(text_lines))
+            document = json.loads("\n".join(text_lines))
         except ValueError as exc:
             line = getattr(exc, "lineno", "?")
             raise DataError(f"{label}:{line}: invalid JSON ({exc})") from None
+        # One object is one row; otherwise a list of objects. A `null` element beside an
+        # object crashes pyarrow (SIGSEGV, finding F1), so nothing else reaches it.
+        elements = [document] if isinstance(document, dict) else document
+        if not isinstance(elements, list):
+            raise DataError(f"{label}: expected a JSON list of objects, got {json_kind(document)}")
+        if not elements:
+            raise DataError(f"{label}: no rows (an empty list)")
+        for number, value in enumerate(elements, start=1):
+            if not isinstance(value, dict):
+                raise DataError(f"{label} row {number}: expected a JSON object, got {json_kind(value)}")
         return None
     # CSV: a quoted field may span lines; a row is numbered by the line it starts on.
     reader = csv.reader(text_lines)

@@ -24,12 +24,36 @@ _NOISE = (
     r".*changes the base weights.*",  # PiSSA/OLoRA: save.py converts those adapters to plain LoRA
 )
 _LOGGERS = ("transformers", "trl", "peft", "accelerate", "bitsandbytes", "datasets", "torch.distributed")
+# Harmless log records that libraries emit outside any `quiet()` block, so they are dropped for
+# the whole process: logger → message prefixes. bitsandbytes warns at import (which `from
+# transformers import ...` can trigger, through peft) on AVX512-BF16 CPUs when the optional
+# `kernels` package is missing, then uses its own CPU kernel (finding F2).
+_LOG_NOISE = {
+    "bitsandbytes.backends.cpu.ops": ("Failed to load CPU gemm_4bit_forward from kernels-community",),
+}
+
+
+class _DropKnownNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_LOG_NOISE.get(record.name, ()))
+
+
+def drop_known_log_noise() -> None:
+    """Install the filters for `_LOG_NOISE` (once per process; cheap, imports nothing heavy)."""
+    for name in _LOG_NOISE:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropKnownNoise) for f in logger.filters):
+            logger.addFilter(_DropKnownNoise())
+
+
+drop_known_log_noise()  # on import: the recipe and modeling import this before the libraries
 
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
     """Silence known noise and library progress bars for the duration of the block."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    drop_known_log_noise()
     levels = {name: logging.getLogger(name).level for name in _LOGGERS}
     bars = _progress_bars_off()
     with warnings.catch_warnings():

@@ -23,7 +23,7 @@ from typing import Any
 from adapterctl import faults, manifest, storage, weights
 from adapterctl.errors import Terminated, UsageError
 from adapterctl.manifest import AdapterSpec
-from adapterctl.project import Project, atomic_write
+from adapterctl.project import Project, atomic_write, atomic_write_leftovers
 from adapterctl.versions import card as cards
 from adapterctl.versions.lineage import new_card
 from adapterctl.versions.store import Version, log, read_card, version_dir
@@ -148,9 +148,14 @@ def _pending_marker(project: Project, name: str, vid: str) -> Path:
 
 
 def recover(project: Project) -> list[str]:
-    """Remove what interrupted registrations left: staged copies, and version folders and
-    .dvc files without a card. Call with the project lock held. Returns what was removed."""
+    """Remove what interrupted registrations left: staged copies, version folders and .dvc
+    files without a card, and the temporary files of card and pointer writes killed part-way
+    (`git add -A` would commit them). Call with the project lock held: every writer of those
+    holds it, so no live write's file is touched. Returns what was removed."""
     removed = []
+    for debris in _write_leftovers(project):
+        debris.unlink(missing_ok=True)
+        removed.append(project.relpath(debris))
     for marker in sorted((project.state_dir / "pending").glob("*.json")):
         try:
             info = json.loads(marker.read_text())
@@ -170,6 +175,16 @@ def recover(project: Project) -> list[str]:
     return removed
 
 
+def _write_leftovers(project: Project) -> list[Path]:
+    """atomic_write temporary files beside cards (adapters/NAME/) and pointers (environments/ENV/)."""
+    from adapterctl.environments import envs_dir
+
+    inside = project.root.resolve()
+    folders = [f for f in (*project.adapters_dir.glob("*/"), *envs_dir(project).glob("*/"))
+               if f.is_dir() and f.resolve().is_relative_to(inside)]  # a linked-out folder is not ours to clean
+    return [debris for folder in folders for debris in atomic_write_leftovers(folder)]
+
+
 @contextlib.contextmanager
 def changing(project: Project) -> Iterator[None]:
     """Hold the project lock for a state change, first sweeping what interrupted ones left."""
@@ -182,7 +197,8 @@ def recover_if_idle(project: Project) -> None:
     """`recover`, from read-only commands, when leftovers exist and no other process is
     writing (a live registration holds the lock, and its files are not leftovers)."""
     state = project.state_dir
-    if not any((state / "pending").glob("*.json")) and not any((state / "staging").glob("*")):
+    if (not any((state / "pending").glob("*.json")) and not any((state / "staging").glob("*"))
+            and not _write_leftovers(project)):
         return
     with project.try_lock() as free:
         if free:

@@ -190,3 +190,41 @@ def test_csv_rows_are_numbered_by_file_line_header_included(root: Path) -> None:
         w.writerows([{**r, "output": "" if i == 3 else r["output"]} for i, r in enumerate(ROWS)])
     with pytest.raises(DataError, match=r"^train.csv:5: `output` is empty"):  # header on line 1, row 4 on line 5
         build(root, data="train.csv")
+
+
+# ── finding F1: rows pyarrow's JSON reader would crash on (SIGSEGV) are refused first ──
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [("null\n", 1), ("null\n{}\n", 1), ('{"output": "a"}\n 7 \n', 2), ("{}\n\n[1]\n", 3), ('"x"\n', 1)],
+)
+def test_jsonl_rows_that_are_not_objects_name_their_line(root: Path, content: str, line: int) -> None:
+    (root / "train.jsonl").write_text(content)
+    with pytest.raises(DataError, match=rf"^train.jsonl:{line}: expected a JSON object per line"):
+        build(root)
+
+
+def test_a_line_of_non_json_whitespace_names_its_line(root: Path) -> None:
+    # Python's str.strip() would call it blank; pyarrow does not, so it is not skipped.
+    (root / "train.jsonl").write_text(json.dumps(ROWS[0]) + "\n\x0c\n" + json.dumps(ROWS[1]) + "\n")
+    with pytest.raises(DataError, match=r"^train.jsonl:2: invalid JSON"):
+        build(root)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[null, {}]", r"^train.json row 1: expected a JSON object, got null"),
+     ('[{"output": "a"}, 3]', r"^train.json row 2: expected a JSON object, got a number"),
+     ("7", r"^train.json: expected a JSON list of objects, got a number"),
+     ("[]", r"^train.json: no rows")],
+)
+def test_json_files_must_hold_objects(root: Path, content: str, message: str) -> None:
+    (root / "train.json").write_text(content)
+    with pytest.raises(DataError, match=message):
+        build(root, data="train.json")
+
+
+def test_a_json_list_of_objects_still_loads(root: Path) -> None:
+    (root / "train.json").write_text(json.dumps(ROWS[:3]))
+    assert len(build(root, data="train.json").train) == 3

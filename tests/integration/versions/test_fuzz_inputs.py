@@ -282,30 +282,19 @@ def data_files(draw) -> tuple[str, bytes]:
     return ".jsonl", draw(st.binary(max_size=120))
 
 
-def _crashes_pyarrow(payload: bytes) -> bool:
-    """Finding F1: JSONL rows that are a bare `null` or number (e.g. `null` then `{}`, or only
-    integers) can segfault pyarrow's JSON reader (datasets 5.2, pyarrow 26.0.1) inside
-    load_dataset. Such files are left to the xfail test below until the loader refuses them."""
-    import json
-
-    for line in payload.splitlines():
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            return True
-    return False
-
-
-@pytest.mark.xfail(strict=True, reason="finding F1 (open): JSONL rows that are a bare `null` or number can crash "
-                   "`adapterctl train` with SIGSEGV in pyarrow's JSON reader instead of a one-line error")
-@pytest.mark.parametrize("payload", [b"null\n", b"null\n{}\n"])
-def test_scalar_rows_do_not_crash_the_process(project: Path, run, payload: bytes) -> None:
+@pytest.mark.parametrize(("payload", "line", "force"), [(b"null\n", 1, True), (b"null\n{}\n", 1, True),
+                                                   (b"{}\n7\n", 2, True), (b"null\n{}\n", 1, False)])
+def test_scalar_rows_do_not_crash_the_process(project: Path, run, payload: bytes, line: int, force: bool) -> None:
+    """Finding F1: JSONL rows that are a bare `null` or number segfault pyarrow's JSON reader
+    (datasets 5.2, pyarrow 26.0.1). The real `train` command, in its own process so that a
+    crash shows as a negative exit code: its data check refuses the file, and with --force
+    (past the check) the loader refuses it before pyarrow sees it; both name the line."""
     (project / "data" / "support.jsonl").write_bytes(payload)
-    result = run("train", "support", "--set", "train.max_steps=1", cwd=project)
-    assert result.returncode in (1, 2), (result.returncode, result.stderr[-2000:])
-    assert "Traceback" not in result.stderr and "support.jsonl" in result.stderr
+    result = run("train", "support", "--set", "train.max_steps=1", *(["--force"] if force else []), cwd=project)
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr
+    said = f"support.jsonl:{line}: expected a JSON object per line" if force else f"support.jsonl lines {line}, "
+    assert said in result.stderr, result.stderr[-2000:]
 
 
 def _load_in_worker(root: str, rel: str, template: str | None, val_split: float) -> str | None:
@@ -352,7 +341,6 @@ def data_worker():
 @given(file=data_files(), template=st.booleans(), val_split=st.sampled_from([0.0, 0.1, 0.5]))
 def test_data_rows_load_cleanly(project: Path, data_worker, file, template: bool, val_split: float) -> None:
     suffix, payload = file
-    assume(not _crashes_pyarrow(payload))  # kills the process: test_scalar_rows_do_not_crash_the_process
     path = project / "data" / f"fuzz{suffix}"
     path.write_bytes(payload)
     problem = data_worker(str(project), path.relative_to(project).as_posix(),

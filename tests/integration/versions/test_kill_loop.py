@@ -11,6 +11,8 @@ SIGKILL after a random, seeded fraction of its run time (or lets it finish), and
 - no corrupt copy: a version folder that is present hashes to its id;
 - no orphan card: every card's weights are in the workspace, the DVC cache or the remote;
 - no lost pointer: every environment points at a version whose card exists;
+- no temporary file of a killed card or pointer write is left in adapters/ or environments/
+  (the next command sweeps them; `git add -A` would commit them);
 - no traceback from a command that was allowed to finish.
 
 Rounds and seed: ADAPTERCTL_KILL_ROUNDS (default 50), ADAPTERCTL_KILL_SEED (default 8).
@@ -179,6 +181,10 @@ class Loop:
                     bad(f"lost pointer: {env} → {name}@{vid[:12]}, which has no card")
                     continue
                 self.check_resolve(bad, _invoke("resolve", f"{name}@{env}", "--json", "-C", root), f"{name}@{env}", vid)
+        # finding F3: status/log (above) found the lock free and swept what killed writes left
+        unswept = [x for x in self.workspace_debris() if x.startswith(("adapters/", "environments/"))]
+        if unswept:
+            bad(f"temporary files of killed card/pointer writes were not swept: {unswept}")
 
     def check_resolve(self, bad, result, ref: str, expected: str) -> None:
         if result.exit_code == 0:

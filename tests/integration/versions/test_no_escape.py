@@ -1,7 +1,7 @@
 """No command writes outside the project (and its configured remote): the promise behind
 `adapterctl pull` on a shared machine. Checked by snapshotting everything around the project
-while the state-changing commands run; the symlink case from issue 8 (item 6) is a strict
-xfail until it is fixed."""
+while the state-changing commands run, and an adapter folder that links outside the project
+(issue 8 item 6)."""
 
 from __future__ import annotations
 
@@ -45,16 +45,21 @@ def test_commands_write_nothing_outside_the_project_and_its_remote(
     assert _snapshot(sources, set()) == sources_before
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8 item 6 (open): when adapters/NAME is a symlink to a folder outside "
-                   "the project, `pull` writes the version there instead of refusing")
-def test_pull_refuses_an_adapter_folder_that_links_outside_the_project(
-    project: Path, adapters: list[Path], cli
+@pytest.mark.parametrize("command", [("pull", "{ref}"), ("pull",), ("resolve", "{ref}", "--pull"),
+                                     ("import", "support", "{adapter}"), ("gc", "--force", "--keep-last", "0")])
+def test_an_adapter_folder_that_links_outside_the_project_is_refused(
+    project: Path, adapters: list[Path], cli, command: tuple[str, ...]
 ) -> None:
+    """Issue 8 item 6: with adapters/NAME a symlink to a folder outside the project, `pull` and
+    `resolve --pull` wrote the version there. Every command that would write or delete there refuses."""
     version = versions.import_folder(Project(project), "support", adapters[0])
     outside = project.parent / "outside"
     shutil.move(str(project / "adapters" / "support"), outside)
-    shutil.rmtree(outside / version.id)  # only the card and .dvc file travel with it
+    if command[0] != "gc":  # gc would delete the weights outside; the others would write them there
+        shutil.rmtree(outside / version.id)
     (project / "adapters" / "support").symlink_to(outside, target_is_directory=True)
-    result = cli("pull", version.ref, "-C", str(project))
-    assert not (outside / version.id).exists(), "pull wrote the version outside the project"
-    assert result.exit_code == 2 and "outside the project" in result.stderr
+    before = _snapshot(outside, set())
+    args = [a.format(ref=version.ref, adapter=adapters[1]) for a in command]
+    result = cli(*args, "-C", str(project))
+    assert _snapshot(outside, set()) == before, f"{args} wrote outside the project"
+    assert result.exit_code == 2 and "outside the project" in result.stderr, (result.exit_code, result.stderr)

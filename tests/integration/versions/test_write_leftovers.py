@@ -1,0 +1,81 @@
+"""Finding F3: a card or pointer write killed part-way leaves atomic_write's temporary file
+(`.NAME.XXXXXXXX.tmp`) in adapters/NAME/ or environments/ENV/, where `git add -A` (or the
+README's `git add adapters/NAME`) would commit it. The next command that takes, or finds free,
+the project lock sweeps them; nothing else is touched, and nothing while a writer holds it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from adapterctl import faults
+
+
+def _killed_write(folder: Path, target: str, partial: str) -> Path:
+    """The temporary file atomic_write had made when it was killed: same call, same name."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(partial)
+    return Path(tmp)
+
+
+def _wait_for(proc: subprocess.Popen, text: str) -> None:
+    seen = []
+    while line := proc.stderr.readline():
+        seen.append(line)
+        if text in line:
+            return
+    proc.wait(timeout=30)
+    raise AssertionError(f"exited {proc.returncode} before printing {text!r}:\n{''.join(seen)}")
+
+
+def test_temporary_files_of_killed_card_and_pointer_writes_are_swept_by_the_next_command(
+    project: Path, imported, run
+) -> None:
+    (first,) = imported(1)
+    assert run("deploy", first.ref, "--env", "prod", cwd=project).returncode == 0
+    card = _killed_write(project / "adapters" / "support", f"{first.id}.toml", 'id = "half a')
+    pointer = _killed_write(project / "environments" / "prod", "support.toml", 'version = "half a')
+    # Not atomic_write's shape: a user's own files, left alone.
+    mine = [project / "adapters" / "support" / ".notes.tmp", project / "environments" / "prod" / ".x.y.tmp"]
+    for path in mine:
+        path.write_text("mine")
+
+    result = run("log", "support", "--json", cwd=project)  # a read-only command, the lock free
+    assert result.returncode == 0, result.stderr
+    assert [e["id"] for e in json.loads(result.stdout)] == [first.id]
+    assert not card.exists() and not pointer.exists()
+    assert all(path.read_text() == "mine" for path in mine)
+    assert run("resolve", "support@prod", "--json", cwd=project).returncode == 0
+
+
+def test_a_temporary_file_is_left_alone_while_a_writer_holds_the_lock(
+    project: Path, imported, adapters: list[Path], run, spawn
+) -> None:
+    (first,) = imported(1)
+    card = _killed_write(project / "adapters" / "support", f"{first.id}.toml", 'id = "half a')
+    writer = spawn("import", "support", str(adapters[1]), cwd=project, env={faults.ENV_VAR: "staged:sleep"})
+    try:
+        _wait_for(writer, "test hook: paused at staged")  # it holds the project lock (and swept on taking it)
+        live = _killed_write(project / "adapters" / "support", f"{first.id}.toml", "a live writer's")
+        assert run("log", "support", cwd=project).returncode == 0
+        assert live.exists(), "a reader deleted the temporary file of a writer that holds the lock"
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)
+    assert not card.exists(), "the writer did not sweep a dead writer's file when it took the lock"
+    assert run("log", "support", cwd=project).returncode == 0  # the writer is dead: now it is swept
+    assert not live.exists()
+
+
+def test_a_folder_linked_outside_the_project_is_not_swept(project: Path, imported, run, tmp_path: Path) -> None:
+    imported(1)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    theirs = _killed_write(outside, "x.toml", "not ours")
+    (project / "adapters" / "linked").symlink_to(outside, target_is_directory=True)
+    run("log", "support", cwd=project)
+    assert theirs.exists()
