@@ -9,39 +9,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from adapterctl import manifest, storage, ui
-from adapterctl.errors import ManifestError, UsageError
+from adapterctl import manifest
+from adapterctl.errors import UsageError
 from adapterctl.ops import scaffold
-from adapterctl.project import MANIFEST, Project, find_project
-from adapterctl.refs import short
+from adapterctl.ops.train import train as train
+from adapterctl.project import Project, find_project
 from adapterctl.results import *  # noqa: F403  (every result type, as api.LogEntry etc.)
 from adapterctl.results import (
     AdapterStatus,
-    AdapterSummary,
-    EnvironmentEntry,
     GcResult,
     GenerateResult,
     ImportResult,
     InitResult,
-    LogEntry,
     MoveResult,
     ResolvedVersion,
-    SpecView,
     SweepResult,
     SyncReport,
-    TrainResult,
     TransferResult,
-    ValidationReport,
-    VersionView,
 )
+
+# Read-only commands (list, show, validate, log, envs) live in views.py; train's batching in
+# ops/train.py. They are part of this face: api.log, api.train, ... as before.
+from adapterctl.views import environments as environments
+from adapterctl.views import list_adapters as list_adapters
+from adapterctl.views import load_manifest as load_manifest
+from adapterctl.views import log as log
+from adapterctl.views import show_spec as show_spec
+from adapterctl.views import show_version as show_version
+from adapterctl.views import validate as validate
 
 
 def open_project(path: Path | str | None = None) -> Project:
     return find_project(path)
-
-
-def load_manifest(project: Project) -> manifest.Manifest:
-    return manifest.load(project.manifest_path)
 
 
 # ── init (see ops/scaffold.py) ──
@@ -76,99 +75,11 @@ def add_adapter(
     return add_op(project, name, data=data, eval_data=eval_data, template=template, description=description)
 
 
-
-
-def list_adapters(project: Project) -> list[AdapterSummary]:
-    m = load_manifest(project)
-    out = []
-    for name in m.adapter_names:
-        spec = m.adapter(name)
-        out.append(
-            AdapterSummary(
-                name=name,
-                description=spec.description,
-                data=spec.data,
-                eval_data=spec.eval_data,
-                template=spec.template,
-                spec_hash=short(manifest.spec_hash(spec, project.root)),
-            )
-        )
-    return out
-
-
-
-
-def show_spec(project: Project, name: str, overrides: list[str] | None = None) -> SpecView:
-    """The resolved spec of adapter NAME: defaults ⊕ its tables ⊕ --set overrides, and the
-    id of its latest version (None before the first)."""
-    from adapterctl import versions
-
-    m = load_manifest(project)
-    spec = m.adapter(name, manifest.parse_overrides(overrides or []))
-    history = versions.log(project, name)
-    return SpecView(spec.to_dict(), m.base.model_dump(), manifest.spec_hash(spec, project.root),
-                    history[0].id if history else None)
-
-
-
-
-def validate(project: Project) -> ValidationReport:
-    """Schema, types, ranges, names and referenced files; raises ManifestError on the first problem."""
-    m = load_manifest(project)
-    problems = manifest.check_files(m)
-    if problems:
-        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ManifestError(problems[0] + extra)
-    warnings = []
-    manifest.check_local_base(m)
-    base_path = project.root / m.base.model
-    if not base_path.exists() and not storage.dvc_file(base_path).exists() and not m.base.revision:
-        warnings.append(f"{MANIFEST}: base.revision is not set: pin the hub revision of {m.base.model!r}")
-    for warning in warnings:
-        ui.warn(warning)
-    return ValidationReport(str(project.manifest_path), m.adapter_names, warnings)
-
-
 # ── versions: log, status, show, environments, transfer ──
 #
 # The store is versions/ (cards, resolve, log, register, import), registry.py (cards and
 # environment pointers read once per command), ops/ (deploy, rollback, push/pull, gc) and
 # status.py (stale or up to date); these wrappers shape results for the CLI. None imports torch.
-
-
-
-
-def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEntry]:
-    """Versions of NAME, newest first, with the environments that serve each."""
-    from adapterctl import versions
-    from adapterctl.registry import Registry
-
-    if limit is not None and limit < 0:
-        raise UsageError(f"--limit {limit}: must be 0 or more")
-    versions.recover_if_idle(project)
-    registry = Registry.load(project)
-    history = registry.log(name)
-    if not history:
-        registry.resolve(name)  # raises the right "no versions" error
-    serving = registry.serving(name)
-    known = {v.id for v in history}
-    for vid, names in serving.items():
-        if vid not in known:
-            ui.warn(f"{', '.join(names)} serves {name}@{versions.short(vid)}, whose card is not on this branch")
-    return [
-        LogEntry(
-            name=name,
-            id=v.id,
-            short=v.short,
-            created=v.created,
-            message=v.card.message,
-            parent=v.parent,
-            metrics=v.card.scalar_metrics(),
-            environments=serving.get(v.id, []),
-            path=str(v.path),
-        )
-        for v in history[:limit]
-    ]
 
 
 def status(project: Project, names: list[str] | None = None) -> list[AdapterStatus]:
@@ -178,18 +89,6 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
 
     versions.recover_if_idle(project)
     return stale.status(project, names)
-
-
-
-
-def show_version(project: Project, ref: str) -> VersionView:
-    """The card of the version REF names, plus where it is and which environments serve it."""
-    from adapterctl.registry import Registry
-
-    registry = Registry.load(project)
-    version = registry.resolve(ref)
-    serving = registry.serving(version.name)
-    return VersionView(version.ref, version.card.to_dict(), version.path, version.path.is_dir(), serving.get(version.id, []))
 
 
 def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bool = False) -> MoveResult:
@@ -208,43 +107,6 @@ def rollback(project: Project, name: str, env: str, *, to: str | None = None, me
     result = rollback_op(project, name, env, to=to, message=message)
     result.sync = _sync_if_server(project, env)
     return result
-
-
-
-
-def environments(project: Project, name: str | None = None, env: str | None = None) -> list[EnvironmentEntry]:
-    """What each environment serves, with the history of moves."""
-    from adapterctl.registry import Registry
-    from adapterctl.versions import short
-
-    registry = Registry.load(project)
-    _check_filters(project, registry, name, env)
-    rows = []
-    for env_name, adapters in sorted(registry.envs.items()):
-        for adapter, pointer in sorted(adapters.items()):
-            if (name and adapter != name) or (env and env_name != env):
-                continue
-            last = pointer.moves[-1]["at"] if pointer.moves else ""
-            rows.append(EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, pointer.moves))
-    return rows
-
-
-
-
-def _check_filters(project: Project, registry, name: str | None, env: str | None) -> None:
-    """`envs NAME --env E` with a NAME or E that does not exist is an error, not an empty table."""
-    from adapterctl.errors import RefError
-    from adapterctl.suggest import closest
-
-    if name is not None:
-        known = set(load_manifest(project).adapter_names) | set(registry.names())
-        if name not in known:
-            close = closest(name, sorted(known))
-            raise RefError(f"no adapter named '{name}'" + (f"; did you mean '{close}'?" if close else ""))
-    if env is not None and registry.envs and env not in registry.envs:
-        close = closest(env, sorted(registry.envs))
-        hint = f"; did you mean '{close}'?" if close else f" (environments: {', '.join(sorted(registry.envs))})"
-        raise RefError(f"no environment named '{env}'{hint}")
 
 
 def resolve(project: Project, ref: str, *, pull: bool = False) -> ResolvedVersion:
@@ -271,8 +133,6 @@ def pull(project: Project, ref: str | None = None) -> TransferResult:
     return transfer.pull(project, ref)
 
 
-
-
 def import_adapter(
     project: Project, name: str, path: Path | str, *, message: str = "", any_base: bool = False
 ) -> ImportResult:
@@ -293,66 +153,8 @@ def gc(project: Project, *, keep_last: int = 3, force: bool = False) -> GcResult
 
 # ── training: train, sweep (see train/) ──
 #
-# Functions for training go in this section. train/runner.py runs the jobs (in this process
-# or under accelerate) and registers what they produce; these wrappers validate arguments
-# and shape results for the CLI. Nothing here imports torch until a job runs.
-
-
-def train(
-    project: Project,
-    names: list[str] | tuple[str, ...] = (),
-    *,
-    overrides: list[str] | None = None,
-    resume: bool = False,
-    all_stale: bool = False,
-    launcher: str = "none",
-    num_processes: int | None = None,
-    accelerate_config: str | None = None,
-    progress: str = "auto",
-    message: str = "",
-    evaluate: bool = False,
-    force: bool = False,
-) -> list[TrainResult]:
-    """Train adapters NAME… from their resolved specs into new versions, one after another.
-
-    The base is loaded once for all of them where quantisation and dtypes agree. Ctrl-C
-    raises Interrupted (exit 130) and registers nothing; `resume=True` continues the newest
-    interrupted run of each name from its last checkpoint. Data with `data check` errors is
-    refused (DataError) unless `force`; the card records the check and any override.
-    """
-    from adapterctl.train import runner
-    from adapterctl.train.results import train_result
-
-    wanted = list(dict.fromkeys(names))
-    if all_stale:
-        from adapterctl import status as stale
-
-        wanted += [n for n in stale.stale_names(project) if n not in wanted]
-        if not wanted:
-            ui.info("no adapter is stale: every latest version matches the manifest")
-            return []
-    if not wanted:
-        raise UsageError("name at least one adapter to train, or pass --all-stale")
-    from adapterctl.ops import combine as combining
-    from adapterctl.train.launch import launcher_options
-
-    launch = launcher_options(launcher, num_processes, accelerate_config)
-    combos = combining.combinations(project, wanted, overrides=bool(overrides), resume=resume)
-    trained = [n for n in wanted if n not in combos]
-    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch,
-                          force=force)
-    outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides),
-                                message=message) if trained else []
-    # Combinations last: an input trained just now is the latest version they combine.
-    results = [train_result(o) for o in outcomes] + [combining.rebuild(project, n, message=message) for n in combos]
-    if evaluate:  # eval and gates on each new version whose adapter has an eval set
-        from adapterctl.evaluation import runner as eval_runner
-
-        m = load_manifest(project)
-        for r in results:
-            if r.version and m.adapter(r.adapter).eval_data:
-                (r.eval,) = eval_runner.evaluate(project, [f"{r.adapter}@{r.version}"])
-    return results
+# `train` is ops/train.py (imported above as api.train). train/runner.py runs the jobs (in this
+# process or under accelerate) and registers what they produce. Nothing imports torch until a job runs.
 
 
 def sweep(

@@ -11,10 +11,13 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapterctl.errors import ManifestError
 from adapterctl.manifest import GATE
+
+if TYPE_CHECKING:
+    from adapterctl.versions.card import Card
 
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 BASE = "base"
@@ -122,14 +125,14 @@ def check(gate_rules: list[Rule], values: Mapping[str, float], references: Mappi
     return GateReport(out)
 
 
-def needs_eval(card: Mapping[str, Any], gates: Mapping[str, str]) -> str | None:
+def needs_eval(card: Card, gates: Mapping[str, str]) -> str | None:
     """Why a version with `gates` declared cannot be deployed without --force, or None."""
     if not gates:
         return None
-    recorded = card.get("gates")
-    if not isinstance(recorded, dict) or "passed" not in recorded:
+    recorded = card.gates
+    if recorded is None or recorded.passed is None:
         return "it has never been evaluated"
-    if dict(recorded.get("rules", gates)) != dict(gates):
+    if dict(recorded.rules if recorded.rules is not None else gates) != dict(gates):
         return "its gates changed since it was evaluated"
     return None
 

@@ -56,11 +56,11 @@ class Models:
         if self.loaded is None:
             self.loaded = modeling.load_base(self.project, self.m.base, manifest.TrainSpec(quantization="none"),
                                              for_training=False)
-            from adapterctl.train.recipe import _cpu_threads
+            from adapterctl.train.threads import cpu_threads
 
             # Same policy as training: a small model on a CPU runs fastest on one thread
             # (measured 40x slower on two contended threads at load 12). Kept for the process.
-            _cpu_threads(self.loaded.info.device, self.loaded.model)
+            cpu_threads(self.loaded.info.device, self.loaded.model)
         if version is None:
             yield self.loaded.model, self.loaded.tokenizer
             return

@@ -52,7 +52,7 @@ def gate_refusal(project: Project, version: Version) -> str | None:
         failed = ", ".join(str(g) for g in gates.failed) or "see its card"
         return f"{version.ref} failed its eval gates ({failed})"
     declared = manifest.load(project.manifest_path).raw_adapters.get(version.name)
-    why = needs_eval(version.card.to_dict(), declared.gates if declared else {})
+    why = needs_eval(version.card, declared.gates if declared else {})
     if why:
         return f"{version.ref} has eval gates but {why}: run `adapterctl eval {version.ref}` first"
     return None

@@ -81,8 +81,6 @@ class Comparison:
 
 
 def compare(name: str, a: Side, b: Side, *, samples: int = 3) -> Comparison:
-    a_card = a.card.data if a.card else {}
-    b_card = b.card.data if b.card else {}
     notes = []
     if a.result and b.result and a.result.key != b.result.key:
         notes.append("the two were evaluated under different eval keys (eval set or spec changed): "
@@ -93,11 +91,11 @@ def compare(name: str, a: Side, b: Side, *, samples: int = 3) -> Comparison:
     improved, regressed = _moved(a, b, samples)
     return Comparison(
         name=name, a=a, b=b,
-        spec_changes=spec_changes(a_card.get("spec", {}), b_card.get("spec", {})) if a.card and b.card else [],
-        data=_data(a_card, b_card) if a.card and b.card else [],
-        metrics=metric_rows, gates=_gates(a_card, b_card), improved=improved, regressed=regressed,
-        curves={s.label: ((s.card.data.get("training") or {}).get("history") or []) for s in (a, b) if s.card},
-        ratings={s.label: _ratings(s.card.data) for s in (a, b) if s.card and _ratings(s.card.data)},
+        spec_changes=spec_changes(a.card.spec, b.card.spec) if a.card and b.card else [],
+        data=_data(a.card, b.card) if a.card and b.card else [],
+        metrics=metric_rows, gates=_gates(a.card, b.card), improved=improved, regressed=regressed,
+        curves={s.label: s.card.loss_history() for s in (a, b) if s.card},
+        ratings={s.label: s.card.human_eval() for s in (a, b) if s.card and s.card.human_eval()},
         rows_compared=rows_compared, notes=notes,
     )
 
@@ -119,9 +117,9 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _data(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+def _data(a: Card, b: Card) -> list[dict[str, Any]]:
     out = []
-    da, db = a.get("data") or {}, b.get("data") or {}
+    da, db = a.data.to_dict(), b.data.to_dict()
     for role in sorted(set(da) | set(db)):
         old, new = da.get(role, {}), db.get(role, {})
         out.append({"role": role, "path": new.get("path") or old.get("path", ""),
@@ -147,9 +145,9 @@ def _metrics(a: Side, b: Side) -> tuple[list[MetricRow], int]:
     return out, rows_compared
 
 
-def _gates(a: dict[str, Any], b: dict[str, Any]) -> list[GateRow]:
-    def verdicts(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        return {g["metric"]: g for g in (card.get("gates") or {}).get("checked", [])}
+def _gates(a: Card | None, b: Card | None) -> list[GateRow]:
+    def verdicts(side: Card | None) -> dict[str, dict[str, Any]]:
+        return {g["metric"]: g for g in (side.gates.checked if side and side.gates else [])}
 
     va, vb = verdicts(a), verdicts(b)
     out = []
@@ -181,10 +179,6 @@ def _moved(a: Side, b: Side, samples: int) -> tuple[list[MovedRow], list[MovedRo
     regressed = [m for gain, m in moves[:samples] if gain < 0]
     improved = [m for gain, m in reversed(moves[-samples:]) if gain > 0]
     return improved, regressed
-
-
-def _ratings(card: dict[str, Any]) -> dict[str, Any]:
-    return (card.get("metrics") or {}).get("human_eval") or {}
 
 
 def _has(metric: str, row: dict[str, Any]) -> bool:

@@ -6,16 +6,16 @@ from adapterctl import manifest, versions
 from adapterctl.errors import AdapterctlError
 from adapterctl.project import Project
 from adapterctl.report import compare, data_diff, weights
-from adapterctl.report.source import Card, Source, latest_eval
+from adapterctl.report.source import Source, latest_eval
 
 
 def diff(project: Project, ref_a: str, ref_b: str) -> compare.Comparison:
     va = versions.resolve(project, ref_a, verify=False)
     vb = versions.resolve(project, ref_b, verify=False)
     source = Source(project)
-    card_a, card_b = Card(va.name, va.id, va.card.to_dict()), Card(vb.name, vb.id, vb.card.to_dict())
-    entry_b = latest_eval(card_b.data)
-    key = entry_b["key"] if entry_b and latest_eval(card_a.data, entry_b["key"]) else None
+    card_a, card_b = va.card, vb.card
+    entry_b = latest_eval(card_b)
+    key = entry_b["key"] if entry_b and latest_eval(card_a, entry_b["key"]) else None
     side_a = compare.Side(va.ref, card_a, source.result(card_a, key))
     side_b = compare.Side(vb.ref, card_b, source.result(card_b, key))
     c = compare.compare(vb.name, side_a, side_b, samples=_samples(project, vb.name))

@@ -62,7 +62,7 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
         if not new:
             continue
         newest = new[0]
-        entry = latest_eval(newest.data)
+        entry = latest_eval(newest)
         key = entry["key"] if entry else None
         before = base.cards(name)
         ref_card = next((c for c in before if c.id == served.get(name)), None)
@@ -71,7 +71,7 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
         elif before:
             ref_card, label = before[0], f"{base_ref}: {before[0].ref}"
         if ref_card is not None:
-            same_key = key if latest_eval(ref_card.data, key) else None
+            same_key = key if latest_eval(ref_card, key) else None
             side_a = compare.Side(label, ref_card, base.result(ref_card, same_key))
         else:
             side_a = compare.Side("base model", None, head.baseline(newest, key) if key else None)
@@ -82,7 +82,7 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
 
 
 def _samples(project: Project, name: str, card: Card) -> int:
-    spec = card.data.get("spec", {}).get("eval", {})
+    spec = card.spec.get("eval", {})
     return int(spec.get("samples", 3))
 
 
@@ -104,11 +104,11 @@ def check(project: Project, base_ref: str) -> list[CheckProblem]:
         declared = m.raw_adapters.get(name) if m else None
         gates = declared.gates if declared else {}
         for card in new_cards(head, base, name):
-            recorded = card.data.get("gates") or {}
-            if recorded.get("passed") is False:
-                problems.append(CheckProblem(card.ref, f"failed its gates: {', '.join(recorded.get('failed', []))}"))
-            elif why := needs_eval(card.data, gates):
+            recorded = card.gates
+            if recorded is not None and recorded.passed is False:
+                problems.append(CheckProblem(card.ref, f"failed its gates: {', '.join(recorded.failed)}"))
+            elif why := needs_eval(card, gates):
                 problems.append(CheckProblem(card.ref, f"{why}: run `adapterctl eval {card.ref}` and commit the results"))
-            elif not gates and latest_eval(card.data) is None:
+            elif not gates and latest_eval(card) is None:
                 problems.append(CheckProblem(card.ref, f"never evaluated: run `adapterctl eval {card.ref}` and commit"))
     return problems

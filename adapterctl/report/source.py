@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from adapterctl import gitio
 from adapterctl.errors import IntegrityError
 from adapterctl.evaluation import results
 from adapterctl.project import LOCKFILE, Project
+from adapterctl.versions.card import Card, from_dict
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,24 +20,7 @@ else:  # pragma: no cover
 
 CARD = re.compile(r"^([0-9a-f]{64})\.toml$")
 
-
-@dataclass(frozen=True)
-class Card:
-    name: str
-    id: str
-    data: dict[str, Any]
-
-    @property
-    def short(self) -> str:
-        return self.id[:12]
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.short}"
-
-    @property
-    def created(self) -> str:
-        return str(self.data.get("created", ""))
+__all__ = ["Card", "Source", "latest_eval"]  # Card: the typed card, as report reads it
 
 
 class Source:
@@ -73,15 +56,17 @@ class Source:
         for rel in files:
             m = CARD.match(rel.rsplit("/", 1)[-1])
             if m:
-                out.append(Card(name, m.group(1), self._card(rel)))
+                out.append(self._card(rel, name, m.group(1)))
         return sorted(out, key=lambda c: (c.created, c.id), reverse=True)
 
-    def _card(self, rel: str) -> dict[str, Any]:
+    def _card(self, rel: str, name: str, version_id: str) -> Card:
         text = self.read(rel) or ""
         try:
-            return tomllib.loads(text)
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise IntegrityError(f"{rel} ({self.label}): invalid version card: {exc}") from None
+        # the file name is the truth for name and id, as it was before cards were typed
+        return from_dict({**data, "name": name, "id": version_id}, f"{rel} ({self.label})")
 
     def environments(self) -> dict[str, dict[str, str]]:
         """env → adapter → version id: environments/ENV/NAME.toml, or a pre-layout adapterctl.lock."""
@@ -112,28 +97,23 @@ class Source:
 
     def result(self, card: Card, key: str | None = None) -> results.EvalResult | None:
         """The card's eval results for `key` (default: its most recent eval)."""
-        entry = latest_eval(card.data, key)
+        entry = latest_eval(card, key)
         if entry is None:
             return None
         text = self.read(entry["results"])
         return results.parse(text, entry["results"]) if text else None
 
     def baseline(self, card: Card, key: str | None = None) -> results.EvalResult | None:
-        entry = latest_eval(card.data, key)
+        entry = latest_eval(card, key)
         if entry is None or not entry.get("baseline"):
             return None
         text = self.read(entry["baseline"])
         return results.parse(text, entry["baseline"]) if text else None
 
 
-def evals(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found = (card.get("metrics") or {}).get("evals") or {}
-    return {k: v for k, v in found.items() if isinstance(v, dict) and v.get("results")}
-
-
-def latest_eval(card: dict[str, Any], key: str | None = None) -> dict[str, Any] | None:
+def latest_eval(card: Card, key: str | None = None) -> dict[str, Any] | None:
     """The evals entry for `key`, or the most recent one; its key is added as `key`."""
-    entries = evals(card)
+    entries = card.evals()
     if key is not None:
         return {**entries[key], "key": key} if key in entries else None
     if not entries:

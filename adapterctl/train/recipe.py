@@ -23,36 +23,11 @@ from adapterctl.data import examples
 from adapterctl.errors import DataError, ManifestError
 from adapterctl.project import Project
 from adapterctl.train import attention, collate, lora, memory, save
+from adapterctl.train.base_cache import BaseCache
 from adapterctl.train.job import TrainJob
 from adapterctl.train.quiet import quiet
 from adapterctl.train.runs import Run
-
-
-class BaseCache:
-    """Holds the last loaded base so `train a b` loads it once when their load keys agree."""
-
-    def __init__(self) -> None:
-        self.loaded: modeling.LoadedBase | None = None
-        self.loads = 0
-
-    def get(self, project: Project, job: TrainJob, dev: str, device_index: int | None) -> modeling.LoadedBase:
-        base, train = job.base_section(), job.adapter_spec().train
-        key = modeling.base_key(project, base, train, dev)
-        if self.loaded is not None and self.loaded.key == key:
-            return self.loaded
-        self.clear()
-        self.loaded = modeling.load_base(project, base, train, dev=dev, device_index=device_index)
-        self.loads += 1
-        return self.loaded
-
-    def discard(self) -> None:
-        """Forget the held base (its weights were changed, e.g. by PiSSA/OLoRA init)."""
-        self.loaded = None
-
-    def clear(self) -> None:
-        if self.loaded is not None:
-            self.loaded = None
-            gc.collect()  # a large base should be gone before the next one loads
+from adapterctl.train.threads import cpu_threads
 
 
 class SFTRecipe:
@@ -89,7 +64,7 @@ class SFTRecipe:
                                 "set val_split > 0 or val_data")
         self.device = modeling.device()
         self.base = self.bases.get(self.project, self.job, self.device, self.local_rank)
-        self._threads = _cpu_threads(self.device, self.base.model)
+        self._threads = cpu_threads(self.device, self.base.model)
         tokenizer = self.base.tokenizer
         if self.data.format == "chat" and not tokenizer.chat_template:
             raise DataError(f"{spec.data}: chat rows need a tokenizer with a chat template; "
@@ -354,27 +329,6 @@ class SFTRecipe:
             self._threads = None
         gc.collect()
         _empty_cuda_cache()
-
-
-SMALL_MODEL_PARAMS = 50_000_000
-
-
-def _cpu_threads(dev: str, model) -> int | None:
-    """On a CPU, run a small model on one thread; returns the thread count to restore after.
-
-    Its matmuls are too small to split, and OpenMP threads that wait on each other (worse
-    on a busy machine) made a tiny-model step 5-20x slower than one thread in our runs.
-    OMP_NUM_THREADS, when set, is the user's choice and is left alone.
-    """
-    import torch
-
-    if dev != "cpu" or os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads() == 1:
-        return None
-    if sum(p.numel() for p in model.parameters()) >= SMALL_MODEL_PARAMS:
-        return None
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return previous
 
 
 def _tokens(dataset) -> int:

@@ -174,7 +174,7 @@ def train_all(
     do_register: bool = True,
 ) -> list[Outcome]:
     """Train the jobs in turn, sharing one loaded base between them where their load keys agree."""
-    from adapterctl.train.recipe import BaseCache
+    from adapterctl.train.base_cache import BaseCache
 
     bases = BaseCache()
     outcomes = []

@@ -70,6 +70,8 @@ class Gates(_Table):
 
     passed: bool | None = None
     failed: list[str] = Field(default_factory=list)
+    rules: dict[str, str] | None = None  # the gates as declared when checked: a change means re-eval
+    checked: list[dict[str, Any]] = Field(default_factory=list)  # per rule: metric, rule, value, threshold, verdict
 
 
 class DataCheck(_Table):
@@ -123,6 +125,23 @@ class Card(BaseModel):
     @property
     def short(self) -> str:
         return short(self.id)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.short}"
+
+    def evals(self) -> dict[str, dict[str, Any]]:
+        """metrics.evals: eval key → entry (results file, baseline, created), entries with results only."""
+        found = self.metrics.get("evals") or {}
+        return {k: v for k, v in found.items() if isinstance(v, dict) and v.get("results")}
+
+    def human_eval(self) -> dict[str, Any]:
+        """metrics.human_eval: the summary of an imported rating sheet, {} when none."""
+        return self.metrics.get("human_eval") or {}
+
+    def loss_history(self) -> list[dict[str, Any]]:
+        """training.history: the per-step loss curve, [] for imports and old cards."""
+        return self.training.get("history") or []
 
     def scalar_metrics(self) -> dict[str, Any]:
         """Scalar metrics, one level of nesting flattened (`val.loss`), for tables."""

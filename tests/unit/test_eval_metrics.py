@@ -8,6 +8,7 @@ import math
 import pytest
 
 from adapterctl.evaluation import bootstrap, gates, metrics
+from adapterctl.versions import card as card_model
 
 PREDICTIONS = [
     "Restart the router and update the firmware.",
@@ -96,8 +97,10 @@ def test_gates_absolute_relative_and_missing_reference() -> None:
     assert not report.passed and report.failed == ["eval_loss <= base (got 5.5)"]
     missing = gates.check(gates.rules({"chrf": ">= 1"}), {}, {})
     assert not missing.passed and "not computed" in missing.results[0].note
-    assert gates.needs_eval({}, {"rouge_l": ">= 0.2"}) == "it has never been evaluated"
-    card = {"gates": {"passed": True, "rules": {"rouge_l": ">= 0.2"}}}
+    never = card_model.from_dict({"name": "support", "id": "0" * 64})
+    assert gates.needs_eval(never, {"rouge_l": ">= 0.2"}) == "it has never been evaluated"
+    card = card_model.from_dict({"name": "support", "id": "0" * 64,
+                                 "gates": {"passed": True, "rules": {"rouge_l": ">= 0.2"}}})
     assert gates.needs_eval(card, {"rouge_l": ">= 0.2"}) is None
     assert gates.needs_eval(card, {"rouge_l": ">= 0.3"}) == "its gates changed since it was evaluated"
-    assert gates.needs_eval({}, {}) is None
+    assert gates.needs_eval(never, {}) is None

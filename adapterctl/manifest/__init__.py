@@ -1,0 +1,54 @@
+"""The manifest `adapterctl.toml`: typed schema, validation with key paths, resolution.
+
+Every key is a documented pydantic field; `docs/manifest.md` is generated from these
+models. Validation errors name the file, the line where it can be found, and the full key
+path (`adapters.support.train.learning_rate`), with a did-you-mean for unknown keys.
+
+The package's parts: schema.py (the tables), model.py (Manifest, AdapterSpec and how a spec
+resolves), loading.py (load, from_dict and the checks across tables), keypaths.py (errors
+that name a file, line and key), checks.py (files on disk), hashing.py (spec_hash) and
+overrides.py (--set). Import from `adapterctl.manifest`, which re-exports them all.
+"""
+
+from __future__ import annotations
+
+from adapterctl.manifest.checks import check_files, check_local_base, looks_local
+from adapterctl.manifest.hashing import (
+    ADDED_TRAIN_KEYS,
+    canonical_json,
+    spec_hash,
+)
+from adapterctl.manifest.hashing import _without_unset_additions as _without_unset_additions
+from adapterctl.manifest.loading import check_adapter_name, from_dict, load
+from adapterctl.manifest.model import DENSITY_METHODS, AdapterSpec, Manifest, combine_recipe
+from adapterctl.manifest.overrides import parse_overrides, parse_value
+from adapterctl.manifest.schema import (
+    ADAPTER_NAME,
+    EVAL_METRICS,
+    GATE,
+    MAX_BATCH,
+    MAX_COUNT,
+    MAX_SEED,
+    MIN_LENGTH,
+    OVERRIDABLE,
+    TOP_LEVEL,
+    AdapterSection,
+    BaseSection,
+    DataCheckSpec,
+    Defaults,
+    EnvironmentSection,
+    EvalSpec,
+    LoraSpec,
+    ProjectSection,
+    Section,
+    TrainSpec,
+)
+
+__all__ = [
+    "ADAPTER_NAME", "ADDED_TRAIN_KEYS", "DENSITY_METHODS", "EVAL_METRICS", "GATE", "MAX_BATCH", "MAX_COUNT",
+    "MAX_SEED", "MIN_LENGTH", "OVERRIDABLE", "TOP_LEVEL",
+    "AdapterSection", "AdapterSpec", "BaseSection", "DataCheckSpec", "Defaults", "EnvironmentSection", "EvalSpec",
+    "LoraSpec", "Manifest", "ProjectSection", "Section", "TrainSpec",
+    "canonical_json", "check_adapter_name", "check_files", "check_local_base", "combine_recipe", "from_dict",
+    "load", "looks_local", "parse_overrides", "parse_value", "spec_hash",
+]

@@ -1,0 +1,122 @@
+"""Reading `adapterctl.toml`: TOML, then every table checked against the schema, with errors
+that name the file, line and key path, and a did-you-mean for unknown keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from adapterctl.errors import ManifestError
+from adapterctl.manifest.keypaths import _Ctx, _did_you_mean, _toml_error_line
+from adapterctl.manifest.model import DENSITY_METHODS, Manifest
+from adapterctl.manifest.schema import (
+    ADAPTER_NAME,
+    EVAL_METRICS,
+    GATE,
+    OVERRIDABLE,
+    TOP_LEVEL,
+    AdapterSection,
+    BaseSection,
+    DataCheckSpec,
+    Defaults,
+    EnvironmentSection,
+    ProjectSection,
+)
+from adapterctl.tomlread import tomllib
+
+
+def load(path: Path) -> Manifest:
+    """Parse and validate the manifest at `path`; raise ManifestError with a key path."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path.name}:{_toml_error_line(exc)}: invalid TOML: {exc}") from None
+    return from_dict(doc, path, text)
+
+
+def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
+    ctx = _Ctx(path, text)
+    for key in doc:
+        if key not in TOP_LEVEL:
+            raise ctx.error(key, f"unknown table{_did_you_mean(key, TOP_LEVEL)}")
+    if "base" not in doc:
+        raise ctx.error("base", "missing table [base] (it names the base model)")
+    project = ctx.validate(ProjectSection, doc.get("project", {}), "project")
+    base = ctx.validate(BaseSection, doc["base"], "base")
+    defaults = ctx.validate(Defaults, doc.get("defaults", {}), "defaults")
+    adapters_raw = doc.get("adapters", {})
+    if not isinstance(adapters_raw, dict):
+        raise ctx.error("adapters", "must be a table of [adapters.NAME] tables")
+    adapters: dict[str, AdapterSection] = {}
+    for name, table in adapters_raw.items():
+        check_adapter_name(name, ctx)
+        where = f"adapters.{name}"
+        if not isinstance(table, dict):
+            raise ctx.error(where, "must be a table")
+        section = ctx.validate(AdapterSection, table, where)
+        for sub, model in OVERRIDABLE.items():
+            for key in getattr(section, sub):
+                if key not in model.model_fields:
+                    raise ctx.error(f"{where}.{sub}.{key}", f"unknown key{_did_you_mean(key, model.model_fields)}")
+        data_keys = {f.alias or k for k, f in DataCheckSpec.model_fields.items()}
+        for key in section.data_checks:
+            if key not in data_keys:
+                raise ctx.error(f"{where}.data_checks.{key}", f"unknown key{_did_you_mean(key, data_keys)}")
+        for metric, rule in section.gates.items():
+            if metric not in EVAL_METRICS.__args__:
+                raise ctx.error(f"{where}.gates.{metric}", f"unknown metric{_did_you_mean(metric, EVAL_METRICS.__args__)}")
+            if not GATE.match(rule):
+                raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER" or '
+                                '"OP REF [+|- NUMBER]" (OP one of >= <= > <; REF base or an environment, e.g. prod)')
+        adapters[name] = section
+    for name, section in adapters.items():
+        _check_combination(name, section, adapters, ctx)
+    envs_raw = doc.get("environments", {})
+    if not isinstance(envs_raw, dict) or not all(isinstance(t, dict) for t in envs_raw.values()):
+        raise ctx.error("environments", "must be a table of [environments.NAME] tables")
+    envs = {env: ctx.validate(EnvironmentSection, table, f"environments.{env}") for env, table in envs_raw.items()}
+    manifest = Manifest(path, text, project, base, defaults, adapters, envs)
+    for name in adapters:  # validates each merged spec, naming the key path on error
+        manifest.adapter(name)
+    return manifest
+
+
+def _check_combination(name: str, section: AdapterSection, adapters: dict[str, AdapterSection], ctx: _Ctx) -> None:
+    """A trained adapter has `data`; a combination has `combine` (of trained adapters) instead."""
+    where = f"adapters.{name}"
+    if section.combine is None:
+        if section.data is None:
+            raise ctx.error(f"{where}.data", "required key is missing (or declare a combination with `combine`)")
+        extra = [k for k in ("method", "weights", "density") if getattr(section, k) is not None]
+        if extra:
+            raise ctx.error(f"{where}.{extra[0]}", "only applies to a combination (set `combine` too)")
+        return
+    if section.data is not None:
+        raise ctx.error(f"{where}.combine", "an adapter is trained on `data` or combines others, not both")
+    if len(section.combine) < 2 or len(set(section.combine)) != len(section.combine):
+        raise ctx.error(f"{where}.combine", "name at least two different adapters")
+    for other in section.combine:
+        if other not in adapters:
+            raise ctx.error(f"{where}.combine", f"no adapter named '{other}'{_did_you_mean(other, adapters)}")
+        if adapters[other].combine is not None:
+            raise ctx.error(f"{where}.combine", f"'{other}' is itself a combination; combine trained adapters")
+    if section.weights is not None and len(section.weights) != len(section.combine):
+        raise ctx.error(f"{where}.weights", f"give one weight per combine input ({len(section.combine)})")
+    if section.density is not None and (section.method or "linear") not in DENSITY_METHODS:
+        raise ctx.error(f"{where}.density", f"only applies to the methods {', '.join(DENSITY_METHODS)}")
+
+
+def check_adapter_name(name: str, ctx: _Ctx | None = None) -> None:
+    if not ADAPTER_NAME.match(name):
+        message = (
+            f"invalid adapter name {name!r}: use letters, digits, '-' and '_', "
+            "start with a letter or digit, at most 64 characters"
+        )
+        raise ctx.error(f"adapters.{json.dumps(name)}", message) if ctx else ManifestError(message)

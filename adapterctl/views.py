@@ -1,0 +1,147 @@
+"""Read-only answers for the CLI: the adapters a manifest declares (list, show, validate) and
+what the registry holds (log, show REF, envs), shaped as adapterctl.results types.
+
+api.py re-exports each as api.X. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from adapterctl import manifest, storage, ui
+from adapterctl.errors import ManifestError, UsageError
+from adapterctl.project import MANIFEST, Project
+from adapterctl.refs import short
+from adapterctl.results import (
+    AdapterSummary,
+    EnvironmentEntry,
+    LogEntry,
+    SpecView,
+    ValidationReport,
+    VersionView,
+)
+
+
+def load_manifest(project: Project) -> manifest.Manifest:
+    return manifest.load(project.manifest_path)
+
+
+def list_adapters(project: Project) -> list[AdapterSummary]:
+    m = load_manifest(project)
+    out = []
+    for name in m.adapter_names:
+        spec = m.adapter(name)
+        out.append(
+            AdapterSummary(
+                name=name,
+                description=spec.description,
+                data=spec.data,
+                eval_data=spec.eval_data,
+                template=spec.template,
+                spec_hash=short(manifest.spec_hash(spec, project.root)),
+            )
+        )
+    return out
+
+
+def show_spec(project: Project, name: str, overrides: list[str] | None = None) -> SpecView:
+    """The resolved spec of adapter NAME: defaults ⊕ its tables ⊕ --set overrides, and the
+    id of its latest version (None before the first)."""
+    from adapterctl import versions
+
+    m = load_manifest(project)
+    spec = m.adapter(name, manifest.parse_overrides(overrides or []))
+    history = versions.log(project, name)
+    return SpecView(spec.to_dict(), m.base.model_dump(), manifest.spec_hash(spec, project.root),
+                    history[0].id if history else None)
+
+
+def validate(project: Project) -> ValidationReport:
+    """Schema, types, ranges, names and referenced files; raises ManifestError on the first problem."""
+    m = load_manifest(project)
+    problems = manifest.check_files(m)
+    if problems:
+        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ManifestError(problems[0] + extra)
+    warnings = []
+    manifest.check_local_base(m)
+    base_path = project.root / m.base.model
+    if not base_path.exists() and not storage.dvc_file(base_path).exists() and not m.base.revision:
+        warnings.append(f"{MANIFEST}: base.revision is not set: pin the hub revision of {m.base.model!r}")
+    for warning in warnings:
+        ui.warn(warning)
+    return ValidationReport(str(project.manifest_path), m.adapter_names, warnings)
+
+
+def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEntry]:
+    """Versions of NAME, newest first, with the environments that serve each."""
+    from adapterctl import versions
+    from adapterctl.registry import Registry
+
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit {limit}: must be 0 or more")
+    versions.recover_if_idle(project)
+    registry = Registry.load(project)
+    history = registry.log(name)
+    if not history:
+        registry.resolve(name)  # raises the right "no versions" error
+    serving = registry.serving(name)
+    known = {v.id for v in history}
+    for vid, names in serving.items():
+        if vid not in known:
+            ui.warn(f"{', '.join(names)} serves {name}@{versions.short(vid)}, whose card is not on this branch")
+    return [
+        LogEntry(
+            name=name,
+            id=v.id,
+            short=v.short,
+            created=v.created,
+            message=v.card.message,
+            parent=v.parent,
+            metrics=v.card.scalar_metrics(),
+            environments=serving.get(v.id, []),
+            path=str(v.path),
+        )
+        for v in history[:limit]
+    ]
+
+
+def show_version(project: Project, ref: str) -> VersionView:
+    """The card of the version REF names, plus where it is and which environments serve it."""
+    from adapterctl.registry import Registry
+
+    registry = Registry.load(project)
+    version = registry.resolve(ref)
+    serving = registry.serving(version.name)
+    return VersionView(version.ref, version.card.to_dict(), version.path, version.path.is_dir(), serving.get(version.id, []))
+
+
+def environments(project: Project, name: str | None = None, env: str | None = None) -> list[EnvironmentEntry]:
+    """What each environment serves, with the history of moves."""
+    from adapterctl.registry import Registry
+    from adapterctl.versions import short
+
+    registry = Registry.load(project)
+    _check_filters(project, registry, name, env)
+    rows = []
+    for env_name, adapters in sorted(registry.envs.items()):
+        for adapter, pointer in sorted(adapters.items()):
+            if (name and adapter != name) or (env and env_name != env):
+                continue
+            last = pointer.moves[-1]["at"] if pointer.moves else ""
+            rows.append(EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, pointer.moves))
+    return rows
+
+
+def _check_filters(project: Project, registry, name: str | None, env: str | None) -> None:
+    """`envs NAME --env E` with a NAME or E that does not exist is an error, not an empty table."""
+    from adapterctl.errors import RefError
+    from adapterctl.suggest import closest
+
+    if name is not None:
+        known = set(load_manifest(project).adapter_names) | set(registry.names())
+        if name not in known:
+            close = closest(name, sorted(known))
+            raise RefError(f"no adapter named '{name}'" + (f"; did you mean '{close}'?" if close else ""))
+    if env is not None and registry.envs and env not in registry.envs:
+        close = closest(env, sorted(registry.envs))
+        hint = f"; did you mean '{close}'?" if close else f" (environments: {', '.join(sorted(registry.envs))})"
+        raise RefError(f"no environment named '{env}'{hint}")
