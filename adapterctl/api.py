@@ -178,8 +178,9 @@ def sweep(
 # ── evaluation: eval, diff, report, check (see evaluation/, report/) ──
 
 
-def evaluate(project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None,
-             force: bool = False):
+def evaluate(
+    project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None, force: bool = False
+):
     """Evaluate versions on their adapter's eval set (and the base, once), record metrics and
     gates in their cards; returns one evaluation.runner.VersionEval per version."""
     from adapterctl.evaluation import runner
@@ -227,14 +228,23 @@ def check(project: Project, base_ref: str):
 
     return pr.check(project, base_ref)
 
+
 # ── serving: serve, generate, sync (see serve/) ──
 #
 # The HTTP server (serve/server.py) needs the `serve` extra; generate and the vLLM bridge
 # (serve/vllm.py) do not. Nothing here imports torch until a model loads.
 
 
-def serve(project: Project, env: str, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-          max_loaded: int = 4, max_batch: int = 32) -> None:
+def serve(
+    project: Project,
+    env: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    api_key: str | None = None,
+    max_loaded: int = 4,
+    max_batch: int = 32,
+) -> None:
     """Serve environment ENV over HTTP until SIGTERM/SIGINT (which drain in-flight requests)."""
     from adapterctl.serve import server
 
@@ -245,13 +255,24 @@ def serve(project: Project, env: str, *, host: str = "127.0.0.1", port: int = 80
     server.run(project, server.ServeOptions(env, host, port, api_key, max_loaded, max_batch))
 
 
-def generate(project: Project, ref: str, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0,
-             chat: bool = False, on_text: Callable[[str], object] | None = None) -> GenerateResult:
+def generate(
+    project: Project,
+    ref: str,
+    prompt: str,
+    *,
+    max_tokens: int = 128,
+    temperature: float = 0.0,
+    chat: bool = False,
+    on_text: Callable[[str], object] | None = None,
+) -> GenerateResult:
     """One answer from version REF (verified), handing each new piece of text to `on_text`."""
     from adapterctl.serve import oneshot
 
-    return GenerateResult(**oneshot.generate(project, ref, prompt, max_tokens=max_tokens,
-                                             temperature=temperature, chat=chat, on_text=on_text))
+    return GenerateResult(
+        **oneshot.generate(
+            project, ref, prompt, max_tokens=max_tokens, temperature=temperature, chat=chat, on_text=on_text
+        )
+    )
 
 
 def _sync_if_server(project: Project, env: str) -> SyncReport | None:
@@ -292,25 +313,50 @@ def data_fix(project: Project, name: str, out: Path | str):
 # ── merge, combine, export (see merge/ and ops/combine.py) ──
 
 
-def merge(project: Project, ref: str, out: Path | str, *, dtype: str | None = None, verify: bool = True,
-          into: str = "full", progress: bool = True):
+def merge(
+    project: Project,
+    ref: str,
+    out: Path | str,
+    *,
+    dtype: str | None = None,
+    verify: bool = True,
+    into: str = "full",
+    progress: bool = True,
+):
     """Merge version REF into its base weights as a standard HF model folder at `out` (all or nothing)."""
     from adapterctl.merge import merger
 
     return merger.merge_version(project, ref, Path(out), dtype=dtype, verify=verify, into=into, progress=progress)
 
 
-def combine(project: Project, refs: list[str], into: str, *, method: str = "linear",
-            weights: list[float] | None = None, density: float | None = None, message: str = ""):
+def combine(
+    project: Project,
+    refs: list[str],
+    into: str,
+    *,
+    method: str = "linear",
+    weights: list[float] | None = None,
+    density: float | None = None,
+    message: str = "",
+):
     """Combine versions REFS into a new version of INTO (PEFT add_weighted_adapter); its card lists every input."""
     from adapterctl.ops import combine as combining
 
-    return combining.combine(project, list(refs), into, method=method, weights=weights, density=density,
-                             message=message)
+    return combining.combine(
+        project, list(refs), into, method=method, weights=weights, density=density, message=message
+    )
 
 
-def export(project: Project, ref: str, fmt: str, out: Path | str, *, dtype: str | None = None,
-           verify: bool = True, progress: bool = True):
+def export(
+    project: Project,
+    ref: str,
+    fmt: str,
+    out: Path | str,
+    *,
+    dtype: str | None = None,
+    verify: bool = True,
+    progress: bool = True,
+):
     """Write version REF for a consumer: a verified PEFT folder, a merged model, or a vLLM LoRA module."""
     from adapterctl.merge import export as exporting
 

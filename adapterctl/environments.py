@@ -135,9 +135,7 @@ def save(project: Project, envs: Environments) -> None:
     longer in `envs` and the temporary files of killed writers, then retire adapterctl.lock. A kill part-way leaves files that `load`
     reads back as either the old or the new state of each pointer."""
     wanted = {
-        pointer_path(project, env, name): _dump(p)
-        for env, adapters in envs.items()
-        for name, p in adapters.items()
+        pointer_path(project, env, name): _dump(p) for env, adapters in envs.items() for name, p in adapters.items()
     }
     for path, text in wanted.items():
         try:

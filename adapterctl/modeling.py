@@ -127,8 +127,9 @@ def quantization_config(train: TrainSpec, dev: str, compute_dtype: str) -> tuple
         return None, record
     problem = bitsandbytes_problem(dev)
     if problem:
-        record.update(used="none", notice=f"{problem}; trained on a full-precision base instead of "
-                      f"{train.quantization}")
+        record.update(
+            used="none", notice=f"{problem}; trained on a full-precision base instead of {train.quantization}"
+        )
         return None, record
     from transformers import BitsAndBytesConfig
 
@@ -180,8 +181,10 @@ def load_base(
     if "notice" in qrecord:
         ui.warn(qrecord["notice"])
     if kind == "hub" and not base.revision:
-        ui.warn(f"base.revision is not set: {base.model} loads at whatever its main branch is today "
-                "(the commit used is recorded in the card; pin it in adapterctl.toml)")
+        ui.warn(
+            f"base.revision is not set: {base.model} loads at whatever its main branch is today "
+            "(the commit used is recorded in the card; pin it in adapterctl.toml)"
+        )
     target = f"{dev}:{device_index}" if device_index is not None and dev != "cpu" else dev
     kwargs: dict[str, Any] = {
         "revision": base.revision if kind == "hub" else None,
@@ -192,8 +195,9 @@ def load_base(
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, revision=kwargs["revision"],
-                                                      trust_remote_code=base.trust_remote_code)
+            tokenizer = AutoTokenizer.from_pretrained(
+                source, revision=kwargs["revision"], trust_remote_code=base.trust_remote_code
+            )
             if bnb is not None:
                 model = AutoModelForCausalLM.from_pretrained(
                     source, quantization_config=bnb, device_map={"": target}, **kwargs
@@ -227,8 +231,9 @@ def load_base(
         quantization=qrecord,
         attn_implementation=getattr(model.config, "_attn_implementation", None),
     )
-    key = BaseKey(source, base.revision, qrecord["used"], train.double_quant, compute, weight, dev,
-                  base.trust_remote_code)
+    key = BaseKey(
+        source, base.revision, qrecord["used"], train.double_quant, compute, weight, dev, base.trust_remote_code
+    )
     return LoadedBase(model, tokenizer, key, info, precision)
 
 

@@ -96,9 +96,7 @@ def find_project(start: Path | str | None = None) -> Project:
     for folder in (here, *here.parents):
         if (folder / MANIFEST).is_file():
             return Project(folder)
-    raise ProjectNotFound(
-        f"no {MANIFEST} in {here} or any parent folder (run `adapterctl init` to create a project)"
-    )
+    raise ProjectNotFound(f"no {MANIFEST} in {here} or any parent folder (run `adapterctl init` to create a project)")
 
 
 _held_locks: dict[Path, Any] = {}
@@ -168,7 +166,9 @@ def atomic_write_leftovers(folder: Path) -> list[Path]:
     """Temporary files that atomic_write left in `folder` when it was killed part-way. Only a
     caller holding the lock that every writer there holds may delete them (a live writer's
     file looks the same)."""
-    return sorted(p for p in folder.glob(".*.tmp") if _ATOMIC_TEMP.fullmatch(p.name) and p.is_file() and not p.is_symlink())
+    return sorted(
+        p for p in folder.glob(".*.tmp") if _ATOMIC_TEMP.fullmatch(p.name) and p.is_file() and not p.is_symlink()
+    )
 
 
 def _mode_for(path: Path) -> int:

@@ -1,9 +1,9 @@
 """The reference grammar, one parse/format pair used everywhere.
 
-    support            the latest version of adapter `support`
-    support@3f2a9c1e   the version whose id starts with 3f2a9c1e (4+ hex digits)
-    support@prod       the version environment `prod` points at
-    support@~1         the parent of the latest (~N: N parents back, like git's HEAD~N)
+support            the latest version of adapter `support`
+support@3f2a9c1e   the version whose id starts with 3f2a9c1e (4+ hex digits)
+support@prod       the version environment `prod` points at
+support@~1         the parent of the latest (~N: N parents back, like git's HEAD~N)
 """
 
 from __future__ import annotations
@@ -40,9 +40,7 @@ class Ref:
 def parse_ref(text: str) -> Ref:
     m = _REF.match(text.strip())
     if not m:
-        raise RefError(
-            f"invalid reference {text!r}: write NAME, NAME@<id>, NAME@<env> or NAME@~N (e.g. support@prod)"
-        )
+        raise RefError(f"invalid reference {text!r}: write NAME, NAME@<id>, NAME@<env> or NAME@~N (e.g. support@prod)")
     name, target = m.group("name"), m.group("target")
     if target is None:
         return Ref(name)

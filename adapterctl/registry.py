@@ -82,6 +82,8 @@ class Registry:
 
     def move(self, version: Version, env: str, *, action: str, message: str, forced: bool) -> dict:
         """Point env at version, log the move, and write its pointer file (caller holds the lock)."""
-        record = environments.move(self.envs, env, version.name, version.id, action=action, message=message, forced=forced)
+        record = environments.move(
+            self.envs, env, version.name, version.id, action=action, message=message, forced=forced
+        )
         environments.save(self.project, self.envs)
         return record

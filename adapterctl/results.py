@@ -19,9 +19,25 @@ from adapterctl.status import AdapterStatus
 from adapterctl.train.results import SweepResult, TrainResult
 
 __all__ = [
-    "AdapterStatus", "GcEntry", "GcResult", "InitResult", "MoveResult", "SweepResult", "TrainResult",
-    "TransferResult", "AdapterSummary", "SpecView", "ValidationReport", "LogEntry", "VersionView", "EnvironmentEntry", "ResolvedVersion", "ImportResult",
-    "GenerateResult", "SyncReport", "AdapterSync",
+    "AdapterStatus",
+    "GcEntry",
+    "GcResult",
+    "InitResult",
+    "MoveResult",
+    "SweepResult",
+    "TrainResult",
+    "TransferResult",
+    "AdapterSummary",
+    "SpecView",
+    "ValidationReport",
+    "LogEntry",
+    "VersionView",
+    "EnvironmentEntry",
+    "ResolvedVersion",
+    "ImportResult",
+    "GenerateResult",
+    "SyncReport",
+    "AdapterSync",
 ]
 
 
@@ -33,7 +49,6 @@ class AdapterSummary:
     eval_data: str | None
     template: str | None
     spec_hash: str
-
 
 
 @dataclass
@@ -49,13 +64,11 @@ class SpecView:
         return {**self.spec, "base": self.base, "spec_hash": self.spec_hash, "latest": self.latest}
 
 
-
 @dataclass
 class ValidationReport:
     manifest: str
     adapters: list[str]
     warnings: list[str]
-
 
 
 @dataclass
@@ -69,7 +82,6 @@ class LogEntry:
     metrics: dict[str, Any]  # the card's scalar metrics (filled by eval)
     environments: list[str]  # environments serving this version
     path: str
-
 
 
 @dataclass
@@ -86,7 +98,6 @@ class VersionView:
         return {**self.card, "path": str(self.path), "local": self.local, "environments": self.environments}
 
 
-
 @dataclass
 class EnvironmentEntry:
     env: str
@@ -97,14 +108,12 @@ class EnvironmentEntry:
     moves: list[dict[str, Any]]  # oldest first: at, action, from, to, forced, message
 
 
-
 @dataclass
 class ResolvedVersion:
     ref: str
     name: str
     id: str
     path: Path
-
 
 
 @dataclass

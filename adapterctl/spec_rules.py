@@ -26,7 +26,7 @@ def _init_vs_quantization(spec: AdapterSpec) -> Violation | None:
     if init == "pissa" and quantization != "none":
         return Violation(
             "lora.init_lora_weights",
-            f'pissa needs a full-precision base (it factorises the base weights), but train.quantization is '
+            f"pissa needs a full-precision base (it factorises the base weights), but train.quantization is "
             f'"{quantization}"; set train.quantization = "none" or use init_lora_weights = "olora"',
         )
     if init == "loftq" and quantization not in ("nf4", "fp4"):

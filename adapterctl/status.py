@@ -29,7 +29,9 @@ class AdapterStatus:
     latest: str = ""  # short id of the latest version
     reasons: list[str] = field(default_factory=list)  # one line each, for people
     spec: list[dict[str, Any]] = field(default_factory=list)  # {key, old, new}
-    data: list[dict[str, Any]] = field(default_factory=list)  # {path, old_md5, new_md5, old_rows, new_rows, added, removed}
+    data: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {path, old_md5, new_md5, old_rows, new_rows, added, removed}
     base: list[dict[str, Any]] = field(default_factory=list)  # {key, old, new}
     unfinished_run: dict[str, str] | None = None  # {id, status, resume}: a run `train --resume` continues
 
@@ -106,7 +108,9 @@ def _compare_spec(project: Project, spec: manifest.AdapterSpec, card: Card, resu
             result.spec.append({"key": key, "old": old.get(key), "new": new.get(key)})
             result.reasons.append(f"{key}: {_show(old.get(key))} → {_show(new.get(key))}")
     template_now = versions.template_sha256(project, spec)
-    recorded = card.template_sha256 if "template_sha256" in card.model_fields_set else template_now  # older cards lack it
+    recorded = (
+        card.template_sha256 if "template_sha256" in card.model_fields_set else template_now
+    )  # older cards lack it
     if spec.template == card.spec.get("template") and recorded != template_now:
         result.spec.append({"key": "template (content)", "old": card.template_sha256, "new": template_now})
         result.reasons.append(f"{spec.template} changed")
@@ -126,8 +130,13 @@ def _compare_data(
         if before.get("md5") == after.get("md5") or not after.get("md5"):
             continue
         change = {
-            "path": after["path"], "old_md5": before.get("md5"), "new_md5": after["md5"],
-            "old_rows": before.get("rows"), "new_rows": after.get("rows"), "added": None, "removed": None,
+            "path": after["path"],
+            "old_md5": before.get("md5"),
+            "new_md5": after["md5"],
+            "old_rows": before.get("rows"),
+            "new_rows": after.get("rows"),
+            "added": None,
+            "removed": None,
         }
         old_copy = storage.cached_file(project.root, before["md5"]) if before.get("md5") else None
         delta = fingerprints.row_delta(old_copy, project.root / after["path"]) if old_copy else None

@@ -196,8 +196,10 @@ def _missing_message(root: Path, repo, oids: list[str], remote: str | None) -> s
                         if entry.get("md5") in wanted:
                             owners[entry["md5"]] = f"{path}/{entry.get('relpath', '?')}"
     named = [f"{owners[o]} ({o[:8]})" if o in owners else o for o in sorted(wanted)]
-    return (f"{len(named)} object(s) are neither in the local cache nor on remote {remote or '(default)'}, "
-            f"so they were not pushed: {', '.join(named)}; restore them (e.g. `dvc add` the file again) and push")
+    return (
+        f"{len(named)} object(s) are neither in the local cache nor on remote {remote or '(default)'}, "
+        f"so they were not pushed: {', '.join(named)}; restore them (e.g. `dvc add` the file again) and push"
+    )
 
 
 def _os_reason(exc: OSError) -> str:

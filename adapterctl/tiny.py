@@ -60,33 +60,146 @@ LM_HEAD_STD = 0.25
 
 # Word lists for the tokenizer corpus: the register of the example project, so
 # that its prompts and answers tokenize into few tokens.
-_SUBJECTS = ["the customer", "your order", "the router", "the app", "the thermostat",
-             "your account", "the subscription", "the server", "the config file",
-             "the command", "the function", "the option", "this error", "the update",
-             "the device", "your password", "the billing plan", "the warranty"]
-_VERBS = ["returns", "sets", "shows", "fails with", "needs", "reads", "writes",
-          "controls", "expects", "covers", "resets", "runs", "loads", "stops",
-          "retries", "opens", "ships", "cancels", "upgrades", "refunds"]
-_OBJECTS = ["a refund", "the default value", "an error code", "the settings",
-            "a new password", "the shipping status", "a list of errors",
-            "the timeout in seconds", "the number of workers", "the log level",
-            "a full refund within 30 days", "the cache directory", "the firmware",
-            "a Config object", "the next billing period", "the serial number",
-            "the tracking link", "the help page", "a dry run", "the output folder"]
-_OPENERS = ["Thank you for contacting us.", "Sorry for the trouble.", "Happy to help.",
-            "No problem.", "We're sorry to hear that.", "Great question.",
-            "To fix it,", "By default,", "Note that", "If the problem persists,",
-            "Please", "You can", "Run", "Set", "Use", "Install it with"]
-_TAILS = ["under Account > Plan.", "in the config file.", "with `pip install`.",
-          "using the --verbose flag.", "at example.com/help.", "within 5 to 7 days.",
-          "before the end of the month.", "and try again.", "for all flags.",
-          "when the light blinks.", "in the Python API.", "on the command line."]
-_WORDS = ["instruction", "input", "output", "question", "answer", "message",
-          "support", "docs", "documentation", "customer", "product", "install",
-          "setup", "error", "option", "flag", "function", "module", "return",
-          "shipping", "delay", "cancel", "upgrade", "reset", "warranty", "order",
-          "payment", "charge", "email", "link", "minutes", "days", "seconds",
-          "true", "false", "None", "int", "str", "bool", "path", "toml", "json"]
+_SUBJECTS = [
+    "the customer",
+    "your order",
+    "the router",
+    "the app",
+    "the thermostat",
+    "your account",
+    "the subscription",
+    "the server",
+    "the config file",
+    "the command",
+    "the function",
+    "the option",
+    "this error",
+    "the update",
+    "the device",
+    "your password",
+    "the billing plan",
+    "the warranty",
+]
+_VERBS = [
+    "returns",
+    "sets",
+    "shows",
+    "fails with",
+    "needs",
+    "reads",
+    "writes",
+    "controls",
+    "expects",
+    "covers",
+    "resets",
+    "runs",
+    "loads",
+    "stops",
+    "retries",
+    "opens",
+    "ships",
+    "cancels",
+    "upgrades",
+    "refunds",
+]
+_OBJECTS = [
+    "a refund",
+    "the default value",
+    "an error code",
+    "the settings",
+    "a new password",
+    "the shipping status",
+    "a list of errors",
+    "the timeout in seconds",
+    "the number of workers",
+    "the log level",
+    "a full refund within 30 days",
+    "the cache directory",
+    "the firmware",
+    "a Config object",
+    "the next billing period",
+    "the serial number",
+    "the tracking link",
+    "the help page",
+    "a dry run",
+    "the output folder",
+]
+_OPENERS = [
+    "Thank you for contacting us.",
+    "Sorry for the trouble.",
+    "Happy to help.",
+    "No problem.",
+    "We're sorry to hear that.",
+    "Great question.",
+    "To fix it,",
+    "By default,",
+    "Note that",
+    "If the problem persists,",
+    "Please",
+    "You can",
+    "Run",
+    "Set",
+    "Use",
+    "Install it with",
+]
+_TAILS = [
+    "under Account > Plan.",
+    "in the config file.",
+    "with `pip install`.",
+    "using the --verbose flag.",
+    "at example.com/help.",
+    "within 5 to 7 days.",
+    "before the end of the month.",
+    "and try again.",
+    "for all flags.",
+    "when the light blinks.",
+    "in the Python API.",
+    "on the command line.",
+]
+_WORDS = [
+    "instruction",
+    "input",
+    "output",
+    "question",
+    "answer",
+    "message",
+    "support",
+    "docs",
+    "documentation",
+    "customer",
+    "product",
+    "install",
+    "setup",
+    "error",
+    "option",
+    "flag",
+    "function",
+    "module",
+    "return",
+    "shipping",
+    "delay",
+    "cancel",
+    "upgrade",
+    "reset",
+    "warranty",
+    "order",
+    "payment",
+    "charge",
+    "email",
+    "link",
+    "minutes",
+    "days",
+    "seconds",
+    "true",
+    "false",
+    "None",
+    "int",
+    "str",
+    "bool",
+    "path",
+    "toml",
+    "json",
+]
 
 
 def _corpus() -> list[str]:
@@ -94,8 +207,10 @@ def _corpus() -> list[str]:
     rng = random.Random(CORPUS_SEED)
     lines = [string.printable, " ".join(_WORDS), "### Instruction:", "### Answer:"]
     for _ in range(CORPUS_SENTENCES):
-        sentence = (f"{rng.choice(_OPENERS)} {rng.choice(_SUBJECTS)} "
-                    f"{rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}")
+        sentence = (
+            f"{rng.choice(_OPENERS)} {rng.choice(_SUBJECTS)} "
+            f"{rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}"
+        )
         extras = " ".join(rng.sample(_WORDS, 3))
         lines.append(f"{sentence} {extras.capitalize()} #{rng.randint(100, 99999)}.")
     return lines
@@ -119,12 +234,15 @@ def build_tokenizer():
     backend.train_from_iterator(_corpus(), trainer=trainer)
     # Like Llama: a bos before every encoded text, no eos (trainers append it).
     backend.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B",
+        single=f"{BOS} $A",
+        pair=f"{BOS} $A {BOS} $B",
         special_tokens=[(BOS, backend.token_to_id(BOS))],
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=backend,
-        bos_token=BOS, eos_token=EOS, pad_token=PAD,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
         additional_special_tokens=ROLE_TOKENS,
         chat_template=CHAT_TEMPLATE,
         model_max_length=MODEL_SHAPE["max_position_embeddings"],

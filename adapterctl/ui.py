@@ -98,8 +98,15 @@ def progress(total: int, description: str, *, enabled: bool = True):
             TimeRemainingColumn,
         )
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TimeRemainingColumn(), console=err, transient=True) as p:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as p:
             task = p.add_task(description, total=total)
             yield lambda n=1: p.advance(task, n)
 

@@ -50,8 +50,9 @@ def show_spec(project: Project, name: str, overrides: list[str] | None = None) -
     m = load_manifest(project)
     spec = m.adapter(name, manifest.parse_overrides(overrides or []))
     history = versions.log(project, name)
-    return SpecView(spec.to_dict(), m.base.model_dump(), manifest.spec_hash(spec, project.root),
-                    history[0].id if history else None)
+    return SpecView(
+        spec.to_dict(), m.base.model_dump(), manifest.spec_hash(spec, project.root), history[0].id if history else None
+    )
 
 
 def validate(project: Project) -> ValidationReport:
@@ -111,7 +112,9 @@ def show_version(project: Project, ref: str) -> VersionView:
     registry = Registry.load(project)
     version = registry.resolve(ref)
     serving = registry.serving(version.name)
-    return VersionView(version.ref, version.card.to_dict(), version.path, version.path.is_dir(), serving.get(version.id, []))
+    return VersionView(
+        version.ref, version.card.to_dict(), version.path, version.path.is_dir(), serving.get(version.id, [])
+    )
 
 
 def environments(project: Project, name: str | None = None, env: str | None = None) -> list[EnvironmentEntry]:
@@ -127,7 +130,9 @@ def environments(project: Project, name: str | None = None, env: str | None = No
             if (name and adapter != name) or (env and env_name != env):
                 continue
             last = pointer.moves[-1]["at"] if pointer.moves else ""
-            rows.append(EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, pointer.moves))
+            rows.append(
+                EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, pointer.moves)
+            )
     return rows
 
 

@@ -78,7 +78,9 @@ def _check_covered(path: Path, tensors: dict[str, TensorInfo], base: int, size: 
     at = base
     for name, t in sorted(tensors.items(), key=lambda item: (item[1].start, item[1].end)):
         if t.start != at:
-            what = "overlaps the previous tensor" if t.start < at else f"leaves {t.start - at} unclaimed bytes before it"
+            what = (
+                "overlaps the previous tensor" if t.start < at else f"leaves {t.start - at} unclaimed bytes before it"
+            )
             raise IntegrityError(f"{path}: not a valid safetensors file: tensor {name!r} {what}")
         at = t.end
     if at != size:
@@ -202,7 +204,9 @@ def shape_problems(adapter: dict[str, TensorInfo], base: dict[str, TensorInfo]) 
             "full": (out_f, in_f),
             "magnitude": (out_f,),
         }[kind]
-        if len(expected) != len(t.shape) or any(e is not None and e != s for e, s in zip(expected, t.shape, strict=True)):
+        if len(expected) != len(t.shape) or any(
+            e is not None and e != s for e, s in zip(expected, t.shape, strict=True)
+        ):
             problems.append(f"{name}: shape {list(t.shape)} does not fit base {module} {list(target.shape)}")
     return problems
 

@@ -30,7 +30,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         demo = Path(tmp) / "demo"
-        subprocess.run([sys.executable, "-m", "adapterctl", "init", str(demo), "--example"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "adapterctl", "init", str(demo), "--example"], check=True, capture_output=True
+        )
         baseline = median_wall([sys.executable, "-c", "pass"], demo, args.runs)
         print(f"{'command':<28} {'median s':>9} {'x python -c pass':>17}")
         print(f"{'python -c pass':<28} {baseline:9.3f} {1.0:17.1f}")

@@ -67,11 +67,25 @@ def main() -> None:
         try:
             rows = naive_rows(project.root, spec.data, spec.template)
             try:
-                naive = run_naive(bases.loaded.model, bases.loaded.tokenizer, rows, steps=args.steps,
-                                  out_dir=Path(tmp) / "naive", device="cpu", fp16=True)
+                naive = run_naive(
+                    bases.loaded.model,
+                    bases.loaded.tokenizer,
+                    rows,
+                    steps=args.steps,
+                    out_dir=Path(tmp) / "naive",
+                    device="cpu",
+                    fp16=True,
+                )
             except (ValueError, RuntimeError):
-                naive = run_naive(bases.loaded.model, bases.loaded.tokenizer, rows, steps=args.steps,
-                                  out_dir=Path(tmp) / "naive", device="cpu", fp16=False)
+                naive = run_naive(
+                    bases.loaded.model,
+                    bases.loaded.tokenizer,
+                    rows,
+                    steps=args.steps,
+                    out_dir=Path(tmp) / "naive",
+                    device="cpu",
+                    fp16=False,
+                )
         finally:
             torch.set_num_threads(threads)
         results = [naive]
@@ -86,22 +100,30 @@ def main() -> None:
     print(f"CPU, {torch.get_num_threads()} threads available; tiny base ({args.adapter}), {args.steps} steps each\n")
     print(report(results, naive))
     if full:
-        print(f"\nfull `adapterctl train {args.adapter}`: {full['wall_seconds']:.0f}s wall "
-              f"({full['train_seconds']:.0f}s training, {full['steps']} steps), val loss "
-              f"{full['val_loss']['first']:.3f} -> {full['val_loss']['final']:.3f} "
-              f"({100 * full['val_loss']['drop']:.0f}% lower)")
+        print(
+            f"\nfull `adapterctl train {args.adapter}`: {full['wall_seconds']:.0f}s wall "
+            f"({full['train_seconds']:.0f}s training, {full['steps']} steps), val loss "
+            f"{full['val_loss']['first']:.3f} -> {full['val_loss']['final']:.3f} "
+            f"({100 * full['val_loss']['drop']:.0f}% lower)"
+        )
 
 
 def full_train(project, adapter: str) -> dict:
     from adapterctl.train import runner
 
     started = time.perf_counter()
-    jobs = runner.prepare(project, [adapter], [], progress="none",
-                          launcher={"kind": "none", "num_processes": 1, "config": None})
+    jobs = runner.prepare(
+        project, [adapter], [], progress="none", launcher={"kind": "none", "num_processes": 1, "config": None}
+    )
     [outcome] = runner.train_all(project, jobs, do_register=False)
     s = outcome.summary
-    return {"wall_seconds": round(time.perf_counter() - started, 1), "train_seconds": s["train_seconds"],
-            "steps": s["steps"], "val_loss": s["val_loss"], "tokens_per_second": s["tokens_per_second"]}
+    return {
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "train_seconds": s["train_seconds"],
+        "steps": s["steps"],
+        "val_loss": s["val_loss"],
+        "tokens_per_second": s["tokens_per_second"],
+    }
 
 
 if __name__ == "__main__":

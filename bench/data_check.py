@@ -32,8 +32,14 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-INSTRUCTIONS = ["Answer the customer.", "Reply as a support agent.", "Explain briefly.", "Give a short answer.",
-                "Write a helpful reply to this ticket.", "Answer from the documentation."]
+INSTRUCTIONS = [
+    "Answer the customer.",
+    "Reply as a support agent.",
+    "Explain briefly.",
+    "Give a short answer.",
+    "Write a helpful reply to this ticket.",
+    "Answer from the documentation.",
+]
 
 
 def vocabulary(rng: random.Random, size: int = 20000) -> list[str]:
@@ -55,8 +61,11 @@ def build(root: Path, rows: int, seed: int = 0) -> dict[str, int]:
         return " ".join(rng.choices(vocab, weights, k=n))
 
     def row() -> dict:
-        return {"instruction": rng.choice(INSTRUCTIONS), "input": text(rng.randint(6, 20)) + "?",
-                "output": text(rng.randint(15, 60)).capitalize() + "."}
+        return {
+            "instruction": rng.choice(INSTRUCTIONS),
+            "input": text(rng.randint(6, 20)) + "?",
+            "output": text(rng.randint(15, 60)).capitalize() + ".",
+        }
 
     build_tiny_model(root / "models/tiny-base")
     evals = [row() for _ in range(2000)]
@@ -116,15 +125,20 @@ def main() -> None:
         planted = build(root, args.rows)
         load_before = os.getloadavg()[0]
         py = sys.executable
-        baseline_code = ("import datasets; datasets.disable_progress_bar(); "
-                         "datasets.load_dataset('json', data_files='data/bench.jsonl', split='train', keep_in_memory=True)")
+        baseline_code = (
+            "import datasets; datasets.disable_progress_bar(); "
+            "datasets.load_dataset('json', data_files='data/bench.jsonl', split='train', keep_in_memory=True)"
+        )
         runs = {"baseline: datasets.load_dataset (json)": timed([py, "-c", baseline_code], root)}
-        runs["data check, every check"] = timed([py, "-m", "adapterctl", "data", "check", "bench", "--no-cache",
-                                                 "--json"], root)
-        runs["data check, near-duplicates off"] = timed([py, "-m", "adapterctl", "data", "check", "bench_exact",
-                                                         "--no-cache", "--json"], root)
-        runs["data check, length check off"] = timed([py, "-m", "adapterctl", "data", "check", "bench_nolength",
-                                                      "--no-cache", "--json"], root)
+        runs["data check, every check"] = timed(
+            [py, "-m", "adapterctl", "data", "check", "bench", "--no-cache", "--json"], root
+        )
+        runs["data check, near-duplicates off"] = timed(
+            [py, "-m", "adapterctl", "data", "check", "bench_exact", "--no-cache", "--json"], root
+        )
+        runs["data check, length check off"] = timed(
+            [py, "-m", "adapterctl", "data", "check", "bench_nolength", "--no-cache", "--json"], root
+        )
         runs["data check again (cached)"] = timed([py, "-m", "adapterctl", "data", "check", "bench", "--json"], root)
         load_after = os.getloadavg()[0]
         baseline = runs["baseline: datasets.load_dataset (json)"][0]  # wall
@@ -136,19 +150,35 @@ def main() -> None:
             if name.startswith("data check"):
                 checks = json.loads(proc.stdout)["summary"]["checks"]
                 found = {c: v["problems"] for c, v in checks.items() if v["problems"]}
-            results.append({"run": name, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
-                            "x_baseline": round(seconds / baseline, 2), "found": found})
-        out = {"rows": args.rows, "planted": planted, "load_average": [round(load_before, 2), round(load_after, 2)],
-               "cpus": os.cpu_count(), "results": results}
+            results.append(
+                {
+                    "run": name,
+                    "seconds": round(seconds, 2),
+                    "cpu_seconds": round(cpu, 2),
+                    "x_baseline": round(seconds / baseline, 2),
+                    "found": found,
+                }
+            )
+        out = {
+            "rows": args.rows,
+            "planted": planted,
+            "load_average": [round(load_before, 2), round(load_after, 2)],
+            "cpus": os.cpu_count(),
+            "results": results,
+        }
         if args.json:
             print(json.dumps(out, indent=2))
             return
-        print(f"{args.rows} rows; planted {planted}; load average {load_before:.2f} → {load_after:.2f} "
-              f"on {os.cpu_count()} CPUs")
+        print(
+            f"{args.rows} rows; planted {planted}; load average {load_before:.2f} → {load_after:.2f} "
+            f"on {os.cpu_count()} CPUs"
+        )
         print(f"{'run':<42} {'wall s':>7} {'CPU s':>7} {'x baseline':>11}")
         for r in results:
-            print(f"{r['run']:<42} {r['seconds']:7.2f} {r['cpu_seconds']:7.2f} {r['x_baseline']:11.2f}  "
-                  f"{r['found'] or ''}")
+            print(
+                f"{r['run']:<42} {r['seconds']:7.2f} {r['cpu_seconds']:7.2f} {r['x_baseline']:11.2f}  "
+                f"{r['found'] or ''}"
+            )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ def _log_seconds(root: Path, runs: int) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "adapterctl", "log", "support"], cwd=root, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "adapterctl", "log", "support"], cwd=root, env=env, check=True, capture_output=True
+        )
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -63,7 +64,8 @@ def main() -> None:
         model = AutoModelForCausalLM.from_pretrained(root / "models/tiny-base")
         torch.manual_seed(0)
         get_peft_model(model, LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False)).save_pretrained(
-            Path(tmp) / "adapter")
+            Path(tmp) / "adapter"
+        )
         version = versions.import_folder(project, "support", Path(tmp) / "adapter")
         before = {"card_bytes": version.card_path.stat().st_size, "log_s": _log_seconds(root, args.runs)}
 
@@ -72,23 +74,40 @@ def main() -> None:
         refs = [source[i % len(source)]["output"] for i in range(args.rows)]
         outputs = [" ".join(w for w in r.split() if rng.random() > 0.3) for r in refs]
         prompts = [source[i % len(source)]["input"] for i in range(args.rows)]
-        scores = metrics.score_generations(outputs, refs, None, ["rouge_l", "rouge1", "rouge2", "bleu", "chrf",
-                                                                 "exact_match"])
-        rows = [{"hash": f"{i:016x}", "prompt": p, "reference": r, "output": o, **s,
-                 "loss": [round(rng.uniform(10, 60), 6), rng.randint(20, 40)]}
-                for i, (p, r, o, s) in enumerate(zip(prompts, refs, outputs, scores, strict=True))]
+        scores = metrics.score_generations(
+            outputs, refs, None, ["rouge_l", "rouge1", "rouge2", "bleu", "chrf", "exact_match"]
+        )
+        rows = [
+            {
+                "hash": f"{i:016x}",
+                "prompt": p,
+                "reference": r,
+                "output": o,
+                **s,
+                "loss": [round(rng.uniform(10, 60), 6), rng.randint(20, 40)],
+            }
+            for i, (p, r, o, s) in enumerate(zip(prompts, refs, outputs, scores, strict=True))
+        ]
         key = "bench0000000000"
-        header = {"key": key, "subject": version.id, "name": "support", "rows": len(rows), "created": environments.now(),
-                  "metrics": metrics.corpus(metrics.NAMES, rows)}
+        header = {
+            "key": key,
+            "subject": version.id,
+            "name": "support",
+            "rows": len(rows),
+            "created": environments.now(),
+            "metrics": metrics.corpus(metrics.NAMES, rows),
+        }
         result = results.EvalResult(key, version.id, header, rows)
         path = results.version_file(project, "support", version.id, key)
         results.write(path, result)
         entry = results.card_entry(result, project.relpath(path))
         versions.record_metrics(project, version, {**result.metrics, "evals": {key: entry}})
-        after = {"card_bytes": version.card_path.stat().st_size, "log_s": _log_seconds(root, args.runs),
-                 "results_bytes": path.stat().st_size}
-    out = {"rows": args.rows, "before": before, "after": after,
-           "log_ratio": round(after["log_s"] / before["log_s"], 2)}
+        after = {
+            "card_bytes": version.card_path.stat().st_size,
+            "log_s": _log_seconds(root, args.runs),
+            "results_bytes": path.stat().st_size,
+        }
+    out = {"rows": args.rows, "before": before, "after": after, "log_ratio": round(after["log_s"] / before["log_s"], 2)}
     if args.json:
         print(json.dumps(out, indent=2))
         return

@@ -58,12 +58,19 @@ def main() -> None:
         timings, outputs = {}, {}
         for label, size in (("one row at a time", 1), (f"batched ({batch} rows)", batch)):
             started = time.perf_counter()
-            outputs[label] = gen.generate(loaded.model, loaded.tokenizer, prompts, max_new_tokens=spec.eval.max_new_tokens,
-                                          batch_size=size, max_length=spec.train.max_length)
+            outputs[label] = gen.generate(
+                loaded.model,
+                loaded.tokenizer,
+                prompts,
+                max_new_tokens=spec.eval.max_new_tokens,
+                batch_size=size,
+                max_length=spec.train.max_length,
+            )
             timings[label] = time.perf_counter() - started
     single, batched = list(timings)
     result = {
-        "rows": len(prompts), "max_new_tokens": spec.eval.max_new_tokens,
+        "rows": len(prompts),
+        "max_new_tokens": spec.eval.max_new_tokens,
         "seconds": {k: round(v, 2) for k, v in timings.items()},
         "rows_per_second": {k: round(len(prompts) / v, 1) for k, v in timings.items()},
         "speedup": round(timings[single] / timings[batched], 2),

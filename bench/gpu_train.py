@@ -39,10 +39,24 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SHAPE_7B = dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
-                num_key_value_heads=32, vocab_size=32000, max_position_embeddings=4096)
-SHAPE_SMOKE = dict(hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
-                   num_key_value_heads=4, vocab_size=1024, max_position_embeddings=1024)
+SHAPE_7B = dict(
+    hidden_size=4096,
+    intermediate_size=11008,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=32,
+    vocab_size=32000,
+    max_position_embeddings=4096,
+)
+SHAPE_SMOKE = dict(
+    hidden_size=128,
+    intermediate_size=256,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=4,
+    vocab_size=1024,
+    max_position_embeddings=1024,
+)
 
 
 def build_nf4_model(shape: dict, device: str, compute_dtype):
@@ -52,8 +66,9 @@ def build_nf4_model(shape: dict, device: str, compute_dtype):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(**shape, tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=0,
-                         use_cache=False)
+    config = LlamaConfig(
+        **shape, tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=0, use_cache=False
+    )
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)
     try:
@@ -67,11 +82,18 @@ def build_nf4_model(shape: dict, device: str, compute_dtype):
             for name, child in list(parent.named_children()):
                 if not isinstance(child, torch.nn.Linear):
                     continue
-                q = bnb.nn.Linear4bit(child.in_features, child.out_features, bias=child.bias is not None,
-                                      compute_dtype=compute_dtype, compress_statistics=True, quant_type="nf4",
-                                      device="meta")
-                q.weight = bnb.nn.Params4bit(child.weight.data, requires_grad=False, compress_statistics=True,
-                                             quant_type="nf4", module=q).to(device)
+                q = bnb.nn.Linear4bit(
+                    child.in_features,
+                    child.out_features,
+                    bias=child.bias is not None,
+                    compute_dtype=compute_dtype,
+                    compress_statistics=True,
+                    quant_type="nf4",
+                    device="meta",
+                )
+                q.weight = bnb.nn.Params4bit(
+                    child.weight.data, requires_grad=False, compress_statistics=True, quant_type="nf4", module=q
+                ).to(device)
                 setattr(parent, name, q)
                 del child
     model.is_loaded_in_4bit = True  # what PEFT and TRL check to pick their k-bit paths
@@ -105,10 +127,15 @@ def acceptance(results) -> dict:
             continue
         speed = recipe.tokens_per_second / peer.tokens_per_second
         memory_ok = None if recipe.peak_memory_gb is None else recipe.peak_memory_gb <= peer.peak_memory_gb
-        out[case] = {"speed_vs_peer": round(speed, 2), "speed_ok": speed >= 1.5,
-                     "recipe_peak_gb": recipe.peak_memory_gb, "peer_peak_gb": peer.peak_memory_gb,
-                     "memory_ok": memory_ok, "recipe_mfu": recipe.mfu,
-                     "mfu_ok": None if recipe.mfu is None else recipe.mfu >= 0.5}
+        out[case] = {
+            "speed_vs_peer": round(speed, 2),
+            "speed_ok": speed >= 1.5,
+            "recipe_peak_gb": recipe.peak_memory_gb,
+            "peer_peak_gb": peer.peak_memory_gb,
+            "memory_ok": memory_ok,
+            "recipe_mfu": recipe.mfu,
+            "mfu_ok": None if recipe.mfu is None else recipe.mfu >= 0.5,
+        }
     return out
 
 
@@ -147,8 +174,10 @@ def main() -> None:
     shape, steps = (SHAPE_SMOKE, 2) if args.smoke else (SHAPE_7B, args.steps)
     per_step = 1024 if args.smoke else args.tokens_per_step
     # (row length range, peer's packed sequence length) per case
-    cases = {"short rows": (None, 256 if args.smoke else 1024),
-             "long rows": ((128, 256) if args.smoke else (512, 2048), 256 if args.smoke else 2048)}
+    cases = {
+        "short rows": (None, 256 if args.smoke else 1024),
+        "long rows": ((128, 256) if args.smoke else (512, 2048), 256 if args.smoke else 2048),
+    }
     if args.no_long:
         cases.pop("long rows")
     if device == "cpu":
@@ -179,7 +208,9 @@ def main() -> None:
         data = {"short rows": short}
         if "long rows" in cases:
             (low, high), _ = cases["long rows"]
-            data["long rows"] = long_rows(short, tokenizer, low=low, high=high, tokens=int(1.3 * (steps + 2) * per_step))
+            data["long rows"] = long_rows(
+                short, tokenizer, low=low, high=high, tokens=int(1.3 * (steps + 2) * per_step)
+            )
             add_adapter(project, "long", data["long rows"])
 
         class Preloaded(BaseCache):
@@ -190,25 +221,51 @@ def main() -> None:
 
         bases = Preloaded()
         bases.loaded = modeling.LoadedBase(
-            model, tokenizer,
+            model,
+            tokenizer,
             modeling.BaseKey("random-7b", None, "nf4", True, dtype_name, dtype_name, device, False),
-            modeling.BaseInfo(model="random-7b-shape", revision=None, source="local", commit=None, dtype=dtype_name,
-                              device=device, quantization={"requested": "nf4", "used": "nf4"},
-                              attn_implementation=model.config._attn_implementation),
+            modeling.BaseInfo(
+                model="random-7b-shape",
+                revision=None,
+                source="local",
+                commit=None,
+                dtype=dtype_name,
+                device=device,
+                quantization={"requested": "nf4", "used": "nf4"},
+                attn_implementation=model.config._attn_implementation,
+            ),
             precision,
         )
         # Peers first: the recipe may apply Liger's kernels, which patch the shared base in place.
         results = []
         for case, (_, peer_length) in cases.items():
-            results.append(run_peer(model, tokenizer, data[case], steps=steps, out_dir=Path(tmp) / "peer",
-                                    device=device, tokens_per_step=per_step, max_length=peer_length))
+            results.append(
+                run_peer(
+                    model,
+                    tokenizer,
+                    data[case],
+                    steps=steps,
+                    out_dir=Path(tmp) / "peer",
+                    device=device,
+                    tokens_per_step=per_step,
+                    max_length=peer_length,
+                )
+            )
             results[-1].case = case
         for case, (lengths, _) in cases.items():
             adapter = "support" if case == "short rows" else "long"
             max_length = 512 if lengths is None else lengths[1]
-            job = recipe_job(project, adapter, ["lora.modules_to_save=[]", "train.learning_rate=2e-4",
-                                                f"train.max_tokens_per_batch={per_step}",
-                                                f"train.max_length={max_length}"], steps)
+            job = recipe_job(
+                project,
+                adapter,
+                [
+                    "lora.modules_to_save=[]",
+                    "train.learning_rate=2e-4",
+                    f"train.max_tokens_per_batch={per_step}",
+                    f"train.max_length={max_length}",
+                ],
+                steps,
+            )
             results.append(run_recipe(project, job, bases, steps=steps, device=device))
             results[-1].case = case
         results.sort(key=lambda r: (r.case != "short rows", not r.pipeline.startswith("adapterctl")))
@@ -217,8 +274,9 @@ def main() -> None:
 
         prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
         set_compute_dtype(model, torch.float16 if device == "cuda" else torch.float32)
-        naive = run_naive(model, tokenizer, short, steps=steps, out_dir=Path(tmp) / "naive", device=device,
-                          fp16=device == "cuda")
+        naive = run_naive(
+            model, tokenizer, short, steps=steps, out_dir=Path(tmp) / "naive", device=device, fp16=device == "cuda"
+        )
         results.insert(0, naive)
     for r in results:
         r.mfu = round(r.tokens_per_second * 4 * n_linear / (peak_tflops * 1e12), 4)
@@ -226,25 +284,40 @@ def main() -> None:
     total = time.perf_counter() - started
     gpu = torch.cuda.get_device_name() if device == "cuda" else "cpu (smoke)"
     verdict = acceptance(results)
-    doc = json.dumps({"device": gpu, "smoke": args.smoke, "shape": shape, "matmul_tflops": round(peak_tflops, 3),
-                      "linear_params": n_linear, "tokens_per_step": per_step, "build_seconds": round(built, 1),
-                      "total_seconds": round(total, 1), "measurements": [r.to_dict() for r in results],
-                      "acceptance": verdict}, indent=2)
+    doc = json.dumps(
+        {
+            "device": gpu,
+            "smoke": args.smoke,
+            "shape": shape,
+            "matmul_tflops": round(peak_tflops, 3),
+            "linear_params": n_linear,
+            "tokens_per_step": per_step,
+            "build_seconds": round(built, 1),
+            "total_seconds": round(total, 1),
+            "measurements": [r.to_dict() for r in results],
+            "acceptance": verdict,
+        },
+        indent=2,
+    )
     if args.json_out:
         args.json_out.write_text(doc + "\n")
     if args.json:
         print(doc)
         return
-    print(f"{gpu}; random {'7B' if not args.smoke else 'smoke'}-shape Llama, nf4 + double quant; {steps} steps "
-          f"each, {per_step} tokens per step; matmul {peak_tflops:.0f} TFLOP/s; model built in {built:.0f}s, "
-          f"total {total:.0f}s\n")
+    print(
+        f"{gpu}; random {'7B' if not args.smoke else 'smoke'}-shape Llama, nf4 + double quant; {steps} steps "
+        f"each, {per_step} tokens per step; matmul {peak_tflops:.0f} TFLOP/s; model built in {built:.0f}s, "
+        f"total {total:.0f}s\n"
+    )
     print(report(results, naive))
     if args.smoke:
         print("\nsmoke run: the numbers check the script, they measure nothing")
         return
     for case, v in verdict.items():
-        print(f"\n{case}: recipe {v['speed_vs_peer']:.2f}x the peer (need >= 1.5), peak {v['recipe_peak_gb']} "
-              f"vs {v['peer_peak_gb']} GB, recipe MFU {v['recipe_mfu']}")
+        print(
+            f"\n{case}: recipe {v['speed_vs_peer']:.2f}x the peer (need >= 1.5), peak {v['recipe_peak_gb']} "
+            f"vs {v['peer_peak_gb']} GB, recipe MFU {v['recipe_mfu']}"
+        )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,14 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
-SHAPE = {"vocab_size": 32000, "hidden_size": 2048, "intermediate_size": 5632, "num_attention_heads": 32,
-         "num_key_value_heads": 4, "max_position_embeddings": 2048}
+SHAPE = {
+    "vocab_size": 32000,
+    "hidden_size": 2048,
+    "intermediate_size": 5632,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 4,
+    "max_position_embeddings": 2048,
+}
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -44,11 +50,17 @@ def write_random_model(folder: Path, layers: int, shard_mb: int) -> int:
     shapes = {"model.embed_tokens.weight": (SHAPE["vocab_size"], h)}
     for n in range(layers):
         p = f"model.layers.{n}."
-        shapes |= {p + "self_attn.q_proj.weight": (h, h), p + "self_attn.k_proj.weight": (kv, h),
-                   p + "self_attn.v_proj.weight": (kv, h), p + "self_attn.o_proj.weight": (h, h),
-                   p + "mlp.gate_proj.weight": (i, h), p + "mlp.up_proj.weight": (i, h),
-                   p + "mlp.down_proj.weight": (h, i), p + "input_layernorm.weight": (h,),
-                   p + "post_attention_layernorm.weight": (h,)}
+        shapes |= {
+            p + "self_attn.q_proj.weight": (h, h),
+            p + "self_attn.k_proj.weight": (kv, h),
+            p + "self_attn.v_proj.weight": (kv, h),
+            p + "self_attn.o_proj.weight": (h, h),
+            p + "mlp.gate_proj.weight": (i, h),
+            p + "mlp.up_proj.weight": (i, h),
+            p + "mlp.down_proj.weight": (h, i),
+            p + "input_layernorm.weight": (h,),
+            p + "post_attention_layernorm.weight": (h,),
+        }
     shapes |= {"model.norm.weight": (h,), "lm_head.weight": (SHAPE["vocab_size"], h)}
     folder.mkdir(parents=True)
     groups, current, size = [], [], 0
@@ -74,11 +86,20 @@ def write_random_model(folder: Path, layers: int, shard_mb: int) -> int:
             params += t.numel()
         save_file(tensors, str(folder / file), metadata={"format": "pt"})
         del tensors
-    (folder / "model.safetensors.index.json").write_text(json.dumps(
-        {"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "dtype": "float16",
-              "num_hidden_layers": layers, "tie_word_embeddings": False, "rms_norm_eps": 1e-5,
-              "bos_token_id": 1, "eos_token_id": 2, **SHAPE}
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2)
+    )
+    config = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "dtype": "float16",
+        "num_hidden_layers": layers,
+        "tie_word_embeddings": False,
+        "rms_norm_eps": 1e-5,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        **SHAPE,
+    }
     (folder / "config.json").write_text(json.dumps(config, indent=2))
     return params
 
@@ -88,8 +109,15 @@ def write_random_adapter(folder: Path, base: str, layers: int, rank: int) -> Non
     from safetensors.torch import save_file
 
     h, i, kv = SHAPE["hidden_size"], SHAPE["intermediate_size"], SHAPE["hidden_size"] // 8
-    dims = {"q_proj": (h, h), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (h, h),
-            "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h)}  # (in, out)
+    dims = {
+        "q_proj": (h, h),
+        "k_proj": (h, kv),
+        "v_proj": (h, kv),
+        "o_proj": (h, h),
+        "gate_proj": (h, i),
+        "up_proj": (h, i),
+        "down_proj": (i, h),
+    }  # (in, out)
     gen = torch.Generator().manual_seed(1)
     tensors = {}
     for n in range(layers):
@@ -100,9 +128,20 @@ def write_random_adapter(folder: Path, base: str, layers: int, rank: int) -> Non
             tensors[f"{key}.lora_B.weight"] = torch.randn(fan_out, rank, generator=gen) * 0.01
     folder.mkdir(parents=True)
     save_file(tensors, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
-    config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": 2 * rank,
-              "lora_dropout": 0.0, "target_modules": list(TARGETS), "bias": "none", "fan_in_fan_out": False,
-              "use_rslora": False, "use_dora": False, "base_model_name_or_path": base, "inference_mode": True}
+    config = {
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "r": rank,
+        "lora_alpha": 2 * rank,
+        "lora_dropout": 0.0,
+        "target_modules": list(TARGETS),
+        "bias": "none",
+        "fan_in_fan_out": False,
+        "use_rslora": False,
+        "use_dora": False,
+        "base_model_name_or_path": base,
+        "inference_mode": True,
+    }
     (folder / "adapter_config.json").write_text(json.dumps(config, indent=2))
 
 
@@ -151,9 +190,26 @@ def run_arm(arm: str, root: Path, ref: str, adapter: Path, out: Path) -> dict[st
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--arm", arm, "--root", str(root), "--ref", ref,
-                           "--adapter", str(adapter), "--out", str(out)], env=env, capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--arm",
+            arm,
+            "--root",
+            str(root),
+            "--ref",
+            ref,
+            "--adapter",
+            str(adapter),
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - started
     if proc.returncode:
         raise SystemExit(f"{arm} failed:\n{proc.stderr[-3000:]}")
@@ -221,16 +277,25 @@ def main() -> None:
         for _ in range(args.repeats):
             for arm in ("transformers", "merge"):
                 runs[arm].append(run_arm(arm, workdir / "project", ref, adapter, workdir / f"out-{arm}"))
-        best = {arm: {"wall_s": min(r["wall_s"] for r in rs), "peak_rss_mb": min(r["peak_rss_mb"] for r in rs)}
-                for arm, rs in runs.items()}
+        best = {
+            arm: {"wall_s": min(r["wall_s"] for r in rs), "peak_rss_mb": min(r["peak_rss_mb"] for r in rs)}
+            for arm, rs in runs.items()
+        }
         result = {
-            "params": params, "base_gb": round(sum(p.stat().st_size for p in
-                                                   (workdir / "project/models/random-1b").glob("*.safetensors")) / 1e9, 2),
-            "shards": shards, "rank": args.rank, "setup_s": round(setup, 1), "runs": runs, "best": best,
+            "params": params,
+            "base_gb": round(
+                sum(p.stat().st_size for p in (workdir / "project/models/random-1b").glob("*.safetensors")) / 1e9, 2
+            ),
+            "shards": shards,
+            "rank": args.rank,
+            "setup_s": round(setup, 1),
+            "runs": runs,
+            "best": best,
             "rss_ratio": round(best["merge"]["peak_rss_mb"] / best["transformers"]["peak_rss_mb"], 3),
             "wall_ratio": round(best["merge"]["wall_s"] / best["transformers"]["wall_s"], 3),
             "max_abs_diff_vs_baseline": same_weights(workdir / "out-merge", workdir / "out-transformers"),
-            "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
             "cpus": os.cpu_count(),
         }
         result["goals_met"] = result["rss_ratio"] < 0.35 and result["wall_ratio"] <= 1.5
@@ -242,11 +307,15 @@ def main() -> None:
         return
     print(f"{params / 1e9:.2f}B parameters, float16, {shards} shards ({result['base_gb']} GB), LoRA r={args.rank}")
     for arm in ("transformers", "merge"):
-        print(f"{arm:>13}: best wall {best[arm]['wall_s']:.1f}s, peak RSS {best[arm]['peak_rss_mb']:.0f} MB  "
-              f"(runs: {runs[arm]})")
-    print(f"merge / baseline: peak RSS {result['rss_ratio']:.1%} (goal < 35%), wall {result['wall_ratio']:.2f}x "
-          f"(goal <= 1.5x); max |Δ| of a merged weight vs baseline {result['max_abs_diff_vs_baseline']:.2g}; "
-          f"load {result['loadavg_before']} → {result['loadavg_after']}")
+        print(
+            f"{arm:>13}: best wall {best[arm]['wall_s']:.1f}s, peak RSS {best[arm]['peak_rss_mb']:.0f} MB  "
+            f"(runs: {runs[arm]})"
+        )
+    print(
+        f"merge / baseline: peak RSS {result['rss_ratio']:.1%} (goal < 35%), wall {result['wall_ratio']:.2f}x "
+        f"(goal <= 1.5x); max |Δ| of a merged weight vs baseline {result['max_abs_diff_vs_baseline']:.2g}; "
+        f"load {result['loadavg_before']} → {result['loadavg_after']}"
+    )
 
 
 if __name__ == "__main__":

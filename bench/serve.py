@@ -67,14 +67,20 @@ def start_server(root: Path, *args: str) -> tuple[subprocess.Popen, str, float]:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1"}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "adapterctl", "serve", "--env", "prod", "--port", str(port), *args],
-                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adapterctl", "serve", "--env", "prod", "--port", str(port), *args],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while True:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited {proc.returncode}")
         try:
-            r = httpx.post(f"{url}/v1/completions", json={"model": "support", "prompt": PROMPT, "max_tokens": 1},
-                           timeout=5)
+            r = httpx.post(
+                f"{url}/v1/completions", json={"model": "support", "prompt": PROMPT, "max_tokens": 1}, timeout=5
+            )
             if r.status_code == 200:
                 return proc, url, time.perf_counter() - started
         except httpx.TransportError:
@@ -107,8 +113,9 @@ async def throughput(url: str, clients: int, total: int) -> float:
 
     async def worker(client: httpx.AsyncClient) -> None:
         for _ in range(per_client):
-            r = await client.post("/v1/completions", json={"model": "support", "prompt": PROMPT,
-                                                           "max_tokens": 16, "temperature": 0})
+            r = await client.post(
+                "/v1/completions", json={"model": "support", "prompt": PROMPT, "max_tokens": 16, "temperature": 0}
+            )
             r.raise_for_status()
 
     limits = httpx.Limits(max_connections=clients)
@@ -170,15 +177,19 @@ def main() -> None:
     print(f"load average {results['load_before']:.1f} → {results['load_after']:.1f}\n")
     print("| move | median s | max s | × restart |\n|---|---|---|---|")
     print(f"| restart the server (baseline) | {base:.2f} | | 1.0 |")
-    for label, key in (("deploy, version not loaded (verify + load)", "swap_cold_s"),
-                       ("rollback, version still loaded", "swap_warm_s")):
+    for label, key in (
+        ("deploy, version not loaded (verify + load)", "swap_cold_s"),
+        ("rollback, version still loaded", "swap_warm_s"),
+    ):
         xs = results[key]
         print(f"| {label} | {statistics.median(xs):.3f} | {max(xs):.3f} | {statistics.median(xs) / base:.3f} |")
     one = results["rps_batched"][1]
     print("\n| clients | req/s batched | × 1 client | req/s --max-batch 1 |\n|---|---|---|---|")
     for c in (1, 8, 32):
-        print(f"| {c} | {results['rps_batched'][c]:.1f} | {results['rps_batched'][c] / one:.2f} | "
-              f"{results['rps_unbatched'][c]:.1f} |")
+        print(
+            f"| {c} | {results['rps_batched'][c]:.1f} | {results['rps_batched'][c] / one:.2f} | "
+            f"{results['rps_unbatched'][c]:.1f} |"
+        )
 
 
 if __name__ == "__main__":

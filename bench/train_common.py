@@ -86,8 +86,16 @@ def meter(collator: CountingCollator, device: str):
             seconds = self.end[0] - self.start[0]
             real, fed = self.end[1] - self.start[1], self.end[2] - self.start[2]
             peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
-            return Measurement(pipeline, self.steps, real, fed, round(seconds, 3), round(real / seconds, 1),
-                               round(peak, 2) if peak is not None else None, notes)
+            return Measurement(
+                pipeline,
+                self.steps,
+                real,
+                fed,
+                round(seconds, 3),
+                round(real / seconds, 1),
+                round(peak, 2) if peak is not None else None,
+                notes,
+            )
 
     return Meter()
 
@@ -100,8 +108,17 @@ def naive_rows(project_root: Path, data: str, template: str | None) -> list[dict
     return [{"prompt": r["prompt"], "completion": r["completion"]} for r in built.train]
 
 
-def run_naive(model, tokenizer, rows: list[dict[str, str]], *, steps: int, out_dir: Path, device: str,
-              fp16: bool, max_length: int = 1024) -> Measurement:
+def run_naive(
+    model,
+    tokenizer,
+    rows: list[dict[str, str]],
+    *,
+    steps: int,
+    out_dir: Path,
+    device: str,
+    fp16: bool,
+    max_length: int = 1024,
+) -> Measurement:
     """The guide's pipeline, verbatim in spirit: padded to max_length, labels = input_ids, plain Trainer."""
     import datasets
     from peft import LoraConfig, TaskType, get_peft_model
@@ -110,20 +127,35 @@ def run_naive(model, tokenizer, rows: list[dict[str, str]], *, steps: int, out_d
     tokenizer.pad_token = tokenizer.eos_token
 
     def format_example(example):
-        tokens = tokenizer(example["prompt"] + "\n" + example["completion"], truncation=True,
-                           padding="max_length", max_length=max_length)
+        tokens = tokenizer(
+            example["prompt"] + "\n" + example["completion"],
+            truncation=True,
+            padding="max_length",
+            max_length=max_length,
+        )
         tokens["labels"] = tokens["input_ids"].copy()
         return tokens
 
     tokenized = datasets.Dataset.from_list(rows).map(format_example, remove_columns=["prompt", "completion"])
-    peft_model = get_peft_model(model, LoraConfig(task_type=TaskType.CAUSAL_LM, r=16, lora_alpha=32,
-                                                  lora_dropout=0.05, target_modules=NAIVE_TARGETS))
+    peft_model = get_peft_model(
+        model,
+        LoraConfig(task_type=TaskType.CAUSAL_LM, r=16, lora_alpha=32, lora_dropout=0.05, target_modules=NAIVE_TARGETS),
+    )
     collator = CountingCollator(default_data_collator, tokenizer.pad_token_id)
     m = meter(collator, device)
     args = TrainingArguments(
-        output_dir=str(out_dir), per_device_train_batch_size=1, gradient_accumulation_steps=8,
-        learning_rate=2e-4, max_steps=steps + 1, fp16=fp16, logging_steps=10, warmup_steps=0.05,
-        report_to="none", save_strategy="no", disable_tqdm=True, use_cpu=device == "cpu",
+        output_dir=str(out_dir),
+        per_device_train_batch_size=1,
+        gradient_accumulation_steps=8,
+        learning_rate=2e-4,
+        max_steps=steps + 1,
+        fp16=fp16,
+        logging_steps=10,
+        warmup_steps=0.05,
+        report_to="none",
+        save_strategy="no",
+        disable_tqdm=True,
+        use_cpu=device == "cpu",
     )
     trainer = Trainer(model=peft_model, args=args, train_dataset=tokenized, data_collator=collator, callbacks=[m])
     from transformers.trainer_callback import PrinterCallback
@@ -152,20 +184,30 @@ def run_recipe(project, job, bases, *, steps: int, device: str) -> Measurement:
     try:
         recipe.train()
         train = job.adapter_spec().train
-        per_step = (f"<= {train.max_tokens_per_batch} tokens" if recipe.token_batches
-                    else f"batch {train.batch_size}")
-        notes = (f"{recipe.batching['used']}, {per_step} x accum {train.grad_accum}, "
-                 f"{recipe.base.key.quantization}, compute {recipe.base.key.compute_dtype}, "
-                 f"attention {recipe.attention['implementation']}, rows apart verified: "
-                 f"{recipe.batching.get('verified')}, checkpointing {recipe.plan.gradient_checkpointing}, "
-                 f"liger {recipe.liger}")
+        per_step = f"<= {train.max_tokens_per_batch} tokens" if recipe.token_batches else f"batch {train.batch_size}"
+        notes = (
+            f"{recipe.batching['used']}, {per_step} x accum {train.grad_accum}, "
+            f"{recipe.base.key.quantization}, compute {recipe.base.key.compute_dtype}, "
+            f"attention {recipe.attention['implementation']}, rows apart verified: "
+            f"{recipe.batching.get('verified')}, checkpointing {recipe.plan.gradient_checkpointing}, "
+            f"liger {recipe.liger}"
+        )
         return m.result(f"adapterctl recipe ({recipe.batching['used']})", notes)
     finally:
         recipe.cleanup()
 
 
-def run_peer(model, tokenizer, rows: list[dict[str, str]], *, steps: int, out_dir: Path, device: str,
-             tokens_per_step: int, max_length: int) -> Measurement:
+def run_peer(
+    model,
+    tokenizer,
+    rows: list[dict[str, str]],
+    *,
+    steps: int,
+    out_dir: Path,
+    device: str,
+    tokens_per_step: int,
+    max_length: int,
+) -> Measurement:
     """What a careful user writes with plain TRL: SFTTrainer with a LoraConfig on the k-bit base,
     best-fit packing (TRL's padding-free layout, rows kept apart by position ids), bf16, the best
     attention installed (flash_attention_2 if flash-attn is, else sdpa), no gradient checkpointing,
@@ -181,15 +223,36 @@ def run_peer(model, tokenizer, rows: list[dict[str, str]], *, steps: int, out_di
     model.set_attn_implementation(attn)
     on_gpu = device == "cuda"
     args = SFTConfig(
-        output_dir=str(out_dir), per_device_train_batch_size=max(1, tokens_per_step // max_length),
-        gradient_accumulation_steps=1, learning_rate=2e-4, max_steps=steps + 1, warmup_steps=0.05,
-        bf16=on_gpu, fp16=False, use_cpu=not on_gpu, gradient_checkpointing=False, max_length=max_length,
-        packing=True, packing_strategy="bfd", completion_only_loss=True, logging_steps=10, report_to="none",
-        save_strategy="no", disable_tqdm=True, dataset_num_proc=None, dataloader_num_workers=0, seed=0,
+        output_dir=str(out_dir),
+        per_device_train_batch_size=max(1, tokens_per_step // max_length),
+        gradient_accumulation_steps=1,
+        learning_rate=2e-4,
+        max_steps=steps + 1,
+        warmup_steps=0.05,
+        bf16=on_gpu,
+        fp16=False,
+        use_cpu=not on_gpu,
+        gradient_checkpointing=False,
+        max_length=max_length,
+        packing=True,
+        packing_strategy="bfd",
+        completion_only_loss=True,
+        logging_steps=10,
+        report_to="none",
+        save_strategy="no",
+        disable_tqdm=True,
+        dataset_num_proc=None,
+        dataloader_num_workers=0,
+        seed=0,
     )
     config = LoraConfig(task_type="CAUSAL_LM", r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=config)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=datasets.Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=config,
+    )
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)
@@ -199,16 +262,19 @@ def run_peer(model, tokenizer, rows: list[dict[str, str]], *, steps: int, out_di
     trainer.add_callback(m)
     try:
         trainer.train()
-        notes = (f"TRL SFTTrainer, packing bfd {args.per_device_train_batch_size} x {max_length} tokens, "
-                 f"attention {attn}, {'bf16' if on_gpu else 'fp32'}, no k-bit upcast, no checkpointing")
+        notes = (
+            f"TRL SFTTrainer, packing bfd {args.per_device_train_batch_size} x {max_length} tokens, "
+            f"attention {attn}, {'bf16' if on_gpu else 'fp32'}, no k-bit upcast, no checkpointing"
+        )
         return m.result("plain TRL SFTTrainer (tuned peer)", notes)
     finally:
         trainer.model.unload()
         model.set_attn_implementation(previous)
 
 
-def long_rows(rows: list[dict[str, str]], tokenizer, *, low: int, high: int, tokens: int,
-              seed: int = 0) -> list[dict[str, str]]:
+def long_rows(
+    rows: list[dict[str, str]], tokenizer, *, low: int, high: int, tokens: int, seed: int = 0
+) -> list[dict[str, str]]:
     """Prompt/completion rows of `low`..`high` tokens (uniform), about `tokens` in all: consecutive
     short rows joined into one long prompt, the last one's answer as the completion."""
     import random
@@ -269,21 +335,26 @@ def recipe_job(project, name: str, overrides: list[str], steps: int):
     from adapterctl.train.job import TrainJob
 
     m = manifest.load(project.manifest_path)
-    spec = m.adapter(name, manifest.parse_overrides([f"train.max_steps={steps + 1}", "train.val_split=0.0",
-                                                     *overrides]))
+    spec = m.adapter(
+        name, manifest.parse_overrides([f"train.max_steps={steps + 1}", "train.val_split=0.0", *overrides])
+    )
     return TrainJob.from_spec(spec, manifest.spec_hash(spec, project.root), m.base, progress="none")
 
 
 def report(results: list[Measurement], baseline: Measurement) -> str:
-    header = (f"{'case':11} {'pipeline':40} {'real tok/s':>11} {'x naive':>8} {'tok/step':>9} {'pad %':>6} "
-              f"{'peak GB':>8} {'MFU':>6}  notes")
+    header = (
+        f"{'case':11} {'pipeline':40} {'real tok/s':>11} {'x naive':>8} {'tok/step':>9} {'pad %':>6} "
+        f"{'peak GB':>8} {'MFU':>6}  notes"
+    )
     lines = [header]
     for r in results:
         pad = 100 * (1 - r.real_tokens / r.fed_tokens) if r.fed_tokens else 0
         peak = f"{r.peak_memory_gb:.2f}" if r.peak_memory_gb is not None else "-"
         mfu = f"{100 * r.mfu:5.1f}%" if r.mfu is not None else "-"
         per_step = r.fed_tokens / r.steps if r.steps else 0
-        lines.append(f"{r.case:11} {r.pipeline:40} {r.tokens_per_second:11.1f} "
-                     f"{r.tokens_per_second / baseline.tokens_per_second:8.2f} {per_step:9.0f} {pad:6.1f} {peak:>8} "
-                     f"{mfu:>6}  {r.notes}")
+        lines.append(
+            f"{r.case:11} {r.pipeline:40} {r.tokens_per_second:11.1f} "
+            f"{r.tokens_per_second / baseline.tokens_per_second:8.2f} {per_step:9.0f} {pad:6.1f} {peak:>8} "
+            f"{mfu:>6}  {r.notes}"
+        )
     return "\n".join(lines)

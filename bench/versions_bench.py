@@ -55,8 +55,9 @@ def build_project(root: Path, n_versions: int) -> None:
 
 def _cli(args: list[str], cwd: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1"}
-    result = subprocess.run([sys.executable, *extra, "-m", "adapterctl", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, *extra, "-m", "adapterctl", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise SystemExit(f"adapterctl {' '.join(args)} failed:\n{result.stderr}")
     return result
@@ -71,8 +72,13 @@ def time_command(args: list[str], cwd: Path, repeat: int) -> dict:
     trace = _cli(args, cwd, "-X", "importtime").stderr
     imported = {line.split("|")[-1].strip() for line in trace.splitlines() if line.startswith("import time:")}
     heavy = sorted(m for m in HEAVY if m in imported)
-    return {"command": "adapterctl " + " ".join(args), "median_s": statistics.median(times),
-            "min_s": min(times), "max_s": max(times), "heavy_imports": heavy}
+    return {
+        "command": "adapterctl " + " ".join(args),
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "heavy_imports": heavy,
+    }
 
 
 def time_in_process(root: Path, repeat: int) -> dict[str, float]:
@@ -86,8 +92,11 @@ def time_in_process(root: Path, repeat: int) -> dict[str, float]:
         api.deploy(project, f"support@{target}", "bench")
         api.rollback(project, "support", "bench")
 
-    calls = {"api.log(support)": lambda: api.log(project, "support"), "api.status()": lambda: api.status(project),
-             "api.deploy + api.rollback": deploy_and_rollback}
+    calls = {
+        "api.log(support)": lambda: api.log(project, "support"),
+        "api.status()": lambda: api.status(project),
+        "api.deploy + api.rollback": deploy_and_rollback,
+    }
     api.deploy(project, "support@~1", "bench")
     out = {}
     for name, call in calls.items():
@@ -119,14 +128,28 @@ def main() -> int:
         in_process = time_in_process(root, opts.repeat)
 
     if opts.json:
-        print(json.dumps({"versions": opts.versions, "repeat": opts.repeat, "load": os.getloadavg()[0],
-                          "results": results, "in_process_s": in_process}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "versions": opts.versions,
+                    "repeat": opts.repeat,
+                    "load": os.getloadavg()[0],
+                    "results": results,
+                    "in_process_s": in_process,
+                },
+                indent=2,
+            )
+        )
     else:
-        print(f"{opts.versions} versions, median of {opts.repeat} runs, each a fresh process "
-              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
+        print(
+            f"{opts.versions} versions, median of {opts.repeat} runs, each a fresh process "
+            f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):"
+        )
         for r in results:
             torch_note = "no torch" if not r["heavy_imports"] else "IMPORTS " + ",".join(r["heavy_imports"])
-            print(f"  {r['command']:<42} {r['median_s']:6.2f} s  (min {r['min_s']:.2f}, max {r['max_s']:.2f})  {torch_note}")
+            print(
+                f"  {r['command']:<42} {r['median_s']:6.2f} s  (min {r['min_s']:.2f}, max {r['max_s']:.2f})  {torch_note}"
+            )
         print("the same work in a warm process (Python API), median:")
         for name, seconds in in_process.items():
             print(f"  {name:<42} {seconds * 1000:6.1f} ms")

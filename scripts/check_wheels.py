@@ -58,10 +58,26 @@ def without_wheels(pins: list[str], python: str, platform: str) -> list[str]:
             # --ignore-requires-python: pip checks a candidate's Requires-Python against the
             # running interpreter, not --python-version (scipy 1.18 needs 3.12 and was refused on
             # 3.11). The pins were already chosen for the target by their markers.
-            cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
-                   "--ignore-requires-python",
-                   "--no-deps", "--only-binary=:all:", "--python-version", python, "--implementation", "cp",
-                   *_platform_args(platform), "--target", str(Path(tmp) / "t"), *remaining]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--quiet",
+                "--ignore-installed",
+                "--ignore-requires-python",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                python,
+                "--implementation",
+                "cp",
+                *_platform_args(platform),
+                "--target",
+                str(Path(tmp) / "t"),
+                *remaining,
+            ]
             result = subprocess.run(cmd, capture_output=True, text=True)
             if result.returncode == 0:
                 break
@@ -80,8 +96,11 @@ def _platform_args(platform: str) -> list[str]:
         return ["--platform", platform]
     newest, arch = int(m.group(1)), m.group(2)
     tags = [f"manylinux_2_{minor}_{arch}" for minor in range(newest, 4, -1)]
-    tags += [f"{legacy}_{arch}" for legacy, minor in (("manylinux2014", 17), ("manylinux2010", 12), ("manylinux1", 5))
-             if minor <= newest]
+    tags += [
+        f"{legacy}_{arch}"
+        for legacy, minor in (("manylinux2014", 17), ("manylinux2010", 12), ("manylinux1", 5))
+        if minor <= newest
+    ]
     return [arg for tag in tags for arg in ("--platform", tag)]
 
 
@@ -98,8 +117,10 @@ def main() -> int:
     if bad:
         print(f"FAIL: no wheel for {where}: {', '.join(bad)}", file=sys.stderr)
         return 1
-    print(f"ok: {len(pins) - len(allowed)} of {len(pins)} pins have wheels for {where}"
-          + (f"; pure-Python sdists: {', '.join(allowed)}" if allowed else ""))
+    print(
+        f"ok: {len(pins) - len(allowed)} of {len(pins)} pins have wheels for {where}"
+        + (f"; pure-Python sdists: {', '.join(allowed)}" if allowed else "")
+    )
     return 0
 
 

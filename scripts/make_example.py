@@ -62,8 +62,24 @@ SUPPORT_INSTRUCTIONS = [
     "Draft a support reply for this customer.",
 ]
 
-FIRST_NAMES = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Grace", "Hiro",
-               "Ines", "Jon", "Kofi", "Lena", "Mateo", "Nina", "Omar", "Priya"]
+FIRST_NAMES = [
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elif",
+    "Femi",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jon",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nina",
+    "Omar",
+    "Priya",
+]
 ERROR_CODES = ["E101", "E204", "E317", "E402", "E518", "E623", "E745", "E809"]
 
 
@@ -85,15 +101,20 @@ def _device_rows() -> Iterator[RowMaker]:
 def _device_refund(name: str, slug: str, days: int) -> RowMaker:
     def make(rng: random.Random) -> Row:
         order = _order(rng)
-        ask = rng.choice([
-            f"I want a refund for my {name}, order {order}.",
-            f"Can I return the {name} I bought? Order {order}.",
-            f"The {name} is not for me. How do I get my money back? Order {order}",
-            f"Hi, I'd like to send back my {name} (order {order}) for a refund.",
-        ])
-        answer = (f"Sorry the {name} did not work out. You can return it within {days} days "
-                  f"for a full refund at example.com/returns/{slug} with your order number.")
+        ask = rng.choice(
+            [
+                f"I want a refund for my {name}, order {order}.",
+                f"Can I return the {name} I bought? Order {order}.",
+                f"The {name} is not for me. How do I get my money back? Order {order}",
+                f"Hi, I'd like to send back my {name} (order {order}) for a refund.",
+            ]
+        )
+        answer = (
+            f"Sorry the {name} did not work out. You can return it within {days} days "
+            f"for a full refund at example.com/returns/{slug} with your order number."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
@@ -101,73 +122,96 @@ def _device_shipping(name: str, slug: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         order = _order(rng)
         late = rng.choice(["a week", "ten days", "two weeks", "five days"])
-        ask = rng.choice([
-            f"My {name} order {order} still hasn't arrived after {late}.",
-            f"Where is my {name}? Order {order} is {late} late.",
-            f"Order {order} for a {name} is delayed by {late}. What is going on?",
-            f"I ordered the {name} {late} ago ({order}) and nothing came.",
-        ])
-        answer = (f"Sorry for the wait. {name} orders ship in 3 to 5 days; "
-                  f"track it at example.com/track/{slug} and we will reship it if it is lost.")
+        ask = rng.choice(
+            [
+                f"My {name} order {order} still hasn't arrived after {late}.",
+                f"Where is my {name}? Order {order} is {late} late.",
+                f"Order {order} for a {name} is delayed by {late}. What is going on?",
+                f"I ordered the {name} {late} ago ({order}) and nothing came.",
+            ]
+        )
+        answer = (
+            f"Sorry for the wait. {name} orders ship in 3 to 5 days; "
+            f"track it at example.com/track/{slug} and we will reship it if it is lost."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _device_warranty(name: str, slug: str, years: int) -> RowMaker:
     def make(rng: random.Random) -> Row:
         fault = rng.choice(["stopped working", "won't turn on", "keeps restarting", "has a cracked case"])
-        ask = rng.choice([
-            f"My {name} {fault}. Is it still under warranty?",
-            f"Does the warranty cover a {name} that {fault}?",
-            f"The {name} I bought last year {fault}. What are my options?",
-            f"How long is the warranty on the {name}? Mine {fault}.",
-        ])
-        answer = (f"Sorry to hear that. The {name} has a {years}-year warranty. "
-                  f"Open a claim at example.com/warranty/{slug} with your serial number.")
+        ask = rng.choice(
+            [
+                f"My {name} {fault}. Is it still under warranty?",
+                f"Does the warranty cover a {name} that {fault}?",
+                f"The {name} I bought last year {fault}. What are my options?",
+                f"How long is the warranty on the {name}? Mine {fault}.",
+            ]
+        )
+        answer = (
+            f"Sorry to hear that. The {name} has a {years}-year warranty. "
+            f"Open a claim at example.com/warranty/{slug} with your serial number."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _device_setup(name: str, setup: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         who = rng.choice(FIRST_NAMES)
-        ask = rng.choice([
-            f"How do I set up my new {name}?",
-            f"Hi, I'm {who}. I just got a {name}. What are the setup steps?",
-            f"Setting up the {name} is confusing. Where do I start?",
-            f"What's the first thing to do with a new {name}?",
-        ])
+        ask = rng.choice(
+            [
+                f"How do I set up my new {name}?",
+                f"Hi, I'm {who}. I just got a {name}. What are the setup steps?",
+                f"Setting up the {name} is confusing. Where do I start?",
+                f"What's the first thing to do with a new {name}?",
+            ]
+        )
         answer = f"Happy to help. To set up the {name}, {setup}. The guide in the box shows each step."
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _device_error(name: str, slug: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         code = rng.choice(ERROR_CODES)
-        ask = rng.choice([
-            f"My {name} shows error {code}.",
-            f"What does error code {code} mean on the {name}?",
-            f"I keep getting {code} on my {name}. Help!",
-            f"The {name} display says {code} and stops.",
-        ])
-        answer = (f"That error on the {name} means a firmware fault. Restart it and update the firmware; "
-                  f"if the error returns, see example.com/errors/{slug}.")
+        ask = rng.choice(
+            [
+                f"My {name} shows error {code}.",
+                f"What does error code {code} mean on the {name}?",
+                f"I keep getting {code} on my {name}. Help!",
+                f"The {name} display says {code} and stops.",
+            ]
+        )
+        answer = (
+            f"That error on the {name} means a firmware fault. Restart it and update the firmware; "
+            f"if the error returns, see example.com/errors/{slug}."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _device_reset(name: str, hold: int) -> RowMaker:
     def make(rng: random.Random) -> Row:
-        ask = rng.choice([
-            f"How do I factory reset the {name}?",
-            f"I need to wipe my {name} before selling it.",
-            f"Can you tell me how to reset the {name} to default settings?",
-            f"My {name} is acting strange. How do I reset it completely?",
-        ])
-        answer = (f"To reset the {name}, hold the reset button for {hold} seconds until the light blinks. "
-                  f"This erases all settings, so set it up again afterwards.")
+        ask = rng.choice(
+            [
+                f"How do I factory reset the {name}?",
+                f"I need to wipe my {name} before selling it.",
+                f"Can you tell me how to reset the {name} to default settings?",
+                f"My {name} is acting strange. How do I reset it completely?",
+            ]
+        )
+        answer = (
+            f"To reset the {name}, hold the reset button for {hold} seconds until the light blinks. "
+            f"This erases all settings, so set it up again afterwards."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
@@ -183,90 +227,122 @@ def _plan_rows() -> Iterator[RowMaker]:
 
 def _plan_cancel(name: str, slug: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
-        why = rng.choice(["it's too expensive", "I don't use it anymore", "I'm moving abroad", "I found another service"])
-        ask = rng.choice([
-            f"Please cancel my {name}, {why}.",
-            f"How do I cancel the {name}? {why.capitalize()}.",
-            f"I want to stop my {name} subscription because {why}.",
-            f"Cancel {name} now please. {why.capitalize()}.",
-        ])
-        answer = (f"We're sorry to see you go. Cancel the {name} at example.com/account/{slug}; "
-                  f"you keep access until the end of the current billing period.")
+        why = rng.choice(
+            ["it's too expensive", "I don't use it anymore", "I'm moving abroad", "I found another service"]
+        )
+        ask = rng.choice(
+            [
+                f"Please cancel my {name}, {why}.",
+                f"How do I cancel the {name}? {why.capitalize()}.",
+                f"I want to stop my {name} subscription because {why}.",
+                f"Cancel {name} now please. {why.capitalize()}.",
+            ]
+        )
+        answer = (
+            f"We're sorry to see you go. Cancel the {name} at example.com/account/{slug}; "
+            f"you keep access until the end of the current billing period."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _plan_refund(name: str, price: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         month = rng.choice(["March", "April", "May", "June", "July", "August"])
-        ask = rng.choice([
-            f"Can I get a refund for the {name} charge in {month}?",
-            f"I was billed {price} for the {name} in {month} but didn't use it. Refund please.",
-            f"Refund request: {name}, {month} payment.",
-            f"I forgot to cancel the {name} before {month}. Can I get my money back?",
-        ])
-        answer = (f"Thanks for reaching out. A {price} charge for the {name} is refundable "
-                  f"within 14 days; we have sent your refund request to billing.")
+        ask = rng.choice(
+            [
+                f"Can I get a refund for the {name} charge in {month}?",
+                f"I was billed {price} for the {name} in {month} but didn't use it. Refund please.",
+                f"Refund request: {name}, {month} payment.",
+                f"I forgot to cancel the {name} before {month}. Can I get my money back?",
+            ]
+        )
+        answer = (
+            f"Thanks for reaching out. A {price} charge for the {name} is refundable "
+            f"within 14 days; we have sent your refund request to billing."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _plan_upgrade(name: str, target: str, target_price: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
-        ask = rng.choice([
-            f"How do I upgrade my {name}?",
-            f"I'd like more features than the {name} has. What can I upgrade to?",
-            f"Is there a bigger option than the {name}?",
-            f"Upgrade my {name} please.",
-        ])
-        answer = (f"Great choice. You can upgrade the {name} to {target} for {target_price} a month "
-                  f"under Account > Plan; the price difference is prorated.")
+        ask = rng.choice(
+            [
+                f"How do I upgrade my {name}?",
+                f"I'd like more features than the {name} has. What can I upgrade to?",
+                f"Is there a bigger option than the {name}?",
+                f"Upgrade my {name} please.",
+            ]
+        )
+        answer = (
+            f"Great choice. You can upgrade the {name} to {target} for {target_price} a month "
+            f"under Account > Plan; the price difference is prorated."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _plan_password(name: str, slug: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         who = rng.choice(FIRST_NAMES)
-        ask = rng.choice([
-            f"I forgot my password for {name}.",
-            f"How can I reset my {name} password? This is {who}.",
-            f"{who} here, locked out of my {name} account.",
-            f"Password reset for {name}, please.",
-        ])
-        answer = (f"No problem. Reset your {name} password at example.com/reset/{slug}; "
-                  f"the link we email you is valid for 30 minutes.")
+        ask = rng.choice(
+            [
+                f"I forgot my password for {name}.",
+                f"How can I reset my {name} password? This is {who}.",
+                f"{who} here, locked out of my {name} account.",
+                f"Password reset for {name}, please.",
+            ]
+        )
+        answer = (
+            f"No problem. Reset your {name} password at example.com/reset/{slug}; "
+            f"the link we email you is valid for 30 minutes."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _plan_double_charge(name: str, price: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         times = rng.choice(["twice", "three times"])
-        ask = rng.choice([
-            f"I was charged {times} for the {name} this month.",
-            f"Why did you bill me {times} for {name}?",
-            f"My card shows the {name} charged {times}.",
-            f"Duplicate charge: {name}, {times} this month.",
-        ])
-        answer = (f"Apologies for the billing error. We found the extra {name} charge of {price} "
-                  f"and refunded it; it reaches your card in 5 to 7 days.")
+        ask = rng.choice(
+            [
+                f"I was charged {times} for the {name} this month.",
+                f"Why did you bill me {times} for {name}?",
+                f"My card shows the {name} charged {times}.",
+                f"Duplicate charge: {name}, {times} this month.",
+            ]
+        )
+        answer = (
+            f"Apologies for the billing error. We found the extra {name} charge of {price} "
+            f"and refunded it; it reaches your card in 5 to 7 days."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
 def _plan_error(name: str, slug: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         code = rng.choice(ERROR_CODES)
-        ask = rng.choice([
-            f"The {name} page shows error {code} when I log in.",
-            f"What is error {code} in {name}?",
-            f"Getting {code} every time I open {name}.",
-            f"{name} won't load, it says {code}.",
-        ])
-        answer = (f"That error in {name} means your session expired. Sign out and sign back in; "
-                  f"if it persists, see example.com/status/{slug}.")
+        ask = rng.choice(
+            [
+                f"The {name} page shows error {code} when I log in.",
+                f"What is error {code} in {name}?",
+                f"Getting {code} every time I open {name}.",
+                f"{name} won't load, it says {code}.",
+            ]
+        )
+        answer = (
+            f"That error in {name} means your session expired. Sign out and sign back in; "
+            f"if it persists, see example.com/status/{slug}."
+        )
         return _support_row(rng, ask, answer)
+
     return make
 
 
@@ -352,15 +428,20 @@ def _doc_option(tool: str, section: str, noun: str, index: int) -> RowMaker:
     def make(rng: random.Random) -> Row:
         option, kind, defaults, meaning = rng.choice(OPTIONS)
         default = defaults[index % len(defaults)].format(tool=tool)  # fixed per tool
-        ask = rng.choice([
-            f"What does the `{option}` option do in {tool}?",
-            f"Explain {tool}'s {option} setting.",
-            f"In {tool}.toml, what is {option} for?",
-            f"What is the default of {option} in {tool}?",
-        ])
-        answer = (f"`{option}` ({kind}, default {default}) sets "
-                  f"{meaning.format(tool=tool, noun=noun)}. Put it under [{section}] in {tool}.toml.")
+        ask = rng.choice(
+            [
+                f"What does the `{option}` option do in {tool}?",
+                f"Explain {tool}'s {option} setting.",
+                f"In {tool}.toml, what is {option} for?",
+                f"What is the default of {option} in {tool}?",
+            ]
+        )
+        answer = (
+            f"`{option}` ({kind}, default {default}) sets "
+            f"{meaning.format(tool=tool, noun=noun)}. Put it under [{section}] in {tool}.toml."
+        )
         return _docs_row(rng, ask, answer)
+
     return make
 
 
@@ -368,14 +449,17 @@ def _doc_flag(tool: str, command: str, noun: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         flag, does = rng.choice(FLAGS)
         bare = flag.split()[0]
-        ask = rng.choice([
-            f"What does `{command} {bare}` do?",
-            f"How do I use the {bare} flag of {tool}?",
-            f"Show me the {bare} option for `{command}`.",
-            f"Is there a {bare} flag in {tool}?",
-        ])
+        ask = rng.choice(
+            [
+                f"What does `{command} {bare}` do?",
+                f"How do I use the {bare} flag of {tool}?",
+                f"Show me the {bare} option for `{command}`.",
+                f"Is there a {bare} flag in {tool}?",
+            ]
+        )
         answer = f"`{command} {flag}` {does.format(tool=tool, noun=noun)}. See `{command} --help` for all flags."
         return _docs_row(rng, ask, answer)
+
     return make
 
 
@@ -383,29 +467,34 @@ def _doc_function(tool: str, noun: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         signature, returns, does = rng.choice(FUNCTIONS)
         name = signature.split("(")[0]
-        ask = rng.choice([
-            f"What does `{tool}.{name}` do?",
-            f"Describe the {tool}.{name} function.",
-            f"What does {tool}.{name}() return?",
-            f"How do I call {name} in the {tool} Python API?",
-        ])
+        ask = rng.choice(
+            [
+                f"What does `{tool}.{name}` do?",
+                f"Describe the {tool}.{name} function.",
+                f"What does {tool}.{name}() return?",
+                f"How do I call {name} in the {tool} Python API?",
+            ]
+        )
         answer = f"`{tool}.{signature}` {does.format(tool=tool, noun=noun)} and returns {returns}."
         return _docs_row(rng, ask, answer)
+
     return make
 
 
 def _doc_error(tool: str, noun: str) -> RowMaker:
     def make(rng: random.Random) -> Row:
         error, cause, fix = rng.choice(ERRORS)
-        ask = rng.choice([
-            f"{tool} fails with {error}. What's wrong?",
-            f"Why do I get {error} from {tool}?",
-            f"How do I fix {error} in {tool}?",
-            f"Troubleshooting: {tool} stops with {error}.",
-        ])
-        answer = (f"{error} means {cause.format(tool=tool, noun=noun)}. "
-                  f"To fix it, {fix.format(tool=tool)}.")
+        ask = rng.choice(
+            [
+                f"{tool} fails with {error}. What's wrong?",
+                f"Why do I get {error} from {tool}?",
+                f"How do I fix {error} in {tool}?",
+                f"Troubleshooting: {tool} stops with {error}.",
+            ]
+        )
+        answer = f"{error} means {cause.format(tool=tool, noun=noun)}. To fix it, {fix.format(tool=tool)}."
         return _docs_row(rng, ask, answer)
+
     return make
 
 
@@ -413,15 +502,17 @@ def _doc_overview(tool: str, purpose: str, command: str, index: int) -> RowMaker
     minor = 9 + index % 4  # each tool has one fixed minimum Python
 
     def make(rng: random.Random) -> Row:
-        ask = rng.choice([
-            f"What is {tool} and how do I install it?",
-            f"How do I get started with {tool}?",
-            f"Install instructions for {tool}?",
-            f"What does {tool} do?",
-        ])
-        answer = (f"{tool} {purpose}. Install it with `pip install {tool}` (Python 3.{minor}+), "
-                  f"then run `{command}`.")
+        ask = rng.choice(
+            [
+                f"What is {tool} and how do I install it?",
+                f"How do I get started with {tool}?",
+                f"Install instructions for {tool}?",
+                f"What does {tool} do?",
+            ]
+        )
+        answer = f"{tool} {purpose}. Install it with `pip install {tool}` (Python 3.{minor}+), then run `{command}`."
         return _docs_row(rng, ask, answer)
+
     return make
 
 
@@ -432,6 +523,7 @@ def _docs_row(rng: random.Random, ask: str, answer: str) -> Row:
 # --------------------------------------------------------------------------
 # Sampling and writing
 # --------------------------------------------------------------------------
+
 
 def sample_rows(makers: list[RowMaker], count: int, rng: random.Random) -> list[Row]:
     """Draw `count` rows whose prompts are all distinct, cycling through the makers.
@@ -595,9 +687,10 @@ def main(out_dir: Path) -> None:
     write_text(out_dir / "templates" / "support.txt", SUPPORT_TEMPLATE)
     write_text(out_dir / "templates" / "docs.txt", DOCS_TEMPLATE)
     write_text(out_dir / "adapterctl.toml", MANIFEST)
-    write_text(out_dir / "README.md", README.format(
-        products=len(DEVICES) + len(PLANS), tools=len(TOOLS),
-        train_rows=TRAIN_ROWS, eval_rows=EVAL_ROWS))
+    write_text(
+        out_dir / "README.md",
+        README.format(products=len(DEVICES) + len(PLANS), tools=len(TOOLS), train_rows=TRAIN_ROWS, eval_rows=EVAL_ROWS),
+    )
 
 
 if __name__ == "__main__":

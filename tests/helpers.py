@@ -31,7 +31,11 @@ def start_training(root: Path, *extra: str) -> subprocess.Popen:
     """`adapterctl train support` with LONG settings, in the background."""
     return subprocess.Popen(
         [sys.executable, "-m", "adapterctl", "train", "support", *LONG, *extra],
-        cwd=root, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=root,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -27,8 +27,11 @@ def _words(rng: random.Random, n: int) -> str:
 
 
 def _row(rng: random.Random, tag: str | None = "qa", answer_words: int | None = None) -> dict:
-    row = {"instruction": "Answer the question.", "input": f"What links {_words(rng, 4)}?",
-           "output": _words(rng, answer_words or rng.randint(9, 15)).capitalize() + "."}
+    row = {
+        "instruction": "Answer the question.",
+        "input": f"What links {_words(rng, 4)}?",
+        "output": _words(rng, answer_words or rng.randint(9, 15)).capitalize() + ".",
+    }
     if tag:
         row["tag"] = tag
     return row

@@ -6,11 +6,16 @@ import typer
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 PROJECT = typer.Option(
-    None, "--project", "-C", help="Project folder (default: the nearest one holding adapterctl.toml).",
+    None,
+    "--project",
+    "-C",
+    help="Project folder (default: the nearest one holding adapterctl.toml).",
     show_default=False,
 )
 SET = typer.Option(
-    None, "--set", help="Override a spec key for this run, TABLE.KEY=VALUE (e.g. train.learning_rate=1e-4).",
+    None,
+    "--set",
+    help="Override a spec key for this run, TABLE.KEY=VALUE (e.g. train.learning_rate=1e-4).",
     show_default=False,
 )
 

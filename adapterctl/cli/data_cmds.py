@@ -20,9 +20,15 @@ app.add_typer(data_app, name="data")
 @data_app.command("check")
 def check(
     name: str = typer.Argument(..., help="The adapter whose data (data, val_data, eval_data) to check."),
-    fix: Path = typer.Option(None, "--fix", help="Write a cleaned copy of the data files under this folder "
-                             "(same relative paths, JSONL) and a record of every change in fixes.jsonl; "
-                             "the inputs are never changed.", show_default=False, metavar="DIR"),
+    fix: Path = typer.Option(
+        None,
+        "--fix",
+        help="Write a cleaned copy of the data files under this folder "
+        "(same relative paths, JSONL) and a record of every change in fixes.jsonl; "
+        "the inputs are never changed.",
+        show_default=False,
+        metavar="DIR",
+    ),
     limit: int = typer.Option(10, "--limit", help="Problems listed per check in the text output (0: all)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Check again even if the files are unchanged."),
     project: Path = PROJECT,
@@ -46,15 +52,19 @@ def check(
         if fixed is not None:
             _render_fix(fixed)
     if report.errors:
-        raise CheckFailed(f"{name}: {len(report.errors)} errors, {len(report.warnings)} warnings"
-                          + ("" if fixed is None else f" in the input; the cleaned copy is in {fixed.out}"))
+        raise CheckFailed(
+            f"{name}: {len(report.errors)} errors, {len(report.warnings)} warnings"
+            + ("" if fixed is None else f" in the input; the cleaned copy is in {fixed.out}")
+        )
 
 
 def _render(report: Any, limit: int) -> None:
     out = ui.out
     files = report.summary.get("files", {})
-    out.print(", ".join(f"{rel}: {f['rows']} rows ({f['format'] or 'unknown format'})" for rel, f in files.items()),
-              markup=False)
+    out.print(
+        ", ".join(f"{rel}: {f['rows']} rows ({f['format'] or 'unknown format'})" for rel, f in files.items()),
+        markup=False,
+    )
     checks = report.summary.get("checks", {})
     for check, info in checks.items():
         mine = [p for p in report.problems if p.check == check]
@@ -84,8 +94,11 @@ def _render_lengths(lengths: dict[str, Any]) -> None:
         if "skipped" in h:
             ui.warn(f"length check of {rel} skipped: {h['skipped']}")
             continue
-        ui.out.print(f"\ntokens in {rel}: min {h['min']}, median {h['median']:g}, p95 {h['p95']}, max {h['max']} "
-                     f"(max_length {h['max_length']}; {h['truncated']} truncated)", markup=False)
+        ui.out.print(
+            f"\ntokens in {rel}: min {h['min']}, median {h['median']:g}, p95 {h['p95']}, max {h['max']} "
+            f"(max_length {h['max_length']}; {h['truncated']} truncated)",
+            markup=False,
+        )
         most = max((b["rows"] for b in h["histogram"]), default=0) or 1
         for b in h["histogram"]:
             ui.out.print(f"  {b['tokens']:>10} {b['rows']:>7}  {'█' * round(30 * b['rows'] / most)}", markup=False)

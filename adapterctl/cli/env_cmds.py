@@ -39,7 +39,9 @@ def deploy(
 def rollback(
     name: str = typer.Argument(..., help="Adapter NAME."),
     env: str = ENV,
-    to: str = typer.Option(None, "--to", help="Version to return to (default: the previous target).", show_default=False),
+    to: str = typer.Option(
+        None, "--to", help="Version to return to (default: the previous target).", show_default=False
+    ),
     message: str = MESSAGE,
     project: Path = PROJECT,
     as_json: bool = JSON,
@@ -97,8 +99,16 @@ def envs(
             ui.table(
                 ["env", "adapter", "when (UTC)", "action", "from", "to", "forced", "message"],
                 [
-                    (e.env, e.name, when(m["at"]), m["action"], short(m["from"]) or "-", short(m["to"]),
-                     "yes" if m.get("forced") else "", m.get("message", ""))
+                    (
+                        e.env,
+                        e.name,
+                        when(m["at"]),
+                        m["action"],
+                        short(m["from"]) or "-",
+                        short(m["to"]),
+                        "yes" if m.get("forced") else "",
+                        m.get("message", ""),
+                    )
                     for e in items
                     for m in e.moves
                 ],

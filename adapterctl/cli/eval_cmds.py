@@ -16,17 +16,29 @@ from adapterctl.errors import CheckFailed, UsageError
 
 @app.command("eval")
 def eval_(
-    refs: list[str] = typer.Argument(None, help="Versions to evaluate: NAME, NAME@<id>, NAME@<env> or NAME@~N.",
-                                     show_default=False),
-    all_adapters: bool = typer.Option(False, "--all", help="Evaluate the latest version of every adapter that has one."),
-    limit: int = typer.Option(None, "--limit", help="Evaluate on the first N eval rows only (overrides eval.limit).",
-                              show_default=False),
+    refs: list[str] = typer.Argument(
+        None, help="Versions to evaluate: NAME, NAME@<id>, NAME@<env> or NAME@~N.", show_default=False
+    ),
+    all_adapters: bool = typer.Option(
+        False, "--all", help="Evaluate the latest version of every adapter that has one."
+    ),
+    limit: int = typer.Option(
+        None, "--limit", help="Evaluate on the first N eval rows only (overrides eval.limit).", show_default=False
+    ),
     force: bool = typer.Option(False, "--rerun", help="Run again even if results for this eval set and spec exist."),
-    export_sheet: Path = typer.Option(None, "--export-sheet", help="Write a human-eval CSV: prompt, reference, base "
-                                      "and adapter answers, empty 1-5 columns for accuracy, style, safety.",
-                                      show_default=False),
-    import_sheet: Path = typer.Option(None, "--import-sheet", help="Store the rating summary of a filled-in sheet "
-                                      "in the card (diff and report show it).", show_default=False),
+    export_sheet: Path = typer.Option(
+        None,
+        "--export-sheet",
+        help="Write a human-eval CSV: prompt, reference, base "
+        "and adapter answers, empty 1-5 columns for accuracy, style, safety.",
+        show_default=False,
+    ),
+    import_sheet: Path = typer.Option(
+        None,
+        "--import-sheet",
+        help="Store the rating summary of a filled-in sheet in the card (diff and report show it).",
+        show_default=False,
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -51,19 +63,29 @@ def eval_(
         raise CheckFailed(f"eval gates failed: {detail}")
 
 
-def _sheet(refs: list[str], export: Path | None, imported: Path | None, limit: int | None, project: Path | None,
-           as_json: bool) -> None:
+def _sheet(
+    refs: list[str], export: Path | None, imported: Path | None, limit: int | None, project: Path | None, as_json: bool
+) -> None:
     if len(refs) != 1 or (export and imported):
         raise UsageError("--export-sheet and --import-sheet take exactly one version, one option at a time")
     p = api.open_project(project)
     if export:
         rows = api.export_sheet(p, refs[0], export, limit=limit)
-        ui.emit({"sheet": str(export), "rows": rows}, as_json,
-                lambda r: ui.success(f"wrote {r['rows']} rows to {r['sheet']}: rate them 1-5, then --import-sheet"))
+        ui.emit(
+            {"sheet": str(export), "rows": rows},
+            as_json,
+            lambda r: ui.success(f"wrote {r['rows']} rows to {r['sheet']}: rate them 1-5, then --import-sheet"),
+        )
         return
     summary = api.import_sheet(p, refs[0], imported)
-    ui.emit(summary, as_json, lambda s: ui.table(["answer", "criterion", "mean", "rated"], [
-        (who, c, f"{v['mean']:.2f}", v["n"]) for who in ("adapter", "base") for c, v in s.get(who, {}).items()]))
+    ui.emit(
+        summary,
+        as_json,
+        lambda s: ui.table(
+            ["answer", "criterion", "mean", "rated"],
+            [(who, c, f"{v['mean']:.2f}", v["n"]) for who in ("adapter", "base") for c, v in s.get(who, {}).items()],
+        ),
+    )
 
 
 def _render(evals: list[Any]) -> None:
@@ -77,10 +99,13 @@ def _render(evals: list[Any]) -> None:
             rows.append((name, f"{value:.4g}", _num(e.base_metrics.get(name)), interval, d.verdict if d else ""))
         ui.table(["metric", "value", "base", "Δ vs base [95% CI]", "verdict"], rows)
         if e.gates.results:
-            ui.table(["gate", "value", "threshold", "against", "verdict"], [
-                (f"{r.metric} {r.rule}", _num(r.value), _num(r.threshold), r.reference, r.verdict)
-                for r in e.gates.results
-            ])
+            ui.table(
+                ["gate", "value", "threshold", "against", "verdict"],
+                [
+                    (f"{r.metric} {r.rule}", _num(r.value), _num(r.threshold), r.reference, r.verdict)
+                    for r in e.gates.results
+                ],
+            )
         if e.gates.results and e.passed:
             ui.success(f"{e.ref}: all {len(e.gates.results)} gate(s) passed")
 

@@ -17,9 +17,21 @@ from adapterctl.refs import is_version_ref, short
 @app.command()
 def init(
     directory: Path = typer.Argument(Path("."), help="Folder to make into a project (created if missing)."),
-    example: bool = typer.Option(False, "--example", help="Add the runnable example: two adapters on the built-in tiny model."),
-    base: str = typer.Option(None, "--base", help="Base model: a hub id or a local folder (default: the built-in tiny model).", show_default=False),
-    remote: str = typer.Option(None, "--remote", help="DVC remote for push/pull: a local folder or a URL (s3://, gs://, ssh://).", show_default=False),
+    example: bool = typer.Option(
+        False, "--example", help="Add the runnable example: two adapters on the built-in tiny model."
+    ),
+    base: str = typer.Option(
+        None,
+        "--base",
+        help="Base model: a hub id or a local folder (default: the built-in tiny model).",
+        show_default=False,
+    ),
+    remote: str = typer.Option(
+        None,
+        "--remote",
+        help="DVC remote for push/pull: a local folder or a URL (s3://, gs://, ssh://).",
+        show_default=False,
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Scaffold a project: git, DVC, manifest, prompt template, .gitignore and CI workflow.
@@ -79,7 +91,9 @@ def list_(project: Path = PROJECT, as_json: bool = JSON) -> None:
 
 @app.command()
 def show(
-    ref: str = typer.Argument(..., help="An adapter NAME (its resolved spec) or a version REF: NAME@<id>, NAME@<env>, NAME@~N (its card)."),
+    ref: str = typer.Argument(
+        ..., help="An adapter NAME (its resolved spec) or a version REF: NAME@<id>, NAME@<env>, NAME@~N (its card)."
+    ),
     overrides: list[str] = SET,
     full: bool = typer.Option(False, "--full", help="Print a card's whole loss history, not its summary."),
     project: Path = PROJECT,

@@ -12,10 +12,15 @@ from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
 
-DTYPE = typer.Option(None, "--dtype", help="Output dtype: bfloat16, float16 or float32 (default: the base's).",
-                     show_default=False)
-VERIFY = typer.Option(True, "--verify/--no-verify", help="Compare adapter-on-base with the merged model on a few "
-                      "eval prompts (max |Δlogit|, top-1 agreement); a failure exits 1 and writes nothing.")
+DTYPE = typer.Option(
+    None, "--dtype", help="Output dtype: bfloat16, float16 or float32 (default: the base's).", show_default=False
+)
+VERIFY = typer.Option(
+    True,
+    "--verify/--no-verify",
+    help="Compare adapter-on-base with the merged model on a few "
+    "eval prompts (max |Δlogit|, top-1 agreement); a failure exits 1 and writes nothing.",
+)
 
 
 @app.command()
@@ -24,8 +29,12 @@ def merge(
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write the merged model to (must not exist)."),
     dtype: str = DTYPE,
     verify: bool = VERIFY,
-    into: str = typer.Option("full", "--into", help="full: the full-precision base; dequantized: dequant(quant(W)), "
-                             "the weights a QLoRA adapter saw in training."),
+    into: str = typer.Option(
+        "full",
+        "--into",
+        help="full: the full-precision base; dequantized: dequant(quant(W)), "
+        "the weights a QLoRA adapter saw in training.",
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -35,17 +44,21 @@ def merge(
 
     Example: adapterctl merge support@prod --out merged/support --dtype bfloat16
     """
-    result = api.merge(api.open_project(project), ref, out, dtype=dtype, verify=verify, into=into,
-                       progress=not as_json)
+    result = api.merge(api.open_project(project), ref, out, dtype=dtype, verify=verify, into=into, progress=not as_json)
     ui.emit(result, as_json, _render_merge)
 
 
 def _render_merge(r: Any) -> None:
     v = r.verification
-    check = (f"verified: max |Δlogit| {v['max_abs_diff']:.2g}, top-1 agreement {v['top1_agreement']:.0%}"
-             if v else "not verified (--no-verify)")
-    ui.success(f"merged {r.ref} into {r.base} → {r.out} ({r.dtype}, {r.shards} shard(s), "
-               f"{r.merged} weights changed, {r.replaced} replaced; {check}) in {r.seconds:.1f}s")
+    check = (
+        f"verified: max |Δlogit| {v['max_abs_diff']:.2g}, top-1 agreement {v['top1_agreement']:.0%}"
+        if v
+        else "not verified (--no-verify)"
+    )
+    ui.success(
+        f"merged {r.ref} into {r.base} → {r.out} ({r.dtype}, {r.shards} shard(s), "
+        f"{r.merged} weights changed, {r.replaced} replaced; {check}) in {r.seconds:.1f}s"
+    )
     ui.out.print(str(r.out), markup=False, highlight=False)
 
 
@@ -54,10 +67,12 @@ def combine(
     refs: list[str] = typer.Argument(..., help="Two or more versions to combine (NAME, NAME@id, NAME@env)."),
     into: str = typer.Option(..., "--into", help="The adapter NAME the combination becomes a version of."),
     method: str = typer.Option("linear", "--method", help="linear, cat, svd, ties, dare_linear or dare_ties."),
-    weights: str = typer.Option(None, "--weights", help="Comma-separated weight per input, e.g. 0.6,0.4 "
-                                "(default 1.0 each).", show_default=False),
-    density: float = typer.Option(None, "--density", help="Share of each delta kept by ties/dare (default 0.5).",
-                                  show_default=False),
+    weights: str = typer.Option(
+        None, "--weights", help="Comma-separated weight per input, e.g. 0.6,0.4 (default 1.0 each).", show_default=False
+    ),
+    density: float = typer.Option(
+        None, "--density", help="Share of each delta kept by ties/dare (default 0.5).", show_default=False
+    ),
     message: str = typer.Option("", "--message", "-m", help="A note stored in the new version's card."),
     project: Path = PROJECT,
     as_json: bool = JSON,
@@ -69,8 +84,9 @@ def combine(
     Example: adapterctl combine support docs --into both --method ties --weights 0.6,0.4
     """
     parsed = _floats(weights, "--weights") if weights else None
-    result = api.combine(api.open_project(project), refs, into, method=method, weights=parsed, density=density,
-                         message=message)
+    result = api.combine(
+        api.open_project(project), refs, into, method=method, weights=parsed, density=density, message=message
+    )
 
     def render(r: Any) -> None:
         inputs = ", ".join(f"{p.split('@')[0]}@{p.split('@')[1][:12]}" for p in r.parents)
@@ -95,8 +111,13 @@ def _floats(text: str, option: str) -> list[float]:
 @app.command()
 def export(
     ref: str = typer.Argument(..., help="The version to export: NAME, NAME@id, NAME@env or NAME@~N."),
-    fmt: str = typer.Option(..., "--format", "-f", help="peft: the PEFT folder, re-hashed; merged: as `merge`; "
-                            "vllm: checked against vLLM's LoRA limits, with the `vllm serve` line to run."),
+    fmt: str = typer.Option(
+        ...,
+        "--format",
+        "-f",
+        help="peft: the PEFT folder, re-hashed; merged: as `merge`; "
+        "vllm: checked against vLLM's LoRA limits, with the `vllm serve` line to run.",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write (must not exist)."),
     dtype: str = DTYPE,
     verify: bool = VERIFY,
@@ -109,8 +130,7 @@ def export(
 
     Example: adapterctl export support@prod --format vllm --out export/support
     """
-    result = api.export(api.open_project(project), ref, fmt, out, dtype=dtype, verify=verify,
-                        progress=not as_json)
+    result = api.export(api.open_project(project), ref, fmt, out, dtype=dtype, verify=verify, progress=not as_json)
 
     def render(r: Any) -> None:
         if r.merge is not None:

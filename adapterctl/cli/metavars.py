@@ -11,7 +11,14 @@ import click
 from typer.core import TyperArgument, TyperOption
 
 # Options whose value has a shape worth showing; others get a name from their type.
-SHAPES = {"--set": "KEY=VALUE", "--fix": "KEY=VALUE", "--env": "ENV", "--to": "REF", "--against": "REF", "--base": "GIT_REF"}
+SHAPES = {
+    "--set": "KEY=VALUE",
+    "--fix": "KEY=VALUE",
+    "--env": "ENV",
+    "--to": "REF",
+    "--against": "REF",
+    "--base": "GIT_REF",
+}
 
 
 class _Argument(TyperArgument):

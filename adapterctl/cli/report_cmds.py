@@ -46,8 +46,9 @@ def report(
     base: str = typer.Option(..., "--base", help="The git revision to compare with, e.g. origin/main."),
     env: str = typer.Option("prod", "--env", "-e", help="Compare with the version this environment served at --base."),
     md: bool = MD,
-    html: Path = typer.Option(None, "--html", help="Also write one self-contained HTML page (plots embedded) here.",
-                              show_default=False),
+    html: Path = typer.Option(
+        None, "--html", help="Also write one self-contained HTML page (plots embedded) here.", show_default=False
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -69,9 +70,16 @@ def report(
     if as_json:
         from adapterctl.report import render
 
-        ui.print_json({"base_ref": r.base_ref, "env": r.env, "adapters": [
-            {"name": a.name, "new_versions": a.new_versions, "comparison": render.as_json(a.comparison)}
-            for a in r.adapters]})
+        ui.print_json(
+            {
+                "base_ref": r.base_ref,
+                "env": r.env,
+                "adapters": [
+                    {"name": a.name, "new_versions": a.new_versions, "comparison": render.as_json(a.comparison)}
+                    for a in r.adapters
+                ],
+            }
+        )
     elif md:
         _write(blocks.markdown(doc))
     elif html is None:

@@ -21,11 +21,16 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
     port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
     api_key: str = typer.Option(
-        None, "--api-key", help="Require `Authorization: Bearer KEY` (default: $ADAPTERCTL_API_KEY if set).",
+        None,
+        "--api-key",
+        help="Require `Authorization: Bearer KEY` (default: $ADAPTERCTL_API_KEY if set).",
         show_default=False,
     ),
-    max_loaded: int = typer.Option(4, "--max-loaded", help="Versions kept loaded besides the current ones "
-                                   "(pinned NAME@<id> models and rollback targets)."),
+    max_loaded: int = typer.Option(
+        4,
+        "--max-loaded",
+        help="Versions kept loaded besides the current ones (pinned NAME@<id> models and rollback targets).",
+    ),
     max_batch: int = typer.Option(32, "--max-batch", help="Most concurrent requests generated as one batch."),
     project: Path = PROJECT,
 ) -> None:
@@ -38,8 +43,15 @@ def serve(
 
     Example: adapterctl serve --env prod --port 8000
     """
-    api.serve(api.open_project(project), env, host=host, port=port, api_key=api_key,
-              max_loaded=max_loaded, max_batch=max_batch)
+    api.serve(
+        api.open_project(project),
+        env,
+        host=host,
+        port=port,
+        api_key=api_key,
+        max_loaded=max_loaded,
+        max_batch=max_batch,
+    )
 
 
 @app.command()
@@ -61,8 +73,15 @@ def generate(
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    result = api.generate(api.open_project(project), ref, prompt, max_tokens=max_tokens, temperature=temperature,
-                          chat=chat, on_text=None if as_json else stream)
+    result = api.generate(
+        api.open_project(project),
+        ref,
+        prompt,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        chat=chat,
+        on_text=None if as_json else stream,
+    )
 
     def render(r: Any) -> None:
         sys.stdout.write("\n")
@@ -98,8 +117,10 @@ def render_sync(report: Any) -> None:
     for name in report.unloaded:
         ui.info(f"{report.server}: unloaded {name}")
     if report.pending_unload:
-        ui.info(f"{report.server}: still loaded for the grace period: {', '.join(report.pending_unload)} "
-                "(a later `adapterctl sync` unloads them)")
+        ui.info(
+            f"{report.server}: still loaded for the grace period: {', '.join(report.pending_unload)} "
+            "(a later `adapterctl sync` unloads them)"
+        )
 
 
 def check_synced(report: Any, *, moved: bool) -> None:
@@ -108,5 +129,7 @@ def check_synced(report: Any, *, moved: bool) -> None:
     if moved:
         render_sync(report)
     prefix = f"the pointer moved, but {report.env} is NOT synced: " if moved else f"{report.env} is not synced: "
-    raise CheckFailed(f"{prefix}{report.server} keeps serving the previous version ({report.problem()}); "
-                      f"fix it and run `adapterctl sync --env {report.env}`")
+    raise CheckFailed(
+        f"{prefix}{report.server} keeps serving the previous version ({report.problem()}); "
+        f"fix it and run `adapterctl sync --env {report.env}`"
+    )

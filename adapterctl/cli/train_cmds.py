@@ -16,17 +16,40 @@ from adapterctl.refs import short
 
 @app.command()
 def train(
-    names: list[str] = typer.Argument(None, help="Adapters to train, in turn (the base loads once where it can).",
-                                      show_default=False),
-    all_stale: bool = typer.Option(False, "--all-stale", help="Also train every adapter that is stale (its latest version no longer matches the manifest) or has no version yet."),
+    names: list[str] = typer.Argument(
+        None, help="Adapters to train, in turn (the base loads once where it can).", show_default=False
+    ),
+    all_stale: bool = typer.Option(
+        False,
+        "--all-stale",
+        help="Also train every adapter that is stale (its latest version no longer matches the manifest) or has no version yet.",
+    ),
     overrides: list[str] = SET,
-    resume: bool = typer.Option(False, "--resume", help="Continue the newest interrupted run of each NAME from its last checkpoint."),
-    launcher: str = typer.Option("none", "--launcher", help="none: train in this process; accelerate: run the same recipe under `accelerate launch` (DDP/FSDP)."),
-    num_processes: int = typer.Option(None, "--num-processes", help="Processes for --launcher accelerate (default: one per GPU, else 1).", show_default=False),
-    accelerate_config: str = typer.Option(None, "--accelerate-config", help="ddp, fsdp, cpu, or an accelerate config YAML (default: ddp on GPUs, cpu without).", show_default=False),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the newest interrupted run of each NAME from its last checkpoint."
+    ),
+    launcher: str = typer.Option(
+        "none",
+        "--launcher",
+        help="none: train in this process; accelerate: run the same recipe under `accelerate launch` (DDP/FSDP).",
+    ),
+    num_processes: int = typer.Option(
+        None,
+        "--num-processes",
+        help="Processes for --launcher accelerate (default: one per GPU, else 1).",
+        show_default=False,
+    ),
+    accelerate_config: str = typer.Option(
+        None,
+        "--accelerate-config",
+        help="ddp, fsdp, cpu, or an accelerate config YAML (default: ddp on GPUs, cpu without).",
+        show_default=False,
+    ),
     message: str = typer.Option("", "--message", "-m", help="A note stored in each new version's card."),
     no_eval: bool = typer.Option(False, "--no-eval", help="Skip the eval and gates that run on each new version."),
-    force: bool = typer.Option(False, "--force", help="Train even when `data check` finds errors in the data; the card records the override."),
+    force: bool = typer.Option(
+        False, "--force", help="Train even when `data check` finds errors in the data; the card records the override."
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -44,9 +67,18 @@ def train(
     """
     root = api.open_project(project)
     results = api.train(
-        root, names or [], overrides=overrides or [], resume=resume, all_stale=all_stale,
-        launcher=launcher, num_processes=num_processes, accelerate_config=accelerate_config,
-        progress="json" if as_json else "auto", message=message, evaluate=not no_eval, force=force,
+        root,
+        names or [],
+        overrides=overrides or [],
+        resume=resume,
+        all_stale=all_stale,
+        launcher=launcher,
+        num_processes=num_processes,
+        accelerate_config=accelerate_config,
+        progress="json" if as_json else "auto",
+        message=message,
+        evaluate=not no_eval,
+        force=force,
     )
     if as_json:
         from adapterctl.train.progress import json_line
@@ -90,8 +122,16 @@ def _render_trained(r: Any) -> None:
 @app.command()
 def sweep(
     name: str = typer.Argument(..., help="The adapter to sweep."),
-    grid: list[str] = typer.Option(None, "--set", help="A grid axis, TABLE.KEY=V1,V2,... (repeat for more axes; TOML values).", show_default=False, metavar="KEY=V1,V2"),
-    overrides: list[str] = typer.Option(None, "--fix", help="Override a key for every candidate, TABLE.KEY=VALUE.", show_default=False),
+    grid: list[str] = typer.Option(
+        None,
+        "--set",
+        help="A grid axis, TABLE.KEY=V1,V2,... (repeat for more axes; TOML values).",
+        show_default=False,
+        metavar="KEY=V1,V2",
+    ),
+    overrides: list[str] = typer.Option(
+        None, "--fix", help="Override a key for every candidate, TABLE.KEY=VALUE.", show_default=False
+    ),
     message: str = typer.Option("", "--message", "-m", help="A note stored in each candidate's card."),
     project: Path = PROJECT,
     as_json: bool = JSON,
@@ -102,8 +142,14 @@ def sweep(
 
     Example: adapterctl sweep support --set train.learning_rate=1e-4,2e-4,5e-4 --set lora.r=8,16
     """
-    result = api.sweep(api.open_project(project), name, grid or [], overrides=overrides or [],
-                       progress="json" if as_json else "auto", message=message)
+    result = api.sweep(
+        api.open_project(project),
+        name,
+        grid or [],
+        overrides=overrides or [],
+        progress="json" if as_json else "auto",
+        message=message,
+    )
     if as_json:
         from adapterctl.train.progress import json_line
 
@@ -113,8 +159,15 @@ def sweep(
     for c in result.candidates:
         params = ", ".join(f"{k}={v}" for k, v in (c.sweep or {}).get("params", {}).items())
         final = (c.val_loss or {}).get("final")
-        rows.append(((c.sweep or {}).get("rank"), c.short or "-", params,
-                     f"{final:.4f}" if final is not None else "-", "best" if (c.sweep or {}).get("best") else ""))
+        rows.append(
+            (
+                (c.sweep or {}).get("rank"),
+                c.short or "-",
+                params,
+                f"{final:.4f}" if final is not None else "-",
+                "best" if (c.sweep or {}).get("best") else "",
+            )
+        )
     ui.table(["rank", "version", "parameters", "val loss", ""], rows, title=f"{result.sweep_id} ({name})")
     if result.best:
         ui.success(f"best: {name}@{short(result.best)} (now the latest version of {name})")

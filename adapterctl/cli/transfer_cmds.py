@@ -41,7 +41,9 @@ def push(
     Example: adapterctl push support@prod
     """
     result = api.push(api.open_project(project), ref)
-    ui.emit(result, as_json, lambda r: ui.success(f"pushed {', '.join(r.targets)} to {r.remote} ({r.files} files uploaded)"))
+    ui.emit(
+        result, as_json, lambda r: ui.success(f"pushed {', '.join(r.targets)} to {r.remote} ({r.files} files uploaded)")
+    )
 
 
 @app.command()
@@ -55,7 +57,11 @@ def pull(
     Example: adapterctl pull support@prod
     """
     result = api.pull(api.open_project(project), ref)
-    ui.emit(result, as_json, lambda r: ui.success(f"pulled {', '.join(r.targets)} from {r.remote}; verified {len(r.verified)} version(s)"))
+    ui.emit(
+        result,
+        as_json,
+        lambda r: ui.success(f"pulled {', '.join(r.targets)} from {r.remote}; verified {len(r.verified)} version(s)"),
+    )
 
 
 @app.command()

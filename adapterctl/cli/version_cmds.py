@@ -21,8 +21,10 @@ def import_(
     path: Path = typer.Argument(..., help="A PEFT adapter folder (adapter_config.json + adapter_model.safetensors)."),
     message: str = typer.Option("", "--message", "-m", help="Message recorded in the version card."),
     any_base: bool = typer.Option(
-        False, "--any-base", help="Accept a base_model_name_or_path that differs from the manifest's base "
-        "(tensor shapes are still checked)."
+        False,
+        "--any-base",
+        help="Accept a base_model_name_or_path that differs from the manifest's base "
+        "(tensor shapes are still checked).",
     ),
     project: Path = PROJECT,
     as_json: bool = JSON,
@@ -61,7 +63,14 @@ def log(
         ui.table(
             ["version", "created (UTC)", "environments", "metrics", "parent", "message"],
             [
-                (e.short, when(e.created), ", ".join(e.environments), _metrics(e.metrics), short(e.parent) or "-", e.message)
+                (
+                    e.short,
+                    when(e.created),
+                    ", ".join(e.environments),
+                    _metrics(e.metrics),
+                    short(e.parent) or "-",
+                    e.message,
+                )
                 for e in rows
             ],
         )

@@ -101,7 +101,7 @@ def _template_for(root: Path, template: str | None, fmt: str, columns: list[str]
         if template:
             raise DataError(
                 f"{label}: chat rows (`messages`) are rendered by the tokenizer's chat template; "
-                f"remove `template = \"{template}\"` from this adapter or use instruction rows"
+                f'remove `template = "{template}"` from this adapter or use instruction rows'
             )
         return None
     if template:
@@ -148,11 +148,13 @@ def _split_chat(messages: Any, where: str) -> dict[str, Any]:
     clean = []
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
-            raise DataError(f"{where}: message {i} must be {{\"role\": one of {sorted(ROLES)}, \"content\": text}}")
+            raise DataError(f'{where}: message {i} must be {{"role": one of {sorted(ROLES)}, "content": text}}')
         clean.append({"role": m["role"], "content": m["content"]})
     if len(clean) < 2 or clean[-1]["role"] != "assistant":
-        raise DataError(f"{where}: the last message must be the assistant's answer, after at least one other "
-                        f"message (got {[m['role'] for m in clean]})")
+        raise DataError(
+            f"{where}: the last message must be the assistant's answer, after at least one other "
+            f"message (got {[m['role'] for m in clean]})"
+        )
     return {"prompt": clean[:-1], "completion": clean[-1:]}
 
 

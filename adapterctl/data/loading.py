@@ -28,9 +28,13 @@ def load_table(path: Path, *, label: str | None = None, numbered: bool = False):
     label = label or str(path)
     builder = BUILDERS.get(path.suffix.lower())
     if builder is None:
-        raise DataError(f"{label}: unsupported data format {path.suffix or '(no suffix)'}; use .jsonl, .csv or .parquet")
+        raise DataError(
+            f"{label}: unsupported data format {path.suffix or '(no suffix)'}; use .jsonl, .csv or .parquet"
+        )
     if not path.is_file():
-        hint = " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if storage.dvc_file(Path(path)).exists() else ""
+        hint = (
+            " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if storage.dvc_file(Path(path)).exists() else ""
+        )
         raise DataError(f"{label}: file not found{hint}")
     if path.stat().st_size == 0:
         raise DataError(f"{label}: the file is empty (no rows)")
@@ -70,8 +74,10 @@ def scan_text(path: Path, label: str) -> list[int] | None:
         try:
             text_lines.append(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise DataError(f"{label}:{number}: not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line); "
-                            "re-save the file as UTF-8") from None
+            raise DataError(
+                f"{label}:{number}: not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line); "
+                "re-save the file as UTF-8"
+            ) from None
     if suffix == ".jsonl":
         for number, line in enumerate(text_lines, start=1):
             # Blank means JSON whitespace only: pyarrow skips those lines and chokes on others

@@ -35,8 +35,10 @@ class Template:
             if field is None:
                 continue
             if not field.isidentifier() or spec or conversion:
-                raise DataError(f"{name}: placeholder {{{field}{'!' + conversion if conversion else ''}"
-                                f"{':' + spec if spec else ''}}} is not a plain field name like {{input}}")
+                raise DataError(
+                    f"{name}: placeholder {{{field}{'!' + conversion if conversion else ''}"
+                    f"{':' + spec if spec else ''}}} is not a plain field name like {{input}}"
+                )
             if field not in fields:
                 fields.append(field)
         return cls(name, text, tuple(fields))

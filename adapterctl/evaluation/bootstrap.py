@@ -52,8 +52,14 @@ def pair(rows_a: Sequence[dict[str, Any]], rows_b: Sequence[dict[str, Any]]) -> 
     return out
 
 
-def deltas(names: Sequence[str], rows_a: Sequence[dict], rows_b: Sequence[dict], *,
-           resamples: int = RESAMPLES, seed: int = SEED) -> dict[str, Delta]:
+def deltas(
+    names: Sequence[str],
+    rows_a: Sequence[dict],
+    rows_b: Sequence[dict],
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> dict[str, Delta]:
     """A Delta for every metric in `names` that both sides carry, on their paired rows."""
     import numpy as np
 

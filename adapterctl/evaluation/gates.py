@@ -40,7 +40,7 @@ class Rule:
 def parse(metric: str, text: str) -> Rule:
     m = GATE.match(text)
     if not m:
-        raise ManifestError(f"gates.{metric}: {text!r} is not a gate (\"OP NUMBER\" or \"OP REF [+|- NUMBER]\")")
+        raise ManifestError(f'gates.{metric}: {text!r} is not a gate ("OP NUMBER" or "OP REF [+|- NUMBER]")')
     if m["number"] is not None:
         return Rule(metric, text.strip(), m["op"], None, float(m["number"]))
     offset = float(m["offset"] or 0) * (-1 if m["sign"] == "-" else 1)
@@ -97,8 +97,15 @@ class GateReport:
             "rules": dict(gates),
             "eval_key": key,
             "checked": [
-                {"metric": r.metric, "rule": r.rule, "value": r.value, "threshold": r.threshold,
-                 "reference": r.reference, "verdict": r.verdict, "note": r.note}
+                {
+                    "metric": r.metric,
+                    "rule": r.rule,
+                    "value": r.value,
+                    "threshold": r.threshold,
+                    "reference": r.reference,
+                    "verdict": r.verdict,
+                    "note": r.note,
+                }
                 for r in self.results
             ],
         }
@@ -114,14 +121,27 @@ def check(gate_rules: list[Rule], values: Mapping[str, float], references: Mappi
         label = reference.label if reference else "absolute"
         note = reference.note if reference else ""
         if value is None:
-            out.append(GateResult(rule.metric, rule.text, None,
-                                  threshold, label, False, f"{rule.metric} was not computed: add it to eval.metrics"))
+            out.append(
+                GateResult(
+                    rule.metric,
+                    rule.text,
+                    None,
+                    threshold,
+                    label,
+                    False,
+                    f"{rule.metric} was not computed: add it to eval.metrics",
+                )
+            )
         elif threshold is None:
-            out.append(GateResult(rule.metric, rule.text, value, None, label, False,
-                                  f"{label} has no {rule.metric} to compare with"))
+            out.append(
+                GateResult(
+                    rule.metric, rule.text, value, None, label, False, f"{label} has no {rule.metric} to compare with"
+                )
+            )
         else:
-            out.append(GateResult(rule.metric, rule.text, value, threshold, label,
-                                  bool(OPS[rule.op](value, threshold)), note))
+            out.append(
+                GateResult(rule.metric, rule.text, value, threshold, label, bool(OPS[rule.op](value, threshold)), note)
+            )
     return GateReport(out)
 
 

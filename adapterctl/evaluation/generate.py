@@ -27,7 +27,13 @@ def completion_text(completion: Any) -> str:
 
 
 def generate(
-    model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int, batch_size: int, max_length: int,
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int,
+    batch_size: int,
+    max_length: int,
     advance: Advance | None = None,
 ) -> list[str]:
     """Greedy completions of `prompts`, in order."""
@@ -40,18 +46,26 @@ def generate(
     outputs: list[str] = [""] * len(prompts)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+            chunk = order[start : start + batch_size]
             width = max(len(encoded[i]) for i in chunk)
             ids = torch.full((len(chunk), width), pad, dtype=torch.long)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
             for row, i in enumerate(chunk):  # left padding
                 seq = encoded[i]
-                ids[row, width - len(seq):] = torch.tensor(seq)
-                mask[row, width - len(seq):] = 1
+                ids[row, width - len(seq) :] = torch.tensor(seq)
+                mask[row, width - len(seq) :] = 1
             generated = model.generate(
-                input_ids=ids.to(device), attention_mask=mask.to(device), max_new_tokens=max_new_tokens,
-                do_sample=False, num_beams=1, use_cache=True, pad_token_id=pad,
-                eos_token_id=tokenizer.eos_token_id, temperature=None, top_p=None, top_k=None,
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                use_cache=True,
+                pad_token_id=pad,
+                eos_token_id=tokenizer.eos_token_id,
+                temperature=None,
+                top_p=None,
+                top_k=None,
             )
             for row, i in enumerate(chunk):
                 outputs[i] = tokenizer.decode(generated[row, width:], skip_special_tokens=True).strip()
@@ -61,7 +75,13 @@ def generate(
 
 
 def completion_losses(
-    model, tokenizer, prompts: Sequence[str], completions: Sequence[str], *, batch_size: int, max_length: int,
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    completions: Sequence[str],
+    *,
+    batch_size: int,
+    max_length: int,
     advance: Advance | None = None,
 ) -> list[list[float]]:
     """[summed NLL, completion tokens] per row, teacher-forced; the completion ends with EOS."""
@@ -73,21 +93,21 @@ def completion_losses(
     out: list[list[float]] = []
     with torch.inference_mode():
         for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
+            chunk = rows[start : start + batch_size]
             width = max(len(ids) for ids, _ in chunk)
             ids = torch.full((len(chunk), width), pad, dtype=torch.long)
             mask = torch.zeros_like(ids)
             labels = torch.full_like(ids, -100)
             for r, (seq, first) in enumerate(chunk):  # right padding: positions stay 0..n-1
-                ids[r, :len(seq)] = torch.tensor(seq)
-                mask[r, :len(seq)] = 1
-                labels[r, first:len(seq)] = ids[r, first:len(seq)]
+                ids[r, : len(seq)] = torch.tensor(seq)
+                mask[r, : len(seq)] = 1
+                labels[r, first : len(seq)] = ids[r, first : len(seq)]
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
             shifted = labels[:, 1:].to(device)
             nll = torch.nn.functional.cross_entropy(
                 logits[:, :-1].reshape(-1, logits.size(-1)), shifted.reshape(-1), ignore_index=-100, reduction="none"
             ).view(shifted.shape)
-            counted = (shifted != -100)
+            counted = shifted != -100
             for r in range(len(chunk)):
                 out.append([round(float(nll[r].sum()), 6), int(counted[r].sum())])
             if advance:

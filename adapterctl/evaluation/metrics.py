@@ -31,19 +31,22 @@ class Metric:
     description: str
 
 
-REGISTRY: dict[str, Metric] = {m.name: m for m in (
-    Metric("rouge1", True, "generation", "0-1", "ROUGE-1 F-measure (unigram overlap), mean over rows"),
-    Metric("rouge2", True, "generation", "0-1", "ROUGE-2 F-measure (bigram overlap), mean over rows"),
-    Metric("rouge_l", True, "generation", "0-1", "ROUGE-L F-measure (longest common subsequence), mean over rows"),
-    Metric("bleu", True, "generation", "0-100", "sacrebleu corpus BLEU"),
-    Metric("chrf", True, "generation", "0-100", "sacrebleu corpus chrF"),
-    Metric("exact_match", True, "generation", "0-1", "output equals the reference (whitespace-normalised)"),
-    Metric("accuracy", True, "label", "0-1", "predicted label (the output's first line) equals the row's label"),
-    Metric("macro_f1", True, "label", "0-1", "F1 per label, averaged over the labels in the eval set"),
-    Metric("eval_loss", False, "loss", "nats", "teacher-forced cross-entropy over completion tokens"),
-    Metric("perplexity", False, "loss", "ratio", "exp(eval_loss)"),
-    Metric("val_loss", False, "training", "nats", "final val loss recorded by training (no eval run needed)"),
-)}
+REGISTRY: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("rouge1", True, "generation", "0-1", "ROUGE-1 F-measure (unigram overlap), mean over rows"),
+        Metric("rouge2", True, "generation", "0-1", "ROUGE-2 F-measure (bigram overlap), mean over rows"),
+        Metric("rouge_l", True, "generation", "0-1", "ROUGE-L F-measure (longest common subsequence), mean over rows"),
+        Metric("bleu", True, "generation", "0-100", "sacrebleu corpus BLEU"),
+        Metric("chrf", True, "generation", "0-100", "sacrebleu corpus chrF"),
+        Metric("exact_match", True, "generation", "0-1", "output equals the reference (whitespace-normalised)"),
+        Metric("accuracy", True, "label", "0-1", "predicted label (the output's first line) equals the row's label"),
+        Metric("macro_f1", True, "label", "0-1", "F1 per label, averaged over the labels in the eval set"),
+        Metric("eval_loss", False, "loss", "nats", "teacher-forced cross-entropy over completion tokens"),
+        Metric("perplexity", False, "loss", "ratio", "exp(eval_loss)"),
+        Metric("val_loss", False, "training", "nats", "final val loss recorded by training (no eval run needed)"),
+    )
+}
 NAMES = tuple(REGISTRY)
 GENERATION = tuple(n for n, m in REGISTRY.items() if m.kind in ("generation", "label"))
 MODULES = Path(__file__).with_name("modules")

@@ -27,8 +27,9 @@ from adapterctl.project import Project, atomic_write
 SCHEMA = 1
 
 
-def eval_key(spec: AdapterSpec, eval_md5: str, template_sha256: str, limit: int | None,
-             base_hash: str | None = None) -> str:
+def eval_key(
+    spec: AdapterSpec, eval_md5: str, template_sha256: str, limit: int | None, base_hash: str | None = None
+) -> str:
     material = {
         "eval_md5": eval_md5,
         "template_sha256": template_sha256,

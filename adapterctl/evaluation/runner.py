@@ -54,8 +54,9 @@ class Models:
         from adapterctl.train.quiet import quiet
 
         if self.loaded is None:
-            self.loaded = modeling.load_base(self.project, self.m.base, manifest.TrainSpec(quantization="none"),
-                                             for_training=False)
+            self.loaded = modeling.load_base(
+                self.project, self.m.base, manifest.TrainSpec(quantization="none"), for_training=False
+            )
             from adapterctl.train.threads import cpu_threads
 
             # Same policy as training: a small model on a CPU runs fastest on one thread
@@ -92,7 +93,9 @@ def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None) ->
         raise ManifestError(f"adapters.{spec.name}.eval_data is not set: name a held-out eval set to evaluate on")
     path = project.root / spec.eval_data
     if not path.is_file():
-        hint = " (DVC-tracked: run `adapterctl pull` or `dvc pull`)" if path.with_name(path.name + ".dvc").exists() else ""
+        hint = (
+            " (DVC-tracked: run `adapterctl pull` or `dvc pull`)" if path.with_name(path.name + ".dvc").exists() else ""
+        )
         raise DataError(f"{spec.eval_data}: eval set not found{hint}")
     cache = fingerprints.FileCache(project)
     try:
@@ -105,9 +108,14 @@ def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None) ->
     template = versions.template_sha256(project, spec)
     _, rows = examples.render_file(project.root, spec.eval_data, spec.template)
     rows = rows[:limit] if limit else rows
-    return EvalSet(spec, results.eval_key(spec, md5, template, limit),
-                   results.eval_key(spec, md5, template, limit, base_hash=base["hash"] or base["model"]),
-                   md5, limit, rows)
+    return EvalSet(
+        spec,
+        results.eval_key(spec, md5, template, limit),
+        results.eval_key(spec, md5, template, limit, base_hash=base["hash"] or base["model"]),
+        md5,
+        limit,
+        rows,
+    )
 
 
 def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]:
@@ -126,12 +134,26 @@ def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]
     needs_text = bool(set(metrics.GENERATION) & set(wanted))
     with ui.progress(len(rows) * (needs_text + needs_loss), f"eval {label}") as advance:
         if needs_text:
-            outputs = gen.generate(model, tokenizer, prompts, max_new_tokens=spec.eval.max_new_tokens,
-                                   batch_size=spec.eval.batch_size, max_length=spec.train.max_length, advance=advance)
+            outputs = gen.generate(
+                model,
+                tokenizer,
+                prompts,
+                max_new_tokens=spec.eval.max_new_tokens,
+                batch_size=spec.eval.batch_size,
+                max_length=spec.train.max_length,
+                advance=advance,
+            )
             per_row = metrics.score_generations(outputs, references, labels if has_labels else None, wanted)
         if needs_loss:
-            losses = gen.completion_losses(model, tokenizer, prompts, references, batch_size=spec.eval.batch_size,
-                                           max_length=spec.train.max_length, advance=advance)
+            losses = gen.completion_losses(
+                model,
+                tokenizer,
+                prompts,
+                references,
+                batch_size=spec.eval.batch_size,
+                max_length=spec.train.max_length,
+                advance=advance,
+            )
             for record, loss in zip(per_row, losses, strict=True):
                 record["loss"] = loss
     return [
@@ -142,10 +164,17 @@ def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]
 
 def _header(es: EvalSet, subject: str, rows: list[dict], seconds: float, extra: dict[str, float]) -> dict[str, Any]:
     return {
-        "key": es.key if subject != "base" else es.base_key, "subject": subject, "name": es.spec.name,
-        "eval_data": es.spec.eval_data, "eval_md5": es.md5, "limit": es.limit or 0,
-        "max_new_tokens": es.spec.eval.max_new_tokens, "rows": len(rows), "created": environments.now(),
-        "seconds": round(seconds, 2), "metrics": {**metrics.corpus(es.spec.eval.metrics, rows), **extra},
+        "key": es.key if subject != "base" else es.base_key,
+        "subject": subject,
+        "name": es.spec.name,
+        "eval_data": es.spec.eval_data,
+        "eval_md5": es.md5,
+        "limit": es.limit or 0,
+        "max_new_tokens": es.spec.eval.max_new_tokens,
+        "rows": len(rows),
+        "created": environments.now(),
+        "seconds": round(seconds, 2),
+        "metrics": {**metrics.corpus(es.spec.eval.metrics, rows), **extra},
     }
 
 
@@ -162,8 +191,9 @@ def base_result(project: Project, es: EvalSet, models: Models) -> results.EvalRe
     return result
 
 
-def version_result(project: Project, es: EvalSet, version: versions.Version, models: Models,
-                   *, force: bool = False) -> tuple[versions.Version, results.EvalResult, bool]:
+def version_result(
+    project: Project, es: EvalSet, version: versions.Version, models: Models, *, force: bool = False
+) -> tuple[versions.Version, results.EvalResult, bool]:
     """(version with its updated card, its result, whether it came from the cache)."""
     path = results.version_file(project, version.name, version.id, es.key)
     evals = version.card.metrics.get("evals") or {}
@@ -177,8 +207,9 @@ def version_result(project: Project, es: EvalSet, version: versions.Version, mod
     val = (version.card.training.get("val_loss") or {}).get("final")
     if "val_loss" in es.spec.eval.metrics and isinstance(val, (int, float)):
         extra["val_loss"] = round(float(val), 6)
-    result = results.EvalResult(es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra),
-                                rows)
+    result = results.EvalResult(
+        es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra), rows
+    )
     results.write(path, result)
     entry = results.card_entry(result, project.relpath(path))
     entry["baseline"] = project.relpath(results.base_file(project, es.spec.name, es.base_key))
@@ -187,8 +218,9 @@ def version_result(project: Project, es: EvalSet, version: versions.Version, mod
     return updated, result, False
 
 
-def references(project: Project, es: EvalSet, version: versions.Version, models: Models,
-               base: results.EvalResult) -> dict[str, gates.Reference]:
+def references(
+    project: Project, es: EvalSet, version: versions.Version, models: Models, base: results.EvalResult
+) -> dict[str, gates.Reference]:
     """Each reference the adapter's gates name, evaluated under the same key."""
     out: dict[str, gates.Reference] = {}
     envs = environments.load(project)
@@ -206,8 +238,15 @@ def references(project: Project, es: EvalSet, version: versions.Version, models:
     return out
 
 
-def evaluate_one(project: Project, m: manifest.Manifest, version: versions.Version, models: Models,
-                 *, limit: int | None = None, force: bool = False) -> VersionEval:
+def evaluate_one(
+    project: Project,
+    m: manifest.Manifest,
+    version: versions.Version,
+    models: Models,
+    *,
+    limit: int | None = None,
+    force: bool = False,
+) -> VersionEval:
     started = time.monotonic()
     spec = m.adapter(version.name)
     es = eval_set(project, spec, limit)
@@ -225,17 +264,28 @@ def evaluate_one(project: Project, m: manifest.Manifest, version: versions.Versi
         if ref is not None and rule.metric in names:
             gate_deltas.update(bootstrap.deltas([rule.metric], ref.rows, result.rows))
     return VersionEval(
-        ref=version.ref, name=version.name, id=version.id, key=es.key, rows=len(result.rows),
-        metrics=result.metrics, base_metrics=base.metrics, vs_base=bootstrap.deltas(names, base.rows, result.rows),
-        gates=report, gate_deltas=gate_deltas, results=project.relpath(results.version_file(project, version.name,
-                                                                                              version.id, es.key)),
-        cached=cached, seconds=round(time.monotonic() - started, 2), passed=report.passed, failed=report.failed,
+        ref=version.ref,
+        name=version.name,
+        id=version.id,
+        key=es.key,
+        rows=len(result.rows),
+        metrics=result.metrics,
+        base_metrics=base.metrics,
+        vs_base=bootstrap.deltas(names, base.rows, result.rows),
+        gates=report,
+        gate_deltas=gate_deltas,
+        results=project.relpath(results.version_file(project, version.name, version.id, es.key)),
+        cached=cached,
+        seconds=round(time.monotonic() - started, 2),
+        passed=report.passed,
+        failed=report.failed,
         notes=notes,
     )
 
 
-def evaluate(project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None,
-             force: bool = False) -> list[VersionEval]:
+def evaluate(
+    project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None, force: bool = False
+) -> list[VersionEval]:
     m = manifest.load(project.manifest_path)
     targets = list(refs)
     if all_adapters:

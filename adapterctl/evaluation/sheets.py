@@ -30,8 +30,16 @@ def export(path: Path, version: EvalResult, base: EvalResult | None) -> int:
     writer = csv.writer(buf)
     writer.writerow(TEXT_COLUMNS + RATING_COLUMNS)
     for r in version.rows:
-        writer.writerow([r["hash"], r["prompt"], r["reference"], base_rows.get(r["hash"], {}).get("output", ""),
-                         r["output"], *[""] * len(RATING_COLUMNS)])
+        writer.writerow(
+            [
+                r["hash"],
+                r["prompt"],
+                r["reference"],
+                base_rows.get(r["hash"], {}).get("output", ""),
+                r["output"],
+                *[""] * len(RATING_COLUMNS),
+            ]
+        )
     atomic_write(path, buf.getvalue())
     return len(version.rows)
 
@@ -61,6 +69,5 @@ def summarise(path: Path) -> dict[str, Any]:
         raise DataError(f"{path}: no ratings filled in")
     out: dict[str, Any] = {"rows": rows, "sheet": path.name}
     for who in WHO:
-        out[who] = {c: {"mean": round(sum(v) / len(v), 3), "n": len(v)}
-                    for c in CRITERIA if (v := sums[f"{who}_{c}"])}
+        out[who] = {c: {"mean": round(sum(v) / len(v), 3), "n": len(v)} for c in CRITERIA if (v := sums[f"{who}_{c}"])}
     return out

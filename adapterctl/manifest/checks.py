@@ -37,10 +37,12 @@ def looks_local(model: str) -> bool:
 def check_local_base(manifest: Manifest) -> None:
     """A base.model that reads as a local path must exist (or be DVC-tracked, not yet pulled)."""
     model = manifest.base.model
-    target = (manifest.root / Path(model).expanduser())
+    target = manifest.root / Path(model).expanduser()
     first = manifest.root / model.split("/", 1)[0]
     local = looks_local(model) or ("/" in model and first.is_dir())  # e.g. models/x beside a models/ folder
     if local and not target.exists() and not storage.dvc_file(target).exists():
         line = _Ctx(manifest.path, manifest.text).line_of("base.model")
-        raise ManifestError(f"{manifest.path.name}{line}: base.model: {model} looks like a local folder, "
-                            "but it does not exist (a hub model is named ORG/NAME)")
+        raise ManifestError(
+            f"{manifest.path.name}{line}: base.model: {model} looks like a local folder, "
+            "but it does not exist (a hub model is named ORG/NAME)"
+        )

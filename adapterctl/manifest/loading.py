@@ -71,10 +71,15 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
                 raise ctx.error(f"{where}.data_checks.{key}", f"unknown key{_did_you_mean(key, data_keys)}")
         for metric, rule in section.gates.items():
             if metric not in EVAL_METRICS.__args__:
-                raise ctx.error(f"{where}.gates.{metric}", f"unknown metric{_did_you_mean(metric, EVAL_METRICS.__args__)}")
+                raise ctx.error(
+                    f"{where}.gates.{metric}", f"unknown metric{_did_you_mean(metric, EVAL_METRICS.__args__)}"
+                )
             if not GATE.match(rule):
-                raise ctx.error(f"{where}.gates.{metric}", f'{rule!r}: write a gate as "OP NUMBER" or '
-                                '"OP REF [+|- NUMBER]" (OP one of >= <= > <; REF base or an environment, e.g. prod)')
+                raise ctx.error(
+                    f"{where}.gates.{metric}",
+                    f'{rule!r}: write a gate as "OP NUMBER" or '
+                    '"OP REF [+|- NUMBER]" (OP one of >= <= > <; REF base or an environment, e.g. prod)',
+                )
         adapters[name] = section
     for name, section in adapters.items():
         _check_combination(name, section, adapters, ctx)

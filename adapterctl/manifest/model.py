@@ -137,6 +137,9 @@ def combine_recipe(section: AdapterSection) -> dict[str, Any] | None:
         return None
     method = section.method or "linear"
     density = section.density if section.density is not None else (0.5 if method in DENSITY_METHODS else None)
-    return {"inputs": list(section.combine), "method": method,
-            "weights": list(section.weights) if section.weights else [1.0] * len(section.combine),
-            "density": density}
+    return {
+        "inputs": list(section.combine),
+        "method": method,
+        "weights": list(section.weights) if section.weights else [1.0] * len(section.combine),
+        "density": density,
+    }

@@ -21,9 +21,7 @@ def parse_overrides(assignments: list[str]) -> dict[str, dict[str, Any]]:
         if table not in OVERRIDABLE:
             raise ManifestError(f"--set {key}: unknown table {table!r}{_did_you_mean(table, OVERRIDABLE)}")
         if leaf not in OVERRIDABLE[table].model_fields:
-            raise ManifestError(
-                f"--set {key}: unknown key{_did_you_mean(leaf, OVERRIDABLE[table].model_fields)}"
-            )
+            raise ManifestError(f"--set {key}: unknown key{_did_you_mean(leaf, OVERRIDABLE[table].model_fields)}")
         result.setdefault(table, {})[leaf] = parse_value(value.strip())
     return result
 

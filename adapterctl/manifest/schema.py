@@ -19,8 +19,17 @@ GATE = re.compile(
     rf"(?:\s*(?P<sign>[-+])\s*(?P<offset>{_NUMBER}))?)\s*$"
 )
 EVAL_METRICS = Literal[
-    "rouge1", "rouge2", "rouge_l", "bleu", "chrf", "exact_match", "accuracy", "macro_f1",
-    "eval_loss", "perplexity", "val_loss",
+    "rouge1",
+    "rouge2",
+    "rouge_l",
+    "bleu",
+    "chrf",
+    "exact_match",
+    "accuracy",
+    "macro_f1",
+    "eval_loss",
+    "perplexity",
+    "val_loss",
 ]
 # Bounds that keep values inside what the libraries accept, so `validate` catches them:
 # numpy seeds are < 2**32; itertools.islice and torch sizes need a C ssize_t; a row needs
@@ -71,8 +80,9 @@ class LoraSpec(Section):
     use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
     use_rslora: bool = Field(False, description="Rank-stabilised scaling alpha/sqrt(r).")
     init_lora_weights: Literal["default", "gaussian", "pissa", "olora", "loftq"] = Field(
-        "default", description="How the adapter matrices start. pissa needs train.quantization = \"none\"; "
-        "loftq needs nf4 or fp4 and a local safetensors base."
+        "default",
+        description='How the adapter matrices start. pissa needs train.quantization = "none"; '
+        "loftq needs nf4 or fp4 and a local safetensors base.",
     )
     modules_to_save: list[str] = Field(
         default_factory=list, description="Extra modules trained fully and saved with the adapter."
@@ -93,29 +103,46 @@ class TrainSpec(Section):
     )
     warmup_ratio: float = Field(0.03, ge=0, lt=1, description="Fraction of steps spent warming up.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
-    epochs: float = Field(3, gt=0, le=MAX_COUNT, description="Passes over the training data (ignored when max_steps is set).")
+    epochs: float = Field(
+        3, gt=0, le=MAX_COUNT, description="Passes over the training data (ignored when max_steps is set)."
+    )
     max_steps: int | None = Field(None, gt=0, le=MAX_COUNT, description="Stop after this many optimiser steps.")
     batch_size: int = Field(8, gt=0, le=MAX_BATCH, description="Rows per device per step.")
     max_tokens_per_batch: int | None = Field(
-        None, gt=0, le=MAX_COUNT, description="Batch by tokens instead of rows: each step holds rows up to this many tokens "
+        None,
+        gt=0,
+        le=MAX_COUNT,
+        description="Batch by tokens instead of rows: each step holds rows up to this many tokens "
         "(in seeded random order). Unset: batch_size rows on a CPU; on a GPU chosen from free memory (with a "
-        "notice in the card) unless batch_size was changed from its default."
+        "notice in the card) unless batch_size was changed from its default.",
     )
-    grad_accum: int = Field(1, gt=0, le=MAX_BATCH, description="Steps accumulated per update: effective batch = batch_size x grad_accum.")
+    grad_accum: int = Field(
+        1, gt=0, le=MAX_BATCH, description="Steps accumulated per update: effective batch = batch_size x grad_accum."
+    )
     max_length: int = Field(512, ge=MIN_LENGTH, le=MAX_COUNT, description="Tokens per row; longer rows are truncated.")
     batching: Literal["padding_free", "packed", "padded"] = Field(
         "padding_free", description="How rows share a batch: without pad tokens, packed, or padded."
     )
     completion_only_loss: bool = Field(True, description="Mask prompt tokens: learn the answers only.")
     gradient_checkpointing: bool = Field(False, description="Trade compute for activation memory.")
-    val_split: float = Field(0.1, ge=0, lt=1, description="Fraction of data held out for val loss when no val_data is given.")
+    val_split: float = Field(
+        0.1, ge=0, lt=1, description="Fraction of data held out for val loss when no val_data is given."
+    )
     eval_steps: int = Field(10, gt=0, le=MAX_COUNT, description="Compute val loss every this many steps.")
     checkpoint_steps: int | None = Field(
-        None, gt=0, le=MAX_COUNT, description="Save a checkpoint for `train --resume` every this many steps; default: every "
-        "eval_steps. With early stopping it must be a multiple of eval_steps."
+        None,
+        gt=0,
+        le=MAX_COUNT,
+        description="Save a checkpoint for `train --resume` every this many steps; default: every "
+        "eval_steps. With early stopping it must be a multiple of eval_steps.",
     )
-    early_stopping_patience: int = Field(0, ge=0, le=MAX_COUNT, description="Stop after this many evals without val-loss improvement; 0 is off. "
-                                         "Needs a validation set: val_split > 0 or the adapter's val_data.")
+    early_stopping_patience: int = Field(
+        0,
+        ge=0,
+        le=MAX_COUNT,
+        description="Stop after this many evals without val-loss improvement; 0 is off. "
+        "Needs a validation set: val_split > 0 or the adapter's val_data.",
+    )
     seed: int = Field(42, ge=0, le=MAX_SEED, description="Seed for data order, split and adapter init.")
     save_dtype: Literal["float32", "bfloat16", "float16"] = Field(
         "float32", description="Dtype of the saved adapter weights; 16-bit halves storage."
@@ -124,8 +151,18 @@ class TrainSpec(Section):
 
 class EvalSpec(Section):
     metrics: list[EVAL_METRICS] = Field(
-        default_factory=lambda: ["rouge_l", "rouge1", "rouge2", "bleu", "chrf", "exact_match", "accuracy",
-                                 "macro_f1", "eval_loss", "perplexity"],
+        default_factory=lambda: [
+            "rouge_l",
+            "rouge1",
+            "rouge2",
+            "bleu",
+            "chrf",
+            "exact_match",
+            "accuracy",
+            "macro_f1",
+            "eval_loss",
+            "perplexity",
+        ],
         description="Metrics computed by eval: ROUGE (0-1), BLEU/chrF (sacrebleu, 0-100), exact_match; "
         "accuracy and macro_f1 when rows carry the label field; eval_loss/perplexity over completion tokens; "
         "val_loss as training recorded it.",
@@ -133,7 +170,9 @@ class EvalSpec(Section):
     max_new_tokens: int = Field(128, gt=0, le=MAX_COUNT, description="Generation budget per eval row.")
     batch_size: int = Field(16, gt=0, le=MAX_BATCH, description="Rows generated at once.")
     limit: int | None = Field(None, gt=0, le=MAX_COUNT, description="Evaluate on the first N rows only.")
-    samples: int = Field(5, ge=0, le=MAX_COUNT, description="Rows shown side by side (most improved, most regressed) by diff and report.")
+    samples: int = Field(
+        5, ge=0, le=MAX_COUNT, description="Rows shown side by side (most improved, most regressed) by diff and report."
+    )
     label_field: str = Field("label", description="Row field holding a class label, for accuracy and macro_f1.")
 
 
@@ -150,31 +189,56 @@ class DataCheckSpec(Section):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
 
     # `schema` would shadow pydantic's BaseModel.schema, so the attribute is schema_.
-    schema_: Severity = Field("error", alias="schema", description="Rows that are not UTF-8 or JSON objects, lack "
-                              "a field the template needs, have a field of the wrong type or an empty answer.")
-    leakage: Severity = Field("error", description="A training row whose prompt is also in eval_data or val_data: "
-                              "it inflates every eval metric.")
-    near_leakage: Severity = Field("warning", description="A training row that is a near-duplicate of a held-out "
-                                   "row (similarity >= near_duplicate_threshold).")
+    schema_: Severity = Field(
+        "error",
+        alias="schema",
+        description="Rows that are not UTF-8 or JSON objects, lack "
+        "a field the template needs, have a field of the wrong type or an empty answer.",
+    )
+    leakage: Severity = Field(
+        "error",
+        description="A training row whose prompt is also in eval_data or val_data: it inflates every eval metric.",
+    )
+    near_leakage: Severity = Field(
+        "warning",
+        description="A training row that is a near-duplicate of a held-out "
+        "row (similarity >= near_duplicate_threshold).",
+    )
     duplicate: Severity = Field("warning", description="A row equal to an earlier one, ignoring case and whitespace.")
-    near_duplicate: Severity = Field("warning", description="A row whose word 3-grams overlap an earlier row's by "
-                                     "near_duplicate_threshold or more (MinHash/LSH estimate).")
+    near_duplicate: Severity = Field(
+        "warning",
+        description="A row whose word 3-grams overlap an earlier row's by "
+        "near_duplicate_threshold or more (MinHash/LSH estimate).",
+    )
     contradiction: Severity = Field("warning", description="The same prompt with a different answer.")
-    debris: Severity = Field("warning", description="HTML tags or entities, logging noise or stack traces, "
-                             "mojibake, control characters.")
-    length: Severity = Field("warning", description="Rows longer than train.max_length tokens under the base "
-                             "tokenizer: training truncates them.")
+    debris: Severity = Field(
+        "warning", description="HTML tags or entities, logging noise or stack traces, mojibake, control characters."
+    )
+    length: Severity = Field(
+        "warning",
+        description="Rows longer than train.max_length tokens under the base tokenizer: training truncates them.",
+    )
     pii: Severity = Field("warning", description="E-mail addresses, phone numbers and card-like (Luhn-valid) numbers.")
-    style: Literal["warning", "off"] = Field("warning", description="Answers whose length or register is far from "
-                                             "the rest (warnings only).")
-    tags: Severity = Field("warning", description="Rows without a task tag when others have one; one-off tags "
-                           "that look like typos.")
-    near_duplicate_threshold: float = Field(0.85, gt=0, le=1, description="Similarity (Jaccard of word 3-grams) "
-                                            "at or above which two rows are near-duplicates.")
-    style_outlier: float = Field(3.5, gt=0, description="Robust z-score of an answer's log word count beyond which "
-                                 "`style` flags it.")
-    tag_field: str | None = Field(None, description="Row field holding the task tag; default: the first of tag, "
-                                  "task, task_type, category that the rows have.")
+    style: Literal["warning", "off"] = Field(
+        "warning", description="Answers whose length or register is far from the rest (warnings only)."
+    )
+    tags: Severity = Field(
+        "warning", description="Rows without a task tag when others have one; one-off tags that look like typos."
+    )
+    near_duplicate_threshold: float = Field(
+        0.85,
+        gt=0,
+        le=1,
+        description="Similarity (Jaccard of word 3-grams) at or above which two rows are near-duplicates.",
+    )
+    style_outlier: float = Field(
+        3.5, gt=0, description="Robust z-score of an answer's log word count beyond which `style` flags it."
+    )
+    tag_field: str | None = Field(
+        None,
+        description="Row field holding the task tag; default: the first of tag, "
+        "task, task_type, category that the rows have.",
+    )
 
     def severity(self, check: str) -> str:
         return getattr(self, "schema_" if check == "schema" else check)
@@ -190,8 +254,9 @@ class Defaults(Section):
 class AdapterSection(Section):
     description: str = Field("", description="One line on what the adapter is for.")
     data: str | None = Field(
-        None, description="Training data: JSONL, CSV or Parquet, relative to the project root. "
-        "Required, unless the adapter is a combination (`combine`)."
+        None,
+        description="Training data: JSONL, CSV or Parquet, relative to the project root. "
+        "Required, unless the adapter is a combination (`combine`).",
     )
     eval_data: str | None = Field(None, description="Held-out eval set used by `eval`.")
     val_data: str | None = Field(None, description="Validation set for val loss; default: split from data.")
@@ -205,8 +270,9 @@ class AdapterSection(Section):
         'e.g. rouge_l = ">= 0.3", rouge_l = ">= prod - 0.01", eval_loss = "<= base".',
     )
     combine: list[str] | None = Field(
-        None, description='Instead of data: build this adapter by combining the latest versions of these '
-        'adapters (PEFT add_weighted_adapter), e.g. ["support", "docs"]; `train NAME` rebuilds it.'
+        None,
+        description="Instead of data: build this adapter by combining the latest versions of these "
+        'adapters (PEFT add_weighted_adapter), e.g. ["support", "docs"]; `train NAME` rebuilds it.',
     )
     method: Literal["linear", "cat", "svd", "ties", "dare_linear", "dare_ties"] | None = Field(
         None, description="How `combine` mixes the inputs (default linear)."
@@ -218,7 +284,6 @@ class AdapterSection(Section):
     data_checks: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of [defaults.data] (`data` itself names the data file)."
     )
-
 
 
 class EnvironmentSection(Section):

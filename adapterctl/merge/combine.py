@@ -38,8 +38,16 @@ class CombineResult:
     new: bool  # False when this content already was a version
 
 
-def combine(project: Project, refs: list[str], into: str, *, method: str = "linear",
-            weights_: list[float] | None = None, density: float | None = None, message: str = "") -> CombineResult:
+def combine(
+    project: Project,
+    refs: list[str],
+    into: str,
+    *,
+    method: str = "linear",
+    weights_: list[float] | None = None,
+    density: float | None = None,
+    message: str = "",
+) -> CombineResult:
     """Combine the versions REFS into a new version of INTO."""
     manifest.check_adapter_name(into)
     recipe = _recipe(refs, method, weights_, density)
@@ -63,16 +71,32 @@ def combine(project: Project, refs: list[str], into: str, *, method: str = "line
         r = int(weights.read_config(folder).get("r", 0))
         parents = [f"{v.name}@{v.id}" for v in inputs]
         version = versions.register(
-            project, into, folder, spec=spec,
+            project,
+            into,
+            folder,
+            spec=spec,
             message=message or f"combine {' + '.join(v.ref for v in inputs)} ({recipe['method']})",
             training={"source": "combine"},
-            card_extra={"parents": parents,
-                        "combine": {**recipe, "inputs": [{"name": v.name, "id": v.id} for v in inputs]}},
+            card_extra={
+                "parents": parents,
+                "combine": {**recipe, "inputs": [{"name": v.name, "id": v.id} for v in inputs]},
+            },
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return CombineResult(version.ref, into, version.id, version.parent, parents, recipe["method"],
-                         recipe["weights"], recipe["density"], r, declared, version.id not in before)
+    return CombineResult(
+        version.ref,
+        into,
+        version.id,
+        version.parent,
+        parents,
+        recipe["method"],
+        recipe["weights"],
+        recipe["density"],
+        r,
+        declared,
+        version.id not in before,
+    )
 
 
 def rebuild(project: Project, name: str, *, message: str = "") -> CombineResult:
@@ -81,8 +105,15 @@ def rebuild(project: Project, name: str, *, message: str = "") -> CombineResult:
     if not spec.combine:
         raise UsageError(f"'{name}' is not a combination (it has no `combine` in the manifest)")
     c = spec.combine
-    return combine(project, list(c["inputs"]), name, method=c["method"], weights_=c["weights"],
-                   density=c["density"], message=message)
+    return combine(
+        project,
+        list(c["inputs"]),
+        name,
+        method=c["method"],
+        weights_=c["weights"],
+        density=c["density"],
+        message=message,
+    )
 
 
 def _recipe(refs: list[str], method: str, weights_: list[float] | None, density: float | None) -> dict[str, Any]:
@@ -99,8 +130,12 @@ def _recipe(refs: list[str], method: str, weights_: list[float] | None, density:
     if density is None and method in manifest.DENSITY_METHODS:
         density = 0.5
     # Inputs are named by adapter in the recipe: what the manifest's `combine` list holds.
-    return {"inputs": [r.split("@")[0] for r in refs], "method": method,
-            "weights": [float(w) for w in weights_] if weights_ else [1.0] * len(refs), "density": density}
+    return {
+        "inputs": [r.split("@")[0] for r in refs],
+        "method": method,
+        "weights": [float(w) for w in weights_] if weights_ else [1.0] * len(refs),
+        "density": density,
+    }
 
 
 def _check_same_base(inputs: list[versions.Version]) -> None:
@@ -110,16 +145,20 @@ def _check_same_base(inputs: list[versions.Version]) -> None:
         theirs = v.card.base.to_dict()
         for key in ("model", "revision", "hash"):
             if (ours.get(key) or "") and (theirs.get(key) or "") and ours.get(key) != theirs.get(key):
-                raise UsageError(f"combine: {first.ref} and {v.ref} were trained on different bases "
-                                 f"(base {key}: {ours.get(key)!r} vs {theirs.get(key)!r})")
+                raise UsageError(
+                    f"combine: {first.ref} and {v.ref} were trained on different bases "
+                    f"(base {key}: {ours.get(key)!r} vs {theirs.get(key)!r})"
+                )
 
 
 def _check_configs(inputs: list[versions.Version], configs: list[dict[str, Any]], method: str) -> None:
     pairs = list(zip(inputs, configs, strict=True))
     for v, c in pairs:
         if c.get("use_dora"):
-            raise UsageError(f"combine: {v.ref} is a DoRA adapter; add_weighted_adapter would drop its magnitude "
-                             "vectors, so combining it is refused")
+            raise UsageError(
+                f"combine: {v.ref} is a DoRA adapter; add_weighted_adapter would drop its magnitude "
+                "vectors, so combining it is refused"
+            )
     kinds = {type(c.get("target_modules")).__name__ for c in configs}
     if len(kinds) > 1:
         listed = ", ".join(f"{v.ref}: {c.get('target_modules')!r}" for v, c in pairs)
@@ -129,8 +168,9 @@ def _check_configs(inputs: list[versions.Version], configs: list[dict[str, Any]]
         raise UsageError(f"combine: the inputs adapt no module in common ({listed})")
     saved = [v.ref for v, c in pairs if c.get("modules_to_save")]
     if len(saved) > 1:
-        raise UsageError(f"combine: {' and '.join(saved)} both train full modules (modules_to_save), "
-                         "which cannot be combined")
+        raise UsageError(
+            f"combine: {' and '.join(saved)} both train full modules (modules_to_save), which cannot be combined"
+        )
     ranks = {v.ref: _max_rank(c) for v, c in pairs}
     if method in EQUAL_RANK and len(set(ranks.values())) > 1:
         listed = ", ".join(f"{ref} r={r}" for ref, r in ranks.items())
@@ -141,22 +181,35 @@ def _max_rank(config: dict[str, Any]) -> int:
     return max([int(config.get("r", 8)), *map(int, (config.get("rank_pattern") or {}).values())])
 
 
-def _spec(m: manifest.Manifest, into: str, inputs: list[versions.Version],
-          recipe: dict[str, Any]) -> tuple[manifest.AdapterSpec, bool]:
+def _spec(
+    m: manifest.Manifest, into: str, inputs: list[versions.Version], recipe: dict[str, Any]
+) -> tuple[manifest.AdapterSpec, bool]:
     """The card's spec: the manifest's, when INTO is a declared combination; a minimal one otherwise."""
     if into in m.raw_adapters:
         declared = m.adapter(into)
         if not declared.combine:
-            raise UsageError(f"--into {into}: '{into}' is a trained adapter in {m.path.name}; combine into a new "
-                             f"name, or declare [adapters.{into}] with combine = [...] instead of data")
+            raise UsageError(
+                f"--into {into}: '{into}' is a trained adapter in {m.path.name}; combine into a new "
+                f"name, or declare [adapters.{into}] with combine = [...] instead of data"
+            )
         return replace(declared, combine=recipe), True
-    ui.warn(f"'{into}' is not declared in {m.path.name}: declare [adapters.{into}] combine = "
-            f"{recipe['inputs']} so `status` tracks when an input gets a new version")
+    ui.warn(
+        f"'{into}' is not declared in {m.path.name}: declare [adapters.{into}] combine = "
+        f"{recipe['inputs']} so `status` tracks when an input gets a new version"
+    )
     first = m.adapter(inputs[0].name) if inputs[0].name in m.raw_adapters else None
     return manifest.AdapterSpec(
-        name=into, description=f"combination of {', '.join(recipe['inputs'])}", data=None, eval_data=None,
-        val_data=None, template=first.template if first else None, lora=m.defaults.lora, train=m.defaults.train,
-        eval=m.defaults.eval, gates={}, combine=recipe,
+        name=into,
+        description=f"combination of {', '.join(recipe['inputs'])}",
+        data=None,
+        eval_data=None,
+        val_data=None,
+        template=first.template if first else None,
+        lora=m.defaults.lora,
+        train=m.defaults.train,
+        eval=m.defaults.eval,
+        gates={},
+        combine=recipe,
     ), False
 
 
@@ -178,8 +231,9 @@ def _build(project: Project, inputs: list[versions.Version], recipe: dict[str, A
             model.load_adapter(str(v.path), adapter_name=name)
         kwargs = {"density": recipe["density"]} if recipe["density"] is not None else {}
         try:
-            model.add_weighted_adapter(names, recipe["weights"], "combined", combination_type=recipe["method"],
-                                       **kwargs)
+            model.add_weighted_adapter(
+                names, recipe["weights"], "combined", combination_type=recipe["method"], **kwargs
+            )
         except (ValueError, TypeError) as exc:
             raise UsageError(f"combine: PEFT refused the combination: {exc}") from None
         model.save_pretrained(str(staging), selected_adapters=["combined"], safe_serialization=True)

@@ -44,8 +44,16 @@ class ExportResult:
     merge: Any = None  # merger.MergeResult for --format merged
 
 
-def export(project: Project, ref: str, fmt: str, out: Path, *, dtype: str | None = None, verify: bool = True,
-           progress: bool = True) -> ExportResult:
+def export(
+    project: Project,
+    ref: str,
+    fmt: str,
+    out: Path,
+    *,
+    dtype: str | None = None,
+    verify: bool = True,
+    progress: bool = True,
+) -> ExportResult:
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt}: use one of {', '.join(FORMATS)}")
     out = Path(out).expanduser().resolve()
@@ -64,8 +72,11 @@ def export(project: Project, ref: str, fmt: str, out: Path, *, dtype: str | None
         checks = vllm_checks(weights.read_config(version.path), weights.read_header(version.path / weights.WEIGHTS))
         failed = [c for c in checks if not c.ok]
         if failed:
-            raise CheckFailed(f"{version.ref} cannot be served by vLLM: " + "; ".join(
-                f"{c.name}: {c.detail}" for c in failed) + f" (nothing was written to {out})")
+            raise CheckFailed(
+                f"{version.ref} cannot be served by vLLM: "
+                + "; ".join(f"{c.name}: {c.detail}" for c in failed)
+                + f" (nothing was written to {out})"
+            )
     files = _copy_verified(version, out)
     if fmt == "vllm":
         command = serve_command(project, version, out, checks)
@@ -95,24 +106,43 @@ def vllm_checks(config: dict[str, Any], tensors: dict[str, Any]) -> list[Check]:
     targets = config.get("target_modules") or []
     targets = [targets] if isinstance(targets, str) else list(targets)
     adapted = sorted({plan._split(name)[0] for name in tensors})
-    embedded = sorted({t for t in targets if t.split(".")[-1] in _EMBEDDING_NAMES}
-                      | {m for m in adapted if m.split(".")[-1] in _EMBEDDING_NAMES or "lora_embedding" in m})
+    embedded = sorted(
+        {t for t in targets if t.split(".")[-1] in _EMBEDDING_NAMES}
+        | {m for m in adapted if m.split(".")[-1] in _EMBEDDING_NAMES or "lora_embedding" in m}
+    )
     variants = [k for k in plan.UNSUPPORTED_KEYS if config.get(k)]
     bias = config.get("bias", "none") != "none" or bool(config.get("lora_bias"))
     return [
-        Check("rank", serving_rank is not None,
-              f"r={rank} → --max-lora-rank {serving_rank}" if serving_rank
-              else f"r={rank} is above vLLM's largest --max-lora-rank ({VLLM_RANKS[-1]})"),
-        Check("modules_to_save", not config.get("modules_to_save"),
-              "none" if not config.get("modules_to_save")
-              else f"{', '.join(config['modules_to_save'])}: vLLM loads LoRA weights only, not full modules"),
-        Check("lm_head / embedding targets", not embedded,
-              "none" if not embedded else f"{', '.join(embedded)}: vLLM does not load LoRA on these layers"),
-        Check("DoRA", not config.get("use_dora"),
-              "not used" if not config.get("use_dora") else "use_dora: vLLM serves plain LoRA only"),
+        Check(
+            "rank",
+            serving_rank is not None,
+            f"r={rank} → --max-lora-rank {serving_rank}"
+            if serving_rank
+            else f"r={rank} is above vLLM's largest --max-lora-rank ({VLLM_RANKS[-1]})",
+        ),
+        Check(
+            "modules_to_save",
+            not config.get("modules_to_save"),
+            "none"
+            if not config.get("modules_to_save")
+            else f"{', '.join(config['modules_to_save'])}: vLLM loads LoRA weights only, not full modules",
+        ),
+        Check(
+            "lm_head / embedding targets",
+            not embedded,
+            "none" if not embedded else f"{', '.join(embedded)}: vLLM does not load LoRA on these layers",
+        ),
+        Check(
+            "DoRA",
+            not config.get("use_dora"),
+            "not used" if not config.get("use_dora") else "use_dora: vLLM serves plain LoRA only",
+        ),
         Check("LoRA bias", not bias, "none" if not bias else "bias/lora_bias set: vLLM loads no LoRA biases"),
-        Check("LoRA variant", not variants and config.get("peft_type", "LORA") == "LORA",
-              "plain LoRA" if not variants else f"{', '.join(variants)}: not a LoRA variant vLLM serves"),
+        Check(
+            "LoRA variant",
+            not variants and config.get("peft_type", "LORA") == "LORA",
+            "plain LoRA" if not variants else f"{', '.join(variants)}: not a LoRA variant vLLM serves",
+        ),
     ]
 
 
@@ -126,6 +156,15 @@ def serve_command(project: Project, version: versions.Version, out: Path, checks
     local = (project.root / base).is_dir()
     model = str(folder.resolve()) if local and folder is not None else base
     rank = next(c.detail.split()[-1] for c in checks if c.name == "rank")
-    parts = ["vllm", "serve", model, *(["--revision", revision] if revision and not local else []),
-             "--enable-lora", "--lora-modules", f"{version.name}={out}", "--max-lora-rank", rank]
+    parts = [
+        "vllm",
+        "serve",
+        model,
+        *(["--revision", revision] if revision and not local else []),
+        "--enable-lora",
+        "--lora-modules",
+        f"{version.name}={out}",
+        "--max-lora-rank",
+        rank,
+    ]
     return " ".join(shlex.quote(p) for p in parts)

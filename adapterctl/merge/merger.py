@@ -39,8 +39,16 @@ class MergeResult:
     seconds: float
 
 
-def merge_version(project: Project, ref: str, out: Path, *, dtype: str | None = None, verify: bool = True,
-                  into: str = "full", progress: bool = True) -> MergeResult:
+def merge_version(
+    project: Project,
+    ref: str,
+    out: Path,
+    *,
+    dtype: str | None = None,
+    verify: bool = True,
+    into: str = "full",
+    progress: bool = True,
+) -> MergeResult:
     """Merge version REF into its base as a HF model folder at `out`; see the package docstring."""
     started = time.perf_counter()
     if dtype is not None and dtype not in DTYPES:
@@ -53,26 +61,40 @@ def merge_version(project: Project, ref: str, out: Path, *, dtype: str | None = 
     base = _card_base(project, version)
     base_dir = fingerprints.locate_base(project, base.model, base.revision)
     if base_dir is None:
-        raise StorageError(f"base {base.model} is not available on this machine: check it out (`dvc pull`) "
-                           "or download it into the Hugging Face cache, then merge again")
+        raise StorageError(
+            f"base {base.model} is not available on this machine: check it out (`dvc pull`) "
+            "or download it into the Hugging Face cache, then merge again"
+        )
     trained_on = _trained_quantization(version.card)
     checkpoint, plan, config = streaming.prepare(base_dir, version.path)
     rounding = _rounding(into, trained_on, version, base_dir, checkpoint)
     if into == "full" and trained_on in ("nf4", "fp4", "int8"):
-        ui.info(f"{version.ref} was trained on a {trained_on} base: merging into the full-precision base "
-                "(--into dequantized merges into the weights it saw in training)")
+        ui.info(
+            f"{version.ref} was trained on a {trained_on} base: merging into the full-precision base "
+            "(--into dequantized merges into the weights it saw in training)"
+        )
     out_dtype = streaming.output_dtype(checkpoint, config, dtype)
     with output.staging(out) as tmp:
         with _shard_progress(len(checkpoint.shards), progress) as on_shard:
-            stats = streaming.merge_checkpoint(checkpoint, plan, version.path, tmp, dtype=dtype,
-                                               dequantize=rounding, on_shard=on_shard)
+            stats = streaming.merge_checkpoint(
+                checkpoint, plan, version.path, tmp, dtype=dtype, dequantize=rounding, on_shard=on_shard
+            )
         output.copy_model_files(base_dir, tmp, out_dtype)
         check = _verify(project, version, base, tmp, out_dtype, into, trained_on) if verify else None
-        info = {"name": version.name, "id": version.id, "base": base.model, "revision": base.revision,
-                "base_hash": version.card.base.hash, "into": into,
-                "into_text": _into_text(into, trained_on), "dtype": out_dtype, "variant": plan.variant,
-                "shards": stats.shards, "verification": asdict(check) if check else None,
-                "adapterctl": __version__}
+        info = {
+            "name": version.name,
+            "id": version.id,
+            "base": base.model,
+            "revision": base.revision,
+            "base_hash": version.card.base.hash,
+            "into": into,
+            "into_text": _into_text(into, trained_on),
+            "dtype": out_dtype,
+            "variant": plan.variant,
+            "shards": stats.shards,
+            "verification": asdict(check) if check else None,
+            "adapterctl": __version__,
+        }
         if check is not None and not check.passed:
             raise CheckFailed(
                 f"verification failed for {version.ref}: max |Δlogit| {check.max_abs_diff:.3g} "
@@ -83,10 +105,24 @@ def merge_version(project: Project, ref: str, out: Path, *, dtype: str | None = 
         files = output.output_files(tmp)
         output.publish(tmp, out)
     return MergeResult(
-        ref=version.ref, name=version.name, id=version.id, out=out, base=base.model, revision=base.revision,
-        base_dir=base_dir, into=into, quantization=trained_on, dtype=out_dtype, variant=plan.variant,
-        shards=stats.shards, tensors=stats.tensors, merged=stats.merged, replaced=stats.replaced,
-        dequantized=stats.dequantized, files=files, verification=info["verification"],
+        ref=version.ref,
+        name=version.name,
+        id=version.id,
+        out=out,
+        base=base.model,
+        revision=base.revision,
+        base_dir=base_dir,
+        into=into,
+        quantization=trained_on,
+        dtype=out_dtype,
+        variant=plan.variant,
+        shards=stats.shards,
+        tensors=stats.tensors,
+        merged=stats.merged,
+        replaced=stats.replaced,
+        dequantized=stats.dequantized,
+        files=files,
+        verification=info["verification"],
         seconds=round(time.perf_counter() - started, 2),
     )
 
@@ -110,8 +146,9 @@ def _into_text(into: str, trained_on: str) -> str:
     return f"the full-precision base weights{note}"
 
 
-def _rounding(into: str, trained_on: str, version: versions.Version, base_dir: Path,
-              checkpoint) -> tuple[set[str], Any] | None:
+def _rounding(
+    into: str, trained_on: str, version: versions.Version, base_dir: Path, checkpoint
+) -> tuple[set[str], Any] | None:
     if into == "full":
         return None
     if trained_on in ("none", "unknown"):
@@ -120,12 +157,23 @@ def _rounding(into: str, trained_on: str, version: versions.Version, base_dir: P
     from adapterctl.merge import quantized
 
     training = version.card.training.to_dict()
-    return quantized.rounding(base_dir, checkpoint, training.get("quantization") or {},
-                              str((training.get("base") or {}).get("dtype") or "float32"))
+    return quantized.rounding(
+        base_dir,
+        checkpoint,
+        training.get("quantization") or {},
+        str((training.get("base") or {}).get("dtype") or "float32"),
+    )
 
 
-def _verify(project: Project, version: versions.Version, base: manifest.BaseSection, folder: Path,
-            dtype: str, into: str, trained_on: str):
+def _verify(
+    project: Project,
+    version: versions.Version,
+    base: manifest.BaseSection,
+    folder: Path,
+    dtype: str,
+    into: str,
+    trained_on: str,
+):
     from adapterctl.merge import verify as checks
 
     ui.info(f"verifying: {version.ref} on its base vs the merged weights ...")
@@ -164,8 +212,9 @@ def _reference(project: Project, version: versions.Version, base: manifest.BaseS
     from adapterctl.train.quiet import quiet
 
     record = version.card.training.get("quantization") or {}
-    train = manifest.TrainSpec(quantization=quant, double_quant=bool(record.get("double_quant", True)),
-                               compute_dtype="float32")
+    train = manifest.TrainSpec(
+        quantization=quant, double_quant=bool(record.get("double_quant", True)), compute_dtype="float32"
+    )
     loaded = modeling.load_base(project, base, train, for_training=False)
     with quiet():
         from peft import PeftModel
@@ -203,8 +252,16 @@ class _shard_progress:
                 TimeElapsedColumn,
             )
 
-            self.bar = Progress(TextColumn("merging"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"),
-                                TimeElapsedColumn(), TextColumn("{task.description}"), console=ui.err, transient=True)
+            self.bar = Progress(
+                TextColumn("merging"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("shards"),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=ui.err,
+                transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task("", total=self.total)
         return self.update

@@ -43,8 +43,11 @@ def staging(out: Path) -> Iterator[Path]:
     tmp = out.parent / f".{out.name}{PARTIAL}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     janitor = subprocess.Popen(
-        [sys.executable, "-c", _JANITOR, str(tmp)], stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-c", _JANITOR, str(tmp)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         yield tmp
@@ -114,8 +117,10 @@ def write_card(tmp: Path, info: dict[str, Any]) -> None:
         "",
         f"# {info['name']} merged into {info['base']}",
         "",
-        (f"This folder is the base model with the LoRA adapter version **{info['name']}@{info['id'][:12]}** "
-         "merged into its weights by `adapterctl merge`. It loads with `AutoModelForCausalLM.from_pretrained`."),
+        (
+            f"This folder is the base model with the LoRA adapter version **{info['name']}@{info['id'][:12]}** "
+            "merged into its weights by `adapterctl merge`. It loads with `AutoModelForCausalLM.from_pretrained`."
+        ),
         "",
         "| | |",
         "|---|---|",
@@ -144,10 +149,11 @@ def write_card(tmp: Path, info: dict[str, Any]) -> None:
 def _verify_text(verify: dict[str, Any]) -> str:
     if not verify:
         return "skipped (--no-verify)"
-    return (f"passed: max abs logit difference {verify['max_abs_diff']:.3g} (tolerance {verify['tolerance']:.3g}), "
-            f"top-1 agreement {verify['top1_agreement']:.1%} over {verify['tokens']} tokens of {verify['prompts']} prompts")
+    return (
+        f"passed: max abs logit difference {verify['max_abs_diff']:.3g} (tolerance {verify['tolerance']:.3g}), "
+        f"top-1 agreement {verify['top1_agreement']:.1%} over {verify['tokens']} tokens of {verify['prompts']} prompts"
+    )
 
 
 def output_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file())
-

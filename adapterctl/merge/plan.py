@@ -30,8 +30,16 @@ from adapterctl.weights import TensorInfo
 PREFIX = "base_model.model."
 # adapter_config.json keys that switch on a LoRA variant whose merge is not plain LoRA/DoRA.
 UNSUPPORTED_KEYS = (
-    "use_bdlora", "alora_invocation_tokens", "arrow_config", "kasa_config", "monteclora_config",
-    "velora_config", "mica_config", "layer_replication", "target_parameters", "trainable_token_indices",
+    "use_bdlora",
+    "alora_invocation_tokens",
+    "arrow_config",
+    "kasa_config",
+    "monteclora_config",
+    "velora_config",
+    "mica_config",
+    "layer_replication",
+    "target_parameters",
+    "trainable_token_indices",
     "use_qalora",
 )
 
@@ -70,8 +78,14 @@ def pattern_key(patterns: list[str], module: str) -> str | None:
     return None
 
 
-def make_plan(config: dict[str, Any], adapter: dict[str, TensorInfo], base: dict[str, TensorInfo],
-              *, tied_embeddings: bool, where: Path) -> MergePlan:
+def make_plan(
+    config: dict[str, Any],
+    adapter: dict[str, TensorInfo],
+    base: dict[str, TensorInfo],
+    *,
+    tied_embeddings: bool,
+    where: Path,
+) -> MergePlan:
     """The plan, or UsageError naming every module or setting that cannot be merged."""
     problems = _config_problems(config)
     plan = MergePlan(variant=_variant(config))
@@ -95,8 +109,11 @@ def make_plan(config: dict[str, Any], adapter: dict[str, TensorInfo], base: dict
         _plan_module(module, parts, config, adapter, base, plan, problems)
     if tied_embeddings:
         tied = [t for t in plan.touched if t.endswith(("embed_tokens.weight", "lm_head.weight", "wte.weight"))]
-        problems += [f"{t}: the base ties input and output embeddings; changing one would untie them "
-                     "(merge refuses adapters on tied embeddings)" for t in sorted(tied)]
+        problems += [
+            f"{t}: the base ties input and output embeddings; changing one would untie them "
+            "(merge refuses adapters on tied embeddings)"
+            for t in sorted(tied)
+        ]
     if problems:
         more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:4])})" if len(problems) > 1 else ""
         raise UsageError(f"{where}: cannot merge: {problems[0]}{more}")
@@ -120,8 +137,15 @@ def _variant(config: dict[str, Any]) -> str:
     return "+".join(parts)
 
 
-def _plan_module(module: str, parts: dict[str, str], config: dict[str, Any], adapter: dict[str, TensorInfo],
-                 base: dict[str, TensorInfo], plan: MergePlan, problems: list[str]) -> None:
+def _plan_module(
+    module: str,
+    parts: dict[str, str],
+    config: dict[str, Any],
+    adapter: dict[str, TensorInfo],
+    base: dict[str, TensorInfo],
+    plan: MergePlan,
+    problems: list[str],
+) -> None:
     kind = "embedding" if "lora_embedding_A" in parts else "linear"
     a_key, b_key = ("lora_embedding_A", "lora_embedding_B") if kind == "embedding" else ("lora_A", "lora_B")
     if a_key not in parts or b_key not in parts:
@@ -133,15 +157,19 @@ def _plan_module(module: str, parts: dict[str, str], config: dict[str, Any], ada
         return
     a, b, w = adapter[parts[a_key]], adapter[parts[b_key]], base[target]
     if len(a.shape) != 2 or len(b.shape) != 2 or len(w.shape) != 2:
-        problems.append(f"{module}: a {len(w.shape)}-d weight with {len(a.shape)}-d LoRA tensors "
-                        "(convolution LoRA is not supported by merge)")
+        problems.append(
+            f"{module}: a {len(w.shape)}-d weight with {len(a.shape)}-d LoRA tensors "
+            "(convolution LoRA is not supported by merge)"
+        )
         return
     fan = bool(config.get("fan_in_fan_out")) and kind == "linear"
     rows, cols = (w.shape[1], w.shape[0]) if fan else w.shape  # (out, in) of the layer
     if kind == "embedding":
         rows, cols = w.shape[1], w.shape[0]  # B @ A is (dim, num_embeddings)
     if (b.shape[0], a.shape[1]) != (rows, cols) or b.shape[1] != a.shape[0]:
-        problems.append(f"{module}: LoRA shapes A{list(a.shape)} B{list(b.shape)} do not fit the base's {list(w.shape)}")
+        problems.append(
+            f"{module}: LoRA shapes A{list(a.shape)} B{list(b.shape)} do not fit the base's {list(w.shape)}"
+        )
         return
     r = a.shape[0]
     key = pattern_key(list(config.get("alpha_pattern") or {}), module)

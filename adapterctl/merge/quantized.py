@@ -32,8 +32,11 @@ def quantised_weights(base_dir: Path) -> set[str]:
         with torch.device("meta"):
             skeleton = AutoModelForCausalLM.from_config(config)
     keep = get_keys_to_not_convert(skeleton)
-    return {f"{name}.weight" for name, module in skeleton.named_modules()
-            if type(module) is torch.nn.Linear and should_convert_module(name, keep)}
+    return {
+        f"{name}.weight"
+        for name, module in skeleton.named_modules()
+        if type(module) is torch.nn.Linear and should_convert_module(name, keep)
+    }
 
 
 def roundtrip(record: dict[str, Any], weight_dtype: str = "float32") -> Callable[[Any], Any]:
@@ -47,9 +50,11 @@ def roundtrip(record: dict[str, Any], weight_dtype: str = "float32") -> Callable
         import bitsandbytes.functional as bnbf
     kind = record.get("used")
     if kind == "int8":
+
         def int8(w):
             cb, scb, _ = bnbf.int8_vectorwise_quant(w.to(torch.float16).contiguous())
             return cb.float() * (scb.float().unsqueeze(1) / 127.0)
+
         return int8
     if kind not in ("nf4", "fp4"):
         raise UsageError(f"--into dequantized: unknown training quantisation {kind!r}")
@@ -57,9 +62,11 @@ def roundtrip(record: dict[str, Any], weight_dtype: str = "float32") -> Callable
     loaded = getattr(torch, weight_dtype if weight_dtype in ("float32", "float16", "bfloat16") else "float32")
 
     def four_bit(w):
-        packed, state = bnbf.quantize_4bit(w.to(loaded).contiguous(), blocksize=BLOCKSIZE, compress_statistics=double,
-                                           quant_type=kind)
+        packed, state = bnbf.quantize_4bit(
+            w.to(loaded).contiguous(), blocksize=BLOCKSIZE, compress_statistics=double, quant_type=kind
+        )
         return bnbf.dequantize_4bit(packed, state)
+
     return four_bit
 
 

@@ -21,8 +21,23 @@ INDEX = "model.safetensors.index.json"
 SINGLE = "model.safetensors"
 FLOAT_CODES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
 CODE_OF = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
-_ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
-             "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+_ITEMSIZE = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "U16": 2,
+    "U32": 4,
+    "U64": 8,
+}
 _COPY_CHUNK = 8 << 20
 
 
@@ -61,8 +76,11 @@ def open_checkpoint(folder: Path) -> Checkpoint:
         index, names = None, [SINGLE]
     else:
         pickled = sorted(p.name for p in folder.glob("*.bin"))
-        detail = (f"it has only pickled weights ({pickled[0]}), which are never loaded; convert them to safetensors"
-                  if pickled else "no model.safetensors or model.safetensors.index.json")
+        detail = (
+            f"it has only pickled weights ({pickled[0]}), which are never loaded; convert them to safetensors"
+            if pickled
+            else "no model.safetensors or model.safetensors.index.json"
+        )
         raise UsageError(f"{folder}: cannot merge into this base: {detail}")
     shards = []
     for name in names:

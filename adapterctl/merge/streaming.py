@@ -61,8 +61,7 @@ def prepare(base_dir: Path, adapter_dir: Path) -> tuple[shard_io.Checkpoint, Mer
     adapter_config = weights.read_config(adapter_dir)
     adapter_tensors = weights.read_header(adapter_dir / weights.WEIGHTS)
     tied = bool(config.get("tie_word_embeddings", True)) and "lm_head.weight" not in checkpoint.tensors
-    plan = plans.make_plan(adapter_config, adapter_tensors, checkpoint.tensors, tied_embeddings=tied,
-                           where=adapter_dir)
+    plan = plans.make_plan(adapter_config, adapter_tensors, checkpoint.tensors, tied_embeddings=tied, where=adapter_dir)
     return checkpoint, plan, config
 
 
@@ -97,8 +96,9 @@ def merge_checkpoint(
 
     lora = load_file(str(adapter_dir / weights.WEIGHTS))
     rounded, roundtrip = dequantize or (set(), None)
-    stats = MergeStats(len(checkpoint.shards), 0, len(plan.weights), len(plan.replaced), 0, plan.variant,
-                       dtype or "", 0)
+    stats = MergeStats(
+        len(checkpoint.shards), 0, len(plan.weights), len(plan.replaced), 0, plan.variant, dtype or "", 0
+    )
     weight_map: dict[str, str] = {}
     for number, shard in enumerate(checkpoint.shards, start=1):
         layout = [(name, shard_io.output_code(info, dtype), info.shape) for name, info in shard.tensors.items()]
@@ -113,8 +113,12 @@ def merge_checkpoint(
                             loaded = lazy.get_tensor(name)
                         tensor = _merged(name, loaded, plan, lora, rounded, roundtrip)
                         del loaded
-                        writer.write_tensor(name, tensor.to(getattr(torch, shard_io.FLOAT_CODES.get(code, "float32")))
-                                            if tensor.is_floating_point() else tensor)
+                        writer.write_tensor(
+                            name,
+                            tensor.to(getattr(torch, shard_io.FLOAT_CODES.get(code, "float32")))
+                            if tensor.is_floating_point()
+                            else tensor,
+                        )
                         stats.dequantized += name in rounded
                         del tensor
                     else:
@@ -128,8 +132,10 @@ def merge_checkpoint(
         if on_shard:
             on_shard(number, len(checkpoint.shards), shard.name)
     if checkpoint.index is not None:
-        index = {"metadata": {**(checkpoint.index.get("metadata") or {}), "total_size": stats.bytes_written},
-                 "weight_map": dict(sorted(weight_map.items()))}
+        index = {
+            "metadata": {**(checkpoint.index.get("metadata") or {}), "total_size": stats.bytes_written},
+            "weight_map": dict(sorted(weight_map.items())),
+        }
         (out_dir / shard_io.INDEX).write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
     return stats
 

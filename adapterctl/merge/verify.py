@@ -84,8 +84,16 @@ def compare(reference: list[Any], merged: list[Any], dtype: str, what: str) -> V
     agree = torch.cat([(r.argmax(-1) == m.argmax(-1)).float() for r, m in zip(reference, merged, strict=True)])
     tolerance = rtol * max(scale, 1.0)
     share = float(agree.mean())
-    return Verification(len(reference), int(agree.numel()), worst, share, tolerance, min_agree, what,
-                        worst <= tolerance and share >= min_agree)
+    return Verification(
+        len(reference),
+        int(agree.numel()),
+        worst,
+        share,
+        tolerance,
+        min_agree,
+        what,
+        worst <= tolerance and share >= min_agree,
+    )
 
 
 def release() -> None:

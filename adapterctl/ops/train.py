@@ -50,10 +50,12 @@ def train(
     launch = launcher_options(launcher, num_processes, accelerate_config)
     combos = combining.combinations(project, wanted, overrides=bool(overrides), resume=resume)
     trained = [n for n in wanted if n not in combos]
-    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch,
-                          force=force)
-    outcomes = runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides),
-                                message=message) if trained else []
+    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch, force=force)
+    outcomes = (
+        runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
+        if trained
+        else []
+    )
     # Combinations last: an input trained just now is the latest version they combine.
     results = [train_result(o) for o in outcomes] + [combining.rebuild(project, n, message=message) for n in combos]
     if evaluate:  # eval and gates on each new version whose adapter has an eval set

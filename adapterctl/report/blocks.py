@@ -84,8 +84,13 @@ def _mermaid(b: Block) -> str:
     steps = sorted({s for points in b.series.values() for s, _ in points})
     if not steps:
         return ""
-    lines = ["```mermaid", "xychart-beta", f'    title "{b.text}"', f"    x-axis [{', '.join(map(str, steps))}]",
-             '    y-axis "loss"']
+    lines = [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{b.text}"',
+        f"    x-axis [{', '.join(map(str, steps))}]",
+        '    y-axis "loss"',
+    ]
     legend = []
     for i, (label, points) in enumerate(b.series.items(), start=1):
         values, last, known = [], points[0][1] if points else 0.0, dict(points)
@@ -107,8 +112,10 @@ details{margin:.3em 0 .8em}img{max-width:100%}"""
 
 def html_page(title: str, blocks: list[Block]) -> str:
     body = "\n".join(_html(b) for b in blocks)
-    return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{html_lib.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n")
+    return (
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html_lib.escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n"
+    )
 
 
 def _html(b: Block) -> str:

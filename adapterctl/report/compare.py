@@ -83,28 +83,38 @@ class Comparison:
 def compare(name: str, a: Side, b: Side, *, samples: int = 3) -> Comparison:
     notes = []
     if a.result and b.result and a.result.key != b.result.key:
-        notes.append("the two were evaluated under different eval keys (eval set or spec changed): "
-                     "deltas use the rows both have")
+        notes.append(
+            "the two were evaluated under different eval keys (eval set or spec changed): deltas use the rows both have"
+        )
     metric_rows, rows_compared = _metrics(a, b)
     if not b.result:
         notes.append(f"{b.label} has no committed eval results: run `adapterctl eval` and commit them")
     improved, regressed = _moved(a, b, samples)
     return Comparison(
-        name=name, a=a, b=b,
+        name=name,
+        a=a,
+        b=b,
         spec_changes=spec_changes(a.card.spec, b.card.spec) if a.card and b.card else [],
         data=_data(a.card, b.card) if a.card and b.card else [],
-        metrics=metric_rows, gates=_gates(a.card, b.card), improved=improved, regressed=regressed,
+        metrics=metric_rows,
+        gates=_gates(a.card, b.card),
+        improved=improved,
+        regressed=regressed,
         curves={s.label: s.card.loss_history() for s in (a, b) if s.card},
         ratings={s.label: s.card.human_eval() for s in (a, b) if s.card and s.card.human_eval()},
-        rows_compared=rows_compared, notes=notes,
+        rows_compared=rows_compared,
+        notes=notes,
     )
 
 
 def spec_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """(dotted key, old value, new value) for every leaf that differs."""
     flat_old, flat_new = _flatten(old), _flatten(new)
-    return [(k, flat_old.get(k), flat_new.get(k)) for k in sorted(set(flat_old) | set(flat_new))
-            if flat_old.get(k) != flat_new.get(k)]
+    return [
+        (k, flat_old.get(k), flat_new.get(k))
+        for k in sorted(set(flat_old) | set(flat_new))
+        if flat_old.get(k) != flat_new.get(k)
+    ]
 
 
 def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -122,10 +132,17 @@ def _data(a: Card, b: Card) -> list[dict[str, Any]]:
     da, db = a.data.to_dict(), b.data.to_dict()
     for role in sorted(set(da) | set(db)):
         old, new = da.get(role, {}), db.get(role, {})
-        out.append({"role": role, "path": new.get("path") or old.get("path", ""),
-                    "old_md5": old.get("md5", ""), "new_md5": new.get("md5", ""),
-                    "old_rows": old.get("rows"), "new_rows": new.get("rows"),
-                    "changed": old.get("md5") != new.get("md5") or old.get("path") != new.get("path")})
+        out.append(
+            {
+                "role": role,
+                "path": new.get("path") or old.get("path", ""),
+                "old_md5": old.get("md5", ""),
+                "new_md5": new.get("md5", ""),
+                "old_rows": old.get("rows"),
+                "new_rows": new.get("rows"),
+                "changed": old.get("md5") != new.get("md5") or old.get("path") != new.get("path"),
+            }
+        )
     return out
 
 
@@ -153,8 +170,16 @@ def _gates(a: Card | None, b: Card | None) -> list[GateRow]:
     out = []
     for metric in list(dict.fromkeys([*vb, *va])):
         ga, gb = va.get(metric, {}), vb.get(metric, {})
-        out.append(GateRow(metric, gb.get("rule") or ga.get("rule", ""), ga.get("verdict", "-"), gb.get("verdict", "-"),
-                           gb.get("value"), gb.get("threshold")))
+        out.append(
+            GateRow(
+                metric,
+                gb.get("rule") or ga.get("rule", ""),
+                ga.get("verdict", "-"),
+                gb.get("verdict", "-"),
+                gb.get("value"),
+                gb.get("threshold"),
+            )
+        )
     return out
 
 
@@ -171,8 +196,20 @@ def _moved(a: Side, b: Side, samples: int) -> tuple[list[MovedRow], list[MovedRo
         moves = []
         for ra, rb in pairs:
             sa, sb = _row_score(metric, ra), _row_score(metric, rb)
-            moves.append((sign * (sb - sa), MovedRow(metric, sa, sb, rb.get("prompt", ""), rb.get("reference", ""),
-                                                       ra.get("output", ""), rb.get("output", ""))))
+            moves.append(
+                (
+                    sign * (sb - sa),
+                    MovedRow(
+                        metric,
+                        sa,
+                        sb,
+                        rb.get("prompt", ""),
+                        rb.get("reference", ""),
+                        ra.get("output", ""),
+                        rb.get("output", ""),
+                    ),
+                )
+            )
         if any(gain != 0 for gain, _ in moves):
             break
     moves.sort(key=lambda m: m[0])

@@ -71,8 +71,14 @@ def row_changes(old_rows: list[dict], new_rows: list[dict], *, role: str, path: 
         else:
             added.append(r)
     removed = [r for bucket in by_identity.values() for r in bucket]
-    return RowChanges(role, path, len(added), len(removed), len(changed),
-                      {"added": added[:examples], "removed": removed[:examples], "changed": changed[:examples]})
+    return RowChanges(
+        role,
+        path,
+        len(added),
+        len(removed),
+        len(changed),
+        {"added": added[:examples], "removed": removed[:examples], "changed": changed[:examples]},
+    )
 
 
 def changes(project: Project, data: list[dict[str, Any]], *, examples: int = 3) -> list[RowChanges]:
@@ -84,8 +90,17 @@ def changes(project: Project, data: list[dict[str, Any]], *, examples: int = 3) 
             continue
         old, new = _locate(project, d["path"], d["old_md5"]), _locate(project, d["path"], d["new_md5"])
         if old is None or new is None:
-            out.append(RowChanges(d["role"], d["path"], 0, 0, 0, note="an older copy is not in the local DVC cache: "
-                                  "only row counts are known (`dvc pull` or `dvc fetch` the old commit)"))
+            out.append(
+                RowChanges(
+                    d["role"],
+                    d["path"],
+                    0,
+                    0,
+                    0,
+                    note="an older copy is not in the local DVC cache: "
+                    "only row counts are known (`dvc pull` or `dvc fetch` the old commit)",
+                )
+            )
             continue
         old_rows, new_rows = _rows(old), _rows(new)
         if old_rows is None or new_rows is None:

@@ -108,7 +108,9 @@ def check(project: Project, base_ref: str) -> list[CheckProblem]:
             if recorded is not None and recorded.passed is False:
                 problems.append(CheckProblem(card.ref, f"failed its gates: {', '.join(recorded.failed)}"))
             elif why := needs_eval(card, gates):
-                problems.append(CheckProblem(card.ref, f"{why}: run `adapterctl eval {card.ref}` and commit the results"))
+                problems.append(
+                    CheckProblem(card.ref, f"{why}: run `adapterctl eval {card.ref}` and commit the results")
+                )
             elif not gates and latest_eval(card) is None:
                 problems.append(CheckProblem(card.ref, f"never evaluated: run `adapterctl eval {card.ref}` and commit"))
     return problems

@@ -40,8 +40,18 @@ def _signed(v: float | None) -> str:
 def _gates(c: Comparison, level: int) -> list[B.Block]:
     if not c.gates:
         return []
-    rows = [[g.metric, f"`{g.rule}`", _num(g.b_value), _num(g.b_threshold), g.a, f"**{g.b}**",
-             "flipped" if g.flipped else ""] for g in c.gates]
+    rows = [
+        [
+            g.metric,
+            f"`{g.rule}`",
+            _num(g.b_value),
+            _num(g.b_threshold),
+            g.a,
+            f"**{g.b}**",
+            "flipped" if g.flipped else "",
+        ]
+        for g in c.gates
+    ]
     return [B.h("Gates", level + 1), B.table(["metric", "gate", "value", "threshold", c.a.label, c.b.label, ""], rows)]
 
 
@@ -52,10 +62,15 @@ def _metrics(c: Comparison, level: int) -> list[B.Block]:
     for m in c.metrics:
         interval = f"[{_signed(m.low)}, {_signed(m.high)}]" if m.low is not None else "-"
         rows.append([m.metric, _num(m.a), _num(m.b), _signed(m.delta), interval, m.verdict or "-"])
-    caption = (f"Deltas are {c.b.label} − {c.a.label} with 95% paired-bootstrap intervals over "
-               f"{c.rows_compared} eval rows; **noise** when the interval contains 0.")
-    return [B.h("Metrics", level + 1), B.p(caption),
-            B.table(["metric", c.a.label, c.b.label, "Δ", "95% CI", "verdict"], rows)]
+    caption = (
+        f"Deltas are {c.b.label} − {c.a.label} with 95% paired-bootstrap intervals over "
+        f"{c.rows_compared} eval rows; **noise** when the interval contains 0."
+    )
+    return [
+        B.h("Metrics", level + 1),
+        B.p(caption),
+        B.table(["metric", c.a.label, c.b.label, "Δ", "95% CI", "verdict"], rows),
+    ]
 
 
 def _clip(text: str) -> str:
@@ -69,10 +84,20 @@ def _moved(c: Comparison, level: int) -> list[B.Block]:
             continue
         out.append(B.h(f"{title} ({moved[0].metric} per row)", level + 1))
         for i, m in enumerate(moved, start=1):
-            out.append(B.details(f"{i}. {m.metric} {m.a_score:.3f} → {m.b_score:.3f}", [
-                B.p("**Prompt**"), B.pre(_clip(m.prompt)), B.p("**Reference**"), B.pre(_clip(m.reference)),
-                B.table([c.a.label, c.b.label], [[_clip(m.a_output) or "(empty)", _clip(m.b_output) or "(empty)"]]),
-            ]))
+            out.append(
+                B.details(
+                    f"{i}. {m.metric} {m.a_score:.3f} → {m.b_score:.3f}",
+                    [
+                        B.p("**Prompt**"),
+                        B.pre(_clip(m.prompt)),
+                        B.p("**Reference**"),
+                        B.pre(_clip(m.reference)),
+                        B.table(
+                            [c.a.label, c.b.label], [[_clip(m.a_output) or "(empty)", _clip(m.b_output) or "(empty)"]]
+                        ),
+                    ],
+                )
+            )
     return out
 
 
@@ -103,9 +128,21 @@ def _value(v: Any) -> str:
 def _data(c: Comparison, level: int) -> list[B.Block]:
     if not c.data:
         return []
-    rows = [[d["role"], d["path"], _num(d["old_rows"]), _num(d["new_rows"]),
-             "changed" if d["changed"] else "same", (d["new_md5"] or "")[:12]] for d in c.data]
-    out = [B.h("Data", level + 1), B.table(["role", "file", f"rows ({c.a.label})", f"rows ({c.b.label})", "", "md5"], rows)]
+    rows = [
+        [
+            d["role"],
+            d["path"],
+            _num(d["old_rows"]),
+            _num(d["new_rows"]),
+            "changed" if d["changed"] else "same",
+            (d["new_md5"] or "")[:12],
+        ]
+        for d in c.data
+    ]
+    out = [
+        B.h("Data", level + 1),
+        B.table(["role", "file", f"rows ({c.a.label})", f"rows ({c.b.label})", "", "md5"], rows),
+    ]
     for rc in c.data_rows or []:
         if rc.note:
             out.append(B.p(f"{rc.role} `{rc.path}`: {rc.note}"))
@@ -113,8 +150,11 @@ def _data(c: Comparison, level: int) -> list[B.Block]:
         out.append(B.p(f"{rc.role} `{rc.path}`: {rc.added} rows added, {rc.removed} removed, {rc.changed} changed"))
         for kind in ("changed", "added", "removed"):
             for ex in rc.examples.get(kind, []):
-                text = (f"- {json.dumps(ex[0], ensure_ascii=False)}\n+ {json.dumps(ex[1], ensure_ascii=False)}"
-                        if kind == "changed" else f"{'+' if kind == 'added' else '-'} {json.dumps(ex, ensure_ascii=False)}")
+                text = (
+                    f"- {json.dumps(ex[0], ensure_ascii=False)}\n+ {json.dumps(ex[1], ensure_ascii=False)}"
+                    if kind == "changed"
+                    else f"{'+' if kind == 'added' else '-'} {json.dumps(ex, ensure_ascii=False)}"
+                )
                 out.append(B.pre(_clip(text) if kind != "changed" else text[: 2 * TEXT_LIMIT]))
     return out
 
@@ -122,16 +162,38 @@ def _data(c: Comparison, level: int) -> list[B.Block]:
 def _weights(c: Comparison, level: int) -> list[B.Block]:
     if c.weights is None:
         return []
-    rows = [[f"`{w.module}`", _num(w.norm_a), _num(w.norm_b), _num(w.relative_change), _num(w.cosine),
-             _num(w.effective_rank_b)] for w in c.weights]
-    return [B.h("Weights (ΔW = scale·B·A per module)", level + 1),
-            B.table(["module", f"‖ΔW‖ {c.a.label}", f"‖ΔW‖ {c.b.label}", "relative change", "cosine",
-                     f"effective rank {c.b.label}"], rows)]
+    rows = [
+        [
+            f"`{w.module}`",
+            _num(w.norm_a),
+            _num(w.norm_b),
+            _num(w.relative_change),
+            _num(w.cosine),
+            _num(w.effective_rank_b),
+        ]
+        for w in c.weights
+    ]
+    return [
+        B.h("Weights (ΔW = scale·B·A per module)", level + 1),
+        B.table(
+            [
+                "module",
+                f"‖ΔW‖ {c.a.label}",
+                f"‖ΔW‖ {c.b.label}",
+                "relative change",
+                "cosine",
+                f"effective rank {c.b.label}",
+            ],
+            rows,
+        ),
+    ]
 
 
 def _curves(c: Comparison, level: int) -> list[B.Block]:
-    series = {label: [(int(p["step"]), float(p["val_loss"])) for p in points if "val_loss" in p]
-              for label, points in c.curves.items()}
+    series = {
+        label: [(int(p["step"]), float(p["val_loss"])) for p in points if "val_loss" in p]
+        for label, points in c.curves.items()
+    }
     series = {k: v for k, v in series.items() if v}
     if not series:
         return []
@@ -146,6 +208,11 @@ def as_json(c: Comparison) -> dict[str, Any]:
     for name in ("a", "b"):
         side = getattr(c, name)
         r = side.result
-        out[name] = {"label": side.label, "version": side.card.id if side.card else None,
-                     "eval_key": r.key if r else None, "rows": len(r.rows) if r else 0, "metrics": side.metrics}
+        out[name] = {
+            "label": side.label,
+            "version": side.card.id if side.card else None,
+            "eval_key": r.key if r else None,
+            "rows": len(r.rows) if r else 0,
+            "metrics": side.metrics,
+        }
     return out

@@ -18,6 +18,5 @@ def require_extra() -> None:
     missing = [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(
-            f"adapterctl serve needs {' and '.join(missing)}: install the extra with "
-            "`pip install 'adapterctl[serve]'`"
+            f"adapterctl serve needs {' and '.join(missing)}: install the extra with `pip install 'adapterctl[serve]'`"
         )

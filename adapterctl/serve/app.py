@@ -65,8 +65,9 @@ def create_app(state: ServerState) -> FastAPI:
         if state.api_key and request.url.path != "/healthz":
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {state.api_key}".encode()):
-                error = ApiError(401, "missing or wrong API key: send Authorization: Bearer <key>",
-                                 code="invalid_api_key")
+                error = ApiError(
+                    401, "missing or wrong API key: send Authorization: Bearer <key>", code="invalid_api_key"
+                )
                 return JSONResponse(error.body(), status_code=401)
         return await call_next(request)
 
@@ -118,8 +119,14 @@ def create_app(state: ServerState) -> FastAPI:
 
 
 def _model_card(model_id: str, slot: Slot, base: str) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": 0, "owned_by": "adapterctl",
-            "root": slot.version, "parent": base}
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": 0,
+        "owned_by": "adapterctl",
+        "root": slot.version,
+        "parent": base,
+    }
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -147,8 +154,9 @@ async def _slot(state: ServerState, model: str) -> Slot:
 async def _answer(state: ServerState, request: Request, *, chat: bool):
     started = time.perf_counter()
     endpoint = "chat" if chat else "completions"
-    req = protocol.parse(await _read_body(request, state.max_body),
-                         protocol.ChatRequest if chat else protocol.CompletionRequest)
+    req = protocol.parse(
+        await _read_body(request, state.max_body), protocol.ChatRequest if chat else protocol.CompletionRequest
+    )
     engine = state.engine
     text = engine.chat_prompt(protocol.chat_messages(req)) if chat else protocol.prompt_text(req)
     stop = protocol.stops(req)
@@ -157,8 +165,15 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
     slot = await _slot(state, req.model)
     loop = asyncio.get_running_loop()
     events: asyncio.Queue = asyncio.Queue()
-    job = Job(slot, prompt_ids, max_tokens, req.temperature, req.top_p, stop,
-              sink=lambda event: loop.call_soon_threadsafe(events.put_nowait, event))
+    job = Job(
+        slot,
+        prompt_ids,
+        max_tokens,
+        req.temperature,
+        req.top_p,
+        stop,
+        sink=lambda event: loop.call_soon_threadsafe(events.put_nowait, event),
+    )
     engine.submit(job)
     headers = {VERSION_HEADER: slot.version}
     rid = protocol.new_id("chatcmpl" if chat else "cmpl")
@@ -174,8 +189,9 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
                 parts.append(event[1])
             elif event[0] == "error":
                 record(500)
-                return JSONResponse(ApiError(500, event[1], kind="server_error").body(), status_code=500,
-                                    headers=headers)
+                return JSONResponse(
+                    ApiError(500, event[1], kind="server_error").body(), status_code=500, headers=headers
+                )
             else:
                 reply = protocol.Reply(req.model, "".join(parts), event[1], event[2])
                 record(200, reply.usage["completion_tokens"])

@@ -88,8 +88,14 @@ class Catalog:
         at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.refusals[name] = Refusal(name, vid, reason, at)
         served = self._current.get(name)
-        log.error("refused %s@%s for %s (still serving %s): %s", name, vid[:12], self.env,
-                  served.ref if served else "nothing", reason)
+        log.error(
+            "refused %s@%s for %s (still serving %s): %s",
+            name,
+            vid[:12],
+            self.env,
+            served.ref if served else "nothing",
+            reason,
+        )
 
     def _park(self, slot: Slot) -> None:
         """Keep a no-longer-current slot loaded in the LRU; evict beyond max_loaded."""
@@ -159,7 +165,9 @@ class Catalog:
 
     def _unknown(self, model: str) -> str:
         served = ", ".join(sorted(self._current)) or "nothing yet"
-        return f"model '{model}' is not served here (environment {self.env} serves: {served}; pin a version as NAME@<id>)"
+        return (
+            f"model '{model}' is not served here (environment {self.env} serves: {served}; pin a version as NAME@<id>)"
+        )
 
     # ── views ─────────────────────────────────────────────────────────────────
 
@@ -178,5 +186,7 @@ def _parse_model(model: str):
     except AdapterctlError:
         raise UnknownModel(f"model '{model}': write NAME or NAME@<version id>") from None
     if ref.kind not in ("latest", "id"):
-        raise UnknownModel(f"model '{model}': pin a version by id (NAME@<id>); environments are chosen when the server starts")
+        raise UnknownModel(
+            f"model '{model}': pin a version by id (NAME@<id>); environments are chosen when the server starts"
+        )
     return ref

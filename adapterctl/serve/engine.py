@@ -289,7 +289,7 @@ class Engine:
             cut = text.find(stop)
             if cut != -1:
                 if cut > len(job.sent):
-                    job.sink(("delta", text[len(job.sent):cut]))
+                    job.sink(("delta", text[len(job.sent) : cut]))
                 job.sent = text[:cut]
                 return True
         if not final:
@@ -298,7 +298,7 @@ class Engine:
             hold = max((len(s) - 1 for s in job.stop), default=0)  # a stop string may be starting
             text = text[: len(text) - hold] if hold else text
         if len(text) > len(job.sent) and text.startswith(job.sent):
-            job.sink(("delta", text[len(job.sent):]))
+            job.sink(("delta", text[len(job.sent) :]))
             job.sent = text
         return False
 

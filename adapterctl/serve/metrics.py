@@ -39,32 +39,54 @@ class Metrics:
         ]
         with self._lock:
             for (endpoint, model, version, status), n in sorted(self.requests.items()):
-                lines.append(f"adapterctl_requests_total{_labels(endpoint=endpoint, model=model, version=version, status=status)} {n}")
-            lines += ["# HELP adapterctl_request_duration_seconds Time from request to the last byte of the answer.",
-                      "# TYPE adapterctl_request_duration_seconds histogram"]
+                lines.append(
+                    f"adapterctl_requests_total{_labels(endpoint=endpoint, model=model, version=version, status=status)} {n}"
+                )
+            lines += [
+                "# HELP adapterctl_request_duration_seconds Time from request to the last byte of the answer.",
+                "# TYPE adapterctl_request_duration_seconds histogram",
+            ]
             for endpoint, counts in sorted(self.latency_buckets.items()):
                 for bound, n in zip(BUCKETS, counts, strict=True):
-                    lines.append(f"adapterctl_request_duration_seconds_bucket{_labels(endpoint=endpoint, le=str(bound))} {n}")
-                lines.append(f"adapterctl_request_duration_seconds_bucket{_labels(endpoint=endpoint, le='+Inf')} "
-                             f"{self.latency_count[endpoint]}")
-                lines.append(f"adapterctl_request_duration_seconds_sum{_labels(endpoint=endpoint)} {self.latency_sum[endpoint]:.6f}")
-                lines.append(f"adapterctl_request_duration_seconds_count{_labels(endpoint=endpoint)} {self.latency_count[endpoint]}")
-            lines += ["# HELP adapterctl_generated_tokens_total Completion tokens generated.",
-                      "# TYPE adapterctl_generated_tokens_total counter"]
+                    lines.append(
+                        f"adapterctl_request_duration_seconds_bucket{_labels(endpoint=endpoint, le=str(bound))} {n}"
+                    )
+                lines.append(
+                    f"adapterctl_request_duration_seconds_bucket{_labels(endpoint=endpoint, le='+Inf')} "
+                    f"{self.latency_count[endpoint]}"
+                )
+                lines.append(
+                    f"adapterctl_request_duration_seconds_sum{_labels(endpoint=endpoint)} {self.latency_sum[endpoint]:.6f}"
+                )
+                lines.append(
+                    f"adapterctl_request_duration_seconds_count{_labels(endpoint=endpoint)} {self.latency_count[endpoint]}"
+                )
+            lines += [
+                "# HELP adapterctl_generated_tokens_total Completion tokens generated.",
+                "# TYPE adapterctl_generated_tokens_total counter",
+            ]
             for (model, version), n in sorted(self.tokens.items()):
                 lines.append(f"adapterctl_generated_tokens_total{_labels(model=model, version=version)} {n}")
-        lines += ["# HELP adapterctl_served_version The version each adapter name is served by (value 1).",
-                  "# TYPE adapterctl_served_version gauge"]
+        lines += [
+            "# HELP adapterctl_served_version The version each adapter name is served by (value 1).",
+            "# TYPE adapterctl_served_version gauge",
+        ]
         for name, version in sorted(served.items()):
             lines.append(f"adapterctl_served_version{_labels(env=env, adapter=name, version=version)} 1")
-        lines += ["# HELP adapterctl_refused_version A version the environment points at that was refused (value 1).",
-                  "# TYPE adapterctl_refused_version gauge"]
+        lines += [
+            "# HELP adapterctl_refused_version A version the environment points at that was refused (value 1).",
+            "# TYPE adapterctl_refused_version gauge",
+        ]
         for name, version in sorted(refused.items()):
             lines.append(f"adapterctl_refused_version{_labels(env=env, adapter=name, version=version)} 1")
-        lines += ["# HELP adapterctl_loaded_adapters Adapter versions loaded beside the base.",
-                  "# TYPE adapterctl_loaded_adapters gauge", f"adapterctl_loaded_adapters {loaded}",
-                  "# HELP adapterctl_swaps_total Live switches of a served name to another version.",
-                  "# TYPE adapterctl_swaps_total counter", f"adapterctl_swaps_total {swaps}"]
+        lines += [
+            "# HELP adapterctl_loaded_adapters Adapter versions loaded beside the base.",
+            "# TYPE adapterctl_loaded_adapters gauge",
+            f"adapterctl_loaded_adapters {loaded}",
+            "# HELP adapterctl_swaps_total Live switches of a served name to another version.",
+            "# TYPE adapterctl_swaps_total counter",
+            f"adapterctl_swaps_total {swaps}",
+        ]
         return "\n".join(lines) + "\n"
 
 

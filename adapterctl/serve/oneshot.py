@@ -13,8 +13,16 @@ from adapterctl.serve.engine import Job, load_engine
 from adapterctl.serve.protocol import MAX_TEMPERATURE
 
 
-def generate(project: Project, ref: str, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0,
-             chat: bool = False, on_text: Callable[[str], Any] | None = None) -> dict[str, Any]:
+def generate(
+    project: Project,
+    ref: str,
+    prompt: str,
+    *,
+    max_tokens: int = 128,
+    temperature: float = 0.0,
+    chat: bool = False,
+    on_text: Callable[[str], Any] | None = None,
+) -> dict[str, Any]:
     if not 0 <= temperature <= MAX_TEMPERATURE:
         raise UsageError(f"--temperature {temperature}: use 0 (greedy) to {MAX_TEMPERATURE}")
     if max_tokens < 1:
@@ -25,8 +33,10 @@ def generate(project: Project, ref: str, prompt: str, *, max_tokens: int = 128, 
     text = engine.chat_prompt([{"role": "user", "content": prompt}]) if chat else prompt
     ids = engine.encode(text)
     if len(ids) + max_tokens > engine.context_length:
-        raise UsageError(f"the prompt ({len(ids)} tokens) + --max-tokens {max_tokens} exceed the context "
-                         f"length {engine.context_length}")
+        raise UsageError(
+            f"the prompt ({len(ids)} tokens) + --max-tokens {max_tokens} exceed the context "
+            f"length {engine.context_length}"
+        )
     events: queue.Queue = queue.Queue()
     engine.acquire(slot)
     engine.submit(Job(slot, ids, max_tokens, temperature, 1.0, [], sink=events.put))
@@ -41,7 +51,13 @@ def generate(project: Project, ref: str, prompt: str, *, max_tokens: int = 128, 
             elif event[0] == "error":
                 raise RuntimeError(event[1])
             else:
-                return {"ref": version.ref, "version": version.id, "prompt": prompt, "text": "".join(parts),
-                        "finish_reason": event[1], "usage": event[2]}
+                return {
+                    "ref": version.ref,
+                    "version": version.id,
+                    "prompt": prompt,
+                    "text": "".join(parts),
+                    "finish_reason": event[1],
+                    "usage": event[2],
+                }
     finally:
         engine.stop()

@@ -20,8 +20,15 @@ MAX_TEMPERATURE = 2.0
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 kind: str = "invalid_request_error"):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        kind: str = "invalid_request_error",
+    ):
         super().__init__(message)
         self.status, self.message, self.param, self.code, self.kind = status, message, param, code, kind
 
@@ -89,8 +96,9 @@ def chat_messages(req: ChatRequest) -> list[dict[str, str]]:
             parts = []
             for part in content:
                 if part.get("type") != "text" or not isinstance(part.get("text"), str):
-                    raise ApiError(400, f"messages.{i}.content: only text parts are supported",
-                                   param=f"messages.{i}.content")
+                    raise ApiError(
+                        400, f"messages.{i}.content: only text parts are supported", param=f"messages.{i}.content"
+                    )
                 parts.append(part["text"])
             content = "".join(parts)
         out.append({"role": m.role, "content": content or ""})
@@ -108,13 +116,21 @@ def budget(req: _Request, prompt_tokens: int, context: int, default: int) -> int
     """max_tokens checked against the context length: prompt + answer must fit."""
     asked = getattr(req, "max_completion_tokens", None) or req.max_tokens
     if prompt_tokens >= context:
-        raise ApiError(400, f"the prompt is {prompt_tokens} tokens; this model's context length is {context}",
-                       param="messages" if isinstance(req, ChatRequest) else "prompt", code="context_length_exceeded")
+        raise ApiError(
+            400,
+            f"the prompt is {prompt_tokens} tokens; this model's context length is {context}",
+            param="messages" if isinstance(req, ChatRequest) else "prompt",
+            code="context_length_exceeded",
+        )
     if asked is None:
         return min(default, context - prompt_tokens)
     if prompt_tokens + asked > context:
-        raise ApiError(400, f"max_tokens: {prompt_tokens} prompt tokens + {asked} exceed this model's context "
-                       f"length {context}", param="max_tokens", code="context_length_exceeded")
+        raise ApiError(
+            400,
+            f"max_tokens: {prompt_tokens} prompt tokens + {asked} exceed this model's context length {context}",
+            param="max_tokens",
+            code="context_length_exceeded",
+        )
     return asked
 
 
@@ -134,7 +150,10 @@ def new_id(prefix: str) -> str:
 
 def completion_body(rid: str, reply: Reply) -> dict[str, Any]:
     return {
-        "id": rid, "object": "text_completion", "created": int(time.time()), "model": reply.model,
+        "id": rid,
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": reply.model,
         "choices": [{"index": 0, "text": reply.text, "finish_reason": reply.finish_reason, "logprobs": None}],
         "usage": reply.usage,
     }
@@ -142,15 +161,25 @@ def completion_body(rid: str, reply: Reply) -> dict[str, Any]:
 
 def chat_body(rid: str, reply: Reply) -> dict[str, Any]:
     return {
-        "id": rid, "object": "chat.completion", "created": int(time.time()), "model": reply.model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
-                     "finish_reason": reply.finish_reason, "logprobs": None}],
+        "id": rid,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": reply.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text},
+                "finish_reason": reply.finish_reason,
+                "logprobs": None,
+            }
+        ],
         "usage": reply.usage,
     }
 
 
-def chunk(rid: str, model: str, *, chat: bool, text: str | None = None, finish: str | None = None,
-          first: bool = False) -> str:
+def chunk(
+    rid: str, model: str, *, chat: bool, text: str | None = None, finish: str | None = None, first: bool = False
+) -> str:
     """One server-sent event of a streamed answer."""
     if chat:
         delta: dict[str, Any] = {"role": "assistant"} if first else {}

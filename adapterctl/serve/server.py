@@ -43,8 +43,10 @@ def build_state(project: Project, opts: ServeOptions):
 
     wanted = pointers(project, opts.env)
     if not wanted:
-        raise UsageError(f"environment '{opts.env}' serves no adapter yet: deploy one first "
-                         f"(adapterctl deploy NAME --env {opts.env})")
+        raise UsageError(
+            f"environment '{opts.env}' serves no adapter yet: deploy one first "
+            f"(adapterctl deploy NAME --env {opts.env})"
+        )
     engine = load_engine(project, max_batch=opts.max_batch)
     catalog = Catalog(project, engine, opts.env, max_loaded=opts.max_loaded)
     watcher = LockWatcher(project, catalog, interval=opts.poll_seconds)
@@ -81,8 +83,14 @@ def run(project: Project, opts: ServeOptions) -> None:
     app.router.lifespan_context = lifespan
     served = ", ".join(f"{s.ref}" for s in state.catalog.current().values())
     ui.info(f"serving {opts.env} ({served}) on http://{opts.host}:{opts.port}  (Ctrl-C or SIGTERM drains and stops)")
-    config = uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning",
-                            timeout_graceful_shutdown=int(opts.drain_seconds), access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=opts.host,
+        port=opts.port,
+        log_level="warning",
+        timeout_graceful_shutdown=int(opts.drain_seconds),
+        access_log=False,
+    )
     _serve_until_signal(config)
     ui.info("server stopped: in-flight requests drained")
 

@@ -125,8 +125,10 @@ def sync(project: Project, env: str, *, client: VllmClient | None = None) -> Syn
     """Make the vLLM server for `env` serve what `env` points at; see the module docstring."""
     spec = target(project, env)
     if spec is None:
-        raise UsageError(f"adapterctl.toml: environment '{env}' names no server (add [environments.{env}] "
-                         'server = "http://HOST:8000", engine = "vllm")')
+        raise UsageError(
+            f"adapterctl.toml: environment '{env}' names no server (add [environments.{env}] "
+            'server = "http://HOST:8000", engine = "vllm")'
+        )
     api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
     client = client or VllmClient(spec.server, api_key=api_key, timeout=spec.timeout_seconds)
     state = _load_state(project, env)
@@ -136,8 +138,10 @@ def sync(project: Project, env: str, *, client: VllmClient | None = None) -> Syn
         loaded = {m.get("id") for m in client.models()}
     except ServerError as exc:
         report.synced = False
-        report.adapters = [AdapterSync(n, v, state.get(n, {}).get("stable", ""), False, error=str(exc))
-                           for n, v in sorted(pointers.items())]
+        report.adapters = [
+            AdapterSync(n, v, state.get(n, {}).get("stable", ""), False, error=str(exc))
+            for n, v in sorted(pointers.items())
+        ]
         return report
     now = time.time()
     for name, vid in sorted(pointers.items()):

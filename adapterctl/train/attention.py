@@ -25,8 +25,13 @@ from typing import Any
 
 ATTENTION_ENV = "ADAPTERCTL_ATTENTION"
 VARLEN, FLEX, REFERENCE = "adapterctl_varlen", "adapterctl_flex", "adapterctl_reference"
-BY_SHORT_NAME = {"varlen": VARLEN, "flex": FLEX, "reference": REFERENCE,
-                 "flash_attention_2": "flash_attention_2", "sdpa": "sdpa"}
+BY_SHORT_NAME = {
+    "varlen": VARLEN,
+    "flex": FLEX,
+    "reference": REFERENCE,
+    "flash_attention_2": "flash_attention_2",
+    "sdpa": "sdpa",
+}
 OURS = (VARLEN, FLEX, REFERENCE)
 
 
@@ -50,8 +55,9 @@ def choose(device: str, compute_dtype: str) -> tuple[str | None, str]:
         if forced == "flex" and device != "cuda":
             from adapterctl.errors import ManifestError
 
-            raise ManifestError(f"{ATTENTION_ENV}=flex: flex_attention has no backward pass on the CPU; "
-                                "use reference there")
+            raise ManifestError(
+                f"{ATTENTION_ENV}=flex: flex_attention has no backward pass on the CPU; use reference there"
+            )
         return BY_SHORT_NAME[forced], f"set by {ATTENTION_ENV}"
     if device != "cuda":
         return None, "CPU: sdpa over bins (varlen kernels are CUDA-only)"
@@ -87,8 +93,11 @@ def prepare(model, requested_batching: str, device: str, compute_dtype: str) -> 
     from adapterctl.train import batching
 
     before = model.config._attn_implementation
-    chosen, why = (None, "padded batches need no row boundaries") if requested_batching == "padded" else \
-        choose(device, compute_dtype)
+    chosen, why = (
+        (None, "padded batches need no row boundaries")
+        if requested_batching == "padded"
+        else choose(device, compute_dtype)
+    )
     switched = bool(chosen) and chosen != before
     if switched:
         use(model, chosen)
@@ -97,8 +106,11 @@ def prepare(model, requested_batching: str, device: str, compute_dtype: str) -> 
         use(model, before)  # the kernel let rows leak: back to the model's own attention over bins
         why = f"{chosen} failed the rows-apart probe; {before} over bins instead"
         record = batching.resolve(requested_batching, model)
-    return record, {"implementation": model.config._attn_implementation, "why": why,
-                    "loss": "TRL fused LM head: completion tokens scored in chunks, no full logits"}
+    return record, {
+        "implementation": model.config._attn_implementation,
+        "why": why,
+        "loss": "TRL fused LM head: completion tokens scored in chunks, no full logits",
+    }
 
 
 # ── boundaries ──────────────────────────────────────────────────────────────
@@ -147,8 +159,7 @@ def reference_kernel(q, k, v, cu, longest: int, scale: float | None):
     gqa = k.shape[1] != q.shape[1]
     for a, b in itertools.pairwise(bounds):
         rows = [t[a:b].transpose(0, 1) for t in (q, k, v)]
-        out[a:b] = F.scaled_dot_product_attention(*rows, is_causal=True, scale=scale,
-                                                  enable_gqa=gqa).transpose(0, 1)
+        out[a:b] = F.scaled_dot_product_attention(*rows, is_causal=True, scale=scale, enable_gqa=gqa).transpose(0, 1)
     return out
 
 
@@ -214,8 +225,9 @@ def _document_mask(cu, total: int, device):
         def same_row_causal(b, h, q_idx, kv_idx):
             return (doc[q_idx] == doc[kv_idx]) & (q_idx >= kv_idx)
 
-        _block_masks.update(key=key, mask=create_block_mask(same_row_causal, None, None, total, total,
-                                                            device=str(device)))
+        _block_masks.update(
+            key=key, mask=create_block_mask(same_row_causal, None, None, total, total, device=str(device))
+        )
     return _block_masks["mask"]
 
 
@@ -247,6 +259,12 @@ def flex_forward(module, query, key, value, attention_mask, scaling=None, dropou
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="flex_attention called without torch.compile")
-        out = _flex(query.device)(one_sequence(query), one_sequence(key), one_sequence(value), block_mask=mask,
-                                  scale=scaling, enable_gqa=key.shape[1] != h)
+        out = _flex(query.device)(
+            one_sequence(query),
+            one_sequence(key),
+            one_sequence(value),
+            block_mask=mask,
+            scale=scaling,
+            enable_gqa=key.shape[1] != h,
+        )
     return out.reshape(h, b, s, d).permute(1, 2, 0, 3), None

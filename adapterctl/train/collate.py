@@ -16,9 +16,16 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-VARLEN_ATTENTION = ("flash_attention_2", "flash_attention_3", "kernels-community/flash-attn",
-                    "kernels-community/flash-attn3", "kernels-community/vllm-flash-attn3",
-                    "adapterctl_varlen", "adapterctl_flex", "adapterctl_reference")
+VARLEN_ATTENTION = (
+    "flash_attention_2",
+    "flash_attention_3",
+    "kernels-community/flash-attn",
+    "kernels-community/flash-attn3",
+    "kernels-community/vllm-flash-attn3",
+    "adapterctl_varlen",
+    "adapterctl_flex",
+    "adapterctl_reference",
+)
 
 
 def is_varlen(attn_implementation: str | None) -> bool:
@@ -64,8 +71,15 @@ class VarlenCollator:
         labels[0, cu[:-1].long()] = -100  # a row's first token is never predicted from the row before
         position_ids = torch.cat([torch.arange(n) for n in lengths])[None]
         longest = max(lengths)
-        return {"input_ids": input_ids, "labels": labels, "position_ids": position_ids,
-                "cu_seq_lens_q": cu, "cu_seq_lens_k": cu, "max_length_q": longest, "max_length_k": longest}
+        return {
+            "input_ids": input_ids,
+            "labels": labels,
+            "position_ids": position_ids,
+            "cu_seq_lens_q": cu,
+            "cu_seq_lens_k": cu,
+            "max_length_q": longest,
+            "max_length_k": longest,
+        }
 
 
 def first_fit_decreasing(lengths: list[int], capacity: int) -> list[list[int]]:
@@ -124,12 +138,13 @@ class BinnedPaddingFreeCollator:
             cursor = 0
             for i in members:
                 n = len(ids[i])
-                input_ids[b, cursor:cursor + n] = torch.tensor(ids[i])
-                label_ids[b, cursor:cursor + n] = torch.tensor(labels[i])
+                input_ids[b, cursor : cursor + n] = torch.tensor(ids[i])
+                label_ids[b, cursor : cursor + n] = torch.tensor(labels[i])
                 label_ids[b, cursor] = -100  # a row's first token is never predicted from the row before
-                position_ids[b, cursor:cursor + n] = torch.arange(n)
+                position_ids[b, cursor : cursor + n] = torch.arange(n)
                 cursor += n
             if cursor < width:
-                position_ids[b, cursor:] = torch.arange(position_ids[b, cursor - 1] + 1,
-                                                        position_ids[b, cursor - 1] + 1 + width - cursor)
+                position_ids[b, cursor:] = torch.arange(
+                    position_ids[b, cursor - 1] + 1, position_ids[b, cursor - 1] + 1 + width - cursor
+                )
         return {"input_ids": input_ids, "labels": label_ids, "position_ids": position_ids}

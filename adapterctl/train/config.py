@@ -102,8 +102,9 @@ def apply_liger(model, device: str) -> tuple[bool, str | None]:
 
         if getattr(model.config, "model_type", None) not in MODEL_TYPE_TO_APPLY_LIGER_FN:
             return False, None
-        _apply_liger_kernel_to_instance(model=model, rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
-                                        fused_linear_cross_entropy=False)
+        _apply_liger_kernel_to_instance(
+            model=model, rope=True, rms_norm=True, swiglu=True, cross_entropy=False, fused_linear_cross_entropy=False
+        )
     except Exception as exc:  # noqa: BLE001 - an incompatible liger-kernel must not stop training
         return False, f"liger-kernel could not be applied ({type(exc).__name__}: {str(exc)[:120]}); trained without it"
     return True, None

@@ -59,11 +59,18 @@ def command(run: Run, job: TrainJob, dev: str, *, resume: bool) -> list[str]:
     launcher = job.launcher
     n = launcher.get("num_processes") or default_processes(dev)
     cmd = [
-        sys.executable, "-m", "accelerate.commands.launch",
-        "--config_file", str(config_path(launcher.get("config"), dev)),
-        "--num_processes", str(n),
-        "--main_process_port", str(_free_port()),
-        "-m", "adapterctl.train.worker", str(run.dir),
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(config_path(launcher.get("config"), dev)),
+        "--num_processes",
+        str(n),
+        "--main_process_port",
+        str(_free_port()),
+        "-m",
+        "adapterctl.train.worker",
+        str(run.dir),
     ]
     return cmd + (["--resume"] if resume else [])
 
@@ -76,14 +83,21 @@ def run(project: Project, run: Run, job: TrainJob, *, resume: bool) -> None:
     spec = job.adapter_spec()
     # Data and template errors surface here, once, before N processes start.
     with quiet():
-        examples.build(project.root, data=spec.data, val_data=spec.val_data, template=spec.template,
-                       val_split=spec.train.val_split, seed=spec.train.seed)
+        examples.build(
+            project.root,
+            data=spec.data,
+            val_data=spec.val_data,
+            template=spec.template,
+            val_split=spec.train.val_split,
+            seed=spec.train.seed,
+        )
     cmd = command(run, job, modeling.device(), resume=resume)
     env = {**os.environ, "PYTHONPATH": _pythonpath(), "ACCELERATE_LOG_LEVEL": "error"}
     # Workers' stdout (the --json progress lines of rank 0) is relayed through ours, so it
     # reaches whoever reads this process; stderr (the progress bar) goes straight through.
-    proc = subprocess.Popen(cmd, cwd=project.root, env=env, start_new_session=True, stdout=subprocess.PIPE,
-                            text=True, bufsize=1)
+    proc = subprocess.Popen(
+        cmd, cwd=project.root, env=env, start_new_session=True, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -94,8 +108,9 @@ def run(project: Project, run: Run, job: TrainJob, *, resume: bool) -> None:
         _stop(proc)
         raise
     if code != 0:
-        raise TrainingFailed(f"training workers for '{job.adapter}' exited with status {code} (output above); "
-                             f"run folder: {run.dir}")
+        raise TrainingFailed(
+            f"training workers for '{job.adapter}' exited with status {code} (output above); run folder: {run.dir}"
+        )
 
 
 def _stop(proc: subprocess.Popen) -> None:

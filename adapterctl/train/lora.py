@@ -47,7 +47,7 @@ def check_targets(spec: LoraSpec, model, where: str = "lora") -> None:
                 # TRL computes the loss from the head's weight directly: a LoRA there never trains.
                 raise ManifestError(
                     f"{where}.target_modules: {entry!r} is the output head, which LoRA cannot adapt under "
-                    f"TRL's fused loss; train it fully with modules_to_save = [\"{entry}\"] instead"
+                    f'TRL\'s fused loss; train it fully with modules_to_save = ["{entry}"] instead'
                 )
             if not _matches(entry, full_names):
                 close = closest(entry, linear, cutoff=0.5)
@@ -87,7 +87,7 @@ def check_init(spec: LoraSpec, quantization: str, base_is_local_safetensors: boo
         if not torch.cuda.is_available():  # peft's LoftQ quantises on the GPU (it asserts CUDA)
             raise ManifestError(
                 f"{where}.init_lora_weights: loftq needs a CUDA GPU and this machine has none; "
-                "use \"default\" or \"olora\" here"
+                'use "default" or "olora" here'
             )
 
 
@@ -96,10 +96,15 @@ def lora_config(spec: LoraSpec, model, task_type: str = "CAUSAL_LM", where: str 
     from peft import LoraConfig
 
     check_targets(spec, model, where)
-    init: Any = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "olora": "olora",
-                 # LoftQ on a bitsandbytes base: start from the default init, then
-                 # `apply_loftq` replaces the weights (see peft's replace_lora_weights_loftq).
-                 "loftq": True}[spec.init_lora_weights]
+    init: Any = {
+        "default": True,
+        "gaussian": "gaussian",
+        "pissa": "pissa",
+        "olora": "olora",
+        # LoftQ on a bitsandbytes base: start from the default init, then
+        # `apply_loftq` replaces the weights (see peft's replace_lora_weights_loftq).
+        "loftq": True,
+    }[spec.init_lora_weights]
     return LoraConfig(
         task_type=task_type,
         r=spec.r,
@@ -125,7 +130,9 @@ def _safetensors_file(folder: str) -> str:
 
     files = sorted(Path(folder).glob("*.safetensors"))
     if len(files) != 1:
-        raise ManifestError(f"lora.init_lora_weights: loftq needs a single-file safetensors base; {folder} has {len(files)}")
+        raise ManifestError(
+            f"lora.init_lora_weights: loftq needs a single-file safetensors base; {folder} has {len(files)}"
+        )
     return str(files[0])
 
 

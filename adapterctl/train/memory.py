@@ -26,8 +26,11 @@ class Plan:
     notices: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
-        return {"max_tokens_per_batch": self.max_tokens_per_batch,
-                "gradient_checkpointing": self.gradient_checkpointing, **self.estimate}
+        return {
+            "max_tokens_per_batch": self.max_tokens_per_batch,
+            "gradient_checkpointing": self.gradient_checkpointing,
+            **self.estimate,
+        }
 
 
 def activation_bytes_per_token(config, dtype_bytes: int, checkpointing: bool) -> int:
@@ -50,8 +53,7 @@ def activation_bytes_per_token(config, dtype_bytes: int, checkpointing: bool) ->
     return layers * per_layer
 
 
-def plan(train, model, device: str, compute_dtype: str, *, free_bytes: int | None = None,
-         world_size: int = 1) -> Plan:
+def plan(train, model, device: str, compute_dtype: str, *, free_bytes: int | None = None, world_size: int = 1) -> Plan:
     """The token budget and checkpointing for `train` on `device` (see the module docstring).
 
     With several processes the budget is not chosen from free memory: ranks could see different
@@ -76,13 +78,17 @@ def plan(train, model, device: str, compute_dtype: str, *, free_bytes: int | Non
         # Without checkpointing if one max_length row fits so; else with it, and a larger budget.
         per_token = lean if checkpointing or usable // full < train.max_length else full
         tokens = int(min(MAX_DEFAULT_TOKENS, max(train.max_length, usable // per_token)))
-        notices.append(f"train.max_tokens_per_batch = {tokens} chosen from {free_bytes / 2**30:.0f} GB of free "
-                       "GPU memory (set it, or batch_size for rows, to choose)")
+        notices.append(
+            f"train.max_tokens_per_batch = {tokens} chosen from {free_bytes / 2**30:.0f} GB of free "
+            "GPU memory (set it, or batch_size for rows, to choose)"
+        )
     need = (tokens if tokens is not None else train.batch_size * train.max_length) * full
     if not checkpointing and need > usable:
         checkpointing = True
-        notices.append(f"gradient checkpointing switched on: {need / 2**30:.0f} GB of activations would not "
-                       f"fit in {usable / 2**30:.0f} GB of free GPU memory")
+        notices.append(
+            f"gradient checkpointing switched on: {need / 2**30:.0f} GB of activations would not "
+            f"fit in {usable / 2**30:.0f} GB of free GPU memory"
+        )
     return Plan(tokens, checkpointing, estimate, notices)
 
 
@@ -98,8 +104,11 @@ def peak(device: str) -> dict[str, Any]:
     if device == "cuda":
         import torch
 
-        return {"device": "cuda", "peak_allocated_gb": round(torch.cuda.max_memory_allocated() / 2**30, 3),
-                "peak_reserved_gb": round(torch.cuda.max_memory_reserved() / 2**30, 3)}
+        return {
+            "device": "cuda",
+            "peak_allocated_gb": round(torch.cuda.max_memory_allocated() / 2**30, 3),
+            "peak_reserved_gb": round(torch.cuda.max_memory_reserved() / 2**30, 3),
+        }
     import resource
     import sys
 

@@ -76,17 +76,19 @@ class JsonProgress(NoProgress):
     def update(self, step: int, metrics: dict[str, Any]) -> None:
         self.absorb(metrics)
         eta = self.eta(step)
-        json_line({
-            "event": "progress",
-            "adapter": self.adapter,
-            "step": step,
-            "total_steps": self.total,
-            "epoch": metrics.get("epoch"),
-            "loss": metrics.get("loss"),
-            "val_loss": metrics.get("eval_loss"),
-            "learning_rate": metrics.get("learning_rate"),
-            "eta_s": round(eta, 1) if eta is not None else None,
-        })
+        json_line(
+            {
+                "event": "progress",
+                "adapter": self.adapter,
+                "step": step,
+                "total_steps": self.total,
+                "epoch": metrics.get("epoch"),
+                "loss": metrics.get("loss"),
+                "val_loss": metrics.get("eval_loss"),
+                "learning_rate": metrics.get("learning_rate"),
+                "eta_s": round(eta, 1) if eta is not None else None,
+            }
+        )
 
 
 class PlainProgress(NoProgress):
@@ -95,8 +97,10 @@ class PlainProgress(NoProgress):
     def update(self, step: int, metrics: dict[str, Any]) -> None:
         self.absorb(metrics)
         if "eval_loss" in metrics:
-            ui.info(f"{self.adapter}: step {step}/{self.total}  loss {_fmt(self.loss)}  "
-                    f"val loss {_fmt(self.val_loss)}  eta {_duration(self.eta(step))}")
+            ui.info(
+                f"{self.adapter}: step {step}/{self.total}  loss {_fmt(self.loss)}  "
+                f"val loss {_fmt(self.val_loss)}  eta {_duration(self.eta(step))}"
+            )
 
 
 class RichProgress(NoProgress):

@@ -31,8 +31,16 @@ from adapterctl.train.threads import cpu_threads
 
 
 class SFTRecipe:
-    def __init__(self, project: Project, run: Run, job: TrainJob, *, bases: BaseCache | None = None,
-                 sink=None, resume: bool = False) -> None:
+    def __init__(
+        self,
+        project: Project,
+        run: Run,
+        job: TrainJob,
+        *,
+        bases: BaseCache | None = None,
+        sink=None,
+        resume: bool = False,
+    ) -> None:
         from adapterctl.train import progress
 
         self.project = project
@@ -56,33 +64,42 @@ class SFTRecipe:
         spec, train = self.spec, self.spec.train
         set_seed(train.seed)
         with quiet():
-            self.data = examples.build(self.project.root, data=spec.data, val_data=spec.val_data,
-                                       template=spec.template, val_split=train.val_split, seed=train.seed)
+            self.data = examples.build(
+                self.project.root,
+                data=spec.data,
+                val_data=spec.val_data,
+                template=spec.template,
+                val_split=train.val_split,
+                seed=train.seed,
+            )
         # The schema requires val_split > 0 or val_data (spec_rules); this catches a split too small to yield rows.
         if train.early_stopping_patience and self.data.val is None:
-            raise ManifestError(f"adapters.{spec.name}.train.early_stopping_patience needs val loss: "
-                                "set val_split > 0 or val_data")
+            raise ManifestError(
+                f"adapters.{spec.name}.train.early_stopping_patience needs val loss: set val_split > 0 or val_data"
+            )
         self.device = modeling.device()
         self.base = self.bases.get(self.project, self.job, self.device, self.local_rank)
         self._threads = cpu_threads(self.device, self.base.model)
         tokenizer = self.base.tokenizer
         if self.data.format == "chat" and not tokenizer.chat_template:
-            raise DataError(f"{spec.data}: chat rows need a tokenizer with a chat template; "
-                            f"{self.base.info.model} has none")
+            raise DataError(
+                f"{spec.data}: chat rows need a tokenizer with a chat template; {self.base.info.model} has none"
+            )
         quantization = self.base.key.quantization
-        lora.check_init(spec.lora, quantization, self.base.info.source == "local",
-                        where=f"adapters.{spec.name}.lora")
+        lora.check_init(spec.lora, quantization, self.base.info.source == "local", where=f"adapters.{spec.name}.lora")
         self._choose_attention()
-        self.plan = memory.plan(train, self.base.model, self.device, self.base.key.compute_dtype,
-                                world_size=self.world_size)
+        self.plan = memory.plan(
+            train, self.base.model, self.device, self.base.key.compute_dtype, world_size=self.world_size
+        )
         self._build_model()
         self._build_trainer()
 
     def _choose_attention(self) -> None:
         train = self.spec.train
         self._attn_before = self.base.model.config._attn_implementation
-        self.batching, self.attention = attention.prepare(self.base.model, train.batching, self.device,
-                                                          self.base.key.compute_dtype)
+        self.batching, self.attention = attention.prepare(
+            self.base.model, train.batching, self.device, self.base.key.compute_dtype
+        )
 
     def _build_model(self) -> None:
         from peft import get_peft_model
@@ -103,8 +120,10 @@ class SFTRecipe:
         self.init_dir: Path | None = None
         if spec.lora.init_lora_weights in lora.MUTATES_BASE:
             if self.world_size > 1:
-                raise ManifestError(f"adapters.{spec.name}.lora.init_lora_weights: {spec.lora.init_lora_weights} "
-                                    "is not supported with --launcher accelerate; train it in one process")
+                raise ManifestError(
+                    f"adapters.{spec.name}.lora.init_lora_weights: {spec.lora.init_lora_weights} "
+                    "is not supported with --launcher accelerate; train it in one process"
+                )
             self.bases.discard()  # the base now holds base − initial adapter
             if self.rank == 0:
                 self.init_dir = save.save_initial(self.model, self.run.dir / "init_adapter")
@@ -124,10 +143,17 @@ class SFTRecipe:
         if plan.gradient_checkpointing:
             self.base.model.enable_input_require_grads()  # reentrant checkpointing needs a grad at the input
         with quiet():
-            args = sft_config(train, self.run.checkpoints_dir, batching=used, device=self.device,
-                              compute_dtype=self.base.key.compute_dtype, has_val=self.data.val is not None,
-                              world_size=self.world_size, rows_per_batch=rows,
-                              gradient_checkpointing=plan.gradient_checkpointing)
+            args = sft_config(
+                train,
+                self.run.checkpoints_dir,
+                batching=used,
+                device=self.device,
+                compute_dtype=self.base.key.compute_dtype,
+                has_val=self.data.val is not None,
+                world_size=self.world_size,
+                rows_per_batch=rows,
+                gradient_checkpointing=plan.gradient_checkpointing,
+            )
         # Padding-free: rows laid end to end, position ids restarting per row (TRL only allows
         # that with packing, so the collator is ours; TRL's dataset preparation has already
         # truncated rows to max_length). See collate.py for the two layouts.
@@ -147,9 +173,15 @@ class SFTRecipe:
         if train.early_stopping_patience and self.data.val is not None:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=train.early_stopping_patience))
         with quiet():
-            self.trainer = SFTTrainer(model=self.model, args=args, train_dataset=self.data.train,
-                                      eval_dataset=self.data.val, processing_class=self.base.tokenizer,
-                                      data_collator=collator, callbacks=callbacks)
+            self.trainer = SFTTrainer(
+                model=self.model,
+                args=args,
+                train_dataset=self.data.train,
+                eval_dataset=self.data.val,
+                processing_class=self.base.tokenizer,
+                data_collator=collator,
+                callbacks=callbacks,
+            )
         from transformers.trainer_callback import PrinterCallback
 
         self.trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; our sink reports progress
@@ -235,13 +267,24 @@ class SFTRecipe:
             if self.rank != 0:
                 return None
             shutil.rmtree(out, ignore_errors=True)
-            save.finish_gathered(self.run.dir / "gathered", out, save_dtype=spec.train.save_dtype,
-                                 base_model=base.model, base_revision=base.revision)
+            save.finish_gathered(
+                self.run.dir / "gathered",
+                out,
+                save_dtype=spec.train.save_dtype,
+                base_model=base.model,
+                base_revision=base.revision,
+            )
         else:
             shutil.rmtree(out, ignore_errors=True)
             with quiet():
-                save.save_adapter(self.model, out, save_dtype=spec.train.save_dtype,
-                                  base_model=base.model, base_revision=base.revision, init_dir=self.init_dir)
+                save.save_adapter(
+                    self.model,
+                    out,
+                    save_dtype=spec.train.save_dtype,
+                    base_model=base.model,
+                    base_revision=base.revision,
+                    init_dir=self.init_dir,
+                )
         points = curve.history(self.trainer.state.log_history, self.baseline)
         curve.plot(points, self.run.curve_path, f"{spec.name}  (run {self.run.id})")
         summary = self._summary(points)

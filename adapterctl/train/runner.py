@@ -62,9 +62,18 @@ def prepare(
         mine = [p for p in problems if f"adapters.{name}." in p]
         if mine:
             raise manifest_mod.ManifestError(mine[0])
-        jobs.append(TrainJob.from_spec(spec, manifest_mod.spec_hash(spec, project.root), m.base,
-                                       overrides=list(overrides), progress=progress, launcher=launcher,
-                                       sweep=sweep, data_check=gate.for_training(project, spec, m.base, force=force)))
+        jobs.append(
+            TrainJob.from_spec(
+                spec,
+                manifest_mod.spec_hash(spec, project.root),
+                m.base,
+                overrides=list(overrides),
+                progress=progress,
+                launcher=launcher,
+                sweep=sweep,
+                data_check=gate.for_training(project, spec, m.base, force=force),
+            )
+        )
     return jobs
 
 
@@ -132,8 +141,9 @@ def execute(project: Project, run: runs.Run, job: TrainJob, *, bases, resume: bo
         raise
 
 
-def register(project: Project, run: runs.Run, job: TrainJob, *, message: str = "",
-             card_extra: dict[str, Any] | None = None):
+def register(
+    project: Project, run: runs.Run, job: TrainJob, *, message: str = "", card_extra: dict[str, Any] | None = None
+):
     """Register the run's adapter folder as a version of job.adapter (parent: the previous latest)."""
     from adapterctl import versions
 
@@ -179,8 +189,16 @@ def train_all(
     bases = BaseCache()
     outcomes = []
     with _sigterm_interrupts():
-        return _train_each(project, jobs, bases, outcomes, resume=resume, overrides_given=overrides_given,
-                           message=message, do_register=do_register)
+        return _train_each(
+            project,
+            jobs,
+            bases,
+            outcomes,
+            resume=resume,
+            overrides_given=overrides_given,
+            message=message,
+            do_register=do_register,
+        )
 
 
 class _SigTerm(KeyboardInterrupt):
@@ -203,8 +221,17 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def _train_each(project: Project, jobs: list[TrainJob], bases, outcomes: list[Outcome], *, resume: bool,
-                overrides_given: bool, message: str, do_register: bool) -> list[Outcome]:
+def _train_each(
+    project: Project,
+    jobs: list[TrainJob],
+    bases,
+    outcomes: list[Outcome],
+    *,
+    resume: bool,
+    overrides_given: bool,
+    message: str,
+    do_register: bool,
+) -> list[Outcome]:
     try:
         for job in jobs:
             if resume:
@@ -212,8 +239,10 @@ def _train_each(project: Project, jobs: list[TrainJob], bases, outcomes: list[Ou
                 if run.status == "trained":
                     ui.info(f"run {run.id} of {job.adapter} finished training: registering its result")
                 else:
-                    ui.info(f"resuming run {run.id} of {job.adapter}"
-                            + (f" from {ckpt.name}" if (ckpt := run.last_checkpoint()) else " from the start"))
+                    ui.info(
+                        f"resuming run {run.id} of {job.adapter}"
+                        + (f" from {ckpt.name}" if (ckpt := run.last_checkpoint()) else " from the start")
+                    )
             else:
                 run = runs.create(project, job.adapter, job.to_dict())
             summary = execute(project, run, job, bases=bases, resume=resume)

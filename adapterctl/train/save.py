@@ -34,8 +34,9 @@ def save_adapter(
     return out_dir
 
 
-def finish_gathered(gathered: Path, out_dir: Path, *, save_dtype: str, base_model: str,
-                    base_revision: str | None) -> Path:
+def finish_gathered(
+    gathered: Path, out_dir: Path, *, save_dtype: str, base_model: str, base_revision: str | None
+) -> Path:
     """Turn `Trainer.save_model`'s folder (written under accelerate) into a clean PEFT folder."""
     import shutil
 
@@ -71,8 +72,11 @@ def _keep_modules_to_save(peft_model, path: Path) -> None:
     with safe_open(str(path), framework="pt") as f:
         metadata = f.metadata()
         tensors = {k: f.get_tensor(k) for k in f.keys()}
-    missing = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(peft_model).items()
-               if k not in tensors and "lora_" not in k}
+    missing = {
+        k: v.detach().cpu().contiguous()
+        for k, v in get_peft_model_state_dict(peft_model).items()
+        if k not in tensors and "lora_" not in k
+    }
     if missing:
         save_file({**tensors, **missing}, str(path), metadata=metadata)
 

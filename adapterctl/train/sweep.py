@@ -105,8 +105,14 @@ def run(
     jobs = []
     for i, combo in enumerate(combos, start=1):
         info = {"id": sweep_id, "candidate": i, "of": len(combos), "params": params(combo)}
-        jobs += runner.prepare(project, [name], overrides + combo, progress=progress,
-                               launcher={"kind": "none", "num_processes": 1, "config": None}, sweep=info)
+        jobs += runner.prepare(
+            project,
+            [name],
+            overrides + combo,
+            progress=progress,
+            launcher={"kind": "none", "num_processes": 1, "config": None},
+            sweep=info,
+        )
     spec = jobs[0].adapter_spec()
     if not spec.val_data and spec.train.val_split == 0:
         raise UsageError(f"sweep ranks by val loss: give '{name}' val_data or a val_split above 0")
@@ -115,13 +121,21 @@ def run(
     # Worst first, best last: the best becomes the adapter's latest version.
     for rank_pos, index in reversed(list(enumerate(order, start=1))):
         outcome, job = outcomes[index], jobs[index]
-        outcome.sweep = {**job.sweep, "rank": rank_pos, "best": rank_pos == 1, "metric": "val_loss",
-                         "value": outcome.summary["val_loss"].get("final")}
-        outcome.version = runner.register(project, runs.load(runs.runs_dir(project) / outcome.run_id), job,
-                                          message=message or f"{sweep_id} candidate {job.sweep['candidate']}",
-                                          card_extra={"sweep": outcome.sweep})
+        outcome.sweep = {
+            **job.sweep,
+            "rank": rank_pos,
+            "best": rank_pos == 1,
+            "metric": "val_loss",
+            "value": outcome.summary["val_loss"].get("final"),
+        }
+        outcome.version = runner.register(
+            project,
+            runs.load(runs.runs_dir(project) / outcome.run_id),
+            job,
+            message=message or f"{sweep_id} candidate {job.sweep['candidate']}",
+            card_extra={"sweep": outcome.sweep},
+        )
     results = [train_result(outcomes[i]) for i in order]
     record = SweepResult(sweep_id, name, "val_loss", results[0].version if results else None, results)
-    atomic_write(project.state_dir / "sweeps" / f"{sweep_id}.json",
-                 json.dumps(ui.to_jsonable(record), indent=2) + "\n")
+    atomic_write(project.state_dir / "sweeps" / f"{sweep_id}.json", json.dumps(ui.to_jsonable(record), indent=2) + "\n")
     return record

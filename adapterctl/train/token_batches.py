@@ -57,6 +57,9 @@ class TokenBatches:
 
     def summary(self) -> dict[str, Any]:
         sizes = [sum(len(self.input_ids[i]) for i in b) for b in self.batches]
-        return {"max_tokens_per_batch": self.budget, "batches": len(self.batches),
-                "mean_tokens_per_batch": round(sum(sizes) / len(sizes), 1) if sizes else 0,
-                "mean_rows_per_batch": round(len(self.input_ids) / len(self.batches), 2) if self.batches else 0}
+        return {
+            "max_tokens_per_batch": self.budget,
+            "batches": len(self.batches),
+            "mean_tokens_per_batch": round(sum(sizes) / len(sizes), 1) if sizes else 0,
+            "mean_rows_per_batch": round(len(self.input_ids) / len(self.batches), 2) if self.batches else 0,
+        }

@@ -16,9 +16,7 @@ from adapterctl.versions.register import register
 from adapterctl.versions.store import Version
 
 
-def import_folder(
-    project: Project, name: str, folder: Path, *, message: str = "", any_base: bool = False
-) -> Version:
+def import_folder(project: Project, name: str, folder: Path, *, message: str = "", any_base: bool = False) -> Version:
     """Adopt an existing PEFT adapter folder (e.g. a plain PEFT/TRL script's output).
 
     Its base_model_name_or_path must name the manifest's base (unless `any_base`), and its
@@ -49,7 +47,9 @@ def import_folder(
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise UsageError(f"{folder}: does not fit base {m.base.model}: {problems[0]}{more}")
     return register(
-        project, name, folder,
+        project,
+        name,
+        folder,
         spec=_spec_from_config(spec, config),
         message=message or f"import {folder.name}",
         training={"source": "import", "from": str(folder)},
@@ -80,8 +80,14 @@ def _same_base(project: Project, declared: str, model: str, base_dir: Path | Non
 
 def _spec_from_config(spec: AdapterSpec, config: dict[str, Any]) -> AdapterSpec:
     """The manifest's spec with the LoRA settings the imported adapter actually has."""
-    keys = {"r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout", "use_dora": "use_dora",
-            "use_rslora": "use_rslora", "bias": "bias"}
+    keys = {
+        "r": "r",
+        "lora_alpha": "alpha",
+        "lora_dropout": "dropout",
+        "use_dora": "use_dora",
+        "use_rslora": "use_rslora",
+        "bias": "bias",
+    }
     update = {ours: config[theirs] for theirs, ours in keys.items() if config.get(theirs) is not None}
     if "alpha" in update:
         update["alpha"] = float(update["alpha"])

@@ -93,8 +93,10 @@ def store_training_data(project: Project, spec: AdapterSpec, summary: dict[str, 
         if not path.is_file():
             continue
         if trained.get(key) and fingerprints.file_digest(path, "sha256") != trained[key]:
-            raise DataError(f"{rel} changed after training read it; the card would name data this version was "
-                            "not trained on: train again")
+            raise DataError(
+                f"{rel} changed after training read it; the card would name data this version was "
+                "not trained on: train again"
+            )
         if not storage.dvc_file(path).exists():
             continue  # not DVC's to store (in git, or untracked)
         if storage.cached_file(project.root, fingerprints.file_digest(path, "md5")) is None:

@@ -64,8 +64,17 @@ def register(
                 return Version(name, vid, final, read_card(final.with_name(f"{vid}.toml")))
             previous = log(project, name)
             files = {"files": weights.file_hashes(staging)}  # every file the folder will hold
-            card = new_card(project, m, name, vid, spec, message, training, {**(card_extra or {}), **files},
-                            parent=previous[0].id if previous else "")
+            card = new_card(
+                project,
+                m,
+                name,
+                vid,
+                spec,
+                message,
+                training,
+                {**(card_extra or {}), **files},
+                parent=previous[0].id if previous else "",
+            )
             text = cards.dump(card)  # before any DVC work: a card that cannot be written fails here
             return _publish(project, m, Version(name, vid, final, card), staging, text)
         finally:
@@ -180,8 +189,11 @@ def _write_leftovers(project: Project) -> list[Path]:
     from adapterctl.environments import envs_dir
 
     inside = project.root.resolve()
-    folders = [f for f in (*project.adapters_dir.glob("*/"), *envs_dir(project).glob("*/"))
-               if f.is_dir() and f.resolve().is_relative_to(inside)]  # a linked-out folder is not ours to clean
+    folders = [
+        f
+        for f in (*project.adapters_dir.glob("*/"), *envs_dir(project).glob("*/"))
+        if f.is_dir() and f.resolve().is_relative_to(inside)
+    ]  # a linked-out folder is not ours to clean
     return [debris for folder in folders for debris in atomic_write_leftovers(folder)]
 
 
@@ -197,8 +209,11 @@ def recover_if_idle(project: Project) -> None:
     """`recover`, from read-only commands, when leftovers exist and no other process is
     writing (a live registration holds the lock, and its files are not leftovers)."""
     state = project.state_dir
-    if (not any((state / "pending").glob("*.json")) and not any((state / "staging").glob("*"))
-            and not _write_leftovers(project)):
+    if (
+        not any((state / "pending").glob("*.json"))
+        and not any((state / "staging").glob("*"))
+        and not _write_leftovers(project)
+    ):
         return
     with project.try_lock() as free:
         if free:

@@ -172,7 +172,9 @@ def _by_prefix(versions: list[Version], r: Ref) -> Version:
 def _by_env(envs: environments.Environments, versions: list[Version], r: Ref) -> Version:
     pointer = envs.get(r.value, {}).get(r.name)
     if pointer is None or not pointer.version:
-        raise RefError(f"{r}: environment '{r.value}' does not serve {r.name} (deploy one with `adapterctl deploy {r.name} --env {r.value}`)")
+        raise RefError(
+            f"{r}: environment '{r.value}' does not serve {r.name} (deploy one with `adapterctl deploy {r.name} --env {r.value}`)"
+        )
     for v in versions:
         if v.id == pointer.version:
             return v

@@ -26,8 +26,9 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     from adapterctl.project import Project
 
     # batch_size at its default: on a GPU the batches are then token budgets chosen from free memory.
-    result = cli("train", "support", "--json", "--set", "train.max_steps=30", "--set", "train.batch_size=8",
-                 cwd=example_project)
+    result = cli(
+        "train", "support", "--json", "--set", "train.max_steps=30", "--set", "train.batch_size=8", cwd=example_project
+    )
     assert result.exit_code == 0, result.stderr
     done = json.loads(result.stdout.strip().splitlines()[-1])
     [trained] = done["results"]
@@ -49,19 +50,29 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     ours, tokenizer = modeling.load_version(project, "support")
     base = AutoModelForCausalLM.from_pretrained(example_project / "models/tiny-base", dtype=torch.bfloat16).cuda()
     plain = PeftModel.from_pretrained(base, versions.resolve(project, "support").path).eval()
-    ids = tokenizer("### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n",
-                    return_tensors="pt").input_ids.cuda()
+    ids = tokenizer(
+        "### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n", return_tensors="pt"
+    ).input_ids.cuda()
     with torch.no_grad():
         assert torch.allclose(ours(input_ids=ids).logits.float(), plain(input_ids=ids).logits.float(), atol=5e-2)
 
 
 def test_gpu_bench_script_runs() -> None:
-    proc = subprocess.run([sys.executable, str(REPO / "bench/gpu_train.py"), "--smoke", "--json"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench/gpu_train.py"), "--smoke", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     arms = [(m["case"], m["pipeline"].split()[0]) for m in out["measurements"]]
-    assert arms == [("short rows", "naive"), ("short rows", "adapterctl"), ("short rows", "plain"),
-                    ("long rows", "adapterctl"), ("long rows", "plain")]
+    assert arms == [
+        ("short rows", "naive"),
+        ("short rows", "adapterctl"),
+        ("short rows", "plain"),
+        ("long rows", "adapterctl"),
+        ("long rows", "plain"),
+    ]
     assert all(m["peak_memory_gb"] and m["mfu"] for m in out["measurements"])
     assert out["matmul_tflops"] > 0 and set(out["acceptance"]) == {"short rows", "long rows"}

@@ -39,7 +39,10 @@ def imported_modules(*args: str, cwd: Path) -> set[str]:
     """Modules loaded by `python -m adapterctl ARGS`, from -X importtime."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "adapterctl", *args],
-        cwd=cwd, capture_output=True, text=True, env={**_env(), "PYTHONPATH": str(REPO)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**_env(), "PYTHONPATH": str(REPO)},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
@@ -74,7 +77,10 @@ def test_errors_are_one_line_with_exit_2_and_no_traceback(example_project: Path)
     manifest.write_text(text)
     line = text.splitlines().index("r = -1") + 1
     proc = subprocess.run(
-        [sys.executable, "-m", "adapterctl", "validate"], cwd=example_project, capture_output=True, text=True,
+        [sys.executable, "-m", "adapterctl", "validate"],
+        cwd=example_project,
+        capture_output=True,
+        text=True,
         env={**_env(), "PYTHONPATH": str(REPO)},
     )
     assert proc.returncode == 2
@@ -86,8 +92,11 @@ def test_errors_are_one_line_with_exit_2_and_no_traceback(example_project: Path)
 def test_traceback_flag_shows_the_stack(example_project: Path) -> None:
     (example_project / "adapterctl.toml").write_text("[base\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "adapterctl", "--traceback", "validate"], cwd=example_project,
-        capture_output=True, text=True, env={**_env(), "PYTHONPATH": str(REPO)},
+        [sys.executable, "-m", "adapterctl", "--traceback", "validate"],
+        cwd=example_project,
+        capture_output=True,
+        text=True,
+        env={**_env(), "PYTHONPATH": str(REPO)},
     )
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "ManifestError" in proc.stderr
 

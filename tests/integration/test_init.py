@@ -25,8 +25,15 @@ def test_init_example_validates_and_lists_both_adapters(tmp_path: Path, cli) -> 
     repo = git.Repo(demo)
     assert not repo.is_dirty(untracked_files=True), "init leaves a clean, committed tree"
     tracked = set(repo.git.ls_files().splitlines())
-    assert {".dvc/config", "data/support.jsonl.dvc", "evals/docs.jsonl.dvc", "models/tiny-base.dvc",
-            ".github/workflows/adapters.yml", "adapterctl.toml", ".gitignore"} <= tracked
+    assert {
+        ".dvc/config",
+        "data/support.jsonl.dvc",
+        "evals/docs.jsonl.dvc",
+        "models/tiny-base.dvc",
+        ".github/workflows/adapters.yml",
+        "adapterctl.toml",
+        ".gitignore",
+    } <= tracked
     assert "data/support.jsonl" not in tracked, "data is DVC's, not git's"
     assert (demo / ".dvc/cache").is_dir()
     from transformers import AutoModelForCausalLM
@@ -76,14 +83,30 @@ def test_add_rejects_bad_input_without_writing(example_project: Path, cli) -> No
 @pytest.mark.slow  # builds a wheel
 def test_wheel_ships_templates_and_example(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("adapterctl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"adapterctl/templates/adapterctl.toml", "adapterctl/templates/workflows/adapters.yml",
-            "adapterctl/example/adapterctl.toml", "adapterctl/example/data/support.jsonl",
-            "adapterctl/example/templates/docs.txt"} <= names
+    assert {
+        "adapterctl/templates/adapterctl.toml",
+        "adapterctl/templates/workflows/adapters.yml",
+        "adapterctl/example/adapterctl.toml",
+        "adapterctl/example/data/support.jsonl",
+        "adapterctl/example/templates/docs.txt",
+    } <= names
 
 
 def test_init_writes_files_readable_by_other_users(tmp_path: Path) -> None:

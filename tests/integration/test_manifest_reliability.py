@@ -25,5 +25,7 @@ def test_validate_flags_a_local_looking_base_that_does_not_exist(example_project
 def test_validate_accepts_a_hub_id_and_the_local_example_base(example_project: Path, cli) -> None:
     assert cli("validate", cwd=example_project).exit_code == 0
     path = example_project / "adapterctl.toml"
-    path.write_text(path.read_text().replace('model = "models/tiny-base"', 'model = "Qwen/Qwen2.5-0.5B"\nrevision = "abc"'))
+    path.write_text(
+        path.read_text().replace('model = "models/tiny-base"', 'model = "Qwen/Qwen2.5-0.5B"\nrevision = "abc"')
+    )
     assert cli("validate", cwd=example_project).exit_code == 0

@@ -46,8 +46,13 @@ def test_importing_the_module_does_not_import_torch():
 
 def test_writes_hf_files_under_20_mb(tiny_dir):
     names = {p.name for p in tiny_dir.iterdir()}
-    assert {"config.json", "model.safetensors", "generation_config.json",
-            "tokenizer.json", "tokenizer_config.json"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    } <= names
     total = sum(p.stat().st_size for p in tiny_dir.iterdir())
     assert total < 20 * 1024 * 1024
 
@@ -92,11 +97,14 @@ def test_build_leaves_the_global_torch_rng_alone(tmp_path):
     assert torch.equal(torch.rand(3), expected)
 
 
-@pytest.mark.parametrize("text", [
-    "Sorry for the wait. Orders ship in 3 to 5 days.",
-    "`quarry run --dry-run` prints what it would do.\n\tindented {braces} #42",
-    "Ünïcode and emoji ✓ still round-trip: 日本",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sorry for the wait. Orders ship in 3 to 5 days.",
+        "`quarry run --dry-run` prints what it would do.\n\tindented {braces} #42",
+        "Ünïcode and emoji ✓ still round-trip: 日本",
+    ],
+)
 def test_tokenizer_round_trips_text(tokenizer, text):
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     assert tokenizer.decode(ids) == text
@@ -120,9 +128,11 @@ def test_special_tokens_are_set_and_agree_with_configs(tokenizer, model):
 
 
 def test_chat_template_renders_roles_and_generation_prompt(tokenizer):
-    messages = [{"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Hi"},
-                {"role": "assistant", "content": "Hello!"}]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+    ]
     text = tokenizer.apply_chat_template(messages, tokenize=False)
     assert text == "<s><|system|>\nBe brief.</s>\n<|user|>\nHi</s>\n<|assistant|>\nHello!</s>\n"
     prompt = tokenizer.apply_chat_template(messages[:2], tokenize=False, add_generation_prompt=True)

@@ -61,9 +61,14 @@ def test_init_method_against_quantisation(cli, project: Path, lora: str, train: 
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize(("lora", "train"), [('init_lora_weights = "pissa"', 'quantization = "none"'),
-                                             ('init_lora_weights = "loftq"', 'quantization = "nf4"'),
-                                             ('init_lora_weights = "olora"', 'quantization = "nf4"')])
+@pytest.mark.parametrize(
+    ("lora", "train"),
+    [
+        ('init_lora_weights = "pissa"', 'quantization = "none"'),
+        ('init_lora_weights = "loftq"', 'quantization = "nf4"'),
+        ('init_lora_weights = "olora"', 'quantization = "nf4"'),
+    ],
+)
 def test_compatible_init_methods_validate(cli, project: Path, lora: str, train: str) -> None:
     result, _ = validate(cli, project, lora=lora, train=train)
     assert result.exit_code == 0, result.output
@@ -73,8 +78,10 @@ def test_checkpoint_steps_must_be_a_multiple_of_eval_steps_with_early_stopping(c
     result, lines = validate(cli, project, train="early_stopping_patience = 2\ncheckpoint_steps = 3")
     assert result.exit_code == 2, result.output
     line = line_of(lines, "checkpoint_steps")
-    assert f"adapterctl.toml:{line}: adapters.support.train.checkpoint_steps: checkpoint_steps = 3 must be a " \
-           "multiple of train.eval_steps = 2" in result.output
+    assert (
+        f"adapterctl.toml:{line}: adapters.support.train.checkpoint_steps: checkpoint_steps = 3 must be a "
+        "multiple of train.eval_steps = 2" in result.output
+    )
     # Without early stopping any checkpoint interval is fine, and a multiple is fine with it.
     assert validate(cli, project, train="checkpoint_steps = 3")[0].exit_code == 0
     assert validate(cli, project, train="early_stopping_patience = 2\ncheckpoint_steps = 4")[0].exit_code == 0
@@ -85,8 +92,10 @@ def test_early_stopping_needs_a_validation_set(cli, project: Path) -> None:
     result, lines = validate(cli, project, defaults="early_stopping_patience = 3\nval_split = 0.0")
     assert result.exit_code == 2, result.output
     line = line_of(lines, "early_stopping_patience")
-    assert f"adapterctl.toml:{line}: defaults.train.early_stopping_patience: early_stopping_patience needs " \
-           "val loss" in result.output
+    assert (
+        f"adapterctl.toml:{line}: defaults.train.early_stopping_patience: early_stopping_patience needs "
+        "val loss" in result.output
+    )
     # A val_data file is a validation set too.
     (project / "data/val.jsonl").write_text('{"prompt": "c", "completion": "d"}\n')
     text = MANIFEST.format(defaults="early_stopping_patience = 3\nval_split = 0.0", lora="", train="")

@@ -40,9 +40,19 @@ def test_an_old_card_round_trips_with_only_the_schema_key_renamed() -> None:
 def test_new_cards_carry_the_schema_version_and_keep_unknown_keys(tmp_path: Path) -> None:
     vid = "ab" * 32
     path = tmp_path / f"{vid}.toml"
-    path.write_text(cards.dump({"schema_version": cards.SCHEMA_VERSION, "name": "s", "id": vid,
-                                "run_id": "run-7", "future_table": {"k": 1},
-                                "eval": {"rows": 3}, "training": {"steps": 2, "train_loss": None}}))
+    path.write_text(
+        cards.dump(
+            {
+                "schema_version": cards.SCHEMA_VERSION,
+                "name": "s",
+                "id": vid,
+                "run_id": "run-7",
+                "future_table": {"k": 1},
+                "eval": {"rows": 3},
+                "training": {"steps": 2, "train_loss": None},
+            }
+        )
+    )
     card = cards.load(path)
     assert card.schema_version == 2 and card.extra("run_id") == "run-7" and card.eval == {"rows": 3}
     assert card.training.steps == 2 and card.training.to_dict() == {"steps": 2}  # TOML has no null

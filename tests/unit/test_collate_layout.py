@@ -16,8 +16,11 @@ def test_first_fit_decreasing_fills_bins_up_to_capacity() -> None:
 
 
 def test_binned_batch_layout() -> None:
-    rows = [{"input_ids": [1, 2, 3], "labels": [-100, 2, 3]}, {"input_ids": [4, 5], "labels": [4, 5]},
-            {"input_ids": [6, 7, 8, 9], "labels": [6, 7, 8, 9]}]
+    rows = [
+        {"input_ids": [1, 2, 3], "labels": [-100, 2, 3]},
+        {"input_ids": [4, 5], "labels": [4, 5]},
+        {"input_ids": [6, 7, 8, 9], "labels": [6, 7, 8, 9]},
+    ]
     batch = BinnedPaddingFreeCollator(pad_token_id=0, capacity=5)(rows)
     assert batch["input_ids"].tolist() == [[6, 7, 8, 9, 0], [1, 2, 3, 4, 5]]
     assert batch["position_ids"].tolist() == [[0, 1, 2, 3, 4], [0, 1, 2, 0, 1]]

@@ -12,9 +12,7 @@ from adapterctl.data.templates import Template
 from adapterctl.errors import DataError
 from adapterctl.fingerprints import file_digest
 
-ROWS = [
-    {"instruction": "Answer briefly.", "input": f"question {i}", "output": f"answer {i}"} for i in range(20)
-]
+ROWS = [{"instruction": "Answer briefly.", "input": f"question {i}", "output": f"answer {i}"} for i in range(20)]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -57,8 +55,15 @@ def test_prompt_completion_rows_pass_through_without_a_template(root: Path) -> N
 
 
 def test_chat_rows_split_at_the_last_assistant_turn(root: Path) -> None:
-    chat = [{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
-                          {"role": "assistant", "content": "hello"}]}] * 3
+    chat = [
+        {
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"},
+            ]
+        }
+    ] * 3
     write_jsonl(root / "chat.jsonl", chat)
     data = build(root, data="chat.jsonl", template=None)
     assert data.format == "chat"
@@ -214,10 +219,12 @@ def test_a_line_of_non_json_whitespace_names_its_line(root: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("[null, {}]", r"^train.json row 1: expected a JSON object, got null"),
-     ('[{"output": "a"}, 3]', r"^train.json row 2: expected a JSON object, got a number"),
-     ("7", r"^train.json: expected a JSON list of objects, got a number"),
-     ("[]", r"^train.json: no rows")],
+    [
+        ("[null, {}]", r"^train.json row 1: expected a JSON object, got null"),
+        ('[{"output": "a"}, 3]', r"^train.json row 2: expected a JSON object, got a number"),
+        ("7", r"^train.json: expected a JSON list of objects, got a number"),
+        ("[]", r"^train.json: no rows"),
+    ],
 )
 def test_json_files_must_hold_objects(root: Path, content: str, message: str) -> None:
     (root / "train.json").write_text(content)

@@ -48,12 +48,17 @@ def test_text_metrics_equal_rouge_score_and_sacrebleu_directly() -> None:
     # Any subset aggregates to sacrebleu's corpus score of that subset: what bootstrap relies on.
     subset = [0, 2, 5]
     assert metrics.aggregate("bleu", [rows[i] for i in subset]) == pytest.approx(
-        sacrebleu.corpus_bleu([PREDICTIONS[i] for i in subset], [[REFERENCES[i] for i in subset]]).score, abs=1e-6)
+        sacrebleu.corpus_bleu([PREDICTIONS[i] for i in subset], [[REFERENCES[i] for i in subset]]).score, abs=1e-6
+    )
 
 
 def test_label_metrics_and_loss_aggregate() -> None:
-    rows = [{"label": ["refund", "refund"]}, {"label": ["refund", "shipping"]}, {"label": ["shipping", "shipping"]},
-            {"label": ["other", "refund"]}]
+    rows = [
+        {"label": ["refund", "refund"]},
+        {"label": ["refund", "shipping"]},
+        {"label": ["shipping", "shipping"]},
+        {"label": ["other", "refund"]},
+    ]
     assert metrics.aggregate("accuracy", rows) == 0.5
     # refund: tp1 fp1 fn1 → 0.5; shipping: tp1 fp1 fn0 → 2/3; other: 0
     assert metrics.aggregate("macro_f1", rows) == pytest.approx((0.5 + 2 / 3 + 0) / 3)
@@ -89,8 +94,10 @@ def test_bootstrap_separates_a_real_improvement_from_noise() -> None:
 def test_gates_absolute_relative_and_missing_reference() -> None:
     rules = gates.rules({"rouge_l": ">= prod - 0.01", "eval_loss": "<= base", "bleu": "> 10"})
     assert [(r.op, r.ref, r.offset) for r in rules] == [(">=", "prod", -0.01), ("<=", "base", 0.0), (">", None, 10.0)]
-    refs = {"prod": gates.Reference("prod = support@abc", {"rouge_l": 0.30}),
-            "base": gates.Reference("base", {"eval_loss": 5.0})}
+    refs = {
+        "prod": gates.Reference("prod = support@abc", {"rouge_l": 0.30}),
+        "base": gates.Reference("base", {"eval_loss": 5.0}),
+    }
     report = gates.check(rules, {"rouge_l": 0.295, "eval_loss": 5.5, "bleu": 12.0}, refs)
     assert [r.passed for r in report.results] == [True, False, True]
     assert report.results[0].threshold == pytest.approx(0.29)
@@ -99,8 +106,9 @@ def test_gates_absolute_relative_and_missing_reference() -> None:
     assert not missing.passed and "not computed" in missing.results[0].note
     never = card_model.from_dict({"name": "support", "id": "0" * 64})
     assert gates.needs_eval(never, {"rouge_l": ">= 0.2"}) == "it has never been evaluated"
-    card = card_model.from_dict({"name": "support", "id": "0" * 64,
-                                 "gates": {"passed": True, "rules": {"rouge_l": ">= 0.2"}}})
+    card = card_model.from_dict(
+        {"name": "support", "id": "0" * 64, "gates": {"passed": True, "rules": {"rouge_l": ">= 0.2"}}}
+    )
     assert gates.needs_eval(card, {"rouge_l": ">= 0.2"}) is None
     assert gates.needs_eval(card, {"rouge_l": ">= 0.3"}) == "its gates changed since it was evaluated"
     assert gates.needs_eval(never, {}) is None

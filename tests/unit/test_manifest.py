@@ -77,10 +77,16 @@ def test_defaults_and_overrides_resolve(project: Path) -> None:
     [
         (("r = 8", "rnak = 8"), "adapterctl.toml:19: adapters.support.lora.rnak: unknown key (did you mean 'r'?)"),
         (("r = 8", "r = -4"), "adapterctl.toml:19: adapters.support.lora.r: input should be greater than 0"),
-        (("learning_rate = 2e-4", 'learning_rate = "2e-4"'), "adapterctl.toml:12: defaults.train.learning_rate: input should be a valid number"),
+        (
+            ("learning_rate = 2e-4", 'learning_rate = "2e-4"'),
+            "adapterctl.toml:12: defaults.train.learning_rate: input should be a valid number",
+        ),
         (("[adapters.support]", "[adapters.support"), "adapterctl.toml:14: invalid TOML"),
         (("[adapters.support]", '[adapters."../evil"]'), "invalid adapter name '../evil'"),
-        (("data/support.jsonl", "data/missing.jsonl"), "adapterctl.toml:15: adapters.support.data: file data/missing.jsonl does not exist"),
+        (
+            ("data/support.jsonl", "data/missing.jsonl"),
+            "adapterctl.toml:15: adapters.support.data: file data/missing.jsonl does not exist",
+        ),
         (("[defaults.lora]", "[defaults.lorra]"), "defaults.lorra: unknown key (did you mean 'lora'?)"),
         (('rouge_l = ">= 0.3"', 'rouge_l = "high"'), "adapters.support.gates.rouge_l: 'high': write a gate as"),
         (("[project]", "[projct]"), "projct: unknown table (did you mean 'project'?)"),
@@ -114,7 +120,10 @@ def test_spec_hash_changes_with_spec_and_template(project: Path) -> None:
 def test_gates_and_description_do_not_change_spec_hash(project: Path) -> None:
     m = manifest.load(project / "adapterctl.toml")
     before = manifest.spec_hash(m.adapter("support"), project)
-    edited = load_text(project, GOOD.replace('">= 0.3"', '">= 0.5"').replace("[adapters.support]\n", '[adapters.support]\ndescription = "x"\n'))
+    edited = load_text(
+        project,
+        GOOD.replace('">= 0.3"', '">= 0.5"').replace("[adapters.support]\n", '[adapters.support]\ndescription = "x"\n'),
+    )
     assert manifest.spec_hash(edited.adapter("support"), project) == before
 
 
@@ -155,7 +164,14 @@ def test_bad_adapter_names(name: str) -> None:
 
 
 def test_every_schema_field_is_documented() -> None:
-    models = [manifest.ProjectSection, manifest.BaseSection, manifest.LoraSpec, manifest.TrainSpec,
-              manifest.EvalSpec, manifest.Defaults, manifest.AdapterSection]
+    models = [
+        manifest.ProjectSection,
+        manifest.BaseSection,
+        manifest.LoraSpec,
+        manifest.TrainSpec,
+        manifest.EvalSpec,
+        manifest.Defaults,
+        manifest.AdapterSection,
+    ]
     undocumented = [f"{m.__name__}.{k}" for m in models for k, f in m.model_fields.items() if not f.description]
     assert undocumented == []

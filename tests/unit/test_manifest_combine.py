@@ -38,17 +38,25 @@ def test_a_combination_has_a_recipe_with_defaults_and_its_own_spec_hash(tmp_path
     assert m.adapter("support").combine is None
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ('[adapters.both]\ncombine = ["support", "nope"]\n', "adapters.both.combine: no adapter named 'nope'"),
-    ('[adapters.both]\ncombine = ["support"]\n', "at least two different adapters"),
-    ('[adapters.both]\ndata = "data/x.jsonl"\ncombine = ["support", "docs"]\n', "not both"),
-    ('[adapters.both]\ncombine = ["support", "docs"]\nweights = [1.0]\n', "adapters.both.weights: give one weight"),
-    ('[adapters.both]\ncombine = ["support", "docs"]\ndensity = 0.5\n', "adapters.both.density: only applies"),
-    ('[adapters.both]\ndescription = "x"\n', "adapters.both.data: required key is missing"),
-    ('[adapters.both]\ndata = "data/x.jsonl"\nmethod = "ties"\n', "adapters.both.method: only applies to a combination"),
-    ('[adapters.both]\ncombine = ["support", "docs"]\n[adapters.all]\ncombine = ["both", "docs"]\n',
-     "'both' is itself a combination"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[adapters.both]\ncombine = ["support", "nope"]\n', "adapters.both.combine: no adapter named 'nope'"),
+        ('[adapters.both]\ncombine = ["support"]\n', "at least two different adapters"),
+        ('[adapters.both]\ndata = "data/x.jsonl"\ncombine = ["support", "docs"]\n', "not both"),
+        ('[adapters.both]\ncombine = ["support", "docs"]\nweights = [1.0]\n', "adapters.both.weights: give one weight"),
+        ('[adapters.both]\ncombine = ["support", "docs"]\ndensity = 0.5\n', "adapters.both.density: only applies"),
+        ('[adapters.both]\ndescription = "x"\n', "adapters.both.data: required key is missing"),
+        (
+            '[adapters.both]\ndata = "data/x.jsonl"\nmethod = "ties"\n',
+            "adapters.both.method: only applies to a combination",
+        ),
+        (
+            '[adapters.both]\ncombine = ["support", "docs"]\n[adapters.all]\ncombine = ["both", "docs"]\n',
+            "'both' is itself a combination",
+        ),
+    ],
+)
 def test_bad_combinations_name_the_key(tmp_path: Path, extra: str, message: str) -> None:
     with pytest.raises(ManifestError, match=message.replace(".", r"\.").replace("(", r"\(")):
         _load(tmp_path, "\n" + extra)

@@ -39,8 +39,9 @@ def test_rows_stay_rows_when_batch_size_was_changed() -> None:
 def test_several_processes_do_not_choose_budgets_from_their_own_free_memory() -> None:
     plan = memory.plan(TrainSpec(), SEVEN_B, "cuda", "bfloat16", free_bytes=100 * GB, world_size=2)
     assert plan.max_tokens_per_batch is None
-    given = memory.plan(TrainSpec(max_tokens_per_batch=4096), SEVEN_B, "cuda", "bfloat16", free_bytes=100 * GB,
-                        world_size=2)
+    given = memory.plan(
+        TrainSpec(max_tokens_per_batch=4096), SEVEN_B, "cuda", "bfloat16", free_bytes=100 * GB, world_size=2
+    )
     assert given.max_tokens_per_batch == 4096
 
 
@@ -52,5 +53,6 @@ def test_checkpointing_switches_on_when_the_budget_would_not_fit() -> None:
     assert small.gradient_checkpointing is False and not small.notices
     # Too little memory even for one row of max_length: the default budget needs checkpointing.
     tight = memory.plan(TrainSpec(), SEVEN_B, "cuda", "bfloat16", free_bytes=2 * GB)
-    assert tight.gradient_checkpointing is True and tight.max_tokens_per_batch > TrainSpec().max_length, \
+    assert tight.gradient_checkpointing is True and tight.max_tokens_per_batch > TrainSpec().max_length, (
         "with checkpointing, more than one row fits"
+    )

@@ -18,9 +18,7 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 def test_every_subpackage_is_listed_for_the_wheel() -> None:
     # package-dir mapping rules out packages.find, so a new subpackage must be added by hand.
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
-    on_disk = {
-        ".".join(init.parent.relative_to(REPO).parts) for init in (REPO / "adapterctl").rglob("__init__.py")
-    }
+    on_disk = {".".join(init.parent.relative_to(REPO).parts) for init in (REPO / "adapterctl").rglob("__init__.py")}
     assert on_disk - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
     assert {"adapterctl.templates", "adapterctl.example"} <= listed
 

@@ -29,7 +29,12 @@ def test_parse_and_format_round_trip(text: str, ref: Ref) -> None:
 
 @pytest.mark.parametrize(
     ("text", "normal"),
-    [("support@~", "support@~1"), ("support@~0", "support"), ("support@~007", "support@~7"), ("  support@prod ", "support@prod")],
+    [
+        ("support@~", "support@~1"),
+        ("support@~0", "support"),
+        ("support@~007", "support@~7"),
+        ("  support@prod ", "support@prod"),
+    ],
 )
 def test_equivalent_spellings_format_to_one_form(text: str, normal: str) -> None:
     assert format_ref(parse_ref(text)) == normal
@@ -42,8 +47,20 @@ def test_steps_back() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "@prod", "support@", "support@@prod", "support@prod@x", "support@~x", "support@~-1", "sup port",
-     "support@abc", "support@1prod", "-support", "support@" + "a" * 65],
+    [
+        "",
+        "@prod",
+        "support@",
+        "support@@prod",
+        "support@prod@x",
+        "support@~x",
+        "support@~-1",
+        "sup port",
+        "support@abc",
+        "support@1prod",
+        "-support",
+        "support@" + "a" * 65,
+    ],
 )
 def test_invalid_references_are_clear_errors(text: str) -> None:
     with pytest.raises(RefError) as info:

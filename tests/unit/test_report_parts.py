@@ -53,20 +53,34 @@ def test_weight_stats_equal_those_of_the_materialised_updates(tmp_path: Path) ->
 
 
 def test_row_changes_by_content_hash() -> None:
-    old = [{"input": "a", "output": "1"}, {"input": "b", "output": "2"}, {"input": "c", "output": "3"},
-           {"input": "a", "output": "1"}]
-    new = [{"output": "1", "input": "a"}, {"input": "b", "output": "2, edited"}, {"input": "d", "output": "4"},
-           {"input": "a", "output": "1"}]
+    old = [
+        {"input": "a", "output": "1"},
+        {"input": "b", "output": "2"},
+        {"input": "c", "output": "3"},
+        {"input": "a", "output": "1"},
+    ]
+    new = [
+        {"output": "1", "input": "a"},
+        {"input": "b", "output": "2, edited"},
+        {"input": "d", "output": "4"},
+        {"input": "a", "output": "1"},
+    ]
     rc = data_diff.row_changes(old, new, role="train", path="data/x.jsonl")
     assert (rc.added, rc.removed, rc.changed) == (1, 1, 1)
     assert rc.examples["changed"] == [[{"input": "b", "output": "2"}, {"input": "b", "output": "2, edited"}]]
-    assert rc.examples["added"] == [{"input": "d", "output": "4"}] and rc.examples["removed"] == [{"input": "c", "output": "3"}]
+    assert rc.examples["added"] == [{"input": "d", "output": "4"}] and rc.examples["removed"] == [
+        {"input": "c", "output": "3"}
+    ]
 
 
 def test_markdown_and_html_render_the_same_blocks() -> None:
-    doc = [blocks.h("Report"), blocks.table(["a", "b|c"], [[1, "x|y"]]), blocks.pre("```code```"),
-           blocks.details("row 1", [blocks.p("**Prompt**")]), blocks.curve("val loss", {"v1": [(0, 2.0), (4, 1.0)],
-                                                                                         "v2": [(0, 2.0), (2, 1.5)]})]
+    doc = [
+        blocks.h("Report"),
+        blocks.table(["a", "b|c"], [[1, "x|y"]]),
+        blocks.pre("```code```"),
+        blocks.details("row 1", [blocks.p("**Prompt**")]),
+        blocks.curve("val loss", {"v1": [(0, 2.0), (4, 1.0)], "v2": [(0, 2.0), (2, 1.5)]}),
+    ]
     md = blocks.markdown(doc)
     assert "| a | b|c |" in md and "x\\|y" in md and "````text" in md and "<details><summary>row 1</summary>" in md
     assert "x-axis [0, 2, 4]" in md and "line [2.0000, 2.0000, 1.0000]" in md and "line [2.0000, 1.5000, 1.5000]" in md

@@ -31,18 +31,35 @@ def test_the_budget_fits_prompt_and_answer_into_the_context() -> None:
     with pytest.raises(ApiError) as over:
         protocol.budget(asked, 10, 100, default=16)
     assert over.value.code == "context_length_exceeded" and over.value.param == "max_tokens"
-    chat = protocol.parse(b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_completion_tokens": 7}',
-                          protocol.ChatRequest)
+    chat = protocol.parse(
+        b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "max_completion_tokens": 7}',
+        protocol.ChatRequest,
+    )
     assert protocol.budget(chat, 10, 100, default=256) == 7
 
 
 def test_chat_content_parts_are_joined_and_other_parts_refused() -> None:
-    ok = protocol.parse(json.dumps({"model": "m", "messages": [
-        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]}).encode(),
-        protocol.ChatRequest)
+    ok = protocol.parse(
+        json.dumps(
+            {
+                "model": "m",
+                "messages": [
+                    {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
+                ],
+            }
+        ).encode(),
+        protocol.ChatRequest,
+    )
     assert protocol.chat_messages(ok) == [{"role": "user", "content": "ab"}]
-    image = protocol.parse(json.dumps({"model": "m", "messages": [
-        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}).encode(), protocol.ChatRequest)
+    image = protocol.parse(
+        json.dumps(
+            {
+                "model": "m",
+                "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}],
+            }
+        ).encode(),
+        protocol.ChatRequest,
+    )
     with pytest.raises(ApiError, match="only text parts"):
         protocol.chat_messages(image)
 
@@ -70,7 +87,9 @@ def test_a_missing_serve_extra_is_one_clear_error(monkeypatch: pytest.MonkeyPatc
     import adapterctl.serve as serve
 
     monkeypatch.setattr(serve, "EXTRA_MODULES", ("fastapi", "no_such_module_for_adapterctl"))
-    with pytest.raises(UsageError, match=r"needs no_such_module_for_adapterctl: install the extra with .*adapterctl\[serve\]"):
+    with pytest.raises(
+        UsageError, match=r"needs no_such_module_for_adapterctl: install the extra with .*adapterctl\[serve\]"
+    ):
         require_extra()
     monkeypatch.setattr(serve, "EXTRA_MODULES", ("json",))
     require_extra()

@@ -9,9 +9,13 @@ from adapterctl.train import sweep
 
 
 def test_grid_values_split_on_top_level_commas_only() -> None:
-    grid = sweep.parse_grid(["train.learning_rate=1e-4, 2e-4,5e-4", 'lora.target_modules=["q_proj","v_proj"],"all-linear"'])
-    assert grid == [("train.learning_rate", ["1e-4", "2e-4", "5e-4"]),
-                    ("lora.target_modules", ['["q_proj","v_proj"]', '"all-linear"'])]
+    grid = sweep.parse_grid(
+        ["train.learning_rate=1e-4, 2e-4,5e-4", 'lora.target_modules=["q_proj","v_proj"],"all-linear"']
+    )
+    assert grid == [
+        ("train.learning_rate", ["1e-4", "2e-4", "5e-4"]),
+        ("lora.target_modules", ['["q_proj","v_proj"]', '"all-linear"']),
+    ]
     combos = sweep.expand(grid)
     assert len(combos) == 6 and combos[0] == ["train.learning_rate=1e-4", 'lora.target_modules=["q_proj","v_proj"]']
     assert sweep.params(combos[0]) == {"train.learning_rate": 1e-4, "lora.target_modules": ["q_proj", "v_proj"]}

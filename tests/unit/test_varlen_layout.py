@@ -27,13 +27,15 @@ def test_reference_kernel_equals_a_dense_block_diagonal_mask() -> None:
     doc = torch.repeat_interleave(torch.arange(3), cu[1:] - cu[:-1])
     allowed = (doc[:, None] == doc[None, :]) & torch.ones(11, 11, dtype=torch.bool).tril()
     dense = torch.nn.functional.scaled_dot_product_attention(
-        q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1), attn_mask=allowed, enable_gqa=True).transpose(0, 1)
+        q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1), attn_mask=allowed, enable_gqa=True
+    ).transpose(0, 1)
     assert torch.allclose(attention.reference_kernel(q, k, v, cu, 6, None), dense, atol=1e-5)
 
 
 def test_varlen_collator_layout() -> None:
     batch = collate.VarlenCollator(pad_token_id=0)(
-        [{"input_ids": [1, 2, 3], "labels": [1, 2, 3]}, {"input_ids": [4, 5], "labels": [-100, 5]}])
+        [{"input_ids": [1, 2, 3], "labels": [1, 2, 3]}, {"input_ids": [4, 5], "labels": [-100, 5]}]
+    )
     assert batch["input_ids"].tolist() == [[1, 2, 3, 4, 5]]
     assert batch["labels"].tolist() == [[-100, 2, 3, -100, 5]]
     assert batch["position_ids"].tolist() == [[0, 1, 2, 0, 1]]

@@ -19,8 +19,9 @@ def _check_jsonschema(path: Path) -> subprocess.CompletedProcess:
     exe = shutil.which("check-jsonschema")
     if exe is None:
         pytest.fail("check-jsonschema is not installed: pip install -e '.[dev]'")
-    return subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(path)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [exe, "--builtin-schema", "vendor.github-workflows", str(path)], capture_output=True, text=True
+    )
 
 
 def test_workflow_validates_against_the_github_workflow_schema(tmp_path: Path) -> None:

@@ -57,18 +57,24 @@ def data_files(spec: AdapterSpec) -> list[tuple[str, str]]:
     return [(role, rel) for rel, role in seen.items()]
 
 
-def check(project: Project, spec: AdapterSpec, base: BaseSection, *, use_cache: bool = True,
-          require_heldout: bool = True) -> Report:
+def check(
+    project: Project, spec: AdapterSpec, base: BaseSection, *, use_cache: bool = True, require_heldout: bool = True
+) -> Report:
     """The report of every check on the spec's data files. Without `require_heldout`, a
     held-out file missing here (DVC-tracked, not pulled) is left out and named in the summary
     under `not_checked` instead of being an error: training does not read it."""
     settings = spec.data_checks
     if not spec.data:
-        raise UsageError(f"'{spec.name}' combines other adapters and has no data of its own; "
-                         "check the data of the adapters it combines")
+        raise UsageError(
+            f"'{spec.name}' combines other adapters and has no data of its own; "
+            "check the data of the adapters it combines"
+        )
     files = data_files(spec)
-    missing = [] if require_heldout else [rel for role, rel in files
-                                          if role != "train" and not (project.root / rel).is_file()]
+    missing = (
+        []
+        if require_heldout
+        else [rel for role, rel in files if role != "train" and not (project.root / rel).is_file()]
+    )
     files = [(role, rel) for role, rel in files if rel not in missing]
     cache = fingerprints.FileCache(project)
     try:
@@ -86,13 +92,16 @@ def check(project: Project, spec: AdapterSpec, base: BaseSection, *, use_cache: 
     report = _run(project, spec, base, files, settings)
     if missing:
         report.summary["not_checked"] = missing
-    atomic_write(cache_path, json.dumps({"key": key, "problems": [p.to_dict() for p in report.problems],
-                                         "summary": report.summary}))
+    atomic_write(
+        cache_path,
+        json.dumps({"key": key, "problems": [p.to_dict() for p in report.problems], "summary": report.summary}),
+    )
     return report
 
 
-def _run(project: Project, spec: AdapterSpec, base: BaseSection, files: list[tuple[str, str]],
-         settings: DataCheckSpec) -> Report:
+def _run(
+    project: Project, spec: AdapterSpec, base: BaseSection, files: list[tuple[str, str]], settings: DataCheckSpec
+) -> Report:
     on = {c: settings.severity(c) != OFF for c in CHECKS}
     found: list[Problem] = []
     summary: dict[str, Any] = {"adapter": spec.name, "files": {}, "length": {}, "tags": {}}
@@ -137,8 +146,12 @@ def _run(project: Project, spec: AdapterSpec, base: BaseSection, files: list[tup
             found += problems
             if hist:
                 summary["length"][rel] = hist
-        summary["files"][rel] = {"role": role, "format": data.format, "rows": len(data.rows) + len(data.unreadable),
-                                 "valid": len(view)}
+        summary["files"][rel] = {
+            "role": role,
+            "format": data.format,
+            "rows": len(data.rows) + len(data.unreadable),
+            "valid": len(view),
+        }
     for p in found:
         p.severity = settings.severity(p.check)
     order = {c: i for i, c in enumerate(CHECKS)}
@@ -153,25 +166,32 @@ def _counts(found: list[Problem], settings: DataCheckSpec) -> dict[str, Any]:
     for p in found:
         checks[p.check]["problems"] += 1
     errors = sum(p.severity == ERROR for p in found)
-    return {"errors": errors, "warnings": sum(p.severity == WARNING for p in found), "passed": errors == 0,
-            "checks": checks}
+    return {
+        "errors": errors,
+        "warnings": sum(p.severity == WARNING for p in found),
+        "passed": errors == 0,
+        "checks": checks,
+    }
 
 
-def _cache_key(project: Project, spec: AdapterSpec, base: BaseSection, files: list[tuple[str, str]],
-               cache: fingerprints.FileCache) -> str:
+def _cache_key(
+    project: Project, spec: AdapterSpec, base: BaseSection, files: list[tuple[str, str]], cache: fingerprints.FileCache
+) -> str:
     material: dict[str, Any] = {
         "version": CHECKS_VERSION,
         "files": [(role, rel, cache.digest(project.root / rel, "md5")) for role, rel in files],
         "settings": spec.data_checks.model_dump(by_alias=True),
         "template": spec.template,
         "template_md5": cache.digest(project.root / spec.template, "md5")
-        if spec.template and (project.root / spec.template).is_file() else None,
+        if spec.template and (project.root / spec.template).is_file()
+        else None,
     }
     if spec.data_checks.length != OFF:
         material["max_length"] = spec.train.max_length
         material["base"] = (base.model, base.revision)
         folder = project.root / base.model
         if folder.is_dir():
-            material["tokenizer"] = sorted((p.name, cache.digest(p, "md5")) for p in folder.iterdir()
-                                           if p.name in fingerprints.TOKENIZER_FILES)
+            material["tokenizer"] = sorted(
+                (p.name, cache.digest(p, "md5")) for p in folder.iterdir() if p.name in fingerprints.TOKENIZER_FILES
+            )
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

@@ -28,8 +28,14 @@ def check(texts: Texts) -> list[Problem]:
             continue  # the same answer each time: that is `duplicate`'s business
         for i in differing:
             others = [texts.lines[j] for j in members if texts.norm_answers[j] != texts.norm_answers[i]]
-            problems.append(Problem(
-                "contradiction", texts.label, texts.lines[i],
-                f"same prompt as line {texts.lines[first]} with a different answer: {excerpt(texts.answers[i])} "
-                f"vs {excerpt(texts.answers[first])}", others))
+            problems.append(
+                Problem(
+                    "contradiction",
+                    texts.label,
+                    texts.lines[i],
+                    f"same prompt as line {texts.lines[first]} with a different answer: {excerpt(texts.answers[i])} "
+                    f"vs {excerpt(texts.answers[first])}",
+                    others,
+                )
+            )
     return problems

@@ -21,8 +21,11 @@ _ENTITY = re.compile(r"&(#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31
 _LEVELS = r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL)"
 # A log record (timestamp or level first), a Python traceback, or a Java/JS stack frame.
 _LOG_LINE = re.compile(
-    r"^[ \t]*(?:\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?\S*\]?[ \t]|\[" + _LEVELS + r"\]|"
-    + _LEVELS + r":[\w.]*:|Traceback \(most recent call last\):|File \"[^\"]+\", line \d+|at [\w$.<>]+\([^)]*\)$)"
+    r"^[ \t]*(?:\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?\S*\]?[ \t]|\["
+    + _LEVELS
+    + r"\]|"
+    + _LEVELS
+    + r":[\w.]*:|Traceback \(most recent call last\):|File \"[^\"]+\", line \d+|at [\w$.<>]+\([^)]*\)$)"
     r".*$",
     re.MULTILINE,
 )

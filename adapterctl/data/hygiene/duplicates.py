@@ -59,8 +59,15 @@ def within(texts: Texts, threshold: float, near: bool) -> tuple[list[Problem], N
         key = texts.full(i)
         if key in first_of:
             j = first_of[key]
-            problems.append(Problem("duplicate", texts.label, texts.lines[i],
-                                    f"same as line {texts.lines[j]}: {excerpt(texts.prompts[i])}", [texts.lines[j]]))
+            problems.append(
+                Problem(
+                    "duplicate",
+                    texts.label,
+                    texts.lines[i],
+                    f"same as line {texts.lines[j]}: {excerpt(texts.prompts[i])}",
+                    [texts.lines[j]],
+                )
+            )
         else:
             first_of[key] = i
             unique.append(i)
@@ -68,9 +75,15 @@ def within(texts: Texts, threshold: float, near: bool) -> tuple[list[Problem], N
         return problems, None
     index, found = _near_index(texts, unique, threshold)
     for i, rep, score in found:
-        problems.append(Problem("near_duplicate", texts.label, texts.lines[i],
-                                f"near-duplicate of line {texts.lines[rep]} (similarity {score:.2f}): "
-                                f"{excerpt(texts.prompts[i])}", [texts.lines[rep]]))
+        problems.append(
+            Problem(
+                "near_duplicate",
+                texts.label,
+                texts.lines[i],
+                f"near-duplicate of line {texts.lines[rep]} (similarity {score:.2f}): {excerpt(texts.prompts[i])}",
+                [texts.lines[rep]],
+            )
+        )
     return problems, index
 
 
@@ -79,8 +92,13 @@ def _near_index(texts: Texts, order: list[int], threshold: float) -> tuple[NearI
 
     hasher = minhash.Hasher()
     perms = minhash.permutations()
-    index = NearIndex(threshold, hasher, minhash.signatures([texts.full(i) for i in range(len(texts))], hasher),
-                      MinHashLSH(threshold=threshold, num_perm=minhash.NUM_PERM, weights=LSH_WEIGHTS), perms)
+    index = NearIndex(
+        threshold,
+        hasher,
+        minhash.signatures([texts.full(i) for i in range(len(texts))], hasher),
+        MinHashLSH(threshold=threshold, num_perm=minhash.NUM_PERM, weights=LSH_WEIGHTS),
+        perms,
+    )
     found = []
     sig = minhash.as_minhash(index.signatures[0], perms) if order else None
     for i in order:
@@ -107,8 +125,13 @@ def leakage(train: Texts, heldout: Texts, index: NearIndex | None) -> list[Probl
         for i in by_prompt.get(prompt, ()):
             exact[i].append(heldout.lines[j])
     problems = [
-        Problem("leakage", train.label, train.lines[i],
-                f"the same prompt is in {heldout.label} ({_lines(lines)}): {excerpt(train.prompts[i])}", lines)
+        Problem(
+            "leakage",
+            train.label,
+            train.lines[i],
+            f"the same prompt is in {heldout.label} ({_lines(lines)}): {excerpt(train.prompts[i])}",
+            lines,
+        )
         for i, lines in sorted(exact.items())
     ]
     if index is None:
@@ -125,10 +148,16 @@ def leakage(train: Texts, heldout: Texts, index: NearIndex | None) -> list[Probl
                 near[i].append((heldout.lines[j], score))
     for i, hits in sorted(near.items()):
         lines = [line for line, _ in hits]
-        problems.append(Problem(
-            "near_leakage", train.label, train.lines[i],
-            f"near-duplicate of {heldout.label} {_lines(lines)} (similarity {max(s for _, s in hits):.2f}): "
-            f"{excerpt(train.prompts[i])}", lines))
+        problems.append(
+            Problem(
+                "near_leakage",
+                train.label,
+                train.lines[i],
+                f"near-duplicate of {heldout.label} {_lines(lines)} (similarity {max(s for _, s in hits):.2f}): "
+                f"{excerpt(train.prompts[i])}",
+                lines,
+            )
+        )
     return problems
 
 

@@ -55,8 +55,7 @@ class FixResult:
 
 def fix(project: Project, spec: AdapterSpec, out: Path) -> FixResult:
     settings = spec.data_checks
-    on = {c: settings.severity(c) != OFF for c in ("duplicate", "near_duplicate", "leakage",
-                                                     "near_leakage", "debris")}
+    on = {c: settings.severity(c) != OFF for c in ("duplicate", "near_duplicate", "leakage", "near_leakage", "debris")}
     if not spec.data:
         raise UsageError(f"'{spec.name}' combines other adapters and has no data of its own to fix")
     files = checker.data_files(spec)

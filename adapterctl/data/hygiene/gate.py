@@ -17,19 +17,27 @@ def for_training(project: Project, spec: AdapterSpec, base: BaseSection, *, forc
     """The card's `data_check` record; raises DataError (exit 2) on errors unless `force`."""
     report = checker.check(project, spec, base, require_heldout=False)
     for rel in report.summary.get("not_checked", []):
-        ui.warn(f"{spec.name}: {rel} is not on this machine, so leakage into it was not checked "
-                "(`adapterctl pull` fetches it)")
+        ui.warn(
+            f"{spec.name}: {rel} is not on this machine, so leakage into it was not checked "
+            "(`adapterctl pull` fetches it)"
+        )
     errors = report.errors
     if errors and not force:
-        raise DataError(f"{spec.name}: data check found {len(errors)} error{'s' if len(errors) > 1 else ''}, "
-                        f"nothing was trained: {_where(errors)}; see `adapterctl data check {spec.name}`, "
-                        "or pass --force to train anyway")
+        raise DataError(
+            f"{spec.name}: data check found {len(errors)} error{'s' if len(errors) > 1 else ''}, "
+            f"nothing was trained: {_where(errors)}; see `adapterctl data check {spec.name}`, "
+            "or pass --force to train anyway"
+        )
     if errors:
-        ui.warn(f"{spec.name}: training despite {len(errors)} data-check errors (--force): {_where(errors)}; "
-                "the version card records the override")
+        ui.warn(
+            f"{spec.name}: training despite {len(errors)} data-check errors (--force): {_where(errors)}; "
+            "the version card records the override"
+        )
     elif report.warnings:
-        ui.info(f"{spec.name}: data check: no errors, {len(report.warnings)} warnings "
-                f"(`adapterctl data check {spec.name}` lists them)")
+        ui.info(
+            f"{spec.name}: data check: no errors, {len(report.warnings)} warnings "
+            f"(`adapterctl data check {spec.name}` lists them)"
+        )
     counts: dict[str, int] = defaultdict(int)
     for p in report.problems:
         counts[p.check] += 1

@@ -36,14 +36,16 @@ def load_tokenizer(project: Project, base: BaseSection) -> tuple[Any, str | None
 
         try:
             tokenizer = AutoTokenizer.from_pretrained(
-                source, revision=base.revision if kind == "hub" else None, trust_remote_code=base.trust_remote_code)
+                source, revision=base.revision if kind == "hub" else None, trust_remote_code=base.trust_remote_code
+            )
         except (OSError, ValueError) as exc:
             return None, f"cannot load the tokenizer of {base.model}: {str(exc).splitlines()[0]}"
     return tokenizer, None
 
 
-def check(data: DataFile, invalid: set[int], template: Template | None, tokenizer: Any,
-          max_length: int) -> tuple[list[Problem], dict[str, Any]]:
+def check(
+    data: DataFile, invalid: set[int], template: Template | None, tokenizer: Any, max_length: int
+) -> tuple[list[Problem], dict[str, Any]]:
     rows = [r for r in data.rows if r.line not in invalid]
     if not rows or data.format is None:
         return [], {}
@@ -63,11 +65,15 @@ def check(data: DataFile, invalid: set[int], template: Template | None, tokenize
     for i in long:
         prompt, total = counts[i]
         if prompt >= max_length:
-            message = (f"{total} tokens > max_length {max_length}, and the prompt alone is {prompt}: "
-                       "nothing of the answer is learnt")
+            message = (
+                f"{total} tokens > max_length {max_length}, and the prompt alone is {prompt}: "
+                "nothing of the answer is learnt"
+            )
         else:
-            message = (f"{total} tokens > max_length {max_length}: the last {total - max_length} of the "
-                       f"answer's {total - prompt} tokens are cut")
+            message = (
+                f"{total} tokens > max_length {max_length}: the last {total - max_length} of the "
+                f"answer's {total - prompt} tokens are cut"
+            )
         problems.append(Problem("length", data.label, rows[i].line, message))
     return problems, summarise([t for _, t in counts], max_length)
 
@@ -91,8 +97,9 @@ def summarise(totals: list[int], max_length: int) -> dict[str, Any]:
     }
 
 
-def _token_counts(rows: list[dict[str, Any]], fmt: str, template: Template | None,
-                  tokenizer) -> list[tuple[int | None, int]]:
+def _token_counts(
+    rows: list[dict[str, Any]], fmt: str, template: Template | None, tokenizer
+) -> list[tuple[int | None, int]]:
     """(prompt tokens or None when not counted, total tokens) per row."""
     chat = _is_chat(rows, fmt)
     wholes = [_text(r, fmt, template, tokenizer, whole=True) for r in rows]

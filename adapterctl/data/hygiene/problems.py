@@ -8,8 +8,17 @@ from typing import Any
 # Every check, in the order the text output lists them. The manifest's [defaults.data] has a
 # severity key of the same name for each (see manifest.DataCheckSpec).
 CHECKS = (
-    "schema", "leakage", "near_leakage", "duplicate", "near_duplicate", "contradiction",
-    "debris", "length", "pii", "style", "tags",
+    "schema",
+    "leakage",
+    "near_leakage",
+    "duplicate",
+    "near_duplicate",
+    "contradiction",
+    "debris",
+    "length",
+    "pii",
+    "style",
+    "tags",
 )
 ERROR, WARNING, OFF = "error", "warning", "off"
 
@@ -24,8 +33,14 @@ class Problem:
     severity: str = WARNING  # set from the manifest once every check has run
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "severity": self.severity, "file": self.file, "line": self.line,
-                "message": self.message, "related_lines": list(self.related_lines)}
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+            "related_lines": list(self.related_lines),
+        }
 
 
 def excerpt(text: str, limit: int = 60) -> str:

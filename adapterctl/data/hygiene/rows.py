@@ -53,8 +53,9 @@ def read_guard(path: Path, label: str) -> None:
         hint = " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if Path(f"{path}.dvc").exists() else ""
         raise DataError(f"{label}: file not found{hint}")
     if path.suffix.lower() not in _READERS:
-        raise DataError(f"{label}: unsupported data format {path.suffix or '(no suffix)'}; "
-                        "use .jsonl, .csv, .json or .parquet")
+        raise DataError(
+            f"{label}: unsupported data format {path.suffix or '(no suffix)'}; use .jsonl, .csv, .json or .parquet"
+        )
 
 
 def read(path: Path, label: str, role: str) -> DataFile:

@@ -93,5 +93,5 @@ def _chat_problem(messages: Any) -> str | None:
 def _messages_problem(messages: list[Any], key: str) -> str | None:
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
-            return f"`{key}[{i}]` must be {{\"role\": one of {', '.join(sorted(ROLES))}, \"content\": text}}"
+            return f'`{key}[{i}]` must be {{"role": one of {", ".join(sorted(ROLES))}, "content": text}}'
     return None

@@ -19,18 +19,46 @@ from adapterctl.data.hygiene.texts import Texts
 
 MIN_ROWS = 20
 RARE = 0.05  # a marker this few answers carry is out of register for the dataset
-_CASUAL = frozenset({"lol", "lmao", "omg", "gonna", "wanna", "gotta", "kinda", "dunno", "btw", "tbh", "imo", "idk", "thx",
-                     "pls", "plz", "ya", "yep", "nope", "dude", "cya"})
+_CASUAL = frozenset(
+    {
+        "lol",
+        "lmao",
+        "omg",
+        "gonna",
+        "wanna",
+        "gotta",
+        "kinda",
+        "dunno",
+        "btw",
+        "tbh",
+        "imo",
+        "idk",
+        "thx",
+        "pls",
+        "plz",
+        "ya",
+        "yep",
+        "nope",
+        "dude",
+        "cya",
+    }
+)
 _LOWER_WORD = re.compile(r"[a-z]+")
 _CAPS = re.compile(r"[A-Z]{3}")
 # Each marker: a cheap test that most answers fail, then the pattern that names what was found.
 MARKERS = {
-    "casual words": (lambda a: not _CASUAL.isdisjoint(_LOWER_WORD.findall(a.lower())),
-                     re.compile(r"\b(?:" + "|".join(sorted(_CASUAL)) + r")\b", re.IGNORECASE)),
-    "emoji or emoticons": (lambda a: not a.isascii() or ":" in a or ";" in a,
-                           re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]|(?<!\\w)[:;]-?[)(DPp](?!\\w)")),
-    "shouting": (lambda a: "!!" in a or "??" in a or _CAPS.search(a) is not None,
-                 re.compile(r"!{2,}|\?{2,}|\b[A-Z]{3,}(?:\s+[A-Z]{3,}){3,}\b")),
+    "casual words": (
+        lambda a: not _CASUAL.isdisjoint(_LOWER_WORD.findall(a.lower())),
+        re.compile(r"\b(?:" + "|".join(sorted(_CASUAL)) + r")\b", re.IGNORECASE),
+    ),
+    "emoji or emoticons": (
+        lambda a: not a.isascii() or ":" in a or ";" in a,
+        re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]|(?<!\\w)[:;]-?[)(DPp](?!\\w)"),
+    ),
+    "shouting": (
+        lambda a: "!!" in a or "??" in a or _CAPS.search(a) is not None,
+        re.compile(r"!{2,}|\?{2,}|\b[A-Z]{3,}(?:\s+[A-Z]{3,}){3,}\b"),
+    ),
 }
 
 
@@ -44,8 +72,14 @@ def check(texts: Texts, outlier: float) -> list[Problem]:
         if hits and len(hits) < RARE * n:
             share = 100 * (1 - len(hits) / n)
             for i, m in hits:
-                problems.append(Problem("style", texts.label, texts.lines[i],
-                                        f"{name} ({excerpt(m.group(0), 20)}) where {share:.0f}% of answers have none"))
+                problems.append(
+                    Problem(
+                        "style",
+                        texts.label,
+                        texts.lines[i],
+                        f"{name} ({excerpt(m.group(0), 20)}) where {share:.0f}% of answers have none",
+                    )
+                )
     return problems
 
 
@@ -62,7 +96,13 @@ def _length_outliers(texts: Texts, outlier: float) -> list[Problem]:
         z = 0.6745 * (x - median) / mad
         if abs(z) > outlier:
             how = "longer" if z > 0 else "shorter"
-            problems.append(Problem("style", texts.label, texts.lines[i],
-                                    f"answer far {how} than the rest: {words[i]} words (median {typical}): "
-                                    f"{excerpt(texts.answers[i], 40)}"))
+            problems.append(
+                Problem(
+                    "style",
+                    texts.label,
+                    texts.lines[i],
+                    f"answer far {how} than the rest: {words[i]} words (median {typical}): "
+                    f"{excerpt(texts.answers[i], 40)}",
+                )
+            )
     return problems

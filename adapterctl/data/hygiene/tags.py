@@ -26,15 +26,23 @@ def check(data: DataFile, invalid: set[int], field: str | None) -> tuple[list[Pr
             untagged.append(row.line)
     if not counts:
         return [], {}
-    problems = [Problem("tags", data.label, line, f"no `{field}` while {sum(counts.values())} other rows have one")
-                for line in untagged]
+    problems = [
+        Problem("tags", data.label, line, f"no `{field}` while {sum(counts.values())} other rows have one")
+        for line in untagged
+    ]
     common = [t for t, c in counts.items() if c > 1]
     for row in data.rows:
         tag = row.data.get(field)
         if isinstance(tag, str) and counts.get(tag.strip()) == 1 and len(counts) > 1:
             close = difflib.get_close_matches(tag.strip(), common, n=1, cutoff=0.75)
             if close:
-                problems.append(Problem("tags", data.label, row.line,
-                                        f"`{field}` {tag.strip()!r} is on this row only (a typo of {close[0]!r}?)"))
+                problems.append(
+                    Problem(
+                        "tags",
+                        data.label,
+                        row.line,
+                        f"`{field}` {tag.strip()!r} is on this row only (a typo of {close[0]!r}?)",
+                    )
+                )
     summary = {"field": field, "counts": dict(counts.most_common()), "untagged": len(untagged)}
     return problems, summary

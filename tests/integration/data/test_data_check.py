@@ -47,8 +47,7 @@ def test_every_planted_problem_is_reported_on_its_line(planted_project, cli) -> 
     assert by_line[("contradiction", 35)]["related_lines"] == [7]
     summary = report["summary"]
     assert summary["errors"] == 6 and not summary["passed"]
-    assert summary["files"]["data/train.jsonl"] == {"role": "train", "format": "instruction", "rows": 52,
-                                                    "valid": 47}
+    assert summary["files"]["data/train.jsonl"] == {"role": "train", "format": "instruction", "rows": 52, "valid": 47}
     hist = summary["length"]["data/train.jsonl"]
     assert hist["max_length"] == 320 and hist["truncated"] == 1 and sum(b["rows"] for b in hist["histogram"]) == 47
     assert summary["tags"]["data/train.jsonl"]["counts"]["explian"] == 1
@@ -70,8 +69,13 @@ def test_text_output_groups_by_check_with_lines_and_excerpts(planted_no_length, 
 
 def test_check_without_the_length_check_imports_no_heavy_library(planted_no_length) -> None:
     root, _ = planted_no_length
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "adapterctl", "data", "check", "planted"],
-                          cwd=root, capture_output=True, text=True, env={**_env(), "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "adapterctl", "data", "check", "planted"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**_env(), "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
     loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert not loaded & {"torch", "transformers", "datasets", "peft", "trl"}
@@ -88,8 +92,14 @@ def test_fix_writes_a_copy_that_passes_and_records_every_change(planted_project,
     changes = [json.loads(line) for line in (root / "cleaned/fixes.jsonl").read_text().splitlines()]
     dropped = {c["line"] for c in changes if c["action"] == "dropped"}
     edited = {c["line"] for c in changes if c["action"] == "edited"}
-    assert dropped == expected["schema"] | expected["duplicate"] | expected["near_duplicate"] | \
-        expected["leakage"] | expected["near_leakage"]
+    assert (
+        dropped
+        == expected["schema"]
+        | expected["duplicate"]
+        | expected["near_duplicate"]
+        | expected["leakage"]
+        | expected["near_leakage"]
+    )
     assert edited == expected["debris"]
     cleaned = [json.loads(line) for line in (root / "cleaned/data/train.jsonl").read_text().splitlines()]
     assert len(cleaned) == 52 - len(dropped)
@@ -140,12 +150,18 @@ def test_severities_come_from_the_manifest(planted_no_length, cli) -> None:
     assert report["summary"]["checks"]["pii"]["severity"] == "off"
 
 
-@pytest.mark.parametrize(("table", "line", "message"), [
-    ("[defaults.data]", 'leakage = "fatal"', "defaults.data.leakage: input should be 'error', 'warning' or 'off'"),
-    ("[adapters.planted.data_checks]", 'near_dup_threshold = 0.9',
-     "adapters.planted.data_checks.near_dup_threshold: unknown key (did you mean 'near_duplicate_threshold'?)"),
-    ("[adapters.planted.data_checks]", 'style = "error"', "adapters.planted.data_checks.style"),
-])
+@pytest.mark.parametrize(
+    ("table", "line", "message"),
+    [
+        ("[defaults.data]", 'leakage = "fatal"', "defaults.data.leakage: input should be 'error', 'warning' or 'off'"),
+        (
+            "[adapters.planted.data_checks]",
+            "near_dup_threshold = 0.9",
+            "adapters.planted.data_checks.near_dup_threshold: unknown key (did you mean 'near_duplicate_threshold'?)",
+        ),
+        ("[adapters.planted.data_checks]", 'style = "error"', "adapters.planted.data_checks.style"),
+    ],
+)
 def test_bad_data_settings_exit_2_naming_the_key(tmp_path, cli, table, line, message) -> None:
     root = tmp_path / "p"
     planted.build(root, "models/none")
@@ -174,8 +190,10 @@ def test_csv_and_json_rows_are_numbered_as_in_the_file(tmp_path) -> None:
     csv_path.write_bytes(b'instruction,input,output\nA,"two\nlines",ok\n\nB,x\nC,caf\xe9,z\nD,e,f\n')
     data = rows.read(csv_path, "d.csv", "train")
     assert [r.line for r in data.rows] == [2, 7]
-    assert [(p.line, p.message) for p in data.unreadable] == [(5, "2 fields where the header has 3"),
-                                                             (6, "not UTF-8 text")]
+    assert [(p.line, p.message) for p in data.unreadable] == [
+        (5, "2 fields where the header has 3"),
+        (6, "not UTF-8 text"),
+    ]
     json_path = tmp_path / "d.json"
     json_path.write_text('[{"output": "a"}, 3]')
     data = rows.read(json_path, "d.json", "train")

@@ -22,11 +22,26 @@ def test_eval_stores_results_beside_the_card_and_reuses_them(small: Path, traine
     assert "eval gates failed: support@" in first.stderr and "rouge_l >= 0.2 (got" in first.stderr
     [e] = json.loads(first.stdout)
     assert e["rows"] == EVAL_ROWS and not e["cached"] and e["passed"] is False
-    assert set(e["metrics"]) == {"rouge_l", "rouge1", "rouge2", "bleu", "chrf", "exact_match", "eval_loss", "perplexity"}
+    assert set(e["metrics"]) == {
+        "rouge_l",
+        "rouge1",
+        "rouge2",
+        "bleu",
+        "chrf",
+        "exact_match",
+        "eval_loss",
+        "perplexity",
+    }
     assert e["vs_base"]["eval_loss"]["low"] <= e["vs_base"]["eval_loss"]["delta"] <= e["vs_base"]["eval_loss"]["high"]
     assert e["gates"]["results"][0] | {"value": None} == {
-        "metric": "rouge_l", "rule": ">= 0.2", "value": None, "threshold": 0.2, "reference": "absolute",
-        "passed": False, "note": ""}
+        "metric": "rouge_l",
+        "rule": ">= 0.2",
+        "value": None,
+        "threshold": 0.2,
+        "reference": "absolute",
+        "passed": False,
+        "note": "",
+    }
 
     project = Project(small)
     version = versions.resolve(project, "support")
@@ -60,7 +75,7 @@ def test_teacher_forced_loss_matches_the_model_loss_over_completion_tokens(small
     row = stored.rows[0]
     prompt_ids = tokenizer(row["prompt"])["input_ids"]
     ids = tokenizer(row["prompt"] + row["reference"])["input_ids"] + [tokenizer.eos_token_id]
-    labels = [-100] * len(prompt_ids) + ids[len(prompt_ids):]
+    labels = [-100] * len(prompt_ids) + ids[len(prompt_ids) :]
     with torch.no_grad():
         out = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels]))
     assert row["loss"][1] == len(ids) - len(prompt_ids)
@@ -72,13 +87,17 @@ def test_gates_decide_deploy(small: Path, trained, cli, monkeypatch) -> None:
     short = versions.resolve(Project(small), "support").short
     refused = cli("deploy", "support", "--env", "prod", cwd=small)
     assert refused.exit_code == 1
-    assert f"has eval gates but it has never been evaluated: run `adapterctl eval support@{short}` first" in refused.stderr
+    assert (
+        f"has eval gates but it has never been evaluated: run `adapterctl eval support@{short}` first" in refused.stderr
+    )
 
     set_gates(small, 'rouge_l = ">= prod - 0.01"\neval_loss = "<= base"')
     result = cli("eval", "support", "--json", cwd=small)
     [e] = json.loads(result.stdout)
     checked = {g["metric"]: g for g in e["gates"]["results"]}
-    assert checked["rouge_l"]["reference"] == "base" and e["notes"] == ["prod serves no support yet: compared with the base"]
+    assert checked["rouge_l"]["reference"] == "base" and e["notes"] == [
+        "prod serves no support yet: compared with the base"
+    ]
     assert "prod serves no support yet" in result.stderr
     assert checked["eval_loss"]["threshold"] == e["base_metrics"]["eval_loss"]
     assert result.exit_code == (0 if e["passed"] else 1)
@@ -131,8 +150,10 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
     assert refused.exit_code == 2 and "adapter_style is '7'; ratings are whole numbers 1-5" in refused.stderr
     assert cli("eval", "support", "--import-sheet", str(sheet), cwd=small).exit_code == 0
     summary = versions.resolve(Project(small), "support").card.metrics["human_eval"]
-    assert summary["adapter"]["accuracy"] == {"mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
-                                              "n": EVAL_ROWS}
+    assert summary["adapter"]["accuracy"] == {
+        "mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
+        "n": EVAL_ROWS,
+    }
     assert summary["adapter"]["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1} and summary["base"]["safety"]["mean"] == 2.0
     assert "safety" not in summary["adapter"]
     cli("eval", f"support@{first[:12]}", cwd=small)

@@ -51,8 +51,12 @@ def test_report_diff_and_check_on_a_branch(small: Path, trained, cli, tmp_path: 
     assert "### Gates" in md and "| rouge_l | `>= 0` |" in md and "| eval_loss | `<= base` |" in md
     assert "95% paired-bootstrap intervals over 8 eval rows" in md
     metric_rows = [line for line in md.splitlines() if line.startswith(("| rouge_l |", "| eval_loss |", "| chrf |"))]
-    assert any(line.count("[") == 1 and line.split("|")[6].strip() in ("better", "worse", "noise") for line in metric_rows)
-    assert "#### Top regressions" in md and "**Reference**" in md and "### Instruction:" in md  # a regression, with texts
+    assert any(
+        line.count("[") == 1 and line.split("|")[6].strip() in ("better", "worse", "noise") for line in metric_rows
+    )
+    assert (
+        "#### Top regressions" in md and "**Reference**" in md and "### Instruction:" in md
+    )  # a regression, with texts
     assert "| train | data/support.jsonl | 200 | 200 | changed |" in md  # data change summary from the cards
     assert "```mermaid" in md and "val loss" in md
 
@@ -70,7 +74,9 @@ def test_report_diff_and_check_on_a_branch(small: Path, trained, cli, tmp_path: 
     assert cli("check", "--base", "main", cwd=clone).exit_code == 0
     as_json = json.loads(cli("report", "--base", "main", "--json", cwd=clone).stdout)
     [adapter] = as_json["adapters"]
-    assert adapter["name"] == "support" and ["train.learning_rate", 0.005, 0.02] in adapter["comparison"]["spec_changes"]
+    assert (
+        adapter["name"] == "support" and ["train.learning_rate", 0.005, 0.02] in adapter["comparison"]["spec_changes"]
+    )
     assert adapter["comparison"]["a"]["rows"] == 8 and adapter["comparison"]["a"]["label"].startswith("prod = support@")
 
     diff = cli("diff", "support@prod", "support", "--md", cwd=small)

@@ -17,8 +17,9 @@ from merge_helpers import BASE, REPO_ROOT, make_adapter
 @pytest.fixture
 def project(example_project: Path) -> Path:
     subprocess.run(["git", "add", "-A"], cwd=example_project, check=True, capture_output=True)
-    subprocess.run(["git", "commit", "-qm", "fixture", "--allow-empty"], cwd=example_project, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "commit", "-qm", "fixture", "--allow-empty"], cwd=example_project, check=True, capture_output=True
+    )
     return example_project
 
 
@@ -28,10 +29,16 @@ def import_variant(project: Path, tmp_path: Path) -> Callable[..., str]:
     from adapterctl import versions
     from adapterctl.project import Project
 
-    def _import(name: str = "support", *, seed: int = 1, r: int = 4, config_patch: dict | None = None,
-                **options) -> str:
-        folder = make_adapter(project / BASE, tmp_path / f"adapter-{name}-{seed}-{len(list(tmp_path.iterdir()))}",
-                              seed=seed, r=r, **options)
+    def _import(
+        name: str = "support", *, seed: int = 1, r: int = 4, config_patch: dict | None = None, **options
+    ) -> str:
+        folder = make_adapter(
+            project / BASE,
+            tmp_path / f"adapter-{name}-{seed}-{len(list(tmp_path.iterdir()))}",
+            seed=seed,
+            r=r,
+            **options,
+        )
         if config_patch:
             path = folder / "adapter_config.json"
             path.write_text(json.dumps({**json.loads(path.read_text()), **config_patch}))
@@ -59,7 +66,13 @@ def run() -> Callable[..., subprocess.CompletedProcess]:
 
     def _run(*args: str, cwd: Path, env: dict[str, str] | None = None):
         full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
-        return subprocess.run([sys.executable, "-m", "adapterctl", *args], cwd=cwd, env=full_env,
-                              capture_output=True, text=True, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "adapterctl", *args],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     return _run

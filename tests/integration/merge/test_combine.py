@@ -20,8 +20,10 @@ def _quick_training(project: Path) -> None:
     """The example manifest, trained for 2 steps on a full-precision base (seconds, not minutes)."""
     path = project / "adapterctl.toml"
     text = path.read_text().replace('quantization = "nf4"', 'quantization = "none"\nmax_steps = 2\neval_steps = 1')
-    path.write_text(text + '\n[adapters.both]\ndescription = "support and docs"\ncombine = ["support", "docs"]\n'
-                    'method = "ties"\ndensity = 0.5\n')
+    path.write_text(
+        text + '\n[adapters.both]\ndescription = "support and docs"\ncombine = ["support", "docs"]\n'
+        'method = "ties"\ndensity = 0.5\n'
+    )
 
 
 def test_ties_combination_of_the_example_adapters(project: Path, cli) -> None:

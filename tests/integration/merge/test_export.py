@@ -28,8 +28,9 @@ def test_vllm_export_prints_the_serve_line(project: Path, import_variant, cli) -
     data = json.loads(result.stdout)
     assert all(c["ok"] for c in data["checks"])
     base = str((project / "models/tiny-base").resolve())
-    assert data["command"] == (f"vllm serve {base} --enable-lora --lora-modules support={project / 'out/support'} "
-                               "--max-lora-rank 16")
+    assert data["command"] == (
+        f"vllm serve {base} --enable-lora --lora-modules support={project / 'out/support'} --max-lora-rank 16"
+    )
     assert (project / "out/support/adapter_model.safetensors").is_file()
 
 
@@ -45,8 +46,12 @@ def test_vllm_limits() -> None:
     ok = {"r": 4, "target_modules": ["q_proj", "v_proj"], "bias": "none"}
     checks = {c.name: c for c in exporting.vllm_checks(ok, {})}
     assert all(c.ok for c in checks.values()) and checks["rank"].detail.endswith("--max-lora-rank 8")
-    bad = {"r": 8, "rank_pattern": {"q_proj": 1024}, "target_modules": ["q_proj", "lm_head", "embed_tokens"],
-           "bias": "lora_only"}
+    bad = {
+        "r": 8,
+        "rank_pattern": {"q_proj": 1024},
+        "target_modules": ["q_proj", "lm_head", "embed_tokens"],
+        "bias": "lora_only",
+    }
     failed = {c.name for c in exporting.vllm_checks(bad, {}) if not c.ok}
     assert failed == {"rank", "lm_head / embedding targets", "LoRA bias"}
 

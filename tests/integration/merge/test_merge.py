@@ -29,8 +29,9 @@ def _peft_merged_logits(project: Path, ref: str):
     version = versions.resolve(Project(project), ref)
     base = AutoModelForCausalLM.from_pretrained(project / BASE, dtype=torch.float32)
     merged = PeftModel.from_pretrained(base, str(version.path)).merge_and_unload()
-    return logits_of(merged, torch.tensor(PROMPT)), logits_of(AutoModelForCausalLM.from_pretrained(project / BASE),
-                                                              torch.tensor(PROMPT))
+    return logits_of(merged, torch.tensor(PROMPT)), logits_of(
+        AutoModelForCausalLM.from_pretrained(project / BASE), torch.tensor(PROMPT)
+    )
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -114,8 +115,11 @@ def test_existing_output_folder_is_refused(project: Path, import_variant) -> Non
 
 def _project_files(root: Path) -> set[str]:
     skip = {".git", ".dvc"}
-    return {p.relative_to(root).as_posix() for p in root.rglob("*")
-            if p.is_file() and not skip & set(p.relative_to(root).parts) and p.name != "files.json"}
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not skip & set(p.relative_to(root).parts) and p.name != "files.json"
+    }
 
 
 def test_killing_merge_midway_leaves_no_output_and_no_temporary_files(
@@ -124,9 +128,13 @@ def test_killing_merge_midway_leaves_no_output_and_no_temporary_files(
     ref = import_variant()
     before = _project_files(project)
     env = {"ADAPTERCTL_TEST_HOOK": "merge-shard:sleep", "PYTHONPATH": str(REPO_ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "adapterctl", "merge", ref, "--out", "merged/support",
-                             "--no-verify"], cwd=project, env={**__import__("os").environ, **env},
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adapterctl", "merge", ref, "--out", "merged/support", "--no-verify"],
+        cwd=project,
+        env={**__import__("os").environ, **env},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:  # the first shard is on disk, the rest are not
         if "paused at merge-shard" in line:
@@ -156,8 +164,9 @@ def test_into_dequantized_merges_the_weights_a_qlora_adapter_saw(project: Path, 
     folder = make_adapter(project / BASE, tmp_path / "qlora", seed=3)
     record = {"requested": "nf4", "used": "nf4", "double_quant": True, "compute_dtype": "float32"}
     spec = manifest.load(p.manifest_path).adapter("support")
-    version = versions.register(p, "support", folder, spec=spec,
-                                training={"quantization": record, "base": {"dtype": "float32"}})
+    version = versions.register(
+        p, "support", folder, spec=spec, training={"quantization": record, "base": {"dtype": "float32"}}
+    )
     train = manifest.TrainSpec(quantization="nf4", double_quant=True, compute_dtype="float32")
     quantized = modeling.load_base(p, manifest.load(p.manifest_path).base, train, for_training=False).model
     seen = logits_of(PeftModel.from_pretrained(quantized, str(version.path)), torch.tensor(PROMPT))
@@ -182,8 +191,9 @@ def test_a_quantised_base_checkpoint_is_refused_as_lossy(project: Path, import_v
     ref = import_variant()
     config_path = project / BASE / "config.json"
     config = json.loads(config_path.read_text())
-    config_path.write_text(json.dumps({**config, "quantization_config": {"quant_method": "bitsandbytes",
-                                                                           "load_in_4bit": True}}))
+    config_path.write_text(
+        json.dumps({**config, "quantization_config": {"quant_method": "bitsandbytes", "load_in_4bit": True}})
+    )
     with pytest.raises(UsageError, match="lossy"):
         api.merge(Project(project), ref, project / "merged")
     assert not (project / "merged").exists()
@@ -209,8 +219,11 @@ def test_merge_into_a_hub_base_from_the_hugging_face_cache(project: Path, tmp_pa
     snapshot = cache / "models--acme--tiny-chat" / "snapshots" / revision
     shutil.copytree(project / BASE, snapshot)
     manifest_path = project / "adapterctl.toml"
-    manifest_path.write_text(manifest_path.read_text().replace(
-        'model = "models/tiny-base"', f'model = "acme/tiny-chat"\nrevision = "{revision}"'))
+    manifest_path.write_text(
+        manifest_path.read_text().replace(
+            'model = "models/tiny-base"', f'model = "acme/tiny-chat"\nrevision = "{revision}"'
+        )
+    )
     shutil.rmtree(project / BASE)  # nothing local: the cache is the only copy
     adapter = make_adapter(snapshot, tmp_path / "adapter", seed=2)
     env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}

@@ -94,8 +94,10 @@ def start_server(root: Path, *args: str, env: dict[str, str] | None = None) -> S
     log = root.parent / f"serve-{port}.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "adapterctl", "serve", "--env", "prod", "--port", str(port), *args],
-        cwd=root, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
-        stdout=subprocess.DEVNULL, stderr=log.open("w"),
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     server = Server(proc, f"http://127.0.0.1:{port}", root, log)
     deadline = time.monotonic() + 120  # torch + transformers + peft imports on a busy 2-core machine
@@ -127,5 +129,5 @@ def reference_answers(root: Path, version_paths: dict[str, Path], max_tokens: in
             enc = tok(prompt, return_tensors="pt")
             with torch.inference_mode():
                 ids = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-            out[(vid, prompt)] = tok.decode(ids[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            out[(vid, prompt)] = tok.decode(ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     return out

@@ -20,8 +20,9 @@ HEADER = "X-Adapter-Version"
 
 
 def complete(client: httpx.Client, prompt: str = PROMPTS[0], model: str = "support", max_tokens: int = 8):
-    r = client.post("/v1/completions", json={"model": model, "prompt": prompt, "max_tokens": max_tokens,
-                                             "temperature": 0})
+    r = client.post(
+        "/v1/completions", json={"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0}
+    )
     assert r.status_code == 200, r.text
     return r
 
@@ -62,8 +63,9 @@ def test_200_concurrent_requests_across_a_rollback_each_match_their_version_run_
 
     async def one(client: httpx.AsyncClient, i: int):
         prompt = PROMPTS[i % 2]
-        r = await client.post("/v1/completions", json={"model": "support", "prompt": prompt,
-                                                       "max_tokens": max_tokens, "temperature": 0})
+        r = await client.post(
+            "/v1/completions", json={"model": "support", "prompt": prompt, "max_tokens": max_tokens, "temperature": 0}
+        )
         return prompt, r
 
     def rollback() -> None:
@@ -123,7 +125,10 @@ def test_a_corrupted_version_is_refused_and_the_old_one_stays_live(served, peft_
         assert "do not match" in refusal["reason"]
         assert health["serving"] == {"support": v2.id}
         assert complete(client).headers[HEADER] == v2.id
-        assert f'adapterctl_refused_version{{env="prod",adapter="support",version="{v3.id}"}} 1' in client.get("/metrics").text
+        assert (
+            f'adapterctl_refused_version{{env="prod",adapter="support",version="{v3.id}"}} 1'
+            in client.get("/metrics").text
+        )
     assert "refused support@" in server.stderr()
 
 

@@ -43,23 +43,28 @@ def test_the_api_key_is_required_except_for_healthz(live) -> None:
     server, _ = live
     with server.client() as anonymous:
         assert error_of(anonymous.get("/v1/models"), 401)["code"] == "invalid_api_key"
-        r = anonymous.post("/v1/completions", json={"model": "support", "prompt": "hi"},
-                           headers={"Authorization": "Bearer wrong"})
+        r = anonymous.post(
+            "/v1/completions", json={"model": "support", "prompt": "hi"}, headers={"Authorization": "Bearer wrong"}
+        )
         assert error_of(r, 401)["code"] == "invalid_api_key"
         assert anonymous.get("/healthz").status_code == 200
 
 
 def test_completions_and_chat_answer_in_openai_shapes_with_the_version_header(live, client) -> None:
     _, (v1, v2) = live
-    r = client.post("/v1/completions", json={"model": "support", "prompt": PROMPTS[0], "max_tokens": 5, "temperature": 0})
+    r = client.post(
+        "/v1/completions", json={"model": "support", "prompt": PROMPTS[0], "max_tokens": 5, "temperature": 0}
+    )
     assert r.status_code == 200 and r.headers[HEADER] == v2.id
     body = r.json()
     assert body["object"] == "text_completion" and body["model"] == "support"
     assert body["choices"][0]["finish_reason"] in ("length", "stop")
     assert body["usage"]["completion_tokens"] <= 5 and body["usage"]["prompt_tokens"] > 0
 
-    r = client.post("/v1/chat/completions", json={"model": "support", "max_tokens": 5,
-                                                  "messages": [{"role": "user", "content": "hi"}]})
+    r = client.post(
+        "/v1/chat/completions",
+        json={"model": "support", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert r.status_code == 200 and r.headers[HEADER] == v2.id
     message = r.json()["choices"][0]["message"]
     assert r.json()["object"] == "chat.completion" and message["role"] == "assistant"
@@ -88,8 +93,11 @@ def test_streaming_sends_the_same_greedy_answer_as_server_sent_events(live, clie
     assert len(events) > 3, "tokens should arrive one by one"
     assert "".join(e["choices"][0]["text"] for e in events[:-1]) == whole
 
-    with client.stream("POST", "/v1/chat/completions", json={"model": "support", "stream": True, "max_tokens": 4,
-                                                             "messages": [{"role": "user", "content": "hi"}]}) as r:
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={"model": "support", "stream": True, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]},
+    ) as r:
         chat = read_stream(r)
     assert chat[0]["object"] == "chat.completion.chunk" and chat[0]["choices"][0]["delta"]["role"] == "assistant"
     assert chat[-1] == "[DONE]"
@@ -113,15 +121,31 @@ def test_a_pinned_version_is_loaded_on_demand(live, client) -> None:
         ("/v1/completions", {"prompt": "hi"}, 400, "model", "invalid_value"),
         ("/v1/completions", {"model": "support"}, 400, "prompt", "invalid_value"),
         ("/v1/completions", {"model": "nope", "prompt": "hi"}, 404, "model", "model_not_found"),
-        ("/v1/completions", {"model": "support", "prompt": "hi", "max_tokens": 10**9}, 400, "max_tokens",
-         "context_length_exceeded"),
+        (
+            "/v1/completions",
+            {"model": "support", "prompt": "hi", "max_tokens": 10**9},
+            400,
+            "max_tokens",
+            "context_length_exceeded",
+        ),
         ("/v1/completions", {"model": "support", "prompt": "hi", "max_tokens": 0}, 400, "max_tokens", "invalid_value"),
-        ("/v1/completions", {"model": "support", "prompt": "hi", "temperature": 50}, 400, "temperature", "invalid_value"),
+        (
+            "/v1/completions",
+            {"model": "support", "prompt": "hi", "temperature": 50},
+            400,
+            "temperature",
+            "invalid_value",
+        ),
         ("/v1/completions", {"model": "support", "prompt": "hi", "n": 3}, 400, "n", "invalid_value"),
         ("/v1/completions", {"model": "support", "prompt": "word " * 4000}, 400, "prompt", "context_length_exceeded"),
         ("/v1/chat/completions", {"model": "support", "messages": []}, 400, "messages", "invalid_value"),
-        ("/v1/chat/completions", {"model": "support", "messages": [{"content": "hi"}]}, 400, "messages.0.role",
-         "invalid_value"),
+        (
+            "/v1/chat/completions",
+            {"model": "support", "messages": [{"content": "hi"}]},
+            400,
+            "messages.0.role",
+            "invalid_value",
+        ),
         ("/v1/completions", {"model": "support", "prompt": "x" * (2 << 20)}, 413, None, "body_too_large"),
     ],
 )

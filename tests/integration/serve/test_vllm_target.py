@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 def point_prod_at(root, url: str, grace: float) -> None:
     manifest = root / "adapterctl.toml"
-    manifest.write_text(manifest.read_text() + f'\n[environments.prod]\nserver = "{url}"\nengine = "vllm"\n'
-                        f"grace_seconds = {grace}\n")
+    manifest.write_text(
+        manifest.read_text() + f'\n[environments.prod]\nserver = "{url}"\nengine = "vllm"\ngrace_seconds = {grace}\n'
+    )
 
 
 @pytest.fixture

@@ -51,10 +51,29 @@ class VllmStandIn:
                     return self._error(404, "Not Found", "NotFoundError")
                 standin.calls.append(("models", ""))
                 now = int(time.time())
-                data = [{"id": BASE, "object": "model", "created": now, "owned_by": "vllm", "root": BASE,
-                         "parent": None, "max_model_len": 1024}]
-                data += [{"id": name, "object": "model", "created": now, "owned_by": "vllm", "root": path,
-                          "parent": BASE, "max_model_len": 1024} for name, path in standin.adapters.items()]
+                data = [
+                    {
+                        "id": BASE,
+                        "object": "model",
+                        "created": now,
+                        "owned_by": "vllm",
+                        "root": BASE,
+                        "parent": None,
+                        "max_model_len": 1024,
+                    }
+                ]
+                data += [
+                    {
+                        "id": name,
+                        "object": "model",
+                        "created": now,
+                        "owned_by": "vllm",
+                        "root": path,
+                        "parent": BASE,
+                        "max_model_len": 1024,
+                    }
+                    for name, path in standin.adapters.items()
+                ]
                 self._json(200, {"object": "list", "data": data})
 
             def do_POST(self) -> None:
@@ -64,12 +83,17 @@ class VllmStandIn:
                     standin.calls.append(("load", name))
                     path = body.get("lora_path")
                     if not name or not path:
-                        return self._error(400, "Both 'lora_name' and 'lora_path' must be provided.", "InvalidUserInput")
+                        return self._error(
+                            400, "Both 'lora_name' and 'lora_path' must be provided.", "InvalidUserInput"
+                        )
                     if name in standin.adapters:
-                        return self._error(400, f"The lora adapter '{name}' has already been loaded.", "InvalidUserInput")
+                        return self._error(
+                            400, f"The lora adapter '{name}' has already been loaded.", "InvalidUserInput"
+                        )
                     if standin.fail_loads or not (Path(path) / "adapter_config.json").is_file():
-                        return self._error(400, f"Loading lora {name} failed: No adapter found for {path}",
-                                           "BadRequestError")
+                        return self._error(
+                            400, f"Loading lora {name} failed: No adapter found for {path}", "BadRequestError"
+                        )
                     standin.adapters[name] = path
                     return self._text(f"Success: LoRA adapter '{name}' added successfully.")
                 if self.path == "/v1/unload_lora_adapter":

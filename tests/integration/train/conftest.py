@@ -36,8 +36,13 @@ def train_unregistered(project: Project):
     from adapterctl.train import runner
 
     def run(*names: str, overrides: list[str] = (), progress: str = "none"):
-        jobs = runner.prepare(project, list(names), [*FAST, *overrides], progress=progress,
-                              launcher={"kind": "none", "num_processes": 1, "config": None})
+        jobs = runner.prepare(
+            project,
+            list(names),
+            [*FAST, *overrides],
+            progress=progress,
+            launcher={"kind": "none", "num_processes": 1, "config": None},
+        )
         return runner.train_all(project, jobs, do_register=False)
 
     return run

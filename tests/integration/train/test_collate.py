@@ -23,6 +23,8 @@ def test_binned_and_flat_layouts_give_the_same_loss(tiny_model_dir) -> None:
     binned = BinnedPaddingFreeCollator(pad_token_id=0, capacity=16)(rows)
     assert binned["input_ids"].shape[0] > 1
     with torch.no_grad():
-        losses = [model(input_ids=b["input_ids"], position_ids=b["position_ids"], labels=b["labels"],
-                        use_cache=False).loss for b in (flat, binned)]
+        losses = [
+            model(input_ids=b["input_ids"], position_ids=b["position_ids"], labels=b["labels"], use_cache=False).loss
+            for b in (flat, binned)
+        ]
     assert torch.allclose(losses[0], losses[1], atol=1e-5)

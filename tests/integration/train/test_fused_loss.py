@@ -13,8 +13,13 @@ from adapterctl.train.recipe import SFTRecipe
 
 @pytest.mark.slow
 def test_training_steps_never_run_the_full_lm_head(project) -> None:
-    [job] = runner.prepare(project, ["support"], [*FAST, "train.max_steps=2", "train.val_split=0.0"],
-                           progress="none", launcher={"kind": "none", "num_processes": 1, "config": None})
+    [job] = runner.prepare(
+        project,
+        ["support"],
+        [*FAST, "train.max_steps=2", "train.val_split=0.0"],
+        progress="none",
+        launcher={"kind": "none", "num_processes": 1, "config": None},
+    )
     recipe = SFTRecipe(project, runs.create(project, "support", job.to_dict()), job)
     recipe.setup()
     calls = []

@@ -20,8 +20,14 @@ def test_train_through_the_cli_shows_no_bitsandbytes_kernel_warning(demo: Path) 
     # The example's default train.quantization = "nf4": bitsandbytes' 4-bit CPU path runs.
     sets = ["train.max_steps=1", "train.eval_steps=1", "train.batch_size=4"]
     args = [a for s in sets for a in ("--set", s)]
-    result = subprocess.run([sys.executable, "-m", "adapterctl", "train", "support", *args, "-m", "quiet"],
-                            cwd=demo, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "adapterctl", "train", "support", *args, "-m", "quiet"],
+        cwd=demo,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert NOISE not in result.stderr and "kernels-community" not in result.stderr, result.stderr[-3000:]
     assert NOISE not in result.stdout
@@ -36,7 +42,10 @@ def test_the_filter_drops_only_that_record(caplog: pytest.LogCaptureFixture) -> 
 
     logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
     with caplog.at_level(logging.WARNING, logger=logger.name):
-        logger.warning("Failed to load CPU gemm_4bit_forward from kernels-community: %s. Please make sure you "
-                       "already `pip install kernels`", "No module named 'kernels'")
+        logger.warning(
+            "Failed to load CPU gemm_4bit_forward from kernels-community: %s. Please make sure you "
+            "already `pip install kernels`",
+            "No module named 'kernels'",
+        )
         logger.warning("something else went wrong")
     assert [r.getMessage() for r in caplog.records] == ["something else went wrong"]

@@ -30,8 +30,9 @@ def hub_cache(tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPa
 
 def test_hub_base_loads_at_its_pinned_revision(tmp_path: Path, hub_cache: Path) -> None:
     project = Project(tmp_path)
-    loaded = modeling.load_base(project, BaseSection(model="acme/tiny-llama", revision=SHA),
-                                TrainSpec(quantization="nf4"))
+    loaded = modeling.load_base(
+        project, BaseSection(model="acme/tiny-llama", revision=SHA), TrainSpec(quantization="nf4")
+    )
     info = loaded.info
     assert (info.source, info.revision, info.commit) == ("hub", SHA, SHA)
     assert info.quantization["used"] == "nf4" and loaded.model.is_loaded_in_4bit
@@ -40,14 +41,16 @@ def test_hub_base_loads_at_its_pinned_revision(tmp_path: Path, hub_cache: Path) 
 
 def test_a_revision_not_in_the_offline_cache_is_a_clear_error(tmp_path: Path, hub_cache: Path) -> None:
     with pytest.raises(StorageError, match=r"cannot load base model acme/tiny-llama@f{40} \(the hub is unreachable"):
-        modeling.load_base(Project(tmp_path), BaseSection(model="acme/tiny-llama", revision="f" * 40),
-                           TrainSpec(quantization="none"))
+        modeling.load_base(
+            Project(tmp_path), BaseSection(model="acme/tiny-llama", revision="f" * 40), TrainSpec(quantization="none")
+        )
 
 
 def test_local_folders_and_their_errors(tmp_path: Path, tiny_model_dir: Path) -> None:
     shutil.copytree(tiny_model_dir, tmp_path / "models/base")
-    loaded = modeling.load_base(Project(tmp_path), BaseSection(model="models/base"), TrainSpec(quantization="int8"),
-                                for_training=False)
+    loaded = modeling.load_base(
+        Project(tmp_path), BaseSection(model="models/base"), TrainSpec(quantization="int8"), for_training=False
+    )
     assert loaded.info.source == "local" and loaded.info.commit is None and loaded.model.is_loaded_in_8bit
     with pytest.raises(StorageError, match=r"base.model './missing': no such folder"):
         modeling.base_source(Project(tmp_path), BaseSection(model="./missing"))

@@ -13,7 +13,7 @@ import pytest
         (["support", "--num-processes", "2"], "--num-processes and --accelerate-config need --launcher accelerate"),
         (["support", "--launcher", "slurm"], "--launcher slurm: use none or accelerate"),
         (["support", "--set", "train.learning_rat=1"], "unknown key (did you mean 'learning_rate'?)"),
-        (["support", "--set", "train.batching=\"dense\""], "--set train.batching"),
+        (["support", "--set", 'train.batching="dense"'], "--set train.batching"),
         (["support", "--launcher", "accelerate", "--accelerate-config", "nope.yaml"], "use ddp, fsdp, cpu or a path"),
     ],
 )

@@ -38,8 +38,7 @@ def _bf16_base(project) -> None:
 def test_no_upcast_keeps_bf16_and_the_same_loss_curve(project, train_unregistered, monkeypatch) -> None:
     """Today's path (PEFT's upcast) against the lean one on the tiny nf4 base with bf16 compute."""
     _bf16_base(project)
-    steps = ["train.compute_dtype=\"bfloat16\"", "train.max_steps=12", "train.eval_steps=6",
-             "train.learning_rate=2e-3"]
+    steps = ['train.compute_dtype="bfloat16"', "train.max_steps=12", "train.eval_steps=6", "train.learning_rate=2e-3"]
     monkeypatch.setenv(precision.UPCAST_ENV, "1")
     [upcast] = train_unregistered("support", overrides=steps)
     monkeypatch.delenv(precision.UPCAST_ENV)

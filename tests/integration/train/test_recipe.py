@@ -21,10 +21,16 @@ def test_short_run_saves_a_standard_peft_folder(project, train_unregistered) -> 
     assert (folder / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     s = outcome.summary
-    assert s["steps"] == 4 and s["quantization"] == {"requested": "nf4", "used": "nf4", "double_quant": True,
-                                                      "compute_dtype": "float32"}
+    assert s["steps"] == 4 and s["quantization"] == {
+        "requested": "nf4",
+        "used": "nf4",
+        "double_quant": True,
+        "compute_dtype": "float32",
+    }
     assert s["batching"]["used"] == "padding_free" and s["batching"]["verified"] is True
-    assert s["batching"]["layout"] == "rows end to end in bins of up to 256 tokens per batch row", "sdpa gets bounded bins"
+    assert s["batching"]["layout"] == "rows end to end in bins of up to 256 tokens per batch row", (
+        "sdpa gets bounded bins"
+    )
     assert s["data"]["train_rows"] == 180 and s["data"]["val_rows"] == 20
     assert s["val_loss"]["first"] > s["val_loss"]["final"] > 0
     assert [p["step"] for p in s["history"] if "val_loss" in p] == [0, 2, 4]
@@ -61,11 +67,18 @@ def test_lora_on_the_output_head_points_to_modules_to_save(train_unregistered) -
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (['train.quantization="int8"', 'lora.init_lora_weights="gaussian"', "train.gradient_checkpointing=true",
-          "train.grad_accum=2", 'train.lr_scheduler="linear"'], {"used": "int8", "effective_batch": 16}),
+        (
+            [
+                'train.quantization="int8"',
+                'lora.init_lora_weights="gaussian"',
+                "train.gradient_checkpointing=true",
+                "train.grad_accum=2",
+                'train.lr_scheduler="linear"',
+            ],
+            {"used": "int8", "effective_batch": 16},
+        ),
         (['train.quantization="fp4"', "lora.use_dora=true"], {"used": "fp4"}),
-        (['train.quantization="none"', 'lora.init_lora_weights="pissa"', 'train.batching="packed"'],
-         {"used": "none"}),
+        (['train.quantization="none"', 'lora.init_lora_weights="pissa"', 'train.batching="packed"'], {"used": "none"}),
         (['lora.init_lora_weights="olora"', "lora.use_rslora=true", 'train.batching="padded"'], {"used": "nf4"}),
     ],
 )
@@ -82,8 +95,9 @@ def test_pissa_on_a_quantised_base_is_refused(train_unregistered) -> None:
 
 
 @pytest.mark.slow
-def test_without_bitsandbytes_the_base_falls_back_with_one_notice(project, train_unregistered, monkeypatch,
-                                                                   capsys) -> None:
+def test_without_bitsandbytes_the_base_falls_back_with_one_notice(
+    project, train_unregistered, monkeypatch, capsys
+) -> None:
     from adapterctl import modeling
 
     monkeypatch.setenv(modeling.DISABLE_BNB_ENV, "1")
@@ -103,8 +117,15 @@ def test_without_bitsandbytes_the_base_falls_back_with_one_notice(project, train
 def test_early_stopping_stops_when_val_loss_stops_improving(train_unregistered) -> None:
     # At this learning rate the weights move far below float32 resolution of the loss: val loss
     # stays flat, so the run stops `patience` evals after the first.
-    [outcome] = train_unregistered("support", overrides=[
-        "train.max_steps=30", "train.eval_steps=1", "train.early_stopping_patience=2", "train.learning_rate=1e-12"])
+    [outcome] = train_unregistered(
+        "support",
+        overrides=[
+            "train.max_steps=30",
+            "train.eval_steps=1",
+            "train.early_stopping_patience=2",
+            "train.learning_rate=1e-12",
+        ],
+    )
     s = outcome.summary
     assert s["early_stopped"] is True and s["steps"] == 3, s["history"]
     assert s["val_loss"]["final"] == s["val_loss"]["best"], "the best checkpoint is the one saved"
@@ -143,8 +164,9 @@ def test_rows_that_would_leak_fall_back_to_padded_batches(tiny_model_dir) -> Non
     assert "would let rows attend to each other" in record["notice"]
     assert batching.resolve("padding_free", model)["used"] == "padding_free"
     assert batching.resolve("packed", model)["used"] == "packed"
-    assert batching.resolve("padding_free", model.to(torch.bfloat16))["used"] == "padding_free", \
+    assert batching.resolve("padding_free", model.to(torch.bfloat16))["used"] == "padding_free", (
         "16-bit rounding is not mistaken for leaking rows"
+    )
 
 
 @pytest.mark.slow
@@ -159,9 +181,19 @@ def test_pissa_adapter_is_saved_as_plain_lora_for_the_original_base(project) -> 
     from adapterctl.train.recipe import SFTRecipe
 
     m = manifest.load(project.manifest_path)
-    spec = m.adapter("support", manifest.parse_overrides([
-        "train.max_steps=2", "train.batch_size=8", 'train.quantization="none"', 'lora.init_lora_weights="pissa"',
-        "train.learning_rate=0.01", 'lora.modules_to_save=["lm_head"]']))
+    spec = m.adapter(
+        "support",
+        manifest.parse_overrides(
+            [
+                "train.max_steps=2",
+                "train.batch_size=8",
+                'train.quantization="none"',
+                'lora.init_lora_weights="pissa"',
+                "train.learning_rate=0.01",
+                'lora.modules_to_save=["lm_head"]',
+            ]
+        ),
+    )
     job = TrainJob.from_spec(spec, "h", m.base, progress="none")
     recipe = SFTRecipe(project, runs.create(project, "support", job.to_dict()), job)
     recipe.setup()
@@ -186,8 +218,10 @@ def test_pissa_adapter_is_saved_as_plain_lora_for_the_original_base(project) -> 
 def test_chat_and_prompt_completion_rows_train(project, train_unregistered, shape: str) -> None:
     rows = [json.loads(line) for line in (project.root / "data/support.jsonl").read_text().splitlines()[:40]]
     if shape == "chat":
-        out = [{"messages": [{"role": "user", "content": r["input"]}, {"role": "assistant", "content": r["output"]}]}
-               for r in rows]
+        out = [
+            {"messages": [{"role": "user", "content": r["input"]}, {"role": "assistant", "content": r["output"]}]}
+            for r in rows
+        ]
     else:
         out = [{"prompt": f"Q: {r['input']}\nA: ", "completion": r["output"]} for r in rows]
     (project.root / "data/extra.jsonl").write_text("".join(json.dumps(r) + "\n" for r in out))

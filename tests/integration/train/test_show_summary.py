@@ -11,17 +11,24 @@ from adapterctl.train import curve
 
 
 def test_curve_summary() -> None:
-    points = [{"step": 0, "val_loss": 3.0}, {"step": 1, "loss": 2.5}, {"step": 2, "loss": 2.7, "val_loss": 2.9},
-              {"step": 3, "loss": 2.6}]
-    assert curve.summary(points) == {"points": 4, "steps": 3, "loss": {"first": 2.5, "last": 2.6, "best": 2.5},
-                                     "val_loss": {"first": 3.0, "last": 2.9, "best": 2.9}}
+    points = [
+        {"step": 0, "val_loss": 3.0},
+        {"step": 1, "loss": 2.5},
+        {"step": 2, "loss": 2.7, "val_loss": 2.9},
+        {"step": 3, "loss": 2.6},
+    ]
+    assert curve.summary(points) == {
+        "points": 4,
+        "steps": 3,
+        "loss": {"first": 2.5, "last": 2.6, "best": 2.5},
+        "val_loss": {"first": 3.0, "last": 2.9, "best": 2.9},
+    }
     assert curve.summary([]) == {"points": 0, "steps": 0}
 
 
 @pytest.mark.slow
 def test_train_hints_commit_and_show_summarises_history(example_project: Path, cli) -> None:
-    trained = cli("train", "support", "--set", "train.max_steps=6", "--set", "train.eval_steps=2",
-                  cwd=example_project)
+    trained = cli("train", "support", "--set", "train.max_steps=6", "--set", "train.eval_steps=2", cwd=example_project)
     assert trained.exit_code == 0, trained.output
     assert "commit the new versions: git add adapters/support && git commit" in trained.stderr
 

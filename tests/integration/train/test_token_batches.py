@@ -23,7 +23,8 @@ def test_schema_documents_the_key_and_keeps_old_spec_hashes(example_project: Pat
     material = manifest.canonical_json(spec.train.model_dump())
     assert "max_tokens_per_batch" in material
     assert "max_tokens_per_batch" not in manifest.canonical_json(
-        manifest._without_unset_additions(spec.train.model_dump())), "unset, it leaves old hashes alone"
+        manifest._without_unset_additions(spec.train.model_dump())
+    ), "unset, it leaves old hashes alone"
     with pytest.raises(Exception, match="max_tokens_per_batch"):
         m.adapter("support", manifest.parse_overrides(["train.max_tokens_per_batch=0"]))
 
@@ -49,8 +50,9 @@ def test_token_budget_trains_with_steady_batches_and_the_same_version_for_the_sa
 
     rows = cli("train", "support", "--json", *[a for kv in FAST for a in ("--set", kv)], cwd=demo)
     assert rows.exit_code == 0, rows.stderr
-    assert json.loads(rows.stdout.strip().splitlines()[-1])["results"][0]["version"] != ids[0], \
+    assert json.loads(rows.stdout.strip().splitlines()[-1])["results"][0]["version"] != ids[0], (
         "rows by tokens are other batches than rows by count"
+    )
 
 
 @pytest.mark.slow
@@ -58,8 +60,9 @@ def test_varlen_path_trains_end_to_end_on_the_cpu(train_unregistered, monkeypatc
     """The GPU layout (one sequence per batch, a boundary-aware kernel) through the real trainer,
     with the exact row-by-row kernel standing in for the CUDA one."""
     monkeypatch.setenv("ADAPTERCTL_ATTENTION", "reference")
-    [outcome] = train_unregistered("support", overrides=["train.max_tokens_per_batch=600",
-                                                         "train.gradient_checkpointing=true"])
+    [outcome] = train_unregistered(
+        "support", overrides=["train.max_tokens_per_batch=600", "train.gradient_checkpointing=true"]
+    )
     s = outcome.summary
     assert s["gradient_checkpointing"] is True, "row boundaries pass through checkpointed layers too"
     assert s["attention"]["implementation"] == "adapterctl_reference"

@@ -53,8 +53,9 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     ours, tokenizer = modeling.load_version(project, "support")
     base = AutoModelForCausalLM.from_pretrained(example_project / "models/tiny-base")
     plain = PeftModel.from_pretrained(base, version.path).eval()
-    ids = tokenizer("### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n",
-                    return_tensors="pt").input_ids
+    ids = tokenizer(
+        "### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n", return_tensors="pt"
+    ).input_ids
     with torch.no_grad():
         expected, got = plain(input_ids=ids).logits, ours(input_ids=ids).logits
     assert torch.equal(expected, got)
@@ -163,8 +164,9 @@ def test_resume_refuses_a_changed_spec(demo: Path, cli) -> None:
 
 @pytest.mark.slow
 def test_accelerate_launcher_two_cpu_processes(demo: Path, cli) -> None:
-    result = cli("train", "support", "--launcher", "accelerate", "--num-processes", "2", "--json",
-                 *sets(*FAST), cwd=demo)
+    result = cli(
+        "train", "support", "--launcher", "accelerate", "--num-processes", "2", "--json", *sets(*FAST), cwd=demo
+    )
     assert result.exit_code == 0, result.stderr
     [version] = versions.log(Project(demo), "support")
     t = version.card.training.to_dict()
@@ -175,8 +177,20 @@ def test_accelerate_launcher_two_cpu_processes(demo: Path, cli) -> None:
 
 @pytest.mark.slow
 def test_sweep_ranks_candidates_and_marks_the_best(demo: Path, cli) -> None:
-    result = cli("sweep", "support", "--set", "train.learning_rate=1e-4,5e-3", "--fix", "train.max_steps=4",
-                 "--fix", "train.eval_steps=2", "--fix", "train.batch_size=8", "--json", cwd=demo)
+    result = cli(
+        "sweep",
+        "support",
+        "--set",
+        "train.learning_rate=1e-4,5e-3",
+        "--fix",
+        "train.max_steps=4",
+        "--fix",
+        "train.eval_steps=2",
+        "--fix",
+        "train.batch_size=8",
+        "--json",
+        cwd=demo,
+    )
     assert result.exit_code == 0, result.stderr
     sweep = json_lines(result.stdout)[-1]["sweep"]
     ranked = sweep["candidates"]

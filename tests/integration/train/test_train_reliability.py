@@ -25,8 +25,15 @@ def sets(*assignments: str) -> list[str]:
 
 
 def _train(root: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "adapterctl", "train", "support", *extra], cwd=root,
-                          env={**subprocess_env(), **(env or {})}, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "adapterctl", "train", "support", *extra],
+        cwd=root,
+        env={**subprocess_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def _runs(root: Path) -> list[dict]:
@@ -97,8 +104,11 @@ def test_unreachable_remote_during_train_is_one_line_and_resume_registers(demo: 
 
 
 def test_killed_during_registration_resume_registers_exactly_what_was_trained(demo: Path) -> None:
-    killed = _train(demo, *sets("train.max_steps=3", "train.eval_steps=1", "train.batch_size=8"),
-                    env={faults.ENV_VAR: "staged:exit"})
+    killed = _train(
+        demo,
+        *sets("train.max_steps=3", "train.eval_steps=1", "train.batch_size=8"),
+        env={faults.ENV_VAR: "staged:exit"},
+    )
     assert killed.returncode == 86, killed.stderr[-3000:]  # died inside registration, as kill -9 would
     [run] = _runs(demo)
     assert run["status"] == "trained"
@@ -127,10 +137,15 @@ def test_sigterm_marks_the_run_interrupted_exits_143_and_status_shows_resume(dem
 
     status = cli("status", cwd=demo)
     assert status.exit_code == 0
-    assert f"run {run_dir.name} is interrupted" in status.stderr and "adapterctl train support --resume" in status.stderr
+    assert (
+        f"run {run_dir.name} is interrupted" in status.stderr and "adapterctl train support --resume" in status.stderr
+    )
     [row] = [r for r in json.loads(cli("status", "--json", cwd=demo).stdout) if r["name"] == "support"]
-    assert row["unfinished_run"] == {"id": run_dir.name, "status": "interrupted",
-                                     "resume": "adapterctl train support --resume"}
+    assert row["unfinished_run"] == {
+        "id": run_dir.name,
+        "status": "interrupted",
+        "resume": "adapterctl train support --resume",
+    }
 
 
 # ── item 4 ──

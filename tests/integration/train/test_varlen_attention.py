@@ -39,8 +39,7 @@ def test_packed_logits_equal_separate_logits(tiny, implementation: str) -> None:
         batch = collate.VarlenCollator(pad_token_id=0)(rows)
         with torch.no_grad():
             packed = tiny(**batch, use_cache=False).logits[0]
-            alone = torch.cat([tiny(input_ids=torch.tensor([r["input_ids"]]), use_cache=False).logits[0]
-                               for r in rows])
+            alone = torch.cat([tiny(input_ids=torch.tensor([r["input_ids"]]), use_cache=False).logits[0] for r in rows])
         assert torch.allclose(packed, alone, atol=1e-4)
     finally:
         attention.use(tiny, previous)

@@ -67,7 +67,9 @@ def imported(project: Path, adapters: list[Path]) -> Callable[[int], list]:
     from adapterctl.project import Project
 
     def _import(n: int) -> list[versions.Version]:
-        return [versions.import_folder(Project(project), "support", a, message=f"v{i}") for i, a in enumerate(adapters[:n])]
+        return [
+            versions.import_folder(Project(project), "support", a, message=f"v{i}") for i, a in enumerate(adapters[:n])
+        ]
 
     return _import
 

@@ -33,13 +33,25 @@ def test_fast_commands_never_import_torch(project: Path, adapters: list[Path]) -
     for adapter in adapters[:2]:
         versions.import_folder(p, "support", adapter)
     commands = [
-        ["list"], ["log", "support"], ["status"], ["show", "support"], ["deploy", "support@~1", "--env", "prod"],
-        ["deploy", "support", "--env", "prod"], ["rollback", "support", "--env", "prod"], ["show", "support@prod"],
-        ["envs", "--history"], ["resolve", "support@prod"], ["import", "support", str(adapters[2])], ["gc"],
+        ["list"],
+        ["log", "support"],
+        ["status"],
+        ["show", "support"],
+        ["deploy", "support@~1", "--env", "prod"],
+        ["deploy", "support", "--env", "prod"],
+        ["rollback", "support", "--env", "prod"],
+        ["show", "support@prod"],
+        ["envs", "--history"],
+        ["resolve", "support@prod"],
+        ["import", "support", str(adapters[2])],
+        ["gc"],
     ]
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(commands)],
-        cwd=project, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True,
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
     )
     reports = [json.loads(line) for line in result.stderr.splitlines() if line.startswith('{"args"')]
     assert [r["args"] for r in reports] == commands, result.stderr

@@ -50,7 +50,9 @@ def test_two_branches_deploying_different_adapters_to_a_new_environment_merge_cl
     assert versions.resolve(p, "support@canary").id == support.id
     assert versions.resolve(p, "support@prod").id == support.id
     assert sorted(q.relative_to(project).as_posix() for q in environments.paths(p)) == [
-        "environments/canary/docs.toml", "environments/canary/support.toml", "environments/prod/support.toml",
+        "environments/canary/docs.toml",
+        "environments/canary/support.toml",
+        "environments/prod/support.toml",
     ]
 
 
@@ -74,8 +76,13 @@ def test_moving_the_same_pointer_on_two_branches_conflicts_and_every_command_say
     conflicted = git(project, "diff", "--name-only", "--diff-filter=U").split()
     assert conflicted == ["environments/prod/support.toml"]
 
-    for args in (("envs",), ("deploy", first.ref, "--env", "prod"), ("log", "support"),
-                 ("resolve", "support@prod"), ("rollback", "support", "--env", "prod")):
+    for args in (
+        ("envs",),
+        ("deploy", first.ref, "--env", "prod"),
+        ("log", "support"),
+        ("resolve", "support@prod"),
+        ("rollback", "support", "--env", "prod"),
+    ):
         result = cli(*args, cwd=project)
         assert result.exit_code == 2, (args, result.stdout, result.stderr)
         assert "environments/prod/support.toml" in result.stderr and CONFLICT in result.stderr, args
@@ -124,9 +131,7 @@ message = "staging"
 """
 
 
-def test_an_old_adapterctl_lock_is_read_and_migrated_on_the_next_deploy(
-    project: Path, imported, cli, git
-) -> None:
+def test_an_old_adapterctl_lock_is_read_and_migrated_on_the_next_deploy(project: Path, imported, cli, git) -> None:
     first, second, third = imported(3)
     (project / "adapterctl.lock").write_text(LEGACY.format(first=first.id, second=second.id))
     _commit(git, project, "an old project")
@@ -134,7 +139,8 @@ def test_an_old_adapterctl_lock_is_read_and_migrated_on_the_next_deploy(
     # Read as it is: no command that only reads rewrites it.
     rows = json.loads(cli("envs", "--history", "--json", cwd=project).stdout)
     assert {(r["env"], r["name"], r["version"], len(r["moves"])) for r in rows} == {
-        ("prod", "support", second.id, 2), ("staging", "support", first.id, 1),
+        ("prod", "support", second.id, 2),
+        ("staging", "support", first.id, 1),
     }
     assert cli("resolve", "support@prod", cwd=project).stdout.strip() == str(second.path)
     log = json.loads(cli("log", "support", "--json", cwd=project).stdout)
@@ -179,7 +185,9 @@ def test_fingerprint_follows_every_move(project: Path, imported, cli) -> None:
     assert environments.paths(p) == [project / "environments" / "prod" / "support.toml"]
 
 
-def test_a_killed_writers_temporary_file_is_ignored_and_swept_by_the_next_move(project: Path, imported, cli, git) -> None:
+def test_a_killed_writers_temporary_file_is_ignored_and_swept_by_the_next_move(
+    project: Path, imported, cli, git
+) -> None:
     first, second = imported(2)
     assert cli("deploy", first.ref, "--env", "prod", cwd=project).exit_code == 0
     debris = project / "environments" / "prod" / ".support.toml.k1ll3d.tmp"  # as atomic_write names it

@@ -24,7 +24,9 @@ def test_deploy_deploy_rollback_returns_to_the_first_with_three_moves(project: P
     rows = json.loads(cli("envs", "support", "--env", "prod", "--history", "--json", cwd=project).stdout)
     moves = rows[0]["moves"]
     assert [(m["action"], m["from"], m["to"]) for m in moves] == [
-        ("deploy", "", first.id), ("deploy", first.id, second.id), ("rollback", second.id, first.id),
+        ("deploy", "", first.id),
+        ("deploy", first.id, second.id),
+        ("rollback", second.id, first.id),
     ]
     assert [m["message"] for m in moves] == ["go live", "", "bad answers"]
     assert all(m["at"].endswith("Z") and m["forced"] is False for m in moves)
@@ -85,8 +87,12 @@ def test_deploy_is_idempotent_and_validates_its_input(project: Path, imported, c
 
 def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli) -> None:
     (v,) = imported(1)
-    v = versions.record_metrics(Project(project), v, {"rouge_l": 0.12, "val": {"loss": 2.5}},
-                                gates={"passed": False, "failed": ["rouge_l >= 0.2"]})
+    v = versions.record_metrics(
+        Project(project),
+        v,
+        {"rouge_l": 0.12, "val": {"loss": 2.5}},
+        gates={"passed": False, "failed": ["rouge_l >= 0.2"]},
+    )
     assert versions.resolve(Project(project), v.ref).card.metrics == {"rouge_l": 0.12, "val": {"loss": 2.5}}
     log = json.loads(cli("log", "support", "--json", cwd=project).stdout)
     assert log[0]["metrics"] == {"rouge_l": 0.12, "val.loss": 2.5}
@@ -121,9 +127,7 @@ def test_flipped_byte_is_refused_by_deploy_and_resolve_and_pull_repairs_it(
     assert weights.content_id(v.path) == v.id
 
 
-def test_rollback_refuses_a_version_available_neither_locally_nor_on_the_remote(
-    project: Path, imported, cli
-) -> None:
+def test_rollback_refuses_a_version_available_neither_locally_nor_on_the_remote(project: Path, imported, cli) -> None:
     first, second = imported(2)
     cli("deploy", first.ref, "--env", "prod", cwd=project)
     cli("deploy", second.ref, "--env", "prod", cwd=project)

@@ -89,8 +89,24 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),
     st.text(max_size=30),
-    st.sampled_from(["", "auto", "all-linear", "none", "nf4", "loftq", ">= 0.2", "rouge_l", "data/support.jsonl",
-                     "../outside.jsonl", "/etc/passwd", "models/tiny-base", "data", "templates/support.txt"]),
+    st.sampled_from(
+        [
+            "",
+            "auto",
+            "all-linear",
+            "none",
+            "nf4",
+            "loftq",
+            ">= 0.2",
+            "rouge_l",
+            "data/support.jsonl",
+            "../outside.jsonl",
+            "/etc/passwd",
+            "models/tiny-base",
+            "data",
+            "templates/support.txt",
+        ]
+    ),
     st.datetimes(),
     st.dates(),
 )
@@ -171,8 +187,10 @@ def test_mutated_manifests_validate_cleanly(project: Path, original_manifest, da
 
 
 @_examples(0.6)
-@given(doc=st.dictionaries(st.sampled_from(SECTIONS[()]) | st.text(max_size=10), toml_values, max_size=5),
-       raw=st.one_of(st.none(), st.binary(max_size=200), st.text(max_size=200)))
+@given(
+    doc=st.dictionaries(st.sampled_from(SECTIONS[()]) | st.text(max_size=10), toml_values, max_size=5),
+    raw=st.one_of(st.none(), st.binary(max_size=200), st.text(max_size=200)),
+)
 def test_random_documents_and_bytes_validate_cleanly(project: Path, doc, raw) -> None:
     path = project / "adapterctl.toml"
     if raw is None:
@@ -186,20 +204,42 @@ def test_random_documents_and_bytes_validate_cleanly(project: Path, doc, raw) ->
 
 # ── --set → show ──────────────────────────────────────────────────────────────
 
-SET_KEYS = [f"{table}.{key}" for table, model in (("lora", manifest.LoraSpec), ("train", manifest.TrainSpec),
-                                                  ("eval", manifest.EvalSpec)) for key in _fields(model)]
+SET_KEYS = [
+    f"{table}.{key}"
+    for table, model in (("lora", manifest.LoraSpec), ("train", manifest.TrainSpec), ("eval", manifest.EvalSpec))
+    for key in _fields(model)
+]
 set_values = st.one_of(
     arg_text,
     st.integers().map(str),
     st.floats().map(repr),
-    st.sampled_from(["99999999999999999999999", "1099511627776", "-1", "0", "1e400", "nan", "inf", "true",
-                     "[1, 2", "[\"q_proj\"]", "\"all-linear\"", "{a = 1}", "1979-05-27", ""]),
+    st.sampled_from(
+        [
+            "99999999999999999999999",
+            "1099511627776",
+            "-1",
+            "0",
+            "1e400",
+            "nan",
+            "inf",
+            "true",
+            "[1, 2",
+            '["q_proj"]',
+            '"all-linear"',
+            "{a = 1}",
+            "1979-05-27",
+            "",
+        ]
+    ),
 )
 
 
 @_examples(0.5)
-@given(assignments=st.lists(
-    st.one_of(st.tuples(st.sampled_from(SET_KEYS), set_values).map("=".join), arg_text), min_size=1, max_size=3))
+@given(
+    assignments=st.lists(
+        st.one_of(st.tuples(st.sampled_from(SET_KEYS), set_values).map("=".join), arg_text), min_size=1, max_size=3
+    )
+)
 def test_set_overrides_show_cleanly(project: Path, assignments: list[str]) -> None:
     args = [a for pair in (("--set", a) for a in assignments) for a in pair]
     invoke("show", "support", "-C", str(project), *args)
@@ -220,13 +260,15 @@ def registry(project: Path, imported) -> dict[str, Any]:
 @st.composite
 def references(draw, ids: list[str]) -> str:
     name = draw(st.sampled_from(["support", "docs", "nosuch", "Support", ""]) | arg_text)
-    target = draw(st.one_of(
-        st.none(),
-        st.sampled_from(ids).flatmap(lambda i: st.integers(0, 64).map(lambda n: i[:n])),
-        st.text(string.hexdigits, max_size=70),
-        st.sampled_from(["prod", "staging", "~", "~0", "~1", "~2", "~99999999999999999999", "~-1", "@", "HEAD"]),
-        arg_text,
-    ))
+    target = draw(
+        st.one_of(
+            st.none(),
+            st.sampled_from(ids).flatmap(lambda i: st.integers(0, 64).map(lambda n: i[:n])),
+            st.text(string.hexdigits, max_size=70),
+            st.sampled_from(["prod", "staging", "~", "~0", "~1", "~2", "~99999999999999999999", "~-1", "@", "HEAD"]),
+            arg_text,
+        )
+    )
     return name if target is None else f"{name}@{target}"
 
 
@@ -245,15 +287,27 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6,
 )
-row_keys = st.sampled_from(["instruction", "input", "output", "prompt", "completion", "messages", "role",
-                            "content"]) | st.text(max_size=8)
-chat_messages = st.lists(st.fixed_dictionaries(
-    {"role": st.sampled_from(["system", "user", "assistant", "tool", "bot"]) | st.text(max_size=5),
-     "content": st.text(max_size=20) | json_values}), max_size=4)
+row_keys = st.sampled_from(
+    ["instruction", "input", "output", "prompt", "completion", "messages", "role", "content"]
+) | st.text(max_size=8)
+chat_messages = st.lists(
+    st.fixed_dictionaries(
+        {
+            "role": st.sampled_from(["system", "user", "assistant", "tool", "bot"]) | st.text(max_size=5),
+            "content": st.text(max_size=20) | json_values,
+        }
+    ),
+    max_size=4,
+)
 rows = st.one_of(
     st.dictionaries(row_keys, json_values | chat_messages, max_size=5),
-    st.fixed_dictionaries({"instruction": st.text(max_size=20), "input": st.text(max_size=20),
-                           "output": st.text(max_size=20) | json_values}),
+    st.fixed_dictionaries(
+        {
+            "instruction": st.text(max_size=20),
+            "input": st.text(max_size=20),
+            "output": st.text(max_size=20) | json_values,
+        }
+    ),
     st.fixed_dictionaries({"messages": chat_messages}),
     json_values,
 )
@@ -265,13 +319,17 @@ def data_files(draw) -> tuple[str, bytes]:
 
     kind = draw(st.sampled_from(["jsonl", "jsonl", "jsonl", "latin-1", "csv", "bytes"]))
     if kind in ("jsonl", "latin-1"):  # latin-1: a file saved by an editor in the wrong encoding
-        lines = draw(st.lists(rows.map(lambda r: json.dumps(r, ensure_ascii=False)) | st.text(max_size=30),
-                              max_size=6))
+        lines = draw(st.lists(rows.map(lambda r: json.dumps(r, ensure_ascii=False)) | st.text(max_size=30), max_size=6))
         return ".jsonl", "\n".join(lines).encode(kind if kind == "latin-1" else "utf-8", errors="replace")
     if kind == "csv":
         cells = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12)
-        header = draw(st.lists(st.sampled_from(["instruction", "input", "output", "prompt", "completion"]) | cells,
-                               min_size=1, max_size=4))
+        header = draw(
+            st.lists(
+                st.sampled_from(["instruction", "input", "output", "prompt", "completion"]) | cells,
+                min_size=1,
+                max_size=4,
+            )
+        )
         body = draw(st.lists(st.lists(cells, min_size=len(header), max_size=len(header)), max_size=4))
         import csv
         import io
@@ -282,8 +340,10 @@ def data_files(draw) -> tuple[str, bytes]:
     return ".jsonl", draw(st.binary(max_size=120))
 
 
-@pytest.mark.parametrize(("payload", "line", "force"), [(b"null\n", 1, True), (b"null\n{}\n", 1, True),
-                                                   (b"{}\n7\n", 2, True), (b"null\n{}\n", 1, False)])
+@pytest.mark.parametrize(
+    ("payload", "line", "force"),
+    [(b"null\n", 1, True), (b"null\n{}\n", 1, True), (b"{}\n7\n", 2, True), (b"null\n{}\n", 1, False)],
+)
 def test_scalar_rows_do_not_crash_the_process(project: Path, run, payload: bytes, line: int, force: bool) -> None:
     """Finding F1: JSONL rows that are a bare `null` or number segfault pyarrow's JSON reader
     (datasets 5.2, pyarrow 26.0.1). The real `train` command, in its own process so that a
@@ -343,6 +403,7 @@ def test_data_rows_load_cleanly(project: Path, data_worker, file, template: bool
     suffix, payload = file
     path = project / "data" / f"fuzz{suffix}"
     path.write_bytes(payload)
-    problem = data_worker(str(project), path.relative_to(project).as_posix(),
-                          "templates/support.txt" if template else None, val_split)
+    problem = data_worker(
+        str(project), path.relative_to(project).as_posix(), "templates/support.txt" if template else None, val_split
+    )
     assert problem is None, f"{payload!r}:\n{problem}"

@@ -92,9 +92,7 @@ def test_terminated_registration_cleans_up_after_itself(
     _assert_nothing_orphaned(project, [one_version], git)  # before any other command ran
 
 
-def test_second_writer_waits_with_a_message_then_proceeds(
-    project: Path, one_version: versions.Version, spawn
-) -> None:
+def test_second_writer_waits_with_a_message_then_proceeds(project: Path, one_version: versions.Version, spawn) -> None:
     with Project(project).lock():
         proc = spawn("deploy", one_version.ref, "--env", "prod", cwd=project, env={"ADAPTERCTL_LOCK_TIMEOUT": "60"})
         _wait_for(proc, "waiting for another adapterctl process")

@@ -81,8 +81,18 @@ class Loop:
             self.imported.add((name, source))
             return ["import", name, str(source), "-m", f"round {round_no}"]
         if op == "train":
-            return ["train", name, "--set", "train.max_steps=2", "--set", f"train.seed={round_no}",
-                    "--set", "train.eval_steps=1", "-m", f"round {round_no}"]
+            return [
+                "train",
+                name,
+                "--set",
+                "train.max_steps=2",
+                "--set",
+                f"train.seed={round_no}",
+                "--set",
+                "train.eval_steps=1",
+                "-m",
+                f"round {round_no}",
+            ]
         if op == "push":
             ids = [v.ref for v in versions.log(self.p, name)]
             return ["push", self.rng.choice(ids)] if ids and self.rng.random() < 0.5 else ["push"]
@@ -104,8 +114,12 @@ class Loop:
         stderr = self.root.parent / f"round-{round_no}.stderr"
         with stderr.open("w") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "adapterctl", *args], cwd=self.root, stdout=subprocess.DEVNULL, stderr=err,
-                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, start_new_session=True,
+                [sys.executable, "-m", "adapterctl", *args],
+                cwd=self.root,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                start_new_session=True,
             )
             started = time.monotonic()
             try:
@@ -126,8 +140,14 @@ class Loop:
             self.findings.append(f"round {round_no}: `adapterctl {' '.join(args)}` exited {code}: {text[-800:]}")
         self.check(round_no, args, killed)
         last = text.strip().splitlines()[-1] if text.strip() else ""
-        return {"round": round_no, "args": args, "killed": killed, "after_s": round(delay, 2), "exit": code,
-                "said": last[:300]}
+        return {
+            "round": round_no,
+            "args": args,
+            "killed": killed,
+            "after_s": round(delay, 2),
+            "exit": code,
+            "said": last[:300],
+        }
 
     # ── the invariants ──
 
@@ -207,8 +227,11 @@ class Loop:
     def workspace_debris(self) -> list[str]:
         """Temporary files of interrupted atomic writes outside .git/.dvc (git add -A would commit them)."""
         skip = {".git", ".dvc", ".adapterctl"}
-        return sorted(self.p.relpath(p) for p in self.root.rglob(".*.tmp")
-                      if p.is_file() and not skip & set(p.relative_to(self.root).parts))
+        return sorted(
+            self.p.relpath(p)
+            for p in self.root.rglob(".*.tmp")
+            if p.is_file() and not skip & set(p.relative_to(self.root).parts)
+        )
 
     def remote_debris(self) -> list[str]:
         remote = self.root.parent / "remote"
@@ -258,7 +281,8 @@ def test_kill_nine_loop_leaves_a_consistent_project(project: Path, adapters: lis
     }
     if os.environ.get("ADAPTERCTL_KILL_REPORT"):
         Path(os.environ["ADAPTERCTL_KILL_REPORT"]).write_text(
-            json.dumps({"figures": figures, "findings": loop.findings, "rounds": rounds}, indent=1))
+            json.dumps({"figures": figures, "findings": loop.findings, "rounds": rounds}, indent=1)
+        )
     print(json.dumps(figures))
     assert sum(loop.kills.values()) >= ROUNDS // 3, f"too few kills to mean anything: {figures}"
     assert not loop.findings, "\n".join(loop.findings)

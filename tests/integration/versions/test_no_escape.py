@@ -26,17 +26,21 @@ def _snapshot(folder: Path, skip: set[Path]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def test_commands_write_nothing_outside_the_project_and_its_remote(
-    project: Path, adapters: list[Path], cli
-) -> None:
+def test_commands_write_nothing_outside_the_project_and_its_remote(project: Path, adapters: list[Path], cli) -> None:
     around, sources = project.parent, adapters[0].parent
     skip = {project, around / "remote"}
     before, sources_before = _snapshot(around, skip), _snapshot(sources, set())
     steps = [
-        ("import", "support", str(adapters[0])), ("import", "support", str(adapters[1])),
-        ("import", "docs", str(adapters[2])), ("deploy", "support@~1", "--env", "prod"),
-        ("deploy", "support", "--env", "prod"), ("rollback", "support", "--env", "prod"), ("push",),
-        ("gc", "--force", "--keep-last", "0"), ("pull",), ("resolve", "support", "--pull"),
+        ("import", "support", str(adapters[0])),
+        ("import", "support", str(adapters[1])),
+        ("import", "docs", str(adapters[2])),
+        ("deploy", "support@~1", "--env", "prod"),
+        ("deploy", "support", "--env", "prod"),
+        ("rollback", "support", "--env", "prod"),
+        ("push",),
+        ("gc", "--force", "--keep-last", "0"),
+        ("pull",),
+        ("resolve", "support", "--pull"),
     ]
     for args in steps:
         result = cli(*args, "-C", str(project))
@@ -45,8 +49,16 @@ def test_commands_write_nothing_outside_the_project_and_its_remote(
     assert _snapshot(sources, set()) == sources_before
 
 
-@pytest.mark.parametrize("command", [("pull", "{ref}"), ("pull",), ("resolve", "{ref}", "--pull"),
-                                     ("import", "support", "{adapter}"), ("gc", "--force", "--keep-last", "0")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("pull", "{ref}"),
+        ("pull",),
+        ("resolve", "{ref}", "--pull"),
+        ("import", "support", "{adapter}"),
+        ("gc", "--force", "--keep-last", "0"),
+    ],
+)
 def test_an_adapter_folder_that_links_outside_the_project_is_refused(
     project: Path, adapters: list[Path], cli, command: tuple[str, ...]
 ) -> None:

@@ -80,7 +80,9 @@ def test_base_weight_change_is_reported(project: Path, adapters: list[Path], cli
     assert support["state"] == "stale" and support["reasons"] == ["base weights changed"]
 
     path = project / "adapterctl.toml"
-    path.write_text(path.read_text().replace('model = "models/tiny-base"', 'model = "org/other-model"\nrevision = "abc123"'))
+    path.write_text(
+        path.read_text().replace('model = "models/tiny-base"', 'model = "org/other-model"\nrevision = "abc123"')
+    )
     reasons = _status(cli, project)["support"]["reasons"]
     assert reasons == ["base model: models/tiny-base → org/other-model", "base revision: (none) → abc123"]
 

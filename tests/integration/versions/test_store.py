@@ -48,12 +48,29 @@ def test_version_folder_card_and_dvc_file(project: Path, adapters: list[Path]) -
 
     card = tomllib.loads(v.card_path.read_text())
     assert card == v.card.to_dict()
-    for key in ("name", "id", "parent", "created", "message", "git_commit", "spec_hash", "seed", "spec",
-                "base", "data", "libraries", "training", "metrics"):
+    for key in (
+        "name",
+        "id",
+        "parent",
+        "created",
+        "message",
+        "git_commit",
+        "spec_hash",
+        "seed",
+        "spec",
+        "base",
+        "data",
+        "libraries",
+        "training",
+        "metrics",
+    ):
         assert key in card, key
     assert card["created"].endswith("Z") and card["message"] == "hello" and card["parent"] == ""
-    assert card["data"]["train"] == {"path": "data/support.jsonl", "md5": _dvc_md5(project / "data/support.jsonl.dvc"),
-                                     "rows": len((project / "data/support.jsonl").read_text().splitlines())}
+    assert card["data"]["train"] == {
+        "path": "data/support.jsonl",
+        "md5": _dvc_md5(project / "data/support.jsonl.dvc"),
+        "rows": len((project / "data/support.jsonl").read_text().splitlines()),
+    }
     assert card["data"]["eval"]["rows"] == len((project / "evals/support.jsonl").read_text().splitlines())
     assert card["base"]["model"] == "models/tiny-base" and len(card["base"]["hash"]) == 64
     assert len(card["base"]["tokenizer_hash"]) == 64
@@ -78,7 +95,9 @@ def test_same_content_twice_is_a_no_op(project: Path, adapters: list[Path], cli)
     assert len(versions.log(p, "support")) == 1
 
 
-def test_id_ignores_set_order_and_peft_version_but_not_tensors(project: Path, adapters: list[Path], tmp_path: Path) -> None:
+def test_id_ignores_set_order_and_peft_version_but_not_tensors(
+    project: Path, adapters: list[Path], tmp_path: Path
+) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(adapters[0], copy)
     config = json.loads((copy / weights.CONFIG).read_text())
@@ -98,9 +117,14 @@ def test_register_for_training_records_spec_summary_extras(project: Path, adapte
     plot = tmp_path / "loss_curve.png"
     plot.write_bytes(b"\x89PNG fake")
     v = versions.register(
-        p, "support", adapters[2], spec=spec, message="trained",
+        p,
+        "support",
+        adapters[2],
+        spec=spec,
+        message="trained",
         training={"steps": 30, "train_loss": 1.25, "best_step": None},
-        extra_files=[plot], card_extra={"run_id": "run-7"},
+        extra_files=[plot],
+        card_extra={"run_id": "run-7"},
     )
     assert (v.path / "loss_curve.png").read_bytes() == b"\x89PNG fake"
     assert v.card.training.to_dict() == {"steps": 30, "train_loss": 1.25}  # TOML has no null
@@ -109,7 +133,9 @@ def test_register_for_training_records_spec_summary_extras(project: Path, adapte
     assert versions.resolve(p, "support").id == v.id
 
 
-def test_show_prints_the_card_for_a_ref_and_the_spec_with_latest_for_a_name(project: Path, adapters: list[Path], cli) -> None:
+def test_show_prints_the_card_for_a_ref_and_the_spec_with_latest_for_a_name(
+    project: Path, adapters: list[Path], cli
+) -> None:
     v = versions.import_folder(Project(project), "support", adapters[0], message="m1")
     card = json.loads(cli("show", f"support@{v.id[:8]}", "--json", cwd=project).stdout)
     assert card["id"] == v.id and card["message"] == "m1" and card["local"] is True
@@ -120,7 +146,9 @@ def test_show_prints_the_card_for_a_ref_and_the_spec_with_latest_for_a_name(proj
     assert json.loads(cli("show", "docs", "--json", cwd=project).stdout)["latest"] is None
 
 
-def test_import_refuses_pickles_wrong_shapes_and_another_base(project: Path, adapters: list[Path], tmp_path: Path, cli) -> None:
+def test_import_refuses_pickles_wrong_shapes_and_another_base(
+    project: Path, adapters: list[Path], tmp_path: Path, cli
+) -> None:
     pickled = tmp_path / "pickled"
     pickled.mkdir()
     shutil.copy(adapters[0] / weights.CONFIG, pickled)
@@ -138,8 +166,13 @@ def test_import_refuses_pickles_wrong_shapes_and_another_base(project: Path, ada
     assert cli("import", "support", str(other), "--any-base", cwd=project).exit_code == 0
 
     wide = tmp_path / "wide"
-    _write_adapter(wide, {"base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": (4, 96),
-                          "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": (64, 4)})
+    _write_adapter(
+        wide,
+        {
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": (4, 96),
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": (64, 4),
+        },
+    )
     result = cli("import", "support", str(wide), cwd=project)
     assert result.exit_code == 2 and "does not fit base" in result.stderr and "q_proj" in result.stderr
 
@@ -159,9 +192,9 @@ def _write_adapter(folder: Path, shapes: dict[str, tuple[int, ...]]) -> None:
 
     folder.mkdir()
     save_file({k: np.ones(s, dtype=np.float32) for k, s in shapes.items()}, str(folder / weights.WEIGHTS))
-    (folder / weights.CONFIG).write_text(json.dumps(
-        {"peft_type": "LORA", "r": 4, "lora_alpha": 8, "base_model_name_or_path": "models/tiny-base"}
-    ))
+    (folder / weights.CONFIG).write_text(
+        json.dumps({"peft_type": "LORA", "r": 4, "lora_alpha": 8, "base_model_name_or_path": "models/tiny-base"})
+    )
 
 
 def test_log_of_unknown_or_untrained_adapter_is_a_clear_error(project: Path, cli) -> None:

@@ -152,7 +152,10 @@ def test_a_corrupt_local_cache_object_is_replaced_from_the_remote(project: Path,
     shutil.rmtree(v.path)
     result = cli("pull", v.ref, cwd=project)
     assert result.exit_code == 0, result.stderr
-    assert weights.content_id(v.path) == v.id and versions.weights_problem(versions.resolve(Project(project), v.ref, verify=False)) is None
+    assert (
+        weights.content_id(v.path) == v.id
+        and versions.weights_problem(versions.resolve(Project(project), v.ref, verify=False)) is None
+    )
 
 
 # ── item 4: the card says when the tree was dirty ──

@@ -15,7 +15,11 @@ def _cache_objects(project: Path) -> set[str]:
 
 
 def _version_objects(v: versions.Version, project: Path) -> set[str]:
-    dir_oid = next(line.split(":", 1)[1].strip() for line in v.path.with_name(f"{v.id}.dvc").read_text().splitlines() if "md5:" in line)
+    dir_oid = next(
+        line.split(":", 1)[1].strip()
+        for line in v.path.with_name(f"{v.id}.dvc").read_text().splitlines()
+        if "md5:" in line
+    )
     listing = json.loads((project / ".dvc/cache/files/md5" / dir_oid[:2] / dir_oid[2:]).read_text())
     return {dir_oid, *(e["md5"] for e in listing)}
 
@@ -75,9 +79,7 @@ def test_push_and_pull_everything(project: Path, imported, cli) -> None:
     assert (project / "data" / "support.jsonl").is_file()
 
 
-def test_gc_dry_run_then_force_keeps_served_recent_and_unpushed(
-    project: Path, imported, cli
-) -> None:
+def test_gc_dry_run_then_force_keeps_served_recent_and_unpushed(project: Path, imported, cli) -> None:
     a, b, c, d = imported(4)
     cli("deploy", a.ref, "--env", "prod", cwd=project)
     # c exists only here: take it off the remote, so gc must not delete the last copy
