@@ -21,7 +21,9 @@ def test_leakage_refuses_training_and_force_records_the_override(demo: Path, cli
     train = demo / "data/support.jsonl"
     evals = (demo / "evals/support.jsonl").read_text().splitlines()
     rows = train.read_text().splitlines()
-    train.write_text("\n".join([*rows[:10], evals[4], *rows[10:], evals[0]]) + "\n")  # lines 11 and 202 leak
+    train.write_text(
+        "\n".join([*rows[:10], evals[3], *rows[10:], evals[0]]) + "\n"
+    )  # lines 11 and 202 leak (the fixture keeps 4 eval rows)
 
     refused = cli("train", "support", *sets(*FAST), cwd=demo)
     assert refused.exit_code == 2

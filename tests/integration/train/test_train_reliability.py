@@ -55,9 +55,12 @@ def test_non_utf8_training_data_names_file_and_line(demo: Path, cli) -> None:
     lines = path.read_bytes().split(b"\n")
     lines[2] = lines[2].replace(b"customer", b"cust\xe9mer", 1)
     path.write_bytes(b"\n".join(lines))
-    result = cli("train", "support", *sets(*FAST), cwd=demo)
-    assert result.exit_code == 2
-    assert "data/support.jsonl:3: not UTF-8 text" in _error_line(result.stderr)
+    checked = cli("train", "support", *sets(*FAST), cwd=demo)  # the data check refuses first
+    assert checked.exit_code == 2
+    assert "schema at data/support.jsonl line 3" in _error_line(checked.stderr)
+    forced = cli("train", "support", "--force", *sets(*FAST), cwd=demo)  # past it, the loader says the same
+    assert forced.exit_code == 2
+    assert "data/support.jsonl:3: not UTF-8 text" in _error_line(forced.stderr)
 
 
 def test_max_length_too_short_for_any_answer_is_one_line(demo: Path, cli) -> None:
