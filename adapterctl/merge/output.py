@@ -22,6 +22,7 @@ from typing import Any
 
 from adapterctl import fingerprints
 from adapterctl.errors import UsageError
+from adapterctl.project import process_alive
 
 PARTIAL = ".partial-"
 COPIED = ("config.json", "generation_config.json", *fingerprints.TOKENIZER_FILES)
@@ -71,20 +72,10 @@ def sweep_stale(out: Path) -> list[Path]:
     removed = []
     for folder in out.parent.glob(f".{out.name}{PARTIAL}*"):
         pid = folder.name.removeprefix(f".{out.name}{PARTIAL}").split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def copy_model_files(base_dir: Path, tmp: Path, dtype: str) -> list[str]:

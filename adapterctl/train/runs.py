@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from adapterctl.errors import UsageError
-from adapterctl.project import Project, atomic_write
+from adapterctl.project import Project, atomic_write, process_alive
 
 RUNS_DIR = "runs"
 UNFINISHED = {"running", "interrupted", "failed", "trained"}
@@ -79,13 +79,7 @@ class Run:
         pid = self.record.get("pid")
         if self.status != "running" or not pid or pid == os.getpid():
             return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return process_alive(pid)
 
 
 def runs_dir(project: Project) -> Path:
