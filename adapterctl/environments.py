@@ -35,7 +35,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import ManifestError
+from adapterctl import tomlread
+from adapterctl.errors import ManifestError, MergeConflict
 from adapterctl.project import Project, atomic_write
 from adapterctl.tomlread import tomllib
 
@@ -91,8 +92,12 @@ def _read_toml(project: Project, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        hint = " (unresolved git merge conflict?)" if "<<<<<<<" in text or ">>>>>>>" in text else ""
-        raise ManifestError(f"{project.relpath(path)}: invalid TOML{hint}: {exc}") from None
+        if tomlread.has_conflict_markers(text):
+            raise MergeConflict(
+                f"{project.relpath(path)}: unresolved git merge conflict; choose one `version` "
+                "(keep both `[[moves]]` entries), then `git add` it"
+            ) from None
+        raise ManifestError(f"{project.relpath(path)}: invalid TOML: {exc}") from None
 
 
 def _pointer(project: Project, path: Path, env: str, name: str, table: Any) -> Pointer:

@@ -1,12 +1,42 @@
-"""One error hierarchy. The CLI maps these to exit codes in one place (cli.main)."""
+"""One error hierarchy, and the one table of exit codes.
+
+Every error a user may see is an `AdapterctlError` whose class decides the exit code; the CLI
+turns it into one line and that code in one place (`cli.AdapterctlGroup.invoke`). Foreign
+exceptions are translated where they enter: DVC's in `storage`, git's in `gitio`.
+
+| code | meaning |
+|------|---------|
+| 0    | ok |
+| 1    | a check or gate ran and said no |
+| 2    | bad input: arguments, manifest, data, references (the message names the file, line or key) |
+| 3    | integrity: a corrupt, structurally broken or mismatched version |
+| 4    | storage, remote or network: DVC, git, a remote, a missing local copy |
+| 5    | busy: the project lock is held, or a git merge left conflict markers |
+| 130  | interrupted (Ctrl-C) |
+| 143  | terminated (SIGTERM) |
+"""
 
 from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTEGRITY = 3
+EXIT_STORAGE = 4
+EXIT_BUSY = 5
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report a process ended by `kill`
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "ok",
+    EXIT_CHECK_FAILED: "a check or gate failed",
+    EXIT_BAD_INPUT: "bad input (the message names the file, line or key)",
+    EXIT_INTEGRITY: "integrity: a corrupt, structurally broken or mismatched version",
+    EXIT_STORAGE: "storage, remote or network",
+    EXIT_BUSY: "lock busy or unresolved merge conflict",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_TERMINATED: "terminated (SIGTERM)",
+}
 
 
 class AdapterctlError(Exception):
@@ -32,21 +62,31 @@ class RefError(AdapterctlError):
 
 
 class IntegrityError(AdapterctlError):
-    """Stored weights do not match their recorded hash."""
+    """A version that is corrupt, structurally broken, or does not match what its card records."""
+
+    exit_code = EXIT_INTEGRITY
 
 
 class StorageError(AdapterctlError):
-    """DVC or git failed, or a version's files are not available."""
+    """DVC or git failed, a remote is unreachable, or a version's files are not available here."""
+
+    exit_code = EXIT_STORAGE
 
 
 class IncompleteTransfer(StorageError):
     """A push or pull that finished without some objects: the data exists nowhere DVC looked."""
 
-    exit_code = EXIT_CHECK_FAILED
-
 
 class LockTimeout(AdapterctlError):
     """Another adapterctl process held the project lock for too long."""
+
+    exit_code = EXIT_BUSY
+
+
+class MergeConflict(AdapterctlError):
+    """A tracked file (a pointer, a card) still holds git conflict markers from a merge."""
+
+    exit_code = EXIT_BUSY
 
 
 class DataError(AdapterctlError):
@@ -54,7 +94,8 @@ class DataError(AdapterctlError):
 
 
 class TrainingFailed(AdapterctlError):
-    """A training worker process exited with an error (its output says why)."""
+    """A training worker process exited with an error (its output says why). Exit 2: what a
+    worker fails on (memory for the batch size, a data row, a launcher option) is the input."""
 
 
 class CheckFailed(AdapterctlError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapterctl.errors import StorageError
+from adapterctl.errors import RefError, StorageError, UsageError
 
 
 def _repo(path: Path):
@@ -33,7 +33,7 @@ def commit_all(path: Path, message: str) -> str:
 
     repo = _repo(path)
     if repo is None:
-        raise StorageError(f"{path}: not inside a git repository")
+        raise UsageError(f"{path}: not inside a git repository (adapterctl projects are git repositories)")
     try:
         repo.git.add("--all", str(path))
         repo.git.commit("-m", message, "--no-verify", "--allow-empty")
@@ -59,11 +59,11 @@ def _at(path: Path, ref: str):
 
     repo = _repo(path)
     if repo is None:
-        raise StorageError(f"{path}: not inside a git repository")
+        raise UsageError(f"{path}: not inside a git repository (adapterctl projects are git repositories)")
     try:
         commit = repo.commit(ref)
     except (git.BadName, ValueError, git.GitCommandError):
-        raise StorageError(f"git: unknown revision {ref!r} (fetch it first, e.g. `git fetch origin main`)") from None
+        raise RefError(f"git: unknown revision {ref!r} (fetch it first, e.g. `git fetch origin main`)") from None
     inside = Path(path).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
     return repo, commit, "" if inside == "." else inside
 

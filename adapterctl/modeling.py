@@ -78,7 +78,7 @@ def base_source(project: Project, base: BaseSection) -> tuple[str, str]:
             f"base model folder {base.model} is DVC-tracked but not checked out: run `dvc pull {base.model}.dvc`"
         )
     if base.model.startswith((".", "/", "~")) or base.model.count("/") > 1:  # hub ids are NAME or ORG/NAME
-        raise StorageError(f"base.model {base.model!r}: no such folder in {project.root}")
+        raise ManifestError(f"base.model {base.model!r}: no such folder in {project.root}")
     return base.model, "hub"
 
 

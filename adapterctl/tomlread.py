@@ -12,4 +12,12 @@ else:  # pragma: no cover
 loads = tomllib.loads
 TOMLDecodeError = tomllib.TOMLDecodeError
 
-__all__ = ["TOMLDecodeError", "loads", "tomllib"]
+
+def has_conflict_markers(text: str) -> bool:
+    """Whether a file still holds the markers an unresolved git merge leaves."""
+    return any(
+        line.startswith(("<<<<<<< ", ">>>>>>> ")) or line in ("<<<<<<<", "=======") for line in text.splitlines()
+    )
+
+
+__all__ = ["TOMLDecodeError", "has_conflict_markers", "loads", "tomllib"]

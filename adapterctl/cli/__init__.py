@@ -1,18 +1,19 @@
 """The `adapterctl` command line: parse, call `adapterctl.api`, render. Nothing else.
 
-Errors are mapped to exit codes in one place, `AdapterctlGroup.invoke`: 0 ok, 1 a check or
-gate failed, 2 bad input, 130 interrupted. Users see one line; `--traceback` shows the stack.
+Errors are mapped to exit codes in one place, `AdapterctlGroup.invoke`, by the table in
+`adapterctl.errors`. Users see one line; `--traceback` shows the stack.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import typer
 from typer.core import TyperGroup
 
 from adapterctl import __version__, ui
-from adapterctl.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, AdapterctlError
+from adapterctl.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, AdapterctlError, Terminated
 
 _state = {"traceback": False}
 
@@ -77,8 +78,14 @@ from adapterctl.cli import merge_cmds, report_cmds  # noqa: E402,F401,I001
 from adapterctl.cli import serve_cmds  # noqa: E402,F401
 
 
+def _terminate(signum, frame) -> None:  # noqa: ARG001
+    raise Terminated("terminated")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM unwinds like Ctrl-C (context managers release the
+    lock and remove temporary files) and exits 143; `serve` installs its own drain."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(args=argv, prog_name="adapterctl", standalone_mode=True)
     except SystemExit as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from adapterctl.cli import app
+from adapterctl.errors import EXIT_CODES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -23,8 +24,13 @@ def cli_markdown() -> str:
         "",
         "Generated from the app by `python -m adapterctl.cli.docgen`; do not edit by hand.",
         "",
-        "Exit codes: 0 ok, 1 a check or gate failed, 2 bad input, 130 interrupted. Global options:",
-        "`--traceback` (show the stack on errors), `--version`.",
+        "Global options: `--traceback` (show the stack on errors), `--version`.",
+        "",
+        "Exit codes, the same for every command (`adapterctl/errors.py`):",
+        "",
+        "| code | meaning |",
+        "|---|---|",
+        *(f"| {code} | {meaning} |" for code, meaning in EXIT_CODES.items()),
         "",
     ]
     for name, command in _walk(root):

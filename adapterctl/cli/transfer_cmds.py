@@ -22,7 +22,7 @@ def resolve(
 ) -> None:
     """Print the local folder of a verified version, for deployment scripts.
 
-    Exit 2 if the weights are missing (without --pull) or do not match their id.
+    Exit 4 if the weights are missing here (without --pull) or on the remote, 3 if they do not match their id.
 
     Example: adapterctl resolve support@prod --pull
     """

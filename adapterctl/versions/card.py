@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from adapterctl import tomlread
-from adapterctl.errors import IntegrityError, UsageError
+from adapterctl.errors import IntegrityError, MergeConflict, UsageError
 from adapterctl.refs import short
 
 SCHEMA_VERSION = 2  # 1: `schema = 1`, untyped; 2: `schema_version`, this model
@@ -197,8 +197,11 @@ def load(path: Path) -> Card:
     try:
         data = tomlread.loads(text)
     except tomlread.TOMLDecodeError as exc:
-        hint = " (unresolved git merge conflict?)" if "<<<<<<<" in text else ""
-        raise IntegrityError(f"{path}: invalid version card{hint}: {exc}") from None
+        if tomlread.has_conflict_markers(text):
+            raise MergeConflict(
+                f"{path}: unresolved git merge conflict in a version card; resolve it, then `git add` it"
+            ) from None
+        raise IntegrityError(f"{path}: invalid version card: {exc}") from None
     if data.get("id") != path.stem:
         raise IntegrityError(f"{path}: the card's id {data.get('id')!r} does not match its file name")
     return from_dict(data, path)

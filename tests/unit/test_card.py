@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl.errors import IntegrityError
+from adapterctl.errors import IntegrityError, MergeConflict
 from adapterctl.tomlread import tomllib
 from adapterctl.versions import card as cards
 
@@ -78,5 +78,5 @@ def test_a_merge_conflict_in_a_card_gets_a_hint(tmp_path: Path) -> None:
     vid = "0a" * 32
     path = tmp_path / f"{vid}.toml"
     path.write_text(f'<<<<<<< HEAD\nid = "{vid}"\n=======\n')
-    with pytest.raises(IntegrityError, match="merge conflict"):
+    with pytest.raises(MergeConflict, match="merge conflict"):
         cards.load(path)

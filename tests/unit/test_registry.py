@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapterctl import environments
-from adapterctl.errors import ManifestError, RefError
+from adapterctl.errors import MergeConflict, RefError
 from adapterctl.project import Project
 from adapterctl.registry import Registry
 from adapterctl.versions import card as cards
@@ -58,7 +58,7 @@ def test_the_lock_file_is_read_only_when_a_question_needs_it(store: Project) -> 
     environments.pointer_path(store, "prod", "support").write_text("<<<<<<< HEAD\n")
     registry = Registry.load(store)
     assert registry.resolve("support@~1").id == A  # no environment involved
-    with pytest.raises(ManifestError, match="merge conflict"):
+    with pytest.raises(MergeConflict, match="merge conflict"):
         registry.resolve("support@prod")
 
 

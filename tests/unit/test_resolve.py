@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapterctl import versions
-from adapterctl.errors import IntegrityError, RefError, StorageError
+from adapterctl.errors import IntegrityError, MergeConflict, RefError, StorageError
 from adapterctl.project import Project
 
 
@@ -62,5 +62,5 @@ def test_a_card_that_lies_about_its_id_or_holds_conflict_markers_is_refused(stor
     with pytest.raises(IntegrityError, match="does not match its file name"):
         versions.log(store, "support")
     path.with_name("b" * 64 + ".toml").write_text("<<<<<<< HEAD\nid = 1\n=======\n>>>>>>> x\n")
-    with pytest.raises(IntegrityError, match="merge conflict"):
+    with pytest.raises(MergeConflict, match="merge conflict"):
         versions.log(store, "support")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapterctl import modeling
-from adapterctl.errors import StorageError
+from adapterctl.errors import ManifestError, StorageError
 from adapterctl.manifest import BaseSection, TrainSpec
 from adapterctl.project import Project
 
@@ -52,7 +52,7 @@ def test_local_folders_and_their_errors(tmp_path: Path, tiny_model_dir: Path) ->
         Project(tmp_path), BaseSection(model="models/base"), TrainSpec(quantization="int8"), for_training=False
     )
     assert loaded.info.source == "local" and loaded.info.commit is None and loaded.model.is_loaded_in_8bit
-    with pytest.raises(StorageError, match=r"base.model './missing': no such folder"):
+    with pytest.raises(ManifestError, match=r"base.model './missing': no such folder"):
         modeling.base_source(Project(tmp_path), BaseSection(model="./missing"))
     (tmp_path / "models/gone.dvc").write_text("outs: []\n")
     with pytest.raises(StorageError, match=r"DVC-tracked but not checked out: run `dvc pull models/gone.dvc`"):

@@ -13,7 +13,7 @@ import pytest
 from adapterctl import environments, versions
 from adapterctl.project import Project
 
-CONFLICT = "unresolved git merge conflict?"
+CONFLICT = "unresolved git merge conflict"
 
 
 def _commit(git, project: Path, message: str) -> None:
@@ -84,7 +84,7 @@ def test_moving_the_same_pointer_on_two_branches_conflicts_and_every_command_say
         ("rollback", "support", "--env", "prod"),
     ):
         result = cli(*args, cwd=project)
-        assert result.exit_code == 2, (args, result.stdout, result.stderr)
+        assert result.exit_code == 5, (args, result.stdout, result.stderr)  # EXIT_BUSY: a conflict
         assert "environments/prod/support.toml" in result.stderr and CONFLICT in result.stderr, args
         assert "Traceback" not in result.stderr
 

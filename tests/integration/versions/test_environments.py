@@ -110,7 +110,7 @@ def test_flipped_byte_is_refused_by_deploy_and_resolve_and_pull_repairs_it(
     corrupt(v.path / weights.WEIGHTS)
     for args in (("deploy", v.ref, "--env", "prod"), ("resolve", v.ref)):
         result = cli(*args, cwd=project)
-        assert result.exit_code == 2, args
+        assert result.exit_code == 3, args  # integrity
         assert "do not match the recorded id" in result.stderr and "adapterctl pull" in result.stderr
     assert "prod" not in environments.load(Project(project))
 
@@ -135,7 +135,7 @@ def test_rollback_refuses_a_version_available_neither_locally_nor_on_the_remote(
     shutil.rmtree(project / ".dvc" / "cache")
     shutil.rmtree(project.parent / "remote")
     result = cli("rollback", "support", "--env", "prod", cwd=project)
-    assert result.exit_code == 2 and "available neither locally nor on the remote" in result.stderr
+    assert result.exit_code == 4 and "available neither locally nor on the remote" in result.stderr
     assert versions.resolve(Project(project), "support@prod").id == second.id  # still there: folder intact
 
 

@@ -44,14 +44,14 @@ def _weights_oid(project: Path, v: versions.Version) -> str:
 # ── item 1: tracebacks become one line, exit 2 ──
 
 
-def test_push_to_an_unreachable_remote_is_one_line_exit_2(project: Path, imported, run) -> None:
+def test_push_to_an_unreachable_remote_is_one_line_exit_4(project: Path, imported, run) -> None:
     (v,) = imported(1)
     blocker = project.parent / "a-file"
     blocker.write_text("a file where the remote folder should be\n")
     storage.add_remote(project, "storage", str(blocker / "remote"))
     for args in (["push"], ["push", v.ref]):
         result = run(*args, cwd=project)
-        assert result.returncode == 2, result.stderr
+        assert result.returncode == 4, result.stderr
         assert "dvc push to remote storage failed" in _one_line(result)
 
 
@@ -87,7 +87,7 @@ def test_appended_bytes_are_caught_by_resolve_deploy_and_import(
         f.write(b"\0" * 16)
     for args in (("resolve", v.ref), ("deploy", v.ref, "--env", "prod")):
         result = cli(*args, cwd=project)
-        assert result.exit_code == 2, result.stderr
+        assert result.exit_code == 3, result.stderr
         assert "not covered by the header" in result.stderr and f"adapterctl pull {v.ref}" in result.stderr
 
     bad = tmp_path / "bad-adapter"
@@ -95,7 +95,7 @@ def test_appended_bytes_are_caught_by_resolve_deploy_and_import(
     with (bad / weights.WEIGHTS).open("ab") as f:
         f.write(b"junk")
     result = cli("import", "support", str(bad), cwd=project)
-    assert result.exit_code == 2 and "not a valid safetensors file" in result.stderr
+    assert result.exit_code == 3 and "not a valid safetensors file" in result.stderr
     assert len(versions.log(Project(project), "support")) == 1, "nothing was imported"
 
 
@@ -111,12 +111,12 @@ def test_a_changed_extra_file_or_a_dropped_in_file_is_caught(project: Path, adap
     png.chmod(0o644)
     png.write_bytes(b"another picture")
     result = cli("resolve", v.ref, cwd=project)
-    assert result.exit_code == 2 and "loss_curve.png does not match the sha256 in its card" in result.stderr
+    assert result.exit_code == 3 and "loss_curve.png does not match the sha256 in its card" in result.stderr
 
     assert cli("pull", v.ref, cwd=project).exit_code == 0, "pull restores the recorded file"
     (v.path / "notes.txt").write_text("dropped in\n")
     result = cli("deploy", v.ref, "--env", "prod", cwd=project)
-    assert result.exit_code == 2 and "notes.txt is not part of the version" in result.stderr
+    assert result.exit_code == 3 and "notes.txt is not part of the version" in result.stderr
 
 
 def test_cards_without_the_files_table_still_verify_by_id(project: Path, imported, cli) -> None:
@@ -139,7 +139,7 @@ def test_a_corrupt_remote_copy_is_named_as_such(project: Path, imported, cli) ->
 
     for args in (("pull", v.ref), ("resolve", v.ref, "--pull")):
         result = cli(*args, cwd=project)
-        assert result.exit_code == 2, result.stderr
+        assert result.exit_code == 3, result.stderr
         assert "the copy on remote storage is corrupt" in result.stderr, result.stderr
         assert "restore them with `adapterctl pull" not in result.stderr
 
@@ -177,12 +177,12 @@ def test_git_commit_in_the_card_is_marked_dirty(project: Path, adapters: list[Pa
 # ── item 5: exit codes and messages ──
 
 
-def test_push_with_missing_objects_exits_1_and_names_them(project: Path, imported, run) -> None:
+def test_push_with_missing_objects_exits_4_and_names_them(project: Path, imported, run) -> None:
     imported(1)
     data_md5 = storage.md5(project / "evals" / "docs.jsonl")
     _object(project / ".dvc" / "cache", data_md5).unlink()  # in neither the cache nor the remote
     result = run("push", cwd=project)
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 4, result.stderr
     line = _one_line(result)
     assert "evals/docs.jsonl" in line and data_md5[:8] in line and "not pushed" in line
 

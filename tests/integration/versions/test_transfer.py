@@ -56,7 +56,7 @@ def test_fresh_clone_resolves_with_pull(project: Path, imported, cli, git, tmp_p
     git(tmp_path, "clone", "-q", str(project), str(clone))
 
     missing = cli("resolve", "support@prod", cwd=clone)
-    assert missing.exit_code == 2 and "not available locally" in missing.stderr and "pull" in missing.stderr
+    assert missing.exit_code == 4 and "not available locally" in missing.stderr and "pull" in missing.stderr
     result = cli("resolve", "support@prod", "--pull", cwd=clone)
     assert result.exit_code == 0, result.stderr
     path = Path(result.stdout.strip())
