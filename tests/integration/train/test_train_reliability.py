@@ -90,7 +90,7 @@ def test_unreachable_remote_during_train_is_one_line_and_resume_registers(demo: 
     blocker.write_text("x\n")
     storage.add_remote(demo, "storage", str(blocker / "remote"))
     failed = _train(demo, *sets(*FAST))
-    assert failed.returncode == 2
+    assert failed.returncode == 4  # storage
     line = _error_line(failed.stderr)
     assert "dvc push to remote storage failed" in line and "adapterctl train support --resume" in line
     assert [r["status"] for r in _runs(demo)] == ["trained"]
