@@ -4,9 +4,13 @@ Tests cannot reach the Hugging Face hub, and `adapterctl init --example` needs a
 base model that exists on any machine without a download. This module makes
 one from nothing: a byte-level BPE tokenizer trained on a small built-in corpus
 (customer-support and software-documentation English, plus printable ASCII)
-and a 2-layer Llama with hidden size 64 and random weights. Same seed, same
-bytes: two builds write identical files, so hashes recorded in version cards
-stay stable across machines.
+and a 2-layer Llama with hidden size 64. Its weights ship in the package
+(`tiny_base.safetensors`, 600 KB): pretrained offline by `scripts/make_example.py
+--pretrain-base` on the Python documentation that ships with the standard library
+(`pydoc_data.topics`), so the base writes English and the example adapters answer
+in sentences. `seed=N` builds random weights instead (tests that need a second,
+different base). Same arguments, same bytes: two builds write identical files, so
+hashes recorded in version cards stay stable across machines.
 
 Heavy libraries are imported inside the functions so that importing this
 module stays cheap.
@@ -14,10 +18,13 @@ module stays cheap.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import string
 from pathlib import Path
 
+PRETRAINED = Path(__file__).with_name("tiny_base.safetensors")
 VOCAB_SIZE = 1024
 CORPUS_SEED = 1234  # the tokenizer does not depend on the model seed
 CORPUS_SENTENCES = 4000
@@ -202,7 +209,7 @@ _WORDS = [
 ]
 
 
-def _corpus() -> list[str]:
+def tokenizer_corpus() -> list[str]:
     """Fixed training text for the tokenizer; the same on every call."""
     rng = random.Random(CORPUS_SEED)
     lines = [string.printable, " ".join(_WORDS), "### Instruction:", "### Answer:"]
@@ -231,7 +238,7 @@ def build_tokenizer():
         min_frequency=2,
         show_progress=False,
     )
-    backend.train_from_iterator(_corpus(), trainer=trainer)
+    backend.train_from_iterator(tokenizer_corpus(), trainer=trainer)
     # Like Llama: a bos before every encoded text, no eos (trainers append it).
     backend.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A",
@@ -251,7 +258,35 @@ def build_tokenizer():
     )
 
 
-def build_model(tokenizer, *, seed: int = 0):
+def vocab_digest(tokenizer) -> str:
+    """sha256 of the token → id table: the shipped weights are only valid for this exact table."""
+    return hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()
+
+
+def build_model(tokenizer, *, seed: int | None = None):
+    """The float32 LlamaForCausalLM sized for `tokenizer`: the shipped pretrained weights, or
+    random ones drawn with `seed`."""
+    model = _random_model(tokenizer, seed=0 if seed is None else seed)
+    if seed is None:
+        _load_pretrained(model, tokenizer)
+    return model.eval()
+
+
+def _load_pretrained(model, tokenizer) -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(PRETRAINED), framework="pt") as f:
+        expected = (f.metadata() or {}).get("vocab_sha256")
+        if expected != vocab_digest(tokenizer):
+            raise RuntimeError(
+                f"{PRETRAINED.name} was pretrained with another tokenizer (a different `tokenizers` "
+                "release trains another BPE); regenerate it with `python scripts/make_example.py --pretrain-base`"
+            )
+        state = {name: f.get_tensor(name) for name in f.keys()}
+    model.load_state_dict(state, strict=True)
+
+
+def _random_model(tokenizer, *, seed: int):
     """A randomly initialised float32 LlamaForCausalLM sized for `tokenizer`."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
@@ -276,10 +311,10 @@ def build_model(tokenizer, *, seed: int = 0):
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    return model.eval()
+    return model
 
 
-def build_tiny_model(out_dir: str | Path, *, seed: int = 0) -> Path:
+def build_tiny_model(out_dir: str | Path, *, seed: int | None = None) -> Path:
     """Write a tiny model and its tokenizer to `out_dir` in Hugging Face format.
 
     The folder loads with `AutoModelForCausalLM.from_pretrained` and
