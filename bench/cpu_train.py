@@ -53,7 +53,7 @@ def main() -> None:
     import torch
     from train_common import naive_rows, recipe_job, report, run_naive, run_recipe
 
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
     from adapterctl.train.recipe import BaseCache
 
     with tempfile.TemporaryDirectory() as tmp, quiet():

@@ -107,7 +107,7 @@ def _module(file: str, config: str | None = None):
     if key not in _loaded:
         import evaluate
 
-        from adapterctl.train.quiet import quiet
+        from adapterctl.runtime.quiet import quiet
 
         with quiet():
             _loaded[key] = evaluate.load(str(MODULES / f"{file}.py"), config_name=config)

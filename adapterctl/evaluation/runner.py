@@ -51,13 +51,13 @@ class Models:
     @contextlib.contextmanager
     def use(self, version: versions.Version | None):
         from adapterctl import modeling
-        from adapterctl.train.quiet import quiet
+        from adapterctl.runtime.quiet import quiet
 
         if self.loaded is None:
             self.loaded = modeling.load_base(
                 self.project, self.m.base, manifest.TrainSpec(quantization="none"), for_training=False
             )
-            from adapterctl.train.threads import cpu_threads
+            from adapterctl.runtime.threads import cpu_threads
 
             # Same policy as training: a small model on a CPU runs fastest on one thread
             # (measured 40x slower on two contended threads at load 12). Kept for the process.

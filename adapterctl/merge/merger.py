@@ -209,7 +209,7 @@ def _spec_or_none(project: Project, name: str):
 def _reference(project: Project, version: versions.Version, base: manifest.BaseSection, quant: str):
     """The version on its base as it runs unmerged: full precision, or quantised as trained."""
     from adapterctl import modeling
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     record = version.card.training.get("quantization") or {}
     train = manifest.TrainSpec(
@@ -227,7 +227,7 @@ def _reference(project: Project, version: versions.Version, base: manifest.BaseS
 def _load_merged(folder: Path, dtype: str, device):
     import torch
 
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         from transformers import AutoModelForCausalLM

@@ -43,7 +43,7 @@ def generate_batch(engine: Engine, jobs: list[Job]) -> None:
 
 def load_adapter(engine: Engine, path: str, adapter: str) -> None:
     """The first adapter wraps the base in a PeftModel; later ones load beside it."""
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         if engine.model is None:

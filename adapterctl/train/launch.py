@@ -78,7 +78,7 @@ def command(run: Run, job: TrainJob, dev: str, *, resume: bool) -> list[str]:
 def run(project: Project, run: Run, job: TrainJob, *, resume: bool) -> None:
     """Start the workers and wait; Ctrl-C stops them all and re-raises."""
     from adapterctl.data import examples
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     spec = job.adapter_spec()
     # Data and template errors surface here, once, before N processes start.

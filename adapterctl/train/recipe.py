@@ -22,12 +22,12 @@ from adapterctl import modeling
 from adapterctl.data import examples
 from adapterctl.errors import DataError, ManifestError
 from adapterctl.project import Project
+from adapterctl.runtime.quiet import quiet
+from adapterctl.runtime.threads import cpu_threads
 from adapterctl.train import attention, collate, lora, memory, save
 from adapterctl.train.base_cache import BaseCache
 from adapterctl.train.job import TrainJob
-from adapterctl.train.quiet import quiet
 from adapterctl.train.runs import Run
-from adapterctl.train.threads import cpu_threads
 
 
 class SFTRecipe:

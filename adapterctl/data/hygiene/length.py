@@ -29,7 +29,7 @@ def load_tokenizer(project: Project, base: BaseSection) -> tuple[Any, str | None
         source, kind = modeling.base_source(project, base)
     except StorageError as exc:
         return None, str(exc)
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         from transformers import AutoTokenizer
