@@ -7,7 +7,7 @@ path (`adapters.support.train.learning_rate`), with a did-you-mean for unknown k
 The package's parts: schema.py (the tables), model.py (Manifest, AdapterSpec and how a spec
 resolves), loading.py (load, from_dict and the checks across tables), keypaths.py (errors
 that name a file, line and key), checks.py (files on disk), hashing.py (spec_hash) and
-overrides.py (--set). Import from `adapterctl.manifest`, which re-exports them all.
+overrides.py (--set), rules.py (cross-field rules). Import from `adapterctl.manifest`, which re-exports them all.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapterctl.errors import ManifestError
+from adapterctl.manifest import rules
 from adapterctl.manifest.keypaths import _as_manifest_error, _Ctx, _did_you_mean
 from adapterctl.manifest.schema import (
     OVERRIDABLE,
@@ -116,10 +117,8 @@ class Manifest:
         return spec
 
     def _check_rules(self, spec: AdapterSpec, overrides: dict[str, Any]) -> None:
-        """Cross-field rules (spec_rules); the error blames the place where the key is set."""
-        from adapterctl import spec_rules
-
-        for violation in spec_rules.violations(spec)[:1]:
+        """Cross-field rules (manifest/rules.py); the error blames the place where the key is set."""
+        for violation in rules.violations(spec)[:1]:
             table, leaf = violation.key.split(".", 1)
             if leaf in overrides.get(table, {}):
                 raise ManifestError(f"--set {violation.key}: {violation.message}")

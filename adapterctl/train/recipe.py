@@ -72,7 +72,7 @@ class SFTRecipe:
                 val_split=train.val_split,
                 seed=train.seed,
             )
-        # The schema requires val_split > 0 or val_data (spec_rules); this catches a split too small to yield rows.
+        # The schema requires val_split > 0 or val_data (manifest/rules.py); this catches a split too small to yield rows.
         if train.early_stopping_patience and self.data.val is None:
             raise ManifestError(
                 f"adapters.{spec.name}.train.early_stopping_patience needs val loss: set val_split > 0 or val_data"
