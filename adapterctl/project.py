@@ -90,6 +90,12 @@ class Project:
             lock.release()
 
 
+def dvc_file(path: Path) -> Path:
+    """The .dvc file that `storage.track` writes beside `path`. A path convention, here so that
+    the manifest (which must not talk to DVC) can count a tracked, not yet pulled file as present."""
+    return path.with_name(path.name + ".dvc")
+
+
 def find_project(start: Path | str | None = None) -> Project:
     """The nearest folder at or above `start` holding adapterctl.toml."""
     here = Path(start or os.getcwd()).resolve()

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from adapterctl.errors import IncompleteTransfer, StorageError
+from adapterctl.project import dvc_file as dvc_file  # the path convention lives in project.py
 
 
 class _Missing(logging.Handler):
@@ -85,11 +86,6 @@ def track(root: Path, paths: Sequence[Path]) -> None:
 
 
 # ── version folders and the remote ────────────────────────────────────────────
-
-
-def dvc_file(path: Path) -> Path:
-    """The .dvc file that `track` writes beside `path`."""
-    return path.with_name(path.name + ".dvc")
 
 
 def remote_name(root: Path, preferred: str | None = None) -> str | None:

@@ -187,7 +187,8 @@ def base_result(project: Project, es: EvalSet, models: Models) -> results.EvalRe
     with models.use(None) as (model, tokenizer):
         rows = run_model(model, tokenizer, es, "base")
     result = results.EvalResult(es.base_key, "base", _header(es, "base", rows, time.monotonic() - started, {}), rows)
-    results.write(path, result)
+    with versions.changing(project):  # the project lock, as every state change holds it
+        results.write(path, result)
     return result
 
 
@@ -210,11 +211,14 @@ def version_result(
     result = results.EvalResult(
         es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra), rows
     )
-    results.write(path, result)
     entry = results.card_entry(result, project.relpath(path))
     entry["baseline"] = project.relpath(results.base_file(project, es.spec.name, es.base_key))
-    scalars = {**{k: v for k, v in version.card.metrics.items() if k != "evals"}, **result.metrics}
-    updated = versions.record_metrics(project, version, {**scalars, "evals": {**evals, es.key: entry}})
+    with versions.changing(project):  # results and card together, under the project lock
+        results.write(path, result)
+        current = versions.read_card(version.card_path)  # the card as it is now, not as read before the run
+        evals = current.metrics.get("evals") or {}
+        scalars = {**{k: v for k, v in current.metrics.items() if k != "evals"}, **result.metrics}
+        updated = versions.record_metrics(project, version, {**scalars, "evals": {**evals, es.key: entry}})
     return updated, result, False
 
 

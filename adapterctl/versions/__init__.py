@@ -27,7 +27,6 @@ from adapterctl.versions.register import (
     changing,
     record_metrics,
     recover,
-    recover_if_idle,
     register,
 )
 from adapterctl.versions.store import (
@@ -62,7 +61,6 @@ __all__ = [
     "read_card",
     "record_metrics",
     "recover",
-    "recover_if_idle",
     "register",
     "resolve",
     "short",
