@@ -30,7 +30,7 @@ class AdapterSummary:
 class SpecView:
     """An adapter's resolved spec, the base, its hash and the id of its latest version."""
 
-    spec: dict[str, Any]  # AdapterSpec.to_dict(): name, data, ..., lora, train, eval, gates
+    spec: dict[str, Any]  # AdapterSpec.dump(): name, data, ..., lora, train, eval, gates, data_checks
     base: dict[str, Any]
     spec_hash: str
     latest: str | None  # None before the first version
@@ -114,7 +114,7 @@ def show_spec(project: Project, name: str, overrides: list[str] | None = None) -
     spec = m.adapter(name, manifest.parse_overrides(overrides or []))
     history = versions.log(project, name)
     return SpecView(
-        spec.to_dict(), m.base.model_dump(), manifest.spec_hash(spec, project.root), history[0].id if history else None
+        spec.dump(), m.base.model_dump(), manifest.spec_hash(spec, project.root), history[0].id if history else None
     )
 
 
@@ -191,10 +191,9 @@ def environments(project: Project, name: str | None = None, env: str | None = No
         for adapter, pointer in sorted(adapters.items()):
             if (name and adapter != name) or (env and env_name != env):
                 continue
-            last = pointer.moves[-1]["at"] if pointer.moves else ""
-            rows.append(
-                EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, pointer.moves)
-            )
+            last = pointer.moves[-1].at if pointer.moves else ""
+            moves = [m.to_dict() for m in pointer.moves]
+            rows.append(EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, moves))
     return rows
 
 

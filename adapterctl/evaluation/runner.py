@@ -197,8 +197,7 @@ def version_result(
 ) -> tuple[versions.Version, results.EvalResult, bool]:
     """(version with its updated card, its result, whether it came from the cache)."""
     path = results.version_file(project, version.name, version.id, es.key)
-    evals = version.card.metrics.get("evals") or {}
-    cached = results.read(path) if es.key in evals and not force else None
+    cached = results.read(path) if es.key in (version.card.metrics.evals or {}) and not force else None
     if cached is not None:
         return version, cached, True
     started = time.monotonic()
@@ -215,9 +214,9 @@ def version_result(
     entry["baseline"] = project.relpath(results.base_file(project, es.spec.name, es.base_key))
     with versions.changing(project):  # results and card together, under the project lock
         results.write(path, result)
-        current = versions.read_card(version.card_path)  # the card as it is now, not as read before the run
-        evals = current.metrics.get("evals") or {}
-        scalars = {**{k: v for k, v in current.metrics.items() if k != "evals"}, **result.metrics}
+        current = versions.read_card(version.card_path).metrics  # as it is now, not as read before the run
+        evals = {k: v.to_dict() for k, v in (current.evals or {}).items()}
+        scalars = {**current.scalars(), **result.metrics}
         updated = versions.record_metrics(project, version, {**scalars, "evals": {**evals, es.key: entry}})
     return updated, result, False
 
@@ -305,8 +304,8 @@ def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) 
 
     [e] = evaluate(project, [ref], limit=limit)
     version = versions.resolve(project, e.ref, verify=False)
-    entry = version.card.metrics["evals"][e.key]
-    base = results.read(project.root / entry["baseline"])
+    entry = (version.card.metrics.evals or {})[e.key]
+    base = results.read(project.root / entry.baseline)
     return sheets.export(path, results.read(project.root / e.results), base)
 
 

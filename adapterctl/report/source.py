@@ -115,8 +115,8 @@ def latest_eval(card: Card, key: str | None = None) -> dict[str, Any] | None:
     """The evals entry for `key`, or the most recent one; its key is added as `key`."""
     entries = card.evals()
     if key is not None:
-        return {**entries[key], "key": key} if key in entries else None
+        return {**entries[key].to_dict(), "key": key} if key in entries else None
     if not entries:
         return None
-    newest = max(entries, key=lambda k: str(entries[k].get("created", "")))
-    return {**entries[newest], "key": newest}
+    newest = max(entries, key=lambda k: entries[k].created)
+    return {**entries[newest].to_dict(), "key": newest}

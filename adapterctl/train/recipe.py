@@ -340,7 +340,7 @@ class SFTRecipe:
             "memory": {**self.plan.record(), "peak": memory.peak(self.device)},
             "save_dtype": train.save_dtype,
             "init_lora_weights": self.spec.lora.init_lora_weights,
-            "launcher": self.job.launcher,
+            "launcher": self.job.launcher.model_dump(),
             "loss_curve": self.run.curve_path.name,
             "history": curve.compact(points),
             "notices": [r["notice"] for r in (self.base.info.quantization, self.batching) if "notice" in r]
