@@ -59,7 +59,7 @@ def test_rollback_walks_back_the_deploy_path_and_then_stops(project: Path, impor
 
 def test_previous_target_replays_moves() -> None:
     def pointer(*targets: str) -> environments.Pointer:
-        return environments.Pointer("prod", "x", targets[-1], [{"to": t} for t in targets])
+        return environments.Pointer("prod", "x", targets[-1], [environments.Move(to=t) for t in targets])
 
     assert environments.previous(pointer("a")) is None
     assert environments.previous(pointer("a", "b")) == "a"

@@ -141,6 +141,7 @@ def test_show_prints_the_card_for_a_ref_and_the_spec_with_latest_for_a_name(
     assert card["id"] == v.id and card["message"] == "m1" and card["local"] is True
     spec = json.loads(cli("show", "support", "--json", cwd=project).stdout)
     assert spec["latest"] == v.id and spec["lora"]["r"] == 16
+    assert spec["data_checks"]["leakage"] == "error"  # the data-check settings travel with the spec
     human = cli("show", "support@~0", cwd=project)
     assert human.exit_code == 0 and f"support@{v.id[:12]}" in human.stdout and "[spec.lora]" in human.stdout
     assert json.loads(cli("show", "docs", "--json", cwd=project).stdout)["latest"] is None
