@@ -104,7 +104,8 @@ def fingerprint(project: Project) -> str:
 def _read_toml(project: Project, path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         if tomlread.has_conflict_markers(text):
             raise MergeConflict(

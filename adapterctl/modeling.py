@@ -270,7 +270,8 @@ def load_version(project: Project, ref: str, *, quantization: str = "none", dev:
     base = current.model_copy(update={k: getattr(recorded, k) for k in ("model", "revision") if getattr(recorded, k)})
     if quantization not in ("nf4", "fp4", "int8", "none"):
         raise ManifestError(f"quantization {quantization!r}: use nf4, fp4, int8 or none")
-    loaded = load_base(project, base, TrainSpec(quantization=quantization), for_training=False, dev=dev)
+    train = TrainSpec.model_validate({"quantization": quantization})  # checked just above
+    loaded = load_base(project, base, train, for_training=False, dev=dev)
     from adapterctl.runtime.quiet import quiet
 
     with quiet():

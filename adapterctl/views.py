@@ -20,7 +20,7 @@ from adapterctl.refs import short
 class AdapterSummary:
     name: str
     description: str
-    data: str
+    data: str | None  # None for a combination
     eval_data: str | None
     template: str | None
     spec_hash: str

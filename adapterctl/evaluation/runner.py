@@ -46,7 +46,8 @@ class Models:
     """The base, loaded on first need and shared by every version evaluated in this call."""
 
     def __init__(self, project: Project, m: manifest.Manifest):
-        self.project, self.m, self.loaded = project, m, None
+        self.project, self.m = project, m
+        self.loaded: Any = None  # modeling.LoadedBase, once loaded
 
     @contextlib.contextmanager
     def use(self, version: versions.Version | None):
@@ -306,7 +307,10 @@ def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) 
     version = versions.resolve(project, e.ref, verify=False)
     entry = (version.card.metrics.evals or {})[e.key]
     base = results.read(project.root / entry.baseline)
-    return sheets.export(path, results.read(project.root / e.results), base)
+    ours = results.read(project.root / e.results)
+    if ours is None:
+        raise DataError(f"{e.results}: the eval results of {e.ref} are missing; run `adapterctl eval {e.ref} --force`")
+    return sheets.export(path, ours, base)
 
 
 def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:

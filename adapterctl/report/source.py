@@ -16,7 +16,7 @@ from adapterctl.versions.card import Card, from_dict
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 CARD = re.compile(r"^([0-9a-f]{64})\.toml$")
 

@@ -3,6 +3,7 @@ and run one batch in which every row uses its own adapter."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 
@@ -28,7 +29,7 @@ class Host(Protocol):
     def step(self, jobs: Any, tokens: list[int]) -> list[bool]: ...  # hands each row its new token
 
 
-def generate_batch(engine: Host, jobs: list[Row]) -> None:
+def generate_batch(engine: Host, jobs: Sequence[Row]) -> None:
     """One `generate` call: left-padded prompts, each row on its own adapter (PEFT's
     mixed-batch `adapter_names`); a stopping criterion hands every new token to the engine."""
     import torch

@@ -81,6 +81,7 @@ def run(project: Project, run: Run, job: TrainJob, *, resume: bool) -> None:
 
     spec = job.adapter_spec()
     # Data and template errors surface here, once, before N processes start.
+    assert spec.data is not None  # combinations are made by `combine`, never trained
     with quiet():
         examples.build(
             project.root,

@@ -53,8 +53,8 @@ class SFTRecipe:
         self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0")) if self.world_size > 1 else None
-        self.model = None
-        self.trainer = None
+        self.model: Any = None
+        self.trainer: Any = None
         self.resumed_from: int | None = None
 
     # ── setup ────────────────────────────────────────────────────────────────
@@ -63,6 +63,7 @@ class SFTRecipe:
 
         spec, train = self.spec, self.spec.train
         set_seed(train.seed)
+        assert spec.data is not None  # combinations are made by `combine`, never trained
         with quiet():
             self.data = examples.build(
                 self.project.root,
@@ -157,7 +158,7 @@ class SFTRecipe:
         # Padding-free: rows laid end to end, position ids restarting per row (TRL only allows
         # that with packing, so the collator is ours; TRL's dataset preparation has already
         # truncated rows to max_length). See collate.py for the two layouts.
-        collator = None
+        collator: Any = None
         if used == "padding_free":
             pad = self.base.tokenizer.pad_token_id
             if collate.is_varlen(self.batching["attn_implementation"]):
@@ -185,10 +186,11 @@ class SFTRecipe:
         from transformers.trainer_callback import PrinterCallback
 
         self.trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; our sink reports progress
-        self.token_batches = None
+        self.token_batches: Any = None
         if self.by_tokens:
             from adapterctl.train.token_batches import TokenBatches
 
+            assert budget is not None  # by_tokens implies a budget
             self.token_batches = TokenBatches(self.trainer.train_dataset, budget, train.seed)
             self.trainer.train_dataset = self.token_batches
         self._adapter_dtype()

@@ -18,7 +18,7 @@ from typing import Any
 
 from adapterctl import manifest as manifest_mod
 from adapterctl import ui
-from adapterctl.errors import AdapterctlError, Interrupted, Terminated, UsageError
+from adapterctl.errors import AdapterctlError, Interrupted, ManifestError, Terminated, UsageError
 from adapterctl.project import Project
 from adapterctl.refs import short
 from adapterctl.train import runs
@@ -62,7 +62,7 @@ def prepare(
         spec = m.adapter(name, parsed)
         mine = [p for p in problems if f"adapters.{name}." in p]
         if mine:
-            raise manifest_mod.ManifestError(mine[0])
+            raise ManifestError(mine[0])
         jobs.append(
             TrainJob.from_spec(
                 spec,
@@ -188,7 +188,7 @@ def train_all(
     from adapterctl.train.base_cache import BaseCache
 
     bases = BaseCache()
-    outcomes = []
+    outcomes: list[Outcome] = []
     with _sigterm_interrupts():
         return _train_each(
             project,

@@ -29,7 +29,9 @@ def new_id() -> str:
 
 def split_values(text: str) -> list[str]:
     """`1e-4,2e-4` → ["1e-4", "2e-4"]; commas inside [...], {...} or quotes do not split."""
-    parts, depth, quote, current = [], 0, "", []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote

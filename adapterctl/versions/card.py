@@ -255,7 +255,8 @@ class Card(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """As the TOML file holds it: the keys it was read or built with, no nulls, schema first."""
         body = self.model_dump(exclude_none=True, exclude_unset=True)
-        return without_none({"schema_version": self.schema_version, **body})
+        data: dict[str, Any] = without_none({"schema_version": self.schema_version, **body})
+        return data
 
 
 def _is_number(value: Any) -> bool:

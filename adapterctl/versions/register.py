@@ -42,9 +42,9 @@ def register(
     *,
     spec: AdapterSpec,
     message: str = "",
-    training: dict | None = None,
+    training: dict[str, Any] | None = None,
     extra_files: Sequence[Path] = (),
-    card_extra: dict | None = None,
+    card_extra: dict[str, Any] | None = None,
 ) -> Version:
     """Adopt a PEFT save_pretrained folder as a version of NAME (see the module docstring).
     Same content again: the existing version is returned and nothing changes."""
@@ -217,7 +217,7 @@ def _terminate_raises() -> Iterator[None]:
         yield
         return
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum: int, frame: object) -> None:  # noqa: ARG001
         raise Terminated("terminated: the registration was abandoned and nothing was registered")
 
     old = signal.signal(signal.SIGTERM, handler)

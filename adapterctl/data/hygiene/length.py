@@ -64,6 +64,7 @@ def check(
     problems = []
     for i in long:
         prompt, total = counts[i]
+        assert prompt is not None  # counted above for every long row
         if prompt >= max_length:
             message = (
                 f"{total} tokens > max_length {max_length}, and the prompt alone is {prompt}: "
