@@ -84,7 +84,7 @@ def paths(project: Project) -> list[Path]:
     """Every file `load` reads, sorted: the per-pointer files and a not yet migrated
     adapterctl.lock. For watchers (a server following moves)."""
     found = sorted(envs_dir(project).glob("*/*.toml"))
-    legacy = project.envs_path
+    legacy = project.legacy_envs_path
     return [*([legacy] if legacy.is_file() else []), *(p for p in found if not p.name.startswith("."))]
 
 
@@ -132,7 +132,7 @@ def _pointer(project: Project, path: Path, env: str, name: str, table: Any) -> P
 def load(project: Project) -> Environments:
     """Every pointer: the legacy adapterctl.lock first, then the per-pointer files, which win."""
     out: Environments = {}
-    legacy = project.envs_path
+    legacy = project.legacy_envs_path
     if legacy.is_file():
         environments = _read_toml(project, legacy).get("environments", {})
         if not isinstance(environments, dict):
@@ -169,7 +169,7 @@ def save(project: Project, envs: Environments) -> None:
             unchanged = False
         if not unchanged:
             atomic_write(path, text)
-    legacy = project.envs_path
+    legacy = project.legacy_envs_path
     for debris in envs_dir(project).glob("*/.*.tmp"):  # a writer killed mid-write (we hold the lock)
         debris.unlink(missing_ok=True)
     for path in paths(project):

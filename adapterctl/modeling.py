@@ -115,7 +115,7 @@ def bitsandbytes_problem(dev: str) -> str | None:
             restored = bnbf.dequantize_4bit(packed, state)
             if not torch.isfinite(restored).all():
                 return "bitsandbytes 4-bit round trip produced non-finite values"
-    except Exception as exc:  # ImportError, missing native library, unsupported device...
+    except Exception as exc:  # noqa: BLE001 - ImportError, a missing native library, an unsupported device...
         return f"bitsandbytes cannot run on {dev}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return None
 

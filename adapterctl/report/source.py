@@ -10,7 +10,7 @@ from typing import Any
 from adapterctl import gitio
 from adapterctl.errors import IntegrityError
 from adapterctl.evaluation import results
-from adapterctl.project import LOCKFILE, Project
+from adapterctl.project import LEGACY_ENVS_FILE, Project
 from adapterctl.versions.card import Card, from_dict
 
 if sys.version_info >= (3, 11):
@@ -71,7 +71,7 @@ class Source:
     def environments(self) -> dict[str, dict[str, str]]:
         """env → adapter → version id: environments/ENV/NAME.toml, or a pre-layout adapterctl.lock."""
         out: dict[str, dict[str, str]] = {}
-        text = self.read(LOCKFILE)
+        text = self.read(LEGACY_ENVS_FILE)
         if text:
             doc = tomllib.loads(text)
             for env, adapters in doc.get("environments", {}).items():
