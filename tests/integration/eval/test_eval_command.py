@@ -52,7 +52,7 @@ def test_eval_stores_results_beside_the_card_and_reuses_them(small: Path, traine
     stored = results.read(small / e["results"])
     assert stored.subject == vid and len(stored.rows) == EVAL_ROWS
     assert all(r["output"] is not None and r["reference"] and "### Answer:" in r["prompt"] for r in stored.rows)
-    assert (small / entry["baseline"]).is_file()
+    assert (small / entry.baseline).is_file()
 
     again = cli("eval", "support", "--json", cwd=small)
     assert again.exit_code == 1 and json.loads(again.stdout)[0]["cached"] is True
@@ -155,8 +155,9 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
         "mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
         "n": EVAL_ROWS,
     }
-    assert summary["adapter"]["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1} and summary["base"]["safety"]["mean"] == 2.0
-    assert "safety" not in summary["adapter"]
+    assert summary.adapter["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1}
+    assert summary.base is not None and summary.base["safety"]["mean"] == 2.0
+    assert "safety" not in summary.adapter
     cli("eval", f"support@{first[:12]}", cwd=small)
     diff = cli("diff", f"support@{first[:12]}", "support", "--md", cwd=small).stdout
     assert "### Human ratings (1-5)" in diff and "| adapter | style | 4 | 7 |" in diff
