@@ -7,26 +7,40 @@ import nothing heavy at module level: `list`, `show`, `validate` never load torc
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from adapterctl import manifest
 from adapterctl.errors import UsageError
 from adapterctl.ops import scaffold
+from adapterctl.ops.adopt import ImportResult as ImportResult
+from adapterctl.ops.scaffold import InitResult as InitResult
 from adapterctl.ops.train import train as train
 from adapterctl.project import Project, find_project
-from adapterctl.results import *  # noqa: F403  (every result type, as api.LogEntry etc.)
-from adapterctl.results import (
-    AdapterStatus,
-    GcResult,
-    GenerateResult,
-    ImportResult,
-    InitResult,
-    MoveResult,
-    ResolvedVersion,
-    SweepResult,
-    SyncReport,
-    TransferResult,
-)
+from adapterctl.views import AdapterSummary as AdapterSummary
+from adapterctl.views import EnvironmentEntry as EnvironmentEntry
+from adapterctl.views import LogEntry as LogEntry
+from adapterctl.views import SpecView as SpecView
+from adapterctl.views import ValidationReport as ValidationReport
+from adapterctl.views import VersionView as VersionView
+
+if TYPE_CHECKING:  # result types live with the modules that produce them
+    from adapterctl.data.hygiene.checker import Report as DataReport
+    from adapterctl.data.hygiene.fix import FixResult
+    from adapterctl.evaluation.runner import VersionEval
+    from adapterctl.merge.combine import CombineResult
+    from adapterctl.merge.export import ExportResult
+    from adapterctl.merge.merger import MergeResult
+    from adapterctl.ops.deploy import MoveResult
+    from adapterctl.ops.gc import GcResult
+    from adapterctl.ops.transfer import TransferResult
+    from adapterctl.report.compare import Comparison
+    from adapterctl.report.pr import CheckProblem, Report
+    from adapterctl.serve.oneshot import GenerateResult
+    from adapterctl.serve.vllm import SyncReport
+    from adapterctl.status import AdapterStatus
+    from adapterctl.train.results import SweepResult
 
 # Read-only commands (list, show, validate, log, envs) live in views.py; train's batching in
 # ops/train.py. They are part of this face: api.log, api.train, ... as before.
@@ -41,6 +55,16 @@ from adapterctl.views import validate as validate
 
 def open_project(path: Path | str | None = None) -> Project:
     return find_project(path)
+
+
+@dataclass
+class ResolvedVersion:
+    """What `resolve` answers: the verified local folder of a version."""
+
+    ref: str
+    name: str
+    id: str
+    path: Path
 
 
 # ── init (see ops/scaffold.py) ──
@@ -85,9 +109,7 @@ def add_adapter(
 def status(project: Project, names: list[str] | None = None) -> list[AdapterStatus]:
     """Per adapter: up to date, stale (with reasons) or never trained."""
     from adapterctl import status as stale
-    from adapterctl import versions
 
-    versions.recover_if_idle(project)
     return stale.status(project, names)
 
 
@@ -111,10 +133,8 @@ def rollback(project: Project, name: str, env: str, *, to: str | None = None, me
 
 def resolve(project: Project, ref: str, *, pull: bool = False) -> ResolvedVersion:
     """The local folder of the verified version REF names (fetched from the remote with `pull`)."""
-    from adapterctl import versions
     from adapterctl.ops import transfer
 
-    versions.recover_if_idle(project)
     v = transfer.local_path(project, ref, pull=pull)
     return ResolvedVersion(v.ref, v.name, v.id, v.path)
 
@@ -137,11 +157,9 @@ def import_adapter(
     project: Project, name: str, path: Path | str, *, message: str = "", any_base: bool = False
 ) -> ImportResult:
     """Adopt an existing PEFT adapter folder as a version of NAME."""
-    from adapterctl import versions
+    from adapterctl.ops import adopt
 
-    before = {v.id for v in versions.log(project, name)}
-    v = versions.import_folder(project, name, Path(path), message=message, any_base=any_base)
-    return ImportResult(v.ref, v.name, v.id, v.path, v.card_path, v.id not in before)
+    return adopt.import_adapter(project, name, Path(path), message=message, any_base=any_base)
 
 
 def gc(project: Project, *, keep_last: int = 3, force: bool = False) -> GcResult:
@@ -180,7 +198,7 @@ def sweep(
 
 def evaluate(
     project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None, force: bool = False
-):
+) -> list[VersionEval]:
     """Evaluate versions on their adapter's eval set (and the base, once), record metrics and
     gates in their cards; returns one evaluation.runner.VersionEval per version."""
     from adapterctl.evaluation import runner
@@ -199,14 +217,14 @@ def export_sheet(project: Project, ref: str, path: Path | str, *, limit: int | N
     return runner.export_sheet(project, ref, Path(path), limit=limit)
 
 
-def import_sheet(project: Project, ref: str, path: Path | str) -> dict:
+def import_sheet(project: Project, ref: str, path: Path | str) -> dict[str, Any]:
     """Store a rated sheet's summary (means and counts per criterion) in REF's card."""
     from adapterctl.evaluation import runner
 
     return runner.import_sheet(project, ref, Path(path))
 
 
-def diff(project: Project, ref_a: str, ref_b: str):
+def diff(project: Project, ref_a: str, ref_b: str) -> Comparison:
     """Spec, data (row level), metric (with intervals), gate, weight and output differences
     between two versions; returns a report.compare.Comparison."""
     from adapterctl.report import diff as diff_mod
@@ -214,7 +232,7 @@ def diff(project: Project, ref_a: str, ref_b: str):
     return diff_mod.diff(project, ref_a, ref_b)
 
 
-def report(project: Project, base_ref: str, *, env: str = "prod"):
+def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
     """The PR report: each adapter's newest version on this branch against what ENV served at
     BASE_REF, from committed cards and eval results only; returns a report.pr.Report."""
     from adapterctl.report import pr
@@ -222,7 +240,7 @@ def report(project: Project, base_ref: str, *, env: str = "prod"):
     return pr.report(project, base_ref, env=env)
 
 
-def check(project: Project, base_ref: str):
+def check(project: Project, base_ref: str) -> list[CheckProblem]:
     """New versions on this branch (since BASE_REF) that are unevaluated or failed their gates."""
     from adapterctl.report import pr
 
@@ -268,7 +286,7 @@ def generate(
     """One answer from version REF (verified), handing each new piece of text to `on_text`."""
     from adapterctl.serve import oneshot
 
-    return GenerateResult(
+    return oneshot.GenerateResult(
         **oneshot.generate(
             project, ref, prompt, max_tokens=max_tokens, temperature=temperature, chat=chat, on_text=on_text
         )
@@ -293,7 +311,7 @@ def sync(project: Project, env: str) -> SyncReport:
 # ── data: check and fix (see data/hygiene/) ──
 
 
-def data_check(project: Project, name: str, *, use_cache: bool = True):
+def data_check(project: Project, name: str, *, use_cache: bool = True) -> DataReport:
     """Hygiene checks of NAME's data files (schema, duplicates, leakage, debris, contradictions,
     length, PII, style, tags) as a hygiene.checker.Report; cached by the files' md5."""
     from adapterctl.data.hygiene import checker
@@ -302,7 +320,7 @@ def data_check(project: Project, name: str, *, use_cache: bool = True):
     return checker.check(project, m.adapter(name), m.base, use_cache=use_cache)
 
 
-def data_fix(project: Project, name: str, out: Path | str):
+def data_fix(project: Project, name: str, out: Path | str) -> FixResult:
     """Write a cleaned copy of NAME's data files under OUT, and OUT/fixes.jsonl; the inputs stay as they are."""
     from adapterctl.data.hygiene import fix
 
@@ -322,7 +340,7 @@ def merge(
     verify: bool = True,
     into: str = "full",
     progress: bool = True,
-):
+) -> MergeResult:
     """Merge version REF into its base weights as a standard HF model folder at `out` (all or nothing)."""
     from adapterctl.merge import merger
 
@@ -338,7 +356,7 @@ def combine(
     weights: list[float] | None = None,
     density: float | None = None,
     message: str = "",
-):
+) -> CombineResult:
     """Combine versions REFS into a new version of INTO (PEFT add_weighted_adapter); its card lists every input."""
     from adapterctl.ops import combine as combining
 
@@ -356,7 +374,7 @@ def export(
     dtype: str | None = None,
     verify: bool = True,
     progress: bool = True,
-):
+) -> ExportResult:
     """Write version REF for a consumer: a verified PEFT folder, a merged model, or a vLLM LoRA module."""
     from adapterctl.merge import export as exporting
 

@@ -35,9 +35,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, ValidationError
+
 from adapterctl import tomlread
 from adapterctl.errors import ManifestError, MergeConflict
 from adapterctl.project import Project, atomic_write
+from adapterctl.records import Record
 from adapterctl.tomlread import tomllib
 
 ENVS_DIR = "environments"
@@ -47,12 +50,23 @@ HEADER = (
 )
 
 
+class Move(Record):
+    """One `[[moves]]` entry of a pointer file: who moved it where, when and why."""
+
+    at: str = ""  # UTC, microseconds: sorts as text
+    action: str = ""  # deploy | rollback
+    from_: str = Field("", alias="from")  # the version id before ("" for the first deploy)
+    to: str = ""  # the version id after
+    forced: bool = False  # deployed past failed eval gates
+    message: str = ""
+
+
 @dataclass
 class Pointer:
     env: str
     name: str
     version: str  # full version id
-    moves: list[dict[str, Any]] = field(default_factory=list)  # oldest first: at, action, from, to, forced, message
+    moves: list[Move] = field(default_factory=list)  # oldest first
 
 
 Environments = dict[str, dict[str, Pointer]]  # env → adapter name → pointer
@@ -70,7 +84,7 @@ def paths(project: Project) -> list[Path]:
     """Every file `load` reads, sorted: the per-pointer files and a not yet migrated
     adapterctl.lock. For watchers (a server following moves)."""
     found = sorted(envs_dir(project).glob("*/*.toml"))
-    legacy = project.envs_path
+    legacy = project.legacy_envs_path
     return [*([legacy] if legacy.is_file() else []), *(p for p in found if not p.name.startswith("."))]
 
 
@@ -90,7 +104,8 @@ def fingerprint(project: Project) -> str:
 def _read_toml(project: Project, path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         if tomlread.has_conflict_markers(text):
             raise MergeConflict(
@@ -106,13 +121,18 @@ def _pointer(project: Project, path: Path, env: str, name: str, table: Any) -> P
     moves = table.get("moves", [])
     if not isinstance(moves, list) or not all(isinstance(m, dict) for m in moves):
         raise ManifestError(f"{project.relpath(path)}: {env}.{name}: `moves` must be an array of tables")
-    return Pointer(env, name, table.get("version", ""), list(moves))
+    try:
+        return Pointer(env, name, table.get("version", ""), [Move.model_validate(m) for m in moves])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ManifestError(f"{project.relpath(path)}: {env}.{name}: moves: {key}: {err['msg']}") from None
 
 
 def load(project: Project) -> Environments:
     """Every pointer: the legacy adapterctl.lock first, then the per-pointer files, which win."""
     out: Environments = {}
-    legacy = project.envs_path
+    legacy = project.legacy_envs_path
     if legacy.is_file():
         environments = _read_toml(project, legacy).get("environments", {})
         if not isinstance(environments, dict):
@@ -132,7 +152,7 @@ def load(project: Project) -> Environments:
 def _dump(pointer: Pointer) -> str:
     import tomli_w
 
-    return HEADER + tomli_w.dumps({"version": pointer.version, "moves": pointer.moves})
+    return HEADER + tomli_w.dumps({"version": pointer.version, "moves": [m.to_dict() for m in pointer.moves]})
 
 
 def save(project: Project, envs: Environments) -> None:
@@ -149,7 +169,7 @@ def save(project: Project, envs: Environments) -> None:
             unchanged = False
         if not unchanged:
             atomic_write(path, text)
-    legacy = project.envs_path
+    legacy = project.legacy_envs_path
     for debris in envs_dir(project).glob("*/.*.tmp"):  # a writer killed mid-write (we hold the lock)
         debris.unlink(missing_ok=True)
     for path in paths(project):
@@ -167,17 +187,12 @@ def now() -> str:
 
 def move(
     envs: Environments, env: str, name: str, to: str, *, action: str, message: str = "", forced: bool = False
-) -> dict[str, Any]:
+) -> Move:
     """Point (env, name) at version `to` and log the move; returns the move."""
     pointer = envs.setdefault(env, {}).setdefault(name, Pointer(env, name, ""))
-    record = {
-        "at": now(),
-        "action": action,
-        "from": pointer.version,
-        "to": to,
-        "forced": forced,
-        "message": message,
-    }
+    record = Move.model_validate(
+        {"at": now(), "action": action, "from": pointer.version, "to": to, "forced": forced, "message": message}
+    )
     pointer.moves.append(record)
     pointer.version = to
     return record
@@ -192,7 +207,7 @@ def previous(pointer: Pointer) -> str | None:
     """
     path: list[str] = []
     for m in pointer.moves:
-        to = m.get("to", "")
+        to = m.to
         if to in path:
             del path[path.index(to) + 1 :]
         else:

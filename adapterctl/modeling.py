@@ -104,7 +104,7 @@ def bitsandbytes_problem(dev: str) -> str | None:
     if os.environ.get(DISABLE_BNB_ENV, "") not in ("", "0"):
         return f"bitsandbytes disabled by {DISABLE_BNB_ENV}"
     try:
-        from adapterctl.train.quiet import quiet
+        from adapterctl.runtime.quiet import quiet
 
         with quiet():
             import bitsandbytes.functional as bnbf
@@ -115,7 +115,7 @@ def bitsandbytes_problem(dev: str) -> str | None:
             restored = bnbf.dequantize_4bit(packed, state)
             if not torch.isfinite(restored).all():
                 return "bitsandbytes 4-bit round trip produced non-finite values"
-    except Exception as exc:  # ImportError, missing native library, unsupported device...
+    except Exception as exc:  # noqa: BLE001 - ImportError, a missing native library, an unsupported device...
         return f"bitsandbytes cannot run on {dev}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return None
 
@@ -172,7 +172,7 @@ def load_base(
     For training, a k-bit base is frozen by `precision.prepare_kbit` (no float32 residual
     stream under 16-bit compute); gradient checkpointing is left to the recipe.
     """
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     dev = dev or device()
     source, kind = base_source(project, base)
@@ -216,7 +216,7 @@ def load_base(
         if for_training:
             model.config.use_cache = False  # a KV cache would also defeat padding-free masking
             if bnb is not None:
-                from adapterctl.train.precision import prepare_kbit
+                from adapterctl.runtime.precision import prepare_kbit
 
                 precision = prepare_kbit(model, compute)
         else:
@@ -270,8 +270,9 @@ def load_version(project: Project, ref: str, *, quantization: str = "none", dev:
     base = current.model_copy(update={k: getattr(recorded, k) for k in ("model", "revision") if getattr(recorded, k)})
     if quantization not in ("nf4", "fp4", "int8", "none"):
         raise ManifestError(f"quantization {quantization!r}: use nf4, fp4, int8 or none")
-    loaded = load_base(project, base, TrainSpec(quantization=quantization), for_training=False, dev=dev)
-    from adapterctl.train.quiet import quiet
+    train = TrainSpec.model_validate({"quantization": quantization})  # checked just above
+    loaded = load_base(project, base, train, for_training=False, dev=dev)
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         from peft import PeftModel

@@ -15,7 +15,7 @@ from typing import Any
 from adapterctl.errors import LockTimeout, ProjectNotFound, UsageError
 
 MANIFEST = "adapterctl.toml"
-LOCKFILE = "adapterctl.lock"
+LEGACY_ENVS_FILE = "adapterctl.lock"  # every pointer in one file, before environments/ENV/NAME.toml
 STATE_DIR = ".adapterctl"
 LOCK_TIMEOUT_S = float(os.environ.get("ADAPTERCTL_LOCK_TIMEOUT", "60"))
 
@@ -29,10 +29,10 @@ class Project:
         return self.root / MANIFEST
 
     @property
-    def envs_path(self) -> Path:
+    def legacy_envs_path(self) -> Path:
         """The single-file environments of projects made before per-pointer files; read and
         migrated by environments.py (today's pointers live under environments/ENV/NAME.toml)."""
-        return self.root / LOCKFILE
+        return self.root / LEGACY_ENVS_FILE
 
     @property
     def adapters_dir(self) -> Path:
@@ -88,6 +88,12 @@ class Project:
             yield True
         finally:
             lock.release()
+
+
+def dvc_file(path: Path) -> Path:
+    """The .dvc file that `storage.track` writes beside `path`. A path convention, here so that
+    the manifest (which must not talk to DVC) can count a tracked, not yet pulled file as present."""
+    return path.with_name(path.name + ".dvc")
 
 
 def find_project(start: Path | str | None = None) -> Project:

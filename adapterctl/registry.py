@@ -9,6 +9,7 @@ a fresh one per command, and inside the project lock when the command changes st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from adapterctl import environments
 from adapterctl.environments import Environments, Pointer
@@ -80,10 +81,10 @@ class Registry:
         pointer = self.pointer(env, name)
         return environments.previous(pointer) if pointer else None
 
-    def move(self, version: Version, env: str, *, action: str, message: str, forced: bool) -> dict:
+    def move(self, version: Version, env: str, *, action: str, message: str, forced: bool) -> dict[str, Any]:
         """Point env at version, log the move, and write its pointer file (caller holds the lock)."""
         record = environments.move(
             self.envs, env, version.name, version.id, action=action, message=message, forced=forced
         )
         environments.save(self.project, self.envs)
-        return record
+        return record.to_dict()  # as the pointer file holds it

@@ -2,7 +2,7 @@
 
 The latest card recorded the spec, data hashes and base fingerprint it was trained from;
 they are compared with the manifest's resolved spec and the files on disk now. Only what
-shapes the weights counts (the keys of `manifest.spec_hash`): eval settings, gates and the
+shapes the weights counts (`manifest.weight_material`, what `manifest.spec_hash` hashes): eval settings, gates and the
 eval set change how a version is judged, not the version.
 """
 
@@ -18,8 +18,6 @@ from adapterctl.registry import Registry
 from adapterctl.versions.card import Card
 
 UP_TO_DATE, STALE, NEVER = "up to date", "stale", "never trained"
-_SPEC_KEYS = ("data", "val_data", "template")
-_SPEC_TABLES = ("lora", "train")
 
 
 @dataclass
@@ -89,29 +87,17 @@ def stale_names(project: Project) -> list[str]:
     return [row.name for row in status(project) if row.state in (STALE, NEVER)]
 
 
-def _flatten(spec: dict[str, Any]) -> dict[str, Any]:
-    flat = {k: spec.get(k) for k in _SPEC_KEYS}
-    for table in _SPEC_TABLES:
-        for key, value in (spec.get(table) or {}).items():
-            flat[f"{table}.{key}"] = value
-    for key, value in (spec.get("combine") or {}).items():  # combinations only
-        flat[f"combine.{key}"] = value
-    return flat
-
-
 def _compare_spec(project: Project, spec: manifest.AdapterSpec, card: Card, result: AdapterStatus) -> None:
     if card.spec_hash == manifest.spec_hash(spec, project.root):
         return
-    old, new = _flatten(card.spec), _flatten(spec.to_dict())
-    for key in sorted(set(old) | set(new), key=lambda k: (k.count("."), k)):
-        if old.get(key) != new.get(key):
-            result.spec.append({"key": key, "old": old.get(key), "new": new.get(key)})
-            result.reasons.append(f"{key}: {_show(old.get(key))} → {_show(new.get(key))}")
+    for change in manifest.spec_changes(card.spec.to_dict(), spec.to_dict(), weights_only=True):
+        result.spec.append({"key": change.key, "old": change.old, "new": change.new})
+        result.reasons.append(f"{change.key}: {_show(change.old)} → {_show(change.new)}")
     template_now = versions.template_sha256(project, spec)
     recorded = (
         card.template_sha256 if "template_sha256" in card.model_fields_set else template_now
     )  # older cards lack it
-    if spec.template == card.spec.get("template") and recorded != template_now:
+    if spec.template == card.spec.template and recorded != template_now:
         result.spec.append({"key": "template (content)", "old": card.template_sha256, "new": template_now})
         result.reasons.append(f"{spec.template} changed")
     if not result.reasons:  # hashed material we do not itemise (e.g. a new spec field)
@@ -168,12 +154,12 @@ def _compare_base(before: dict[str, Any], now: dict[str, str], result: AdapterSt
 
 def _compare_inputs(registry: Registry, card: Card, result: AdapterStatus) -> None:
     """A combination is stale when an input's latest version is not the one it combined."""
-    for used in (card.combine or {}).get("inputs", []):
-        history = registry.log(used.get("name", ""))
+    for used in card.combine.inputs if card.combine else []:
+        history = registry.log(used.name)
         latest = history[0].id if history else ""
-        if latest != used.get("id"):
+        if latest != used.id:
             now = short(latest) if latest else "(no versions)"
-            result.reasons.append(f"input {used.get('name')} has a new version: {short(str(used.get('id')))} → {now}")
+            result.reasons.append(f"input {used.name} has a new version: {short(used.id)} → {now}")
 
 
 def _show(value: Any) -> str:

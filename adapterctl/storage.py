@@ -9,8 +9,10 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from adapterctl.errors import IncompleteTransfer, StorageError
+from adapterctl.project import dvc_file as dvc_file  # the path convention lives in project.py
 
 
 class _Missing(logging.Handler):
@@ -45,7 +47,7 @@ def _quiet(missing: _Missing | None = None) -> Iterator[None]:
         data_logger.handlers = saved
 
 
-def _open(root: Path):
+def _open(root: Path) -> Any:
     from dvc.repo import Repo
 
     return Repo(str(root))
@@ -85,11 +87,6 @@ def track(root: Path, paths: Sequence[Path]) -> None:
 
 
 # ── version folders and the remote ────────────────────────────────────────────
-
-
-def dvc_file(path: Path) -> Path:
-    """The .dvc file that `track` writes beside `path`."""
-    return path.with_name(path.name + ".dvc")
 
 
 def remote_name(root: Path, preferred: str | None = None) -> str | None:
@@ -170,7 +167,7 @@ def pull(root: Path, paths: Sequence[Path] | None, remote: str | None, *, force:
         raise StorageError(f"dvc pull from {where} failed: {reason}") from None
 
 
-def _missing_message(root: Path, repo, oids: list[str], remote: str | None) -> str:
+def _missing_message(root: Path, repo: Any, oids: list[str], remote: str | None) -> str:
     """Which tracked paths the missing objects belong to, as far as the .dvc files and the
     local .dir listings tell."""
     import json
@@ -182,7 +179,7 @@ def _missing_message(root: Path, repo, oids: list[str], remote: str | None) -> s
     for meta in root.rglob("*.dvc"):
         if ".dvc" in meta.relative_to(root).parts[:-1] or ".adapterctl" in meta.relative_to(root).parts:
             continue
-        outs = []
+        outs: list[Any] = []
         with contextlib.suppress(Exception):  # a broken .dvc file only loses the name here
             outs = load_yaml(str(meta)).get("outs") or []
         for out in outs:
@@ -216,7 +213,8 @@ def md5(path: Path) -> str | None:
     if not meta.exists():
         return None
     outs = load_yaml(str(meta)).get("outs") or [{}]
-    return outs[0].get("md5")
+    found = outs[0].get("md5")
+    return str(found) if found else None
 
 
 def cached_file(root: Path, md5_hex: str) -> Path | None:
@@ -226,7 +224,7 @@ def cached_file(root: Path, md5_hex: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _objects(odb, dir_oid: str) -> list[str] | None:
+def _objects(odb: Any, dir_oid: str) -> list[str] | None:
     """The .dir object and the file objects it lists, read from `odb`; None if not there."""
     import json
 

@@ -7,7 +7,7 @@ import sys
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 loads = tomllib.loads
 TOMLDecodeError = tomllib.TOMLDecodeError

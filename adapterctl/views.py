@@ -1,23 +1,86 @@
 """Read-only answers for the CLI: the adapters a manifest declares (list, show, validate) and
-what the registry holds (log, show REF, envs), shaped as adapterctl.results types.
+what the registry holds (log, show REF, envs), shaped as the typed results defined here.
 
 api.py re-exports each as api.X. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 from adapterctl import manifest, storage, ui
 from adapterctl.errors import ManifestError, UsageError
 from adapterctl.project import MANIFEST, Project
 from adapterctl.refs import short
-from adapterctl.results import (
-    AdapterSummary,
-    EnvironmentEntry,
-    LogEntry,
-    SpecView,
-    ValidationReport,
-    VersionView,
-)
+
+
+@dataclass
+class AdapterSummary:
+    name: str
+    description: str
+    data: str | None  # None for a combination
+    eval_data: str | None
+    template: str | None
+    spec_hash: str
+
+
+@dataclass
+class SpecView:
+    """An adapter's resolved spec, the base, its hash and the id of its latest version."""
+
+    spec: dict[str, Any]  # AdapterSpec.dump(): name, data, ..., lora, train, eval, gates, data_checks
+    base: dict[str, Any]
+    spec_hash: str
+    latest: str | None  # None before the first version
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.spec, "base": self.base, "spec_hash": self.spec_hash, "latest": self.latest}
+
+
+@dataclass
+class ValidationReport:
+    manifest: str
+    adapters: list[str]
+    warnings: list[str]
+
+
+@dataclass
+class LogEntry:
+    name: str
+    id: str
+    short: str
+    created: str
+    message: str
+    parent: str  # full id, "" for the first version
+    metrics: dict[str, Any]  # the card's scalar metrics (filled by eval)
+    environments: list[str]  # environments serving this version
+    path: str
+
+
+@dataclass
+class VersionView:
+    """A version's card, plus where it is and which environments serve it."""
+
+    ref: str  # NAME@<short id>
+    card: dict[str, Any]  # as the card file holds it
+    path: Path
+    local: bool
+    environments: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.card, "path": str(self.path), "local": self.local, "environments": self.environments}
+
+
+@dataclass
+class EnvironmentEntry:
+    env: str
+    name: str
+    version: str
+    short: str
+    deployed: str  # when the pointer last moved
+    moves: list[dict[str, Any]]  # oldest first: at, action, from, to, forced, message
 
 
 def load_manifest(project: Project) -> manifest.Manifest:
@@ -51,7 +114,7 @@ def show_spec(project: Project, name: str, overrides: list[str] | None = None) -
     spec = m.adapter(name, manifest.parse_overrides(overrides or []))
     history = versions.log(project, name)
     return SpecView(
-        spec.to_dict(), m.base.model_dump(), manifest.spec_hash(spec, project.root), history[0].id if history else None
+        spec.dump(), m.base.model_dump(), manifest.spec_hash(spec, project.root), history[0].id if history else None
     )
 
 
@@ -79,7 +142,6 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
 
     if limit is not None and limit < 0:
         raise UsageError(f"--limit {limit}: must be 0 or more")
-    versions.recover_if_idle(project)
     registry = Registry.load(project)
     history = registry.log(name)
     if not history:
@@ -129,10 +191,9 @@ def environments(project: Project, name: str | None = None, env: str | None = No
         for adapter, pointer in sorted(adapters.items()):
             if (name and adapter != name) or (env and env_name != env):
                 continue
-            last = pointer.moves[-1]["at"] if pointer.moves else ""
-            rows.append(
-                EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, pointer.moves)
-            )
+            last = pointer.moves[-1].at if pointer.moves else ""
+            moves = [m.to_dict() for m in pointer.moves]
+            rows.append(EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, moves))
     return rows
 
 

@@ -53,7 +53,7 @@ def main() -> None:
     import torch
     from train_common import naive_rows, recipe_job, report, run_naive, run_recipe
 
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
     from adapterctl.train.recipe import BaseCache
 
     with tempfile.TemporaryDirectory() as tmp, quiet():
@@ -110,11 +110,10 @@ def main() -> None:
 
 def full_train(project, adapter: str) -> dict:
     from adapterctl.train import runner
+    from adapterctl.train.job import Launcher
 
     started = time.perf_counter()
-    jobs = runner.prepare(
-        project, [adapter], [], progress="none", launcher={"kind": "none", "num_processes": 1, "config": None}
-    )
+    jobs = runner.prepare(project, [adapter], [], progress="none", launcher=Launcher())
     [outcome] = runner.train_all(project, jobs, do_register=False)
     s = outcome.summary
     return {

@@ -164,8 +164,8 @@ def main() -> None:
 
     from adapterctl import modeling, tiny
     from adapterctl.project import Project
-    from adapterctl.train.precision import prepare_kbit
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.precision import prepare_kbit
+    from adapterctl.runtime.quiet import quiet
     from adapterctl.train.recipe import BaseCache
 
     device = "cuda" if torch.cuda.is_available() else "cpu"

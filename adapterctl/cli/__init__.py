@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -41,7 +42,7 @@ class AdapterctlGroup(TyperGroup):
 
         metavars.clean(self)  # `--set KEY=VALUE`, not `--set <list[str]>`
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:  # typer's own (vendored) click.Context
         return list(self.commands)  # the order they were registered: the order of the workflow
 
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 import typer
 
@@ -80,7 +84,7 @@ def manifest_markdown() -> str:
         "`[defaults.data]`, the settings of `adapterctl data check`.",
         "",
     ]
-    tables = [
+    tables: list[tuple[str, type[BaseModel]]] = [
         ("[project]", m.ProjectSection),
         ("[base]", m.BaseSection),
         ("[defaults.lora] / [adapters.NAME.lora]", m.LoraSpec),
@@ -96,7 +100,7 @@ def manifest_markdown() -> str:
             if field.is_required():
                 default = "required"
             elif field.default_factory is not None:
-                default = f"`{field.default_factory()!r}`"
+                default = f"`{field.get_default(call_default_factory=True, validated_data={})!r}`"
             else:
                 default = f"`{field.default!r}`"
             kind = _type_name(field.annotation).replace("|", "or")

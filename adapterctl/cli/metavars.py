@@ -7,6 +7,8 @@ once, so every command gets the same style without a metavar repeated in each de
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from typer.core import TyperArgument, TyperOption
 
@@ -25,12 +27,12 @@ class _Argument(TyperArgument):
     def _usage_display_name(self) -> str:
         return self.display_name_raw if self.required else f"[{self.display_name_raw}]"
 
-    def display_type_rich(self, ctx: click.Context) -> str | None:
+    def display_type_rich(self, ctx: Any) -> str | None:  # typer's own (vendored) click.Context
         return None  # the NAME already says what to pass
 
 
 class _Option(TyperOption):
-    def display_type_rich(self, ctx: click.Context) -> str | None:
+    def display_type_rich(self, ctx: Any) -> str | None:  # typer's own (vendored) click.Context
         return None if self.is_flag else self.metavar
 
 
@@ -48,7 +50,7 @@ def _option_metavar(option: TyperOption) -> str:
     return "TEXT"
 
 
-def clean(command: click.Command) -> None:
+def clean(command: Any) -> None:
     """Give every parameter in `command` (and its subcommands) a plain metavar."""
     for param in command.params:
         if isinstance(param, TyperArgument) and not isinstance(param, _Argument):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -97,11 +98,16 @@ def check(
     Example: adapterctl check --base origin/main
     """
     problems = api.check(api.open_project(project), base)
-    ui.emit(problems, as_json, lambda ps: [ui.info(f"{p.ref}: {p.problem}") for p in ps])
+    ui.emit(problems, as_json, _render_problems)
     if problems:
         raise CheckFailed(f"{len(problems)} new version(s) not ready: {problems[0].ref}: {problems[0].problem}")
     if not as_json:
         ui.success(f"every new version since {base} is evaluated and passes its gates")
+
+
+def _render_problems(problems: list[Any]) -> None:
+    for p in problems:
+        ui.info(f"{p.ref}: {p.problem}")
 
 
 def _write(text: str) -> None:

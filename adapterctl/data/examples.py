@@ -136,9 +136,10 @@ def _row_to_example(row: dict[str, Any], *, fmt: str, tmpl: Template | None, lab
         fields = {k: v for k, v in row.items() if k != "__row__"}
         prompt = tmpl.render(fields, where)
     else:
-        prompt = row.get("prompt")
-        if not isinstance(prompt, str):
+        given = row.get("prompt")
+        if not isinstance(given, str):
             raise DataError(f"{where}: `prompt` is missing")
+        prompt = given
     return {"prompt": prompt, "completion": completion}
 
 

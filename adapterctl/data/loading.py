@@ -43,7 +43,7 @@ def load_table(path: Path, *, label: str | None = None, numbered: bool = False):
     datasets.disable_progress_bar()  # our own progress is the only bar users see
     try:
         table = datasets.load_dataset(builder, data_files=str(path), split="train", keep_in_memory=True)
-    except Exception as exc:  # datasets raises many types (ArrowInvalid, DatasetGenerationError, ...)
+    except Exception as exc:  # noqa: BLE001 - datasets raises many types (ArrowInvalid, DatasetGenerationError, ...)
         raise DataError(f"{label}: cannot read as {builder.upper()}: {_root_cause(exc)}") from None
     finally:
         if was_enabled:

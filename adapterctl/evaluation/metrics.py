@@ -76,8 +76,7 @@ def score_generations(
 ) -> list[dict[str, Any]]:
     """Per-row data for the generation and label metrics in `wanted`: one dict per row."""
     rows: list[dict[str, Any]] = [{} for _ in outputs]
-    wanted = set(wanted)
-    if wanted & {"rouge1", "rouge2", "rouge_l"}:
+    if set(wanted) & {"rouge1", "rouge2", "rouge_l"}:
         scores = _module("rouge_rows").compute(predictions=list(outputs), references=list(references))
         for name, key in (("rouge1", "rouge1"), ("rouge2", "rouge2"), ("rouge_l", "rougeL")):
             if name in wanted:
@@ -91,7 +90,7 @@ def score_generations(
     if "exact_match" in wanted:
         for row, out, ref in zip(rows, outputs, references, strict=True):
             row["exact_match"] = int(normalise(out) == normalise(ref))
-    if labels is not None and wanted & {"accuracy", "macro_f1"}:
+    if labels is not None and set(wanted) & {"accuracy", "macro_f1"}:
         for row, out, label in zip(rows, outputs, labels, strict=True):
             if label is not None:
                 row["label"] = [normalise(str(label)).lower(), predicted_label(out)]
@@ -107,7 +106,7 @@ def _module(file: str, config: str | None = None):
     if key not in _loaded:
         import evaluate
 
-        from adapterctl.train.quiet import quiet
+        from adapterctl.runtime.quiet import quiet
 
         with quiet():
             _loaded[key] = evaluate.load(str(MODULES / f"{file}.py"), config_name=config)

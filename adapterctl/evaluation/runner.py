@@ -46,18 +46,19 @@ class Models:
     """The base, loaded on first need and shared by every version evaluated in this call."""
 
     def __init__(self, project: Project, m: manifest.Manifest):
-        self.project, self.m, self.loaded = project, m, None
+        self.project, self.m = project, m
+        self.loaded: Any = None  # modeling.LoadedBase, once loaded
 
     @contextlib.contextmanager
     def use(self, version: versions.Version | None):
         from adapterctl import modeling
-        from adapterctl.train.quiet import quiet
+        from adapterctl.runtime.quiet import quiet
 
         if self.loaded is None:
             self.loaded = modeling.load_base(
                 self.project, self.m.base, manifest.TrainSpec(quantization="none"), for_training=False
             )
-            from adapterctl.train.threads import cpu_threads
+            from adapterctl.runtime.threads import cpu_threads
 
             # Same policy as training: a small model on a CPU runs fastest on one thread
             # (measured 40x slower on two contended threads at load 12). Kept for the process.
@@ -187,7 +188,8 @@ def base_result(project: Project, es: EvalSet, models: Models) -> results.EvalRe
     with models.use(None) as (model, tokenizer):
         rows = run_model(model, tokenizer, es, "base")
     result = results.EvalResult(es.base_key, "base", _header(es, "base", rows, time.monotonic() - started, {}), rows)
-    results.write(path, result)
+    with versions.changing(project):  # the project lock, as every state change holds it
+        results.write(path, result)
     return result
 
 
@@ -196,8 +198,7 @@ def version_result(
 ) -> tuple[versions.Version, results.EvalResult, bool]:
     """(version with its updated card, its result, whether it came from the cache)."""
     path = results.version_file(project, version.name, version.id, es.key)
-    evals = version.card.metrics.get("evals") or {}
-    cached = results.read(path) if es.key in evals and not force else None
+    cached = results.read(path) if es.key in (version.card.metrics.evals or {}) and not force else None
     if cached is not None:
         return version, cached, True
     started = time.monotonic()
@@ -210,11 +211,14 @@ def version_result(
     result = results.EvalResult(
         es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra), rows
     )
-    results.write(path, result)
     entry = results.card_entry(result, project.relpath(path))
     entry["baseline"] = project.relpath(results.base_file(project, es.spec.name, es.base_key))
-    scalars = {**{k: v for k, v in version.card.metrics.items() if k != "evals"}, **result.metrics}
-    updated = versions.record_metrics(project, version, {**scalars, "evals": {**evals, es.key: entry}})
+    with versions.changing(project):  # results and card together, under the project lock
+        results.write(path, result)
+        current = versions.read_card(version.card_path).metrics  # as it is now, not as read before the run
+        evals = {k: v.to_dict() for k, v in (current.evals or {}).items()}
+        scalars = {**current.scalars(), **result.metrics}
+        updated = versions.record_metrics(project, version, {**scalars, "evals": {**evals, es.key: entry}})
     return updated, result, False
 
 
@@ -301,9 +305,12 @@ def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) 
 
     [e] = evaluate(project, [ref], limit=limit)
     version = versions.resolve(project, e.ref, verify=False)
-    entry = version.card.metrics["evals"][e.key]
-    base = results.read(project.root / entry["baseline"])
-    return sheets.export(path, results.read(project.root / e.results), base)
+    entry = (version.card.metrics.evals or {})[e.key]
+    base = results.read(project.root / entry.baseline)
+    ours = results.read(project.root / e.results)
+    if ours is None:
+        raise DataError(f"{e.results}: the eval results of {e.ref} are missing; run `adapterctl eval {e.ref} --force`")
+    return sheets.export(path, ours, base)
 
 
 def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:

@@ -6,8 +6,8 @@ path (`adapters.support.train.learning_rate`), with a did-you-mean for unknown k
 
 The package's parts: schema.py (the tables), model.py (Manifest, AdapterSpec and how a spec
 resolves), loading.py (load, from_dict and the checks across tables), keypaths.py (errors
-that name a file, line and key), checks.py (files on disk), hashing.py (spec_hash) and
-overrides.py (--set). Import from `adapterctl.manifest`, which re-exports them all.
+that name a file, line and key), checks.py (files on disk), hashing.py (spec_hash and spec_changes: what changed in a spec) and
+overrides.py (--set), rules.py (cross-field rules). Import from `adapterctl.manifest`, which re-exports them all.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from __future__ import annotations
 from adapterctl.manifest.checks import check_files, check_local_base, looks_local
 from adapterctl.manifest.hashing import (
     ADDED_TRAIN_KEYS,
+    SpecChange,
     canonical_json,
+    spec_changes,
     spec_hash,
+    weight_material,
 )
 from adapterctl.manifest.hashing import _without_unset_additions as _without_unset_additions
 from adapterctl.manifest.loading import check_adapter_name, from_dict, load
@@ -67,6 +70,7 @@ __all__ = [
     "Manifest",
     "ProjectSection",
     "Section",
+    "SpecChange",
     "TrainSpec",
     "canonical_json",
     "check_adapter_name",
@@ -78,5 +82,7 @@ __all__ = [
     "looks_local",
     "parse_overrides",
     "parse_value",
+    "spec_changes",
     "spec_hash",
+    "weight_material",
 ]

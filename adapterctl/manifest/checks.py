@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapterctl import storage
 from adapterctl.errors import ManifestError
 from adapterctl.manifest.keypaths import _Ctx
 from adapterctl.manifest.model import Manifest
+from adapterctl.project import dvc_file
 
 
 def check_files(manifest: Manifest) -> list[str]:
@@ -23,7 +23,7 @@ def check_files(manifest: Manifest) -> list[str]:
                 problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is outside the project")
             elif target.is_dir():
                 problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is a folder; name a file")
-            elif not target.exists() and not storage.dvc_file(target).exists():
+            elif not target.exists() and not dvc_file(target).exists():
                 line = _Ctx(manifest.path, manifest.text).line_of(f"adapters.{name}.{key}")
                 problems.append(f"{manifest.path.name}{line}: adapters.{name}.{key}: file {rel} does not exist")
     return problems
@@ -40,7 +40,7 @@ def check_local_base(manifest: Manifest) -> None:
     target = manifest.root / Path(model).expanduser()
     first = manifest.root / model.split("/", 1)[0]
     local = looks_local(model) or ("/" in model and first.is_dir())  # e.g. models/x beside a models/ folder
-    if local and not target.exists() and not storage.dvc_file(target).exists():
+    if local and not target.exists() and not dvc_file(target).exists():
         line = _Ctx(manifest.path, manifest.text).line_of("base.model")
         raise ManifestError(
             f"{manifest.path.name}{line}: base.model: {model} looks like a local folder, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from adapterctl.errors import ManifestError
 from adapterctl.manifest.keypaths import _Ctx, _did_you_mean, _toml_error_line
@@ -70,9 +70,9 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
             if key not in data_keys:
                 raise ctx.error(f"{where}.data_checks.{key}", f"unknown key{_did_you_mean(key, data_keys)}")
         for metric, rule in section.gates.items():
-            if metric not in EVAL_METRICS.__args__:
+            if metric not in get_args(EVAL_METRICS):
                 raise ctx.error(
-                    f"{where}.gates.{metric}", f"unknown metric{_did_you_mean(metric, EVAL_METRICS.__args__)}"
+                    f"{where}.gates.{metric}", f"unknown metric{_did_you_mean(metric, get_args(EVAL_METRICS))}"
                 )
             if not GATE.match(rule):
                 raise ctx.error(

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapterctl.errors import ManifestError
+from adapterctl.manifest import rules
 from adapterctl.manifest.keypaths import _as_manifest_error, _Ctx, _did_you_mean
 from adapterctl.manifest.schema import (
     OVERRIDABLE,
@@ -44,6 +45,8 @@ class AdapterSpec:
     combine: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec as a version card records it (and `spec_hash` reads it). Data checks are not
+        part of it: they judge the data, not the weights, and adding them would change every card."""
         return ({"combine": dict(self.combine)} if self.combine else {}) | {
             "name": self.name,
             "description": self.description,
@@ -56,6 +59,28 @@ class AdapterSpec:
             "eval": self.eval.model_dump(),
             "gates": dict(self.gates),
         }
+
+    def dump(self) -> dict[str, Any]:
+        """Everything, data checks included, as plain data (`show --json`, run.json); `load` reads it back."""
+        return self.to_dict() | {"data_checks": self.data_checks.model_dump(by_alias=True)}
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> AdapterSpec:
+        """The spec `dump` (or `to_dict`, without data checks) wrote; JSON's lists are accepted for tuples."""
+        return cls(
+            name=data["name"],
+            description=data.get("description", ""),
+            data=data.get("data"),
+            eval_data=data.get("eval_data"),
+            val_data=data.get("val_data"),
+            template=data.get("template"),
+            lora=LoraSpec.model_validate(data["lora"], strict=False),
+            train=TrainSpec.model_validate(data["train"], strict=False),
+            eval=EvalSpec.model_validate(data["eval"], strict=False),
+            gates=dict(data.get("gates") or {}),
+            data_checks=DataCheckSpec.model_validate(data.get("data_checks") or {}, strict=False),
+            combine=dict(data["combine"]) if data.get("combine") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -116,10 +141,8 @@ class Manifest:
         return spec
 
     def _check_rules(self, spec: AdapterSpec, overrides: dict[str, Any]) -> None:
-        """Cross-field rules (spec_rules); the error blames the place where the key is set."""
-        from adapterctl import spec_rules
-
-        for violation in spec_rules.violations(spec)[:1]:
+        """Cross-field rules (manifest/rules.py); the error blames the place where the key is set."""
+        for violation in rules.violations(spec)[:1]:
             table, leaf = violation.key.split(".", 1)
             if leaf in overrides.get(table, {}):
                 raise ManifestError(f"--set {violation.key}: {violation.message}")

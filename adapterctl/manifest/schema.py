@@ -149,20 +149,23 @@ class TrainSpec(Section):
     )
 
 
+DEFAULT_EVAL_METRICS: tuple[EVAL_METRICS, ...] = (
+    "rouge_l",
+    "rouge1",
+    "rouge2",
+    "bleu",
+    "chrf",
+    "exact_match",
+    "accuracy",
+    "macro_f1",
+    "eval_loss",
+    "perplexity",
+)
+
+
 class EvalSpec(Section):
     metrics: list[EVAL_METRICS] = Field(
-        default_factory=lambda: [
-            "rouge_l",
-            "rouge1",
-            "rouge2",
-            "bleu",
-            "chrf",
-            "exact_match",
-            "accuracy",
-            "macro_f1",
-            "eval_loss",
-            "perplexity",
-        ],
+        default_factory=lambda: list(DEFAULT_EVAL_METRICS),
         description="Metrics computed by eval: ROUGE (0-1), BLEU/chrF (sacrebleu, 0-100), exact_match; "
         "accuracy and macro_f1 when rows carry the label field; eval_loss/perplexity over completion tokens; "
         "val_loss as training recorded it.",
@@ -241,7 +244,7 @@ class DataCheckSpec(Section):
     )
 
     def severity(self, check: str) -> str:
-        return getattr(self, "schema_" if check == "schema" else check)
+        return str(getattr(self, "schema_" if check == "schema" else check))
 
 
 class Defaults(Section):

@@ -216,7 +216,7 @@ def _spec(
 def _build(project: Project, inputs: list[versions.Version], recipe: dict[str, Any], staging: Path) -> Path:
     """add_weighted_adapter on the full-precision base; returns the saved PEFT folder."""
     from adapterctl import modeling
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     first = inputs[0].card.base.to_dict()
     current = manifest.load(project.manifest_path).base

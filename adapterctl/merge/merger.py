@@ -81,7 +81,7 @@ def merge_version(
             )
         output.copy_model_files(base_dir, tmp, out_dtype)
         check = _verify(project, version, base, tmp, out_dtype, into, trained_on) if verify else None
-        info = {
+        info: dict[str, Any] = {
             "name": version.name,
             "id": version.id,
             "base": base.model,
@@ -209,11 +209,11 @@ def _spec_or_none(project: Project, name: str):
 def _reference(project: Project, version: versions.Version, base: manifest.BaseSection, quant: str):
     """The version on its base as it runs unmerged: full precision, or quantised as trained."""
     from adapterctl import modeling
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     record = version.card.training.get("quantization") or {}
-    train = manifest.TrainSpec(
-        quantization=quant, double_quant=bool(record.get("double_quant", True)), compute_dtype="float32"
+    train = manifest.TrainSpec.model_validate(
+        {"quantization": quant, "double_quant": bool(record.get("double_quant", True)), "compute_dtype": "float32"}
     )
     loaded = modeling.load_base(project, base, train, for_training=False)
     with quiet():
@@ -227,7 +227,7 @@ def _reference(project: Project, version: versions.Version, base: manifest.BaseS
 def _load_merged(folder: Path, dtype: str, device):
     import torch
 
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         from transformers import AutoModelForCausalLM
@@ -240,7 +240,8 @@ class _shard_progress:
     """A rich bar over shards on a terminal; nothing otherwise."""
 
     def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled, self.bar = total, enabled and ui.interactive(), None
+        self.total, self.enabled = total, enabled and ui.interactive()
+        self.bar: Any = None
 
     def __enter__(self):
         if self.enabled:

@@ -25,7 +25,7 @@ def quantised_weights(base_dir: Path) -> set[str]:
     from transformers.quantizers.base import get_keys_to_not_convert
     from transformers.quantizers.quantizers_utils import should_convert_module
 
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         config = AutoConfig.from_pretrained(str(base_dir))
@@ -44,7 +44,7 @@ def roundtrip(record: dict[str, Any], weight_dtype: str = "float32") -> Callable
     `weight_dtype`: the dtype the base was loaded in before quantising)."""
     import torch
 
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         import bitsandbytes.functional as bnbf

@@ -153,6 +153,7 @@ def _merged(name: str, tensor, plan: MergePlan, lora: dict[str, Any], rounded: s
         w = apply_delta(w, plan.weights[name], lora)
     if name in plan.biases:
         d = plan.biases[name]
+        assert d.lora_bias is not None  # plan.py lists a bias only with its lora_B.bias
         w = w + lora[d.lora_bias].float() * d.scaling
     return w
 

@@ -46,7 +46,7 @@ def eval_prompts(root: Path, eval_data: str | None, template: str | None) -> lis
     from adapterctl.data.templates import Template
 
     tmpl = Template.load(root, template) if template and (root / template).is_file() else None
-    texts = []
+    texts: list[str] = []
     with (root / eval_data).open(encoding="utf-8") as f:
         for line in f:
             if len(texts) == MAX_PROMPTS:

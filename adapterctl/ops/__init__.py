@@ -1,23 +1,26 @@
-"""State-changing operations, one per module (as dvc/repo/*.py): scaffold, deploy, rollback,
-transfer (push/pull), gc. Each takes the project lock once, through `changes_state`."""
+"""State-changing operations, one per module (as dvc/repo/*.py): scaffold, add, import
+(adopt), deploy, rollback, transfer (push/pull), gc, combine, sync. Each takes the project lock
+once, through `changes_state`; read-only commands (views.py, status.py) never take it and
+never delete anything."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adapterctl.project import Project
 
-F = TypeVar("F", bound=Callable)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def changes_state(fn: F) -> F:
     """Run `fn(project, ...)` holding the project lock, after sweeping what interrupted
-    registrations left (versions.changing). Re-entrant: ops may call each other."""
+    registrations left (versions.changing, which layers below ops enter directly).
+    Re-entrant: ops may call each other."""
 
     @functools.wraps(fn)
-    def locked(project: Project, *args, **kwargs):
+    def locked(project: Project, *args: Any, **kwargs: Any) -> Any:
         from adapterctl import versions
 
         with versions.changing(project):

@@ -30,12 +30,13 @@ def rollback(project: Project, name: str, env: str, *, to: str | None = None, me
         target_id = registry.previous(env, name)
         if target_id is None:
             raise UsageError(f"{env} has no earlier version of {name} to roll back to; name one with --to REF")
-        target = registry.by_id(name, target_id)
-        if target is None:
+        found = registry.by_id(name, target_id)
+        if found is None:
             raise RefError(
                 f"{env}'s previous {name} version {short(target_id)} has no card on this branch "
                 f"(adapters/{name}/{target_id}.toml); merge the branch that registered it, or use --to REF"
             )
+        target = found
     if target.id == pointer.version:
         raise UsageError(f"{env} already serves {target.ref}")
     ensure_available(project, target)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from adapterctl import manifest, ui
 from adapterctl.errors import UsageError
 from adapterctl.project import Project
-from adapterctl.results import TrainResult
+from adapterctl.train.results import TrainResult
 
 
 def train(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapterctl import manifest
 from adapterctl.evaluation import bootstrap, metrics, results
 from adapterctl.report.source import Card
 
@@ -94,7 +95,7 @@ def compare(name: str, a: Side, b: Side, *, samples: int = 3) -> Comparison:
         name=name,
         a=a,
         b=b,
-        spec_changes=spec_changes(a.card.spec, b.card.spec) if a.card and b.card else [],
+        spec_changes=spec_changes(a.card.spec.to_dict(), b.card.spec.to_dict()) if a.card and b.card else [],
         data=_data(a.card, b.card) if a.card and b.card else [],
         metrics=metric_rows,
         gates=_gates(a.card, b.card),
@@ -108,23 +109,8 @@ def compare(name: str, a: Side, b: Side, *, samples: int = 3) -> Comparison:
 
 
 def spec_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(dotted key, old value, new value) for every leaf that differs."""
-    flat_old, flat_new = _flatten(old), _flatten(new)
-    return [
-        (k, flat_old.get(k), flat_new.get(k))
-        for k in sorted(set(flat_old) | set(flat_new))
-        if flat_old.get(k) != flat_new.get(k)
-    ]
-
-
-def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in value.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
+    """(dotted key, old value, new value) for every leaf that differs (manifest.spec_changes)."""
+    return [(c.key, c.old, c.new) for c in manifest.spec_changes(old, new)]
 
 
 def _data(a: Card, b: Card) -> list[dict[str, Any]]:

@@ -82,8 +82,7 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
 
 
 def _samples(project: Project, name: str, card: Card) -> int:
-    spec = card.spec.get("eval", {})
-    return int(spec.get("samples", 3))
+    return int(card.spec.eval.get("samples", 3))
 
 
 @dataclass

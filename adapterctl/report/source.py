@@ -10,13 +10,13 @@ from typing import Any
 from adapterctl import gitio
 from adapterctl.errors import IntegrityError
 from adapterctl.evaluation import results
-from adapterctl.project import LOCKFILE, Project
+from adapterctl.project import LEGACY_ENVS_FILE, Project
 from adapterctl.versions.card import Card, from_dict
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 CARD = re.compile(r"^([0-9a-f]{64})\.toml$")
 
@@ -71,7 +71,7 @@ class Source:
     def environments(self) -> dict[str, dict[str, str]]:
         """env → adapter → version id: environments/ENV/NAME.toml, or a pre-layout adapterctl.lock."""
         out: dict[str, dict[str, str]] = {}
-        text = self.read(LOCKFILE)
+        text = self.read(LEGACY_ENVS_FILE)
         if text:
             doc = tomllib.loads(text)
             for env, adapters in doc.get("environments", {}).items():
@@ -115,8 +115,8 @@ def latest_eval(card: Card, key: str | None = None) -> dict[str, Any] | None:
     """The evals entry for `key`, or the most recent one; its key is added as `key`."""
     entries = card.evals()
     if key is not None:
-        return {**entries[key], "key": key} if key in entries else None
+        return {**entries[key].to_dict(), "key": key} if key in entries else None
     if not entries:
         return None
-    newest = max(entries, key=lambda k: str(entries[k].get("created", "")))
-    return {**entries[newest], "key": newest}
+    newest = max(entries, key=lambda k: entries[k].created)
+    return {**entries[newest].to_dict(), "key": newest}

@@ -86,6 +86,7 @@ def compare(folder_a: Path, folder_b: Path) -> list[ModuleDiff]:
             nb = math.sqrt(max(_inner(sb, a2, b2, sb, a2, b2), 0.0))
             erank = _effective_rank(sb, a2, b2)
         if module in fa and module in fb:
+            assert na is not None and nb is not None  # both set above
             cross = _inner(sa, a1, b1, sb, a2, b2)
             diff2 = max(na * na + nb * nb - 2 * cross, 0.0)
             rel = math.sqrt(diff2) / na if na else None

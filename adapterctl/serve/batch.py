@@ -3,13 +3,33 @@ and run one batch in which every row uses its own adapter."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from adapterctl.serve.engine import Engine, Job
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 
-def generate_batch(engine: Engine, jobs: list[Job]) -> None:
+class Row(Protocol):
+    """What a batch needs of one request (the engine's `Job`); typed here so that this module
+    does not import the engine that imports it."""
+
+    prompt_ids: list[int]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    slot: Any  # .adapter: the PEFT adapter name the row runs on
+
+
+class Host(Protocol):
+    """What a batch needs of the engine that runs it."""
+
+    tokenizer: Any
+    eos_ids: list[int]
+    base: Any
+    model: Any
+
+    def step(self, jobs: Any, tokens: list[int]) -> list[bool]: ...  # hands each row its new token
+
+
+def generate_batch(engine: Host, jobs: Sequence[Row]) -> None:
     """One `generate` call: left-padded prompts, each row on its own adapter (PEFT's
     mixed-batch `adapter_names`); a stopping criterion hands every new token to the engine."""
     import torch
@@ -41,9 +61,9 @@ def generate_batch(engine: Engine, jobs: list[Job]) -> None:
         )
 
 
-def load_adapter(engine: Engine, path: str, adapter: str) -> None:
+def load_adapter(engine: Host, path: str, adapter: str) -> None:
     """The first adapter wraps the base in a PeftModel; later ones load beside it."""
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         if engine.model is None:

@@ -26,7 +26,9 @@ from adapterctl.versions import Version
 log = logging.getLogger("adapterctl.serve")
 
 _WAKE = object()  # queued to wake the worker for a model change
-Sink = Callable[[tuple], None]  # receives ("delta", text) …, then ("done", finish_reason, usage) or ("error", message)
+Sink = Callable[
+    [tuple], object
+]  # receives ("delta", text) …, then ("done", finish_reason, usage) or ("error", message)
 
 
 @dataclass(eq=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from adapterctl import versions
@@ -11,6 +12,18 @@ from adapterctl.errors import UsageError
 from adapterctl.project import Project
 from adapterctl.serve.engine import Job, load_engine
 from adapterctl.serve.protocol import MAX_TEMPERATURE
+
+
+@dataclass
+class GenerateResult:
+    """One answer from `adapterctl generate`."""
+
+    ref: str
+    version: str  # full id
+    prompt: str
+    text: str
+    finish_reason: str  # stop | length
+    usage: dict[str, int]  # prompt_tokens, completion_tokens, total_tokens
 
 
 def generate(

@@ -83,7 +83,8 @@ def _message(raw: bytes) -> str:
     except json.JSONDecodeError:
         return text[:300]
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        error = body.get("error")
+        inner = error if isinstance(error, dict) else body
         return str(inner.get("message") or text)[:300]
     return text[:300]
 

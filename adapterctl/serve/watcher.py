@@ -53,7 +53,7 @@ class LockWatcher:
     def sync(self) -> None:
         try:
             wanted = pointers(self.project, self.catalog.env)
-        except Exception as exc:  # a half-merged lock file (conflict markers): keep serving, say why
+        except Exception as exc:  # noqa: BLE001 - a half-merged pointer file: keep serving, say why
             self.last_error = str(exc)
             log.error("cannot read environments: %s (still serving what was loaded)", exc)
             return

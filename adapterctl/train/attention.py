@@ -99,7 +99,7 @@ def prepare(model, requested_batching: str, device: str, compute_dtype: str) -> 
         else choose(device, compute_dtype)
     )
     switched = bool(chosen) and chosen != before
-    if switched:
+    if switched and chosen:
         use(model, chosen)
     record = batching.resolve(requested_batching, model)
     if switched and not record.get("verified", True):
@@ -159,7 +159,10 @@ def reference_kernel(q, k, v, cu, longest: int, scale: float | None):
     gqa = k.shape[1] != q.shape[1]
     for a, b in itertools.pairwise(bounds):
         rows = [t[a:b].transpose(0, 1) for t in (q, k, v)]
-        out[a:b] = F.scaled_dot_product_attention(*rows, is_causal=True, scale=scale, enable_gqa=gqa).transpose(0, 1)
+        query, key, value = rows
+        out[a:b] = F.scaled_dot_product_attention(
+            query, key, value, is_causal=True, scale=scale, enable_gqa=gqa
+        ).transpose(0, 1)
     return out
 
 

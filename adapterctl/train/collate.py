@@ -29,13 +29,15 @@ VARLEN_ATTENTION = (
 
 
 def is_varlen(attn_implementation: str | None) -> bool:
-    return bool(attn_implementation) and (attn_implementation in VARLEN_ATTENTION or "flash" in attn_implementation)
+    if not attn_implementation:
+        return False
+    return attn_implementation in VARLEN_ATTENTION or "flash" in attn_implementation
 
 
 def ungroup(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of a batch; token-budget batches (token_batches.py) arrive as one example holding lists of rows."""
     if examples and examples[0]["input_ids"] and isinstance(examples[0]["input_ids"][0], list):
-        rows = []
+        rows: list[dict[str, Any]] = []
         for ex in examples:
             labels = ex.get("labels") or ex["input_ids"]
             rows.extend({"input_ids": i, "labels": lab} for i, lab in zip(ex["input_ids"], labels, strict=True))

@@ -33,7 +33,7 @@ def sft_config(
     on_gpu = device == "cuda"
     steps = train.eval_steps
     early = train.early_stopping_patience > 0
-    every = train.checkpoint_steps or steps  # a multiple of eval_steps with early stopping: spec_rules
+    every = train.checkpoint_steps or steps  # a multiple of eval_steps with early stopping: manifest/rules.py
     kwargs: dict[str, Any] = dict(
         output_dir=str(output_dir),
         seed=train.seed,

@@ -1,51 +1,73 @@
-"""A training job: everything one run needs, as plain data (it is stored in run.json, and an
-`accelerate launch` worker rebuilds the recipe from it)."""
+"""A training job: everything one run needs, typed. It is stored in run.json (`to_dict`), and an
+`accelerate launch` worker or a resumed run rebuilds it from there (`from_dict`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl.manifest import AdapterSpec, BaseSection, EvalSpec, LoraSpec, TrainSpec
+from pydantic import BaseModel, ConfigDict
+
+from adapterctl.manifest import AdapterSpec, BaseSection
+from adapterctl.versions.card import DataCheck, SweepInfo
+
+
+class Launcher(BaseModel):
+    """How the run is started: in this process, or one process per device under accelerate."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = "none"  # none | accelerate
+    num_processes: int | None = 1  # None: one per device
+    config: str | None = None  # an accelerate config preset or YAML path
 
 
 @dataclass
 class TrainJob:
     adapter: str
-    spec: dict[str, Any]  # AdapterSpec.to_dict(): defaults, the adapter's tables and --set applied
+    spec: AdapterSpec  # defaults, the adapter's tables and --set applied
     spec_hash: str
-    base: dict[str, Any]  # BaseSection.model_dump()
+    base: BaseSection
     overrides: list[str] = field(default_factory=list)  # the --set assignments, as typed
     progress: str = "auto"  # auto | rich | plain | json | none
-    launcher: dict[str, Any] = field(default_factory=lambda: {"kind": "none", "num_processes": 1})
-    sweep: dict[str, Any] | None = None
-    data_check: dict[str, Any] | None = None  # the data check's summary, for the card (data/hygiene/gate.py)
+    launcher: Launcher = field(default_factory=Launcher)
+    sweep: SweepInfo | None = None  # set on sweep candidates
+    data_check: DataCheck | None = None  # the data check's summary, for the card (data/hygiene/gate.py)
 
     @classmethod
     def from_spec(cls, spec: AdapterSpec, spec_hash: str, base: BaseSection, **kwargs: Any) -> TrainJob:
-        return cls(adapter=spec.name, spec=spec.to_dict(), spec_hash=spec_hash, base=base.model_dump(), **kwargs)
+        return cls(adapter=spec.name, spec=spec, spec_hash=spec_hash, base=base, **kwargs)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainJob:
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def adapter_spec(self) -> AdapterSpec:
-        s = self.spec
-        return AdapterSpec(
-            name=s["name"],
-            description=s["description"],
-            data=s["data"],
-            eval_data=s["eval_data"],
-            val_data=s["val_data"],
-            template=s["template"],
-            lora=LoraSpec.model_validate(s["lora"], strict=False),
-            train=TrainSpec.model_validate(s["train"], strict=False),
-            eval=EvalSpec.model_validate(s["eval"], strict=False),
-            gates=dict(s["gates"]),
+        """Read back what `to_dict` wrote (run.json)."""
+        return cls(
+            adapter=data["adapter"],
+            spec=AdapterSpec.load(data["spec"]),
+            spec_hash=data["spec_hash"],
+            base=BaseSection.model_validate(data["base"], strict=False),
+            overrides=list(data.get("overrides") or []),
+            progress=data.get("progress", "auto"),
+            launcher=Launcher.model_validate(data.get("launcher") or {}),
+            sweep=SweepInfo.model_validate(data["sweep"]) if data.get("sweep") else None,
+            data_check=DataCheck.model_validate(data["data_check"]) if data.get("data_check") else None,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "adapter": self.adapter,
+            "spec": self.spec.dump(),
+            "spec_hash": self.spec_hash,
+            "base": self.base.model_dump(),
+            "overrides": list(self.overrides),
+            "progress": self.progress,
+            "launcher": self.launcher.model_dump(),
+            "sweep": self.sweep.to_dict() if self.sweep else None,
+            "data_check": self.data_check.to_dict() if self.data_check else None,
+        }
+
+    def adapter_spec(self) -> AdapterSpec:
+        return self.spec
+
     def base_section(self) -> BaseSection:
-        return BaseSection.model_validate(self.base, strict=False)
+        return self.base

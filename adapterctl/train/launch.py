@@ -14,12 +14,11 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from adapterctl import assets, modeling
 from adapterctl.errors import TrainingFailed, UsageError
 from adapterctl.project import Project
-from adapterctl.train.job import TrainJob
+from adapterctl.train.job import Launcher, TrainJob
 from adapterctl.train.runs import Run
 
 CONFIGS = ("ddp", "fsdp", "cpu")
@@ -36,7 +35,7 @@ def config_path(choice: str | None, dev: str) -> Path:
     return path.resolve()
 
 
-def launcher_options(kind: str, num_processes: int | None, config: str | None) -> dict[str, Any]:
+def launcher_options(kind: str, num_processes: int | None, config: str | None) -> Launcher:
     """`train --launcher/--num-processes/--accelerate-config`, checked, as TrainJob.launcher."""
     if kind not in ("none", "accelerate"):
         raise UsageError(f"--launcher {kind}: use none or accelerate")
@@ -46,7 +45,7 @@ def launcher_options(kind: str, num_processes: int | None, config: str | None) -
         raise UsageError("--num-processes must be at least 1")
     if config is not None:  # launch.config_path rejects a name that is neither a preset nor a file
         config = config if config in CONFIGS else str(config_path(config, "cpu"))
-    return {"kind": kind, "num_processes": num_processes or (1 if kind == "none" else None), "config": config}
+    return Launcher(kind=kind, num_processes=num_processes or (1 if kind == "none" else None), config=config)
 
 
 def default_processes(dev: str) -> int:
@@ -57,13 +56,13 @@ def default_processes(dev: str) -> int:
 
 def command(run: Run, job: TrainJob, dev: str, *, resume: bool) -> list[str]:
     launcher = job.launcher
-    n = launcher.get("num_processes") or default_processes(dev)
+    n = launcher.num_processes or default_processes(dev)
     cmd = [
         sys.executable,
         "-m",
         "accelerate.commands.launch",
         "--config_file",
-        str(config_path(launcher.get("config"), dev)),
+        str(config_path(launcher.config, dev)),
         "--num_processes",
         str(n),
         "--main_process_port",
@@ -78,10 +77,11 @@ def command(run: Run, job: TrainJob, dev: str, *, resume: bool) -> list[str]:
 def run(project: Project, run: Run, job: TrainJob, *, resume: bool) -> None:
     """Start the workers and wait; Ctrl-C stops them all and re-raises."""
     from adapterctl.data import examples
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     spec = job.adapter_spec()
     # Data and template errors surface here, once, before N processes start.
+    assert spec.data is not None  # combinations are made by `combine`, never trained
     with quiet():
         examples.build(
             project.root,

@@ -74,7 +74,7 @@ def check_init(spec: LoraSpec, quantization: str, base_is_local_safetensors: boo
     """Runtime half of the init rules: loftq needs the base's unquantised safetensors on disk.
 
     The quantisation rules (pissa needs a full-precision base, loftq a 4-bit one) are schema
-    rules in adapterctl.spec_rules, so `validate` reports them before any training starts.
+    rules in adapterctl.manifest.rules, so `validate` reports them before any training starts.
     """
     if spec.init_lora_weights == "loftq" and not base_is_local_safetensors:
         raise ManifestError(

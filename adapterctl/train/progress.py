@@ -108,7 +108,7 @@ class RichProgress(NoProgress):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         super().start(adapter, total_steps, first_step)
-        self.bar = Progress(
+        self.bar: Any = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),

@@ -22,12 +22,12 @@ from adapterctl import modeling
 from adapterctl.data import examples
 from adapterctl.errors import DataError, ManifestError
 from adapterctl.project import Project
+from adapterctl.runtime.quiet import quiet
+from adapterctl.runtime.threads import cpu_threads
 from adapterctl.train import attention, collate, lora, memory, save
 from adapterctl.train.base_cache import BaseCache
 from adapterctl.train.job import TrainJob
-from adapterctl.train.quiet import quiet
 from adapterctl.train.runs import Run
-from adapterctl.train.threads import cpu_threads
 
 
 class SFTRecipe:
@@ -53,8 +53,8 @@ class SFTRecipe:
         self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0")) if self.world_size > 1 else None
-        self.model = None
-        self.trainer = None
+        self.model: Any = None
+        self.trainer: Any = None
         self.resumed_from: int | None = None
 
     # ── setup ────────────────────────────────────────────────────────────────
@@ -63,6 +63,7 @@ class SFTRecipe:
 
         spec, train = self.spec, self.spec.train
         set_seed(train.seed)
+        assert spec.data is not None  # combinations are made by `combine`, never trained
         with quiet():
             self.data = examples.build(
                 self.project.root,
@@ -72,7 +73,7 @@ class SFTRecipe:
                 val_split=train.val_split,
                 seed=train.seed,
             )
-        # The schema requires val_split > 0 or val_data (spec_rules); this catches a split too small to yield rows.
+        # The schema requires val_split > 0 or val_data (manifest/rules.py); this catches a split too small to yield rows.
         if train.early_stopping_patience and self.data.val is None:
             raise ManifestError(
                 f"adapters.{spec.name}.train.early_stopping_patience needs val loss: set val_split > 0 or val_data"
@@ -157,7 +158,7 @@ class SFTRecipe:
         # Padding-free: rows laid end to end, position ids restarting per row (TRL only allows
         # that with packing, so the collator is ours; TRL's dataset preparation has already
         # truncated rows to max_length). See collate.py for the two layouts.
-        collator = None
+        collator: Any = None
         if used == "padding_free":
             pad = self.base.tokenizer.pad_token_id
             if collate.is_varlen(self.batching["attn_implementation"]):
@@ -185,10 +186,11 @@ class SFTRecipe:
         from transformers.trainer_callback import PrinterCallback
 
         self.trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; our sink reports progress
-        self.token_batches = None
+        self.token_batches: Any = None
         if self.by_tokens:
             from adapterctl.train.token_batches import TokenBatches
 
+            assert budget is not None  # by_tokens implies a budget
             self.token_batches = TokenBatches(self.trainer.train_dataset, budget, train.seed)
             self.trainer.train_dataset = self.token_batches
         self._adapter_dtype()
@@ -340,7 +342,7 @@ class SFTRecipe:
             "memory": {**self.plan.record(), "peak": memory.peak(self.device)},
             "save_dtype": train.save_dtype,
             "init_lora_weights": self.spec.lora.init_lora_weights,
-            "launcher": self.job.launcher,
+            "launcher": self.job.launcher.model_dump(),
             "loss_curve": self.run.curve_path.name,
             "history": curve.compact(points),
             "notices": [r["notice"] for r in (self.base.info.quantization, self.batching) if "notice" in r]

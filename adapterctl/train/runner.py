@@ -18,11 +18,12 @@ from typing import Any
 
 from adapterctl import manifest as manifest_mod
 from adapterctl import ui
-from adapterctl.errors import AdapterctlError, Interrupted, Terminated, UsageError
+from adapterctl.errors import AdapterctlError, Interrupted, ManifestError, Terminated, UsageError
 from adapterctl.project import Project
 from adapterctl.refs import short
 from adapterctl.train import runs
-from adapterctl.train.job import TrainJob
+from adapterctl.train.job import Launcher, TrainJob
+from adapterctl.versions.card import DataCheck, SweepInfo
 
 
 @dataclass
@@ -43,8 +44,8 @@ def prepare(
     overrides: list[str],
     *,
     progress: str,
-    launcher: dict[str, Any],
-    sweep: dict[str, Any] | None = None,
+    launcher: Launcher,
+    sweep: SweepInfo | None = None,
     force: bool = False,
 ) -> list[TrainJob]:
     """Resolve and validate every spec before anything trains: a typo in the last name fails fast.
@@ -61,7 +62,7 @@ def prepare(
         spec = m.adapter(name, parsed)
         mine = [p for p in problems if f"adapters.{name}." in p]
         if mine:
-            raise manifest_mod.ManifestError(mine[0])
+            raise ManifestError(mine[0])
         jobs.append(
             TrainJob.from_spec(
                 spec,
@@ -71,7 +72,7 @@ def prepare(
                 progress=progress,
                 launcher=launcher,
                 sweep=sweep,
-                data_check=gate.for_training(project, spec, m.base, force=force),
+                data_check=DataCheck.model_validate(gate.for_training(project, spec, m.base, force=force)),
             )
         )
     return jobs
@@ -115,7 +116,7 @@ def execute(project: Project, run: runs.Run, job: TrainJob, *, bases, resume: bo
     try:
         if _finished(run):
             return run.summary()  # finished before: only registration is left
-        if job.launcher.get("kind") == "accelerate":
+        if job.launcher.kind == "accelerate":
             from adapterctl.train import launch
 
             launch.run(project, run, job, resume=resume)
@@ -160,7 +161,7 @@ def register(
             message=message,
             training=summary,
             extra_files=extra_files,
-            card_extra={**({"data_check": job.data_check} if job.data_check else {}), **(card_extra or {})},
+            card_extra={**({"data_check": job.data_check.to_dict()} if job.data_check else {}), **(card_extra or {})},
         )
     except KeyboardInterrupt:
         error = Terminated if isinstance(sys.exc_info()[1], _SigTerm) else Interrupted
@@ -187,7 +188,7 @@ def train_all(
     from adapterctl.train.base_cache import BaseCache
 
     bases = BaseCache()
-    outcomes = []
+    outcomes: list[Outcome] = []
     with _sigterm_interrupts():
         return _train_each(
             project,
@@ -248,7 +249,13 @@ def _train_each(
             summary = execute(project, run, job, bases=bases, resume=resume)
             for notice in summary.get("notices", []):
                 ui.warn(f"{job.adapter}: {notice}")
-            outcome = Outcome(job.adapter, run.id, summary, sweep=job.sweep, notices=summary.get("notices", []))
+            outcome = Outcome(
+                job.adapter,
+                run.id,
+                summary,
+                sweep=job.sweep.to_dict() if job.sweep else None,
+                notices=summary.get("notices", []),
+            )
             if do_register:
                 outcome.version = register(project, run, job, message=message)
             outcomes.append(outcome)

@@ -16,7 +16,9 @@ from typing import Any
 from adapterctl import manifest
 from adapterctl.errors import ManifestError, UsageError
 from adapterctl.project import Project, atomic_write
+from adapterctl.train.job import Launcher
 from adapterctl.train.results import SweepResult, train_result
+from adapterctl.versions.card import SweepInfo
 
 MAX_CANDIDATES = 64
 
@@ -27,7 +29,9 @@ def new_id() -> str:
 
 def split_values(text: str) -> list[str]:
     """`1e-4,2e-4` → ["1e-4", "2e-4"]; commas inside [...], {...} or quotes do not split."""
-    parts, depth, quote, current = [], 0, "", []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote
@@ -104,13 +108,13 @@ def run(
     combos = expand(axes)
     jobs = []
     for i, combo in enumerate(combos, start=1):
-        info = {"id": sweep_id, "candidate": i, "of": len(combos), "params": params(combo)}
+        info = SweepInfo(id=sweep_id, candidate=i, of=len(combos), params=params(combo))
         jobs += runner.prepare(
             project,
             [name],
             overrides + combo,
             progress=progress,
-            launcher={"kind": "none", "num_processes": 1, "config": None},
+            launcher=Launcher(),
             sweep=info,
         )
     spec = jobs[0].adapter_spec()
@@ -122,7 +126,7 @@ def run(
     for rank_pos, index in reversed(list(enumerate(order, start=1))):
         outcome, job = outcomes[index], jobs[index]
         outcome.sweep = {
-            **job.sweep,
+            **(job.sweep.to_dict() if job.sweep else {}),
             "rank": rank_pos,
             "best": rank_pos == 1,
             "metric": "val_loss",
@@ -132,7 +136,7 @@ def run(
             project,
             runs.load(runs.runs_dir(project) / outcome.run_id),
             job,
-            message=message or f"{sweep_id} candidate {job.sweep['candidate']}",
+            message=message or f"{sweep_id} candidate {job.sweep.candidate if job.sweep else i}",
             card_extra={"sweep": outcome.sweep},
         )
     results = [train_result(outcomes[i]) for i in order]

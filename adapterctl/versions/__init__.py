@@ -12,6 +12,7 @@ This module is the package's public face: `versions.resolve(...)`, `versions.Ver
 from __future__ import annotations
 
 from adapterctl.faults import ENV_VAR as TEST_HOOK
+from adapterctl.refs import short
 from adapterctl.versions.adopt import import_folder
 from adapterctl.versions.card import SCHEMA_VERSION, Card, without_none
 from adapterctl.versions.card import dump as dump_card
@@ -27,7 +28,6 @@ from adapterctl.versions.register import (
     changing,
     record_metrics,
     recover,
-    recover_if_idle,
     register,
 )
 from adapterctl.versions.store import (
@@ -38,7 +38,6 @@ from adapterctl.versions.store import (
     log,
     read_card,
     resolve,
-    short,
     version_dir,
     weights_problem,
 )
@@ -62,7 +61,6 @@ __all__ = [
     "read_card",
     "record_metrics",
     "recover",
-    "recover_if_idle",
     "register",
     "resolve",
     "short",

@@ -2,7 +2,9 @@
 
 Cards written before `schema_version` existed carry `schema = 1` and load as version 1.
 Unknown keys are kept (a newer adapterctl's card survives a round trip through an older
-one), and every table a later feature fills (metrics, gates, eval) has a typed place.
+one), and every table a later feature fills (metrics, gates, eval, sweep, combine) has a
+typed place. Tables that were written as plain dicts before they were typed (`_Recorded`,
+see records.py) keep their keys in the order they were given, so card text stays the same.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from adapterctl import tomlread
 from adapterctl.errors import IntegrityError, MergeConflict, UsageError
+from adapterctl.records import Record
 from adapterctl.refs import short
 
 SCHEMA_VERSION = 2  # 1: `schema = 1`, untyped; 2: `schema_version`, this model
@@ -31,6 +34,99 @@ class _Table(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """The keys the file holds (or the code set), nothing defaulted."""
         return self.model_dump(exclude_none=True, exclude_unset=True)
+
+    def to_json(self) -> dict[str, Any]:  # ui.to_jsonable's hook
+        return self.to_dict()
+
+
+class _Recorded(Record, _Table):
+    """A card table that was a plain dict before it was typed: written in the order given."""
+
+
+Number = int | float  # int first: a whole number stays an int in the file
+
+
+class EvalEntry(_Recorded):
+    """metrics.evals.KEY: one eval of this version under one key (evaluation/results.card_entry)."""
+
+    eval_data: str = ""
+    eval_md5: str = ""
+    rows: int = 0
+    limit: int = 0
+    max_new_tokens: int | None = None
+    created: str = ""
+    seconds: Number | None = None
+    results: str = ""  # project-relative path of the per-row results file
+    metrics: dict[str, Number] = Field(default_factory=dict)
+    baseline: str = ""  # project-relative path of the base model's results under the same key
+
+
+class HumanEval(_Recorded):
+    """metrics.human_eval: the summary of a rated sheet (evaluation/sheets.summarise)."""
+
+    adapter: dict[str, dict[str, Number]] | None = None  # criterion → {mean, n}
+    base: dict[str, dict[str, Number]] | None = None
+    rows: int | None = None
+
+
+class Metrics(_Recorded):
+    """[metrics], filled by eval: scalar metrics by name (`rouge_l = 0.41`, or a table such as
+    `[metrics.val] loss = 2.5`, kept as extra keys), each eval's entry, and human ratings."""
+
+    evals: dict[str, EvalEntry] | None = None
+    human_eval: HumanEval | None = None
+
+    def scalars(self) -> dict[str, Any]:
+        """The metric values and tables, without `evals` and `human_eval`."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("evals", "human_eval")}
+
+
+class SweepInfo(_Recorded):
+    """[sweep] on a sweep candidate: which sweep, which candidate, and how it ranked."""
+
+    id: str = ""
+    candidate: int = 0
+    of: int = 0
+    params: dict[str, Any] = Field(default_factory=dict)  # the grid values of this candidate
+    rank: int | None = None  # 1 = best
+    best: bool | None = None
+    metric: str | None = None  # what ranked it: val_loss
+    value: Number | None = None
+
+
+class CombineInput(_Recorded):
+    name: str = ""
+    id: str = ""
+
+
+class CombineInfo(_Recorded):
+    """[combine] on a combination: its inputs, method, weights and density (merge/combine.py)."""
+
+    inputs: list[CombineInput] = Field(default_factory=list)
+    method: str = ""
+    weights: list[Number] = Field(default_factory=list)
+    density: Number | None = None
+
+
+class EvalRecord(_Recorded):
+    """[eval]: reserved for per-row scores, samples and settings; kept as written."""
+
+
+class SpecRecord(_Recorded):
+    """[spec]: the resolved AdapterSpec.to_dict() the version was trained from, kept as written
+    (older cards lack newer keys; manifest.spec_changes compares two of them)."""
+
+    name: str = ""
+    description: str = ""
+    data: str | None = None
+    eval_data: str | None = None
+    val_data: str | None = None
+    template: str | None = None
+    lora: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, Any] = Field(default_factory=dict)
+    eval: dict[str, Any] = Field(default_factory=dict)
+    gates: dict[str, str] = Field(default_factory=dict)
+    combine: dict[str, Any] | None = None
 
 
 class BaseFacts(_Table):
@@ -103,14 +199,14 @@ class Card(BaseModel):
     data: DataFacts = Field(default_factory=DataFacts)
     libraries: dict[str, str] = Field(default_factory=dict)
     training: Training = Field(default_factory=Training)
-    metrics: dict[str, Any] = Field(default_factory=dict)  # filled by eval: name → value or table
+    metrics: Metrics = Field(default_factory=Metrics)  # filled by eval
     gates: Gates | None = None  # filled by eval
-    eval: dict[str, Any] | None = None  # filled by eval: per-row scores, samples, settings
-    sweep: dict[str, Any] | None = None  # set on sweep candidates: id, candidate, rank, best, ...
+    eval: EvalRecord | None = None  # reserved for eval: per-row scores, samples, settings
+    sweep: SweepInfo | None = None  # set on sweep candidates
     parents: list[str] | None = None  # set on combinations: every input version, NAME@<id>
-    combine: dict[str, Any] | None = None  # set on combinations: inputs [{name, id}], method, weights, density
+    combine: CombineInfo | None = None  # set on combinations
     data_check: DataCheck | None = None  # set by train: the data check's summary and any override
-    spec: dict[str, Any] = Field(default_factory=dict)  # the resolved AdapterSpec.to_dict()
+    spec: SpecRecord = Field(default_factory=SpecRecord)  # the resolved AdapterSpec.to_dict()
     # sha256 of every file in the version folder, by relative path, written at registration;
     # cards from before it lack the table and are verified by the id alone.
     files: dict[str, str] | None = None
@@ -130,14 +226,13 @@ class Card(BaseModel):
     def ref(self) -> str:
         return f"{self.name}@{self.short}"
 
-    def evals(self) -> dict[str, dict[str, Any]]:
+    def evals(self) -> dict[str, EvalEntry]:
         """metrics.evals: eval key → entry (results file, baseline, created), entries with results only."""
-        found = self.metrics.get("evals") or {}
-        return {k: v for k, v in found.items() if isinstance(v, dict) and v.get("results")}
+        return {k: v for k, v in (self.metrics.evals or {}).items() if v.results}
 
     def human_eval(self) -> dict[str, Any]:
         """metrics.human_eval: the summary of an imported rating sheet, {} when none."""
-        return self.metrics.get("human_eval") or {}
+        return self.metrics.human_eval.to_dict() if self.metrics.human_eval else {}
 
     def loss_history(self) -> list[dict[str, Any]]:
         """training.history: the per-step loss curve, [] for imports and old cards."""
@@ -146,7 +241,7 @@ class Card(BaseModel):
     def scalar_metrics(self) -> dict[str, Any]:
         """Scalar metrics, one level of nesting flattened (`val.loss`), for tables."""
         out: dict[str, Any] = {}
-        for key, value in self.metrics.items():
+        for key, value in self.metrics.to_dict().items():
             if isinstance(value, dict):
                 out.update({f"{key}.{k}": v for k, v in value.items() if _is_number(v)})
             elif _is_number(value):
@@ -160,7 +255,8 @@ class Card(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """As the TOML file holds it: the keys it was read or built with, no nulls, schema first."""
         body = self.model_dump(exclude_none=True, exclude_unset=True)
-        return without_none({"schema_version": self.schema_version, **body})
+        data: dict[str, Any] = without_none({"schema_version": self.schema_version, **body})
+        return data
 
 
 def _is_number(value: Any) -> bool:

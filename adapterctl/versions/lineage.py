@@ -21,8 +21,8 @@ def new_card(
     vid: str,
     spec: AdapterSpec,
     message: str,
-    training: dict | None,
-    card_extra: dict | None,
+    training: dict[str, Any] | None,
+    card_extra: dict[str, Any] | None,
     *,
     parent: str,
 ) -> Card:

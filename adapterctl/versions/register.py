@@ -3,8 +3,8 @@
 Weights are staged and hashed first; then the folder is moved into place, dvc-added and
 pushed (when a remote is configured); the card is written last, atomically, and that makes
 the version visible. Any failure or kill before then leaves nothing behind: a pending
-marker names what was in flight, and the next state change (or a read-only command that
-finds the project idle) removes it.
+marker names what was in flight, and the next state change removes it, under the lock
+(`changes_state`). Read-only commands never delete anything.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ def register(
     *,
     spec: AdapterSpec,
     message: str = "",
-    training: dict | None = None,
+    training: dict[str, Any] | None = None,
     extra_files: Sequence[Path] = (),
-    card_extra: dict | None = None,
+    card_extra: dict[str, Any] | None = None,
 ) -> Version:
     """Adopt a PEFT save_pretrained folder as a version of NAME (see the module docstring).
     Same content again: the existing version is returned and nothing changes."""
@@ -199,25 +199,13 @@ def _write_leftovers(project: Project) -> list[Path]:
 
 @contextlib.contextmanager
 def changing(project: Project) -> Iterator[None]:
-    """Hold the project lock for a state change, first sweeping what interrupted ones left."""
+    """Hold the project lock for a state change, first sweeping what interrupted ones left.
+
+    The one lock path: ops/ wrap whole operations in it through `ops.changes_state`; the
+    layers below ops (registration here, eval's writes) enter it directly."""
     with project.lock():
         recover(project)
         yield
-
-
-def recover_if_idle(project: Project) -> None:
-    """`recover`, from read-only commands, when leftovers exist and no other process is
-    writing (a live registration holds the lock, and its files are not leftovers)."""
-    state = project.state_dir
-    if (
-        not any((state / "pending").glob("*.json"))
-        and not any((state / "staging").glob("*"))
-        and not _write_leftovers(project)
-    ):
-        return
-    with project.try_lock() as free:
-        if free:
-            recover(project)
 
 
 @contextlib.contextmanager
@@ -229,7 +217,7 @@ def _terminate_raises() -> Iterator[None]:
         yield
         return
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum: int, frame: object) -> None:  # noqa: ARG001
         raise Terminated("terminated: the registration was abandoned and nothing was registered")
 
     old = signal.signal(signal.SIGTERM, handler)

@@ -1,4 +1,4 @@
-"""`adapterctl validate` rejects the cross-field mistakes that `train` would reject (spec_rules):
+"""`adapterctl validate` rejects the cross-field mistakes that `train` would reject (manifest/rules.py):
 exit 2, one line naming the file, the line and the key path where the value is set."""
 
 from __future__ import annotations

@@ -25,9 +25,9 @@ def test_a_card_written_by_the_old_code_loads() -> None:
     assert card.data.train is not None and card.data.train.rows == 1000 and card.data.val is None
     assert card.data.role("eval").path == "evals/support.jsonl"
     assert card.training.source == "import" and card.training.get("from") == "/tmp/oldcard/ad"
-    assert card.metrics == {"rouge_l": 0.12, "val": {"loss": 2.5}}
+    assert card.metrics.to_dict() == {"rouge_l": 0.12, "val": {"loss": 2.5}} and card.metrics.evals is None
     assert card.gates is not None and card.gates.passed is False and card.gates.failed == ["rouge_l >= 0.3"]
-    assert card.spec["lora"]["r"] == 4 and card.seed == 42 and card.eval is None
+    assert card.spec.lora["r"] == 4 and card.seed == 42 and card.eval is None
 
 
 def test_an_old_card_round_trips_with_only_the_schema_key_renamed() -> None:
@@ -54,7 +54,8 @@ def test_new_cards_carry_the_schema_version_and_keep_unknown_keys(tmp_path: Path
         )
     )
     card = cards.load(path)
-    assert card.schema_version == 2 and card.extra("run_id") == "run-7" and card.eval == {"rows": 3}
+    assert card.schema_version == 2 and card.extra("run_id") == "run-7"
+    assert card.eval is not None and card.eval.to_dict() == {"rows": 3}
     assert card.training.steps == 2 and card.training.to_dict() == {"steps": 2}  # TOML has no null
     assert tomllib.loads(cards.dump(card))["future_table"] == {"k": 1}
 
@@ -79,4 +80,75 @@ def test_a_merge_conflict_in_a_card_gets_a_hint(tmp_path: Path) -> None:
     path = tmp_path / f"{vid}.toml"
     path.write_text(f'<<<<<<< HEAD\nid = "{vid}"\n=======\n')
     with pytest.raises(MergeConflict, match="merge conflict"):
+        cards.load(path)
+
+
+def _rich_card(vid: str) -> dict:
+    """A card with every typed table filled, keys in the order the writers give them."""
+    return {
+        "schema_version": cards.SCHEMA_VERSION,
+        "name": "s",
+        "id": vid,
+        "metrics": {
+            "val": {"loss": 2.5},
+            "rouge_l": 0.5,
+            "exact": 1,
+            "evals": {
+                "k1": {
+                    "eval_data": "evals/s.jsonl",
+                    "eval_md5": "m",
+                    "rows": 4,
+                    "limit": 0,
+                    "max_new_tokens": 32,
+                    "created": "2026-12-01T00:00:00Z",
+                    "seconds": 1.5,
+                    "results": "adapters/s/x.jsonl",
+                    "metrics": {"rouge_l": 0.5, "exact": 1},
+                    "baseline": "adapters/s/base.jsonl",
+                }
+            },
+            "human_eval": {"adapter": {"accuracy": {"mean": 3.2, "n": 4}}, "rows": 4},
+        },
+        "sweep": {
+            "id": "sw1",
+            "candidate": 2,
+            "of": 3,
+            "params": {"train.learning_rate": 0.001},
+            "rank": 1,
+            "best": True,
+        },
+        "combine": {"inputs": [{"name": "a", "id": "1"}], "method": "ties", "weights": [1.0, 0.5], "density": 0.5},
+        "spec": {"combine": {"method": "ties"}, "name": "s", "lora": {"r": 4}, "train": {}, "eval": {"samples": 3}},
+    }
+
+
+def test_every_card_table_is_typed_and_reads_back_byte_for_byte(tmp_path: Path) -> None:
+    vid = "ab" * 32
+    text = cards.dump(_rich_card(vid))
+    path = tmp_path / f"{vid}.toml"
+    path.write_text(text)
+    card = cards.load(path)
+    assert cards.dump(card) == text  # typing a table moved no line
+    entry = card.evals()["k1"]
+    assert isinstance(entry, cards.EvalEntry) and entry.rows == 4 and entry.metrics == {"rouge_l": 0.5, "exact": 1}
+    assert isinstance(entry.metrics["exact"], int)  # a whole number stays an int in the file
+    assert card.metrics.scalars() == {"val": {"loss": 2.5}, "rouge_l": 0.5, "exact": 1}
+    assert card.metrics.human_eval is not None and card.metrics.human_eval.adapter == {
+        "accuracy": {"mean": 3.2, "n": 4}
+    }
+    assert card.sweep is not None and card.sweep.best is True and card.sweep.candidate == 2
+    assert card.combine is not None and card.combine.inputs[0].name == "a" and card.combine.density == 0.5
+    assert card.spec.lora == {"r": 4} and card.spec.eval == {"samples": 3}
+    # no field of the card is an untyped table
+    untyped = [n for n, f in cards.Card.model_fields.items() if "dict[str, Any]" in str(f.annotation)]
+    assert untyped == []
+
+
+def test_a_mistyped_eval_entry_names_the_key(tmp_path: Path) -> None:
+    vid = "cd" * 32
+    data = _rich_card(vid)
+    data["metrics"]["evals"]["k1"]["rows"] = "many"
+    path = tmp_path / f"{vid}.toml"
+    path.write_text(cards.dump(data))
+    with pytest.raises(IntegrityError, match=r"metrics\.evals\.k1\.rows"):
         cards.load(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,29 @@ def test_every_schema_field_is_documented() -> None:
     ]
     undocumented = [f"{m.__name__}.{k}" for m in models for k, f in m.model_fields.items() if not f.description]
     assert undocumented == []
+
+
+def test_a_spec_dumps_and_loads_itself_data_checks_included(project: Path) -> None:
+    text = GOOD + '\n[adapters.support.data_checks]\npii = "error"\nnear_duplicate_threshold = 0.9\n'
+    spec = load_text(project, text).adapter("support", manifest.parse_overrides(["train.learning_rate=1e-3"]))
+    dumped = spec.dump()
+    assert dumped["data_checks"]["pii"] == "error" and dumped["data_checks"]["schema"] == "error"
+    assert "data_checks" not in spec.to_dict()  # the card's [spec] and the hash stay as they were
+    again = manifest.AdapterSpec.load(json.loads(json.dumps(dumped)))  # as run.json stores it
+    assert again == spec
+    assert manifest.spec_hash(again, project) == manifest.spec_hash(spec, project)
+
+
+def test_one_definition_of_what_changed(project: Path) -> None:
+    m = load_text(project, GOOD)
+    old = m.adapter("support").to_dict()
+    new = load_text(project, GOOD.replace("r = 8", "r = 4")).adapter("support").to_dict()
+    new_desc = {**old, "description": "changed"}
+    everything = [(c.key, c.old, c.new) for c in manifest.spec_changes(old, new_desc)]
+    assert everything == [("description", "", "changed")]
+    assert manifest.spec_changes(old, new_desc, weights_only=True) == []  # how it is judged is not the version
+    changed = manifest.spec_changes(old, new, weights_only=True)
+    assert [(c.key, c.old, c.new) for c in changed] == [("lora.r", 8, 4)]
+    # the hash moves exactly when the weight material does
+    assert manifest.weight_material(old) != manifest.weight_material(new)
+    assert manifest.weight_material(old) == manifest.weight_material(new_desc)

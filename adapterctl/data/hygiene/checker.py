@@ -162,7 +162,7 @@ def _run(
 
 
 def _counts(found: list[Problem], settings: DataCheckSpec) -> dict[str, Any]:
-    checks = {c: {"severity": settings.severity(c), "problems": 0} for c in CHECKS}
+    checks: dict[str, dict[str, Any]] = {c: {"severity": settings.severity(c), "problems": 0} for c in CHECKS}
     for p in found:
         checks[p.check]["problems"] += 1
     errors = sum(p.severity == ERROR for p in found)

@@ -102,6 +102,7 @@ def _near_index(texts: Texts, order: list[int], threshold: float) -> tuple[NearI
     found = []
     sig = minhash.as_minhash(index.signatures[0], perms) if order else None
     for i in order:
+        assert sig is not None  # made above whenever there is an order
         sig.hashvalues = index.signatures[i]  # one MinHash, refilled: constructing 100k costs seconds
         match = index.similar(index.signatures[i], index.lsh.query(sig))
         if match:
@@ -140,6 +141,7 @@ def leakage(train: Texts, heldout: Texts, index: NearIndex | None) -> list[Probl
     signatures = minhash.signatures([heldout.full(j) for j in range(len(heldout))], index.hasher)
     probe = minhash.as_minhash(signatures[0], index.perms) if len(signatures) else None
     for j, signature in enumerate(signatures):
+        assert probe is not None  # made above whenever there are signatures
         probe.hashvalues = signature
         reps = index.lsh.query(probe)
         group = [m for rep in reps for m in (rep, *index.members[rep])]

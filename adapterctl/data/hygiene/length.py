@@ -29,7 +29,7 @@ def load_tokenizer(project: Project, base: BaseSection) -> tuple[Any, str | None
         source, kind = modeling.base_source(project, base)
     except StorageError as exc:
         return None, str(exc)
-    from adapterctl.train.quiet import quiet
+    from adapterctl.runtime.quiet import quiet
 
     with quiet():
         from transformers import AutoTokenizer
@@ -64,6 +64,7 @@ def check(
     problems = []
     for i in long:
         prompt, total = counts[i]
+        assert prompt is not None  # counted above for every long row
         if prompt >= max_length:
             message = (
                 f"{total} tokens > max_length {max_length}, and the prompt alone is {prompt}: "

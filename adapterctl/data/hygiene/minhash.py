@@ -38,7 +38,7 @@ class Hasher:
 
 def shingle_hashes(word_hashes: np.ndarray) -> np.ndarray:
     """uint32 hashes of the word 3-grams (of the whole text, when it has fewer than 3 words)."""
-    w = word_hashes.astype(np.uint32)
+    w: np.ndarray = word_hashes.astype(np.uint32)
     if len(w) >= 3:
         return w[:-2] * _M1 + w[1:-1] * _M2 + w[2:]
     if len(w) == 2:
@@ -57,7 +57,7 @@ def _all_shingles(texts: list[str], hasher: Hasher) -> tuple[np.ndarray, np.ndar
     per_text = [hasher.words(t) for t in texts]
     lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
     words = np.fromiter((h for ws in per_text for h in ws), dtype=np.uint32, count=int(lengths.sum()))
-    owner = np.repeat(np.arange(len(texts)), lengths)
+    owner: np.ndarray = np.repeat(np.arange(len(texts)), lengths)
     # 3-grams over the concatenation, keeping those whose three words belong to one text.
     keep = owner[:-2] == owner[2:] if len(words) >= 3 else np.zeros(0, dtype=bool)
     grams = (words[:-2] * _M1 + words[1:-1] * _M2 + words[2:])[keep] if len(words) >= 3 else words[:0]
@@ -80,7 +80,7 @@ def signatures(texts: list[str], hasher: Hasher) -> np.ndarray:
     flat, counts = _all_shingles(texts, hasher)
     flat = _fmix(flat, 32)
     a, b = permutations()
-    out = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
+    out: np.ndarray = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
     ends = np.cumsum(counts)
     starts = ends - counts
     row = 0

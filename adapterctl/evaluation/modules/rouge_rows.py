@@ -32,7 +32,7 @@ class RougeRows(evaluate.Metric):
 
     def _compute(self, predictions, references, use_stemmer=False):
         scorer = rouge_scorer.RougeScorer(list(TYPES), use_stemmer=use_stemmer)
-        out = {t: [] for t in TYPES}
+        out: dict[str, list[float]] = {t: [] for t in TYPES}
         for prediction, reference in zip(predictions, references, strict=True):
             scores = scorer.score(reference, prediction)
             for t in TYPES:

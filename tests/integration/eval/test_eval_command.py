@@ -45,14 +45,14 @@ def test_eval_stores_results_beside_the_card_and_reuses_them(small: Path, traine
 
     project = Project(small)
     version = versions.resolve(project, "support")
-    entry = version.card.metrics["evals"][e["key"]]
-    assert entry["rows"] == EVAL_ROWS and entry["results"] == e["results"] and (small / e["results"]).is_file()
-    assert version.card.metrics["rouge_l"] == e["metrics"]["rouge_l"]
+    entry = (version.card.metrics.evals or {})[e["key"]]
+    assert entry.rows == EVAL_ROWS and entry.results == e["results"] and (small / e["results"]).is_file()
+    assert version.card.metrics.scalars()["rouge_l"] == e["metrics"]["rouge_l"]
     assert version.card.gates.passed is False and version.card.gates.get("rules") == {"rouge_l": ">= 0.2"}
     stored = results.read(small / e["results"])
     assert stored.subject == vid and len(stored.rows) == EVAL_ROWS
     assert all(r["output"] is not None and r["reference"] and "### Answer:" in r["prompt"] for r in stored.rows)
-    assert (small / entry["baseline"]).is_file()
+    assert (small / entry.baseline).is_file()
 
     again = cli("eval", "support", "--json", cwd=small)
     assert again.exit_code == 1 and json.loads(again.stdout)[0]["cached"] is True
@@ -112,7 +112,7 @@ def test_gates_decide_deploy(small: Path, trained, cli, monkeypatch) -> None:
     forced = cli("deploy", "support", "--env", "prod", "--force", "-m", "hotfix", cwd=small)
     assert forced.exit_code == 0, forced.stderr
     move = environments.load(Project(small))["prod"]["support"].moves[-1]
-    assert move["forced"] is True and move["message"].startswith("hotfix [forced: support@")
+    assert move.forced is True and move.message.startswith("hotfix [forced: support@")
 
 
 def test_train_evaluates_each_new_version_unless_told_not_to(small: Path, cli) -> None:
@@ -149,13 +149,15 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
     refused = cli("eval", "support", "--import-sheet", str(bad), cwd=small)
     assert refused.exit_code == 2 and "adapter_style is '7'; ratings are whole numbers 1-5" in refused.stderr
     assert cli("eval", "support", "--import-sheet", str(sheet), cwd=small).exit_code == 0
-    summary = versions.resolve(Project(small), "support").card.metrics["human_eval"]
-    assert summary["adapter"]["accuracy"] == {
+    summary = versions.resolve(Project(small), "support").card.metrics.human_eval
+    assert summary is not None and summary.adapter is not None
+    assert summary.adapter["accuracy"] == {
         "mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
         "n": EVAL_ROWS,
     }
-    assert summary["adapter"]["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1} and summary["base"]["safety"]["mean"] == 2.0
-    assert "safety" not in summary["adapter"]
+    assert summary.adapter["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1}
+    assert summary.base is not None and summary.base["safety"]["mean"] == 2.0
+    assert "safety" not in summary.adapter
     cli("eval", f"support@{first[:12]}", cwd=small)
     diff = cli("diff", f"support@{first[:12]}", "support", "--md", cwd=small).stdout
     assert "### Human ratings (1-5)" in diff and "| adapter | style | 4 | 7 |" in diff

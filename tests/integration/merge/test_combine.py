@@ -42,7 +42,7 @@ def test_ties_combination_of_the_example_adapters(project: Path, cli) -> None:
     assert data["id"] == both.id and data["declared"]
     assert both.card.parents == [f"support@{support.id}", f"docs@{docs.id}"]
     assert both.card.parent == ""  # the first version of `both`
-    assert both.card.combine["method"] == "ties" and both.card.combine["density"] == 0.5
+    assert both.card.combine is not None and both.card.combine.method == "ties" and both.card.combine.density == 0.5
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(project / BASE), str(both.path))
     assert model.peft_config["default"].r == json.loads((support.path / "adapter_config.json").read_text())["r"]
     assert {r.name: r.state for r in api.status(p)}["both"] == "up to date"

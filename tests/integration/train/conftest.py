@@ -34,6 +34,7 @@ def project(demo: Path) -> Project:
 def train_unregistered(project: Project):
     """Train adapters through the real runner, stopping short of registration; returns Outcomes."""
     from adapterctl.train import runner
+    from adapterctl.train.job import Launcher
 
     def run(*names: str, overrides: list[str] = (), progress: str = "none"):
         jobs = runner.prepare(
@@ -41,7 +42,7 @@ def train_unregistered(project: Project):
             list(names),
             [*FAST, *overrides],
             progress=progress,
-            launcher={"kind": "none", "num_processes": 1, "config": None},
+            launcher=Launcher(),
         )
         return runner.train_all(project, jobs, do_register=False)
 

@@ -8,6 +8,7 @@ import pytest
 from helpers import FAST
 
 from adapterctl.train import runner, runs
+from adapterctl.train.job import Launcher
 from adapterctl.train.recipe import SFTRecipe
 
 
@@ -18,7 +19,7 @@ def test_training_steps_never_run_the_full_lm_head(project) -> None:
         ["support"],
         [*FAST, "train.max_steps=2", "train.val_split=0.0"],
         progress="none",
-        launcher={"kind": "none", "num_processes": 1, "config": None},
+        launcher=Launcher(),
     )
     recipe = SFTRecipe(project, runs.create(project, "support", job.to_dict()), job)
     recipe.setup()

@@ -35,10 +35,10 @@ def test_train_through_the_cli_shows_no_bitsandbytes_kernel_warning(demo: Path) 
 
 def test_the_filter_drops_only_that_record(caplog: pytest.LogCaptureFixture) -> None:
     """Machine-independent half: the record itself (other CPUs never emit it) is dropped by the
-    filter `adapterctl.train.quiet` installs on import; other bitsandbytes warnings still pass."""
+    filter `adapterctl.runtime.quiet` installs on import; other bitsandbytes warnings still pass."""
     import logging
 
-    import adapterctl.train.quiet  # noqa: F401 - installs the filter
+    import adapterctl.runtime.quiet  # noqa: F401 - installs the filter
 
     logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
     with caplog.at_level(logging.WARNING, logger=logger.name):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from adapterctl.train import precision
+from adapterctl.runtime import precision
 
 
 def test_norms_compute_in_float32_and_return_the_input_dtype() -> None:

@@ -46,9 +46,9 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     assert f"support: version {version.short}" in result.stderr
     # train evaluated it: the example's gate (rouge_l >= 0.2) passes and ROUGE-L beats the base model's.
     assert f"{version.ref}: gates passed" in result.stderr
-    [evaluated] = version.card.metrics["evals"].values()
-    base_rouge = json.loads((example_project / evaluated["baseline"]).read_text().splitlines()[0])["metrics"]["rouge_l"]
-    assert version.card.metrics["rouge_l"] >= 0.2 > base_rouge
+    [evaluated] = (version.card.metrics.evals or {}).values()
+    base_rouge = json.loads((example_project / evaluated.baseline).read_text().splitlines()[0])["metrics"]["rouge_l"]
+    assert version.card.metrics.scalars()["rouge_l"] >= 0.2 > base_rouge
 
     ours, tokenizer = modeling.load_version(project, "support")
     base = AutoModelForCausalLM.from_pretrained(example_project / "models/tiny-base")
@@ -199,6 +199,6 @@ def test_sweep_ranks_candidates_and_marks_the_best(demo: Path, cli) -> None:
     assert ranked[0]["val_loss"]["final"] < ranked[1]["val_loss"]["final"]
     project = Project(demo)
     latest = versions.resolve(project, "support")
-    assert latest.id == sweep["best"] and latest.card.sweep["best"] is True
-    assert latest.card.sweep["id"] == sweep["sweep_id"] == ranked[1]["sweep"]["id"]
+    assert latest.id == sweep["best"] and latest.card.sweep is not None and latest.card.sweep.best is True
+    assert latest.card.sweep.id == sweep["sweep_id"] == ranked[1]["sweep"]["id"]
     assert len(versions.log(project, "support")) == 2

@@ -152,9 +152,9 @@ def test_an_old_adapterctl_lock_is_read_and_migrated_on_the_next_deploy(project:
     assert not (project / "adapterctl.lock").exists()
     p = Project(project)
     envs = environments.load(p)
-    assert [m["message"] for m in envs["prod"]["support"].moves] == ["go live", "", "after migration"]
+    assert [m.message for m in envs["prod"]["support"].moves] == ["go live", "", "after migration"]
     assert envs["prod"]["support"].version == third.id
-    assert envs["staging"]["support"].version == first.id and envs["staging"]["support"].moves[0]["forced"] is True
+    assert envs["staging"]["support"].version == first.id and envs["staging"]["support"].moves[0].forced is True
     assert environments.previous(envs["prod"]["support"]) == second.id
     assert cli("rollback", "support", "--env", "prod", cwd=project).exit_code == 0
     assert versions.resolve(p, "support@prod").id == second.id

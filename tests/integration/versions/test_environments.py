@@ -59,7 +59,7 @@ def test_rollback_walks_back_the_deploy_path_and_then_stops(project: Path, impor
 
 def test_previous_target_replays_moves() -> None:
     def pointer(*targets: str) -> environments.Pointer:
-        return environments.Pointer("prod", "x", targets[-1], [{"to": t} for t in targets])
+        return environments.Pointer("prod", "x", targets[-1], [environments.Move(to=t) for t in targets])
 
     assert environments.previous(pointer("a")) is None
     assert environments.previous(pointer("a", "b")) == "a"
@@ -93,14 +93,14 @@ def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli)
         {"rouge_l": 0.12, "val": {"loss": 2.5}},
         gates={"passed": False, "failed": ["rouge_l >= 0.2"]},
     )
-    assert versions.resolve(Project(project), v.ref).card.metrics == {"rouge_l": 0.12, "val": {"loss": 2.5}}
+    assert versions.resolve(Project(project), v.ref).card.metrics.to_dict() == {"rouge_l": 0.12, "val": {"loss": 2.5}}
     log = json.loads(cli("log", "support", "--json", cwd=project).stdout)
     assert log[0]["metrics"] == {"rouge_l": 0.12, "val.loss": 2.5}
     assert "rouge_l=0.12" in cli("log", "support", cwd=project).stdout
     result = cli("deploy", v.ref, "--env", "prod", cwd=project)
     assert result.exit_code == 1 and "failed its eval gates (rouge_l >= 0.2)" in result.stderr
     assert cli("deploy", v.ref, "--env", "prod", "--force", cwd=project).exit_code == 0
-    assert environments.load(Project(project))["prod"]["support"].moves[-1]["forced"] is True
+    assert environments.load(Project(project))["prod"]["support"].moves[-1].forced is True
 
 
 def test_flipped_byte_is_refused_by_deploy_and_resolve_and_pull_repairs_it(

@@ -59,8 +59,9 @@ def test_registration_killed_midway_leaves_log_unchanged_and_nothing_orphaned(
     proc.wait(timeout=30)
 
     assert [v.id for v in versions.log(Project(project), "support")] == [one_version.id]
-    result = cli("log", "support", "--json", cwd=project)  # the next command sweeps the leftovers
+    result = cli("log", "support", "--json", cwd=project)  # a reader reads past the leftovers
     assert result.exit_code == 0 and [e["id"] for e in json.loads(result.stdout)] == [one_version.id]
+    assert cli("gc", cwd=project).exit_code == 0  # the next state change sweeps them, under the lock
     _assert_nothing_orphaned(project, [one_version], git)
 
     again = versions.import_folder(Project(project), "support", adapters[1])  # and it can be registered after all

@@ -12,7 +12,7 @@ SIGKILL after a random, seeded fraction of its run time (or lets it finish), and
 - no orphan card: every card's weights are in the workspace, the DVC cache or the remote;
 - no lost pointer: every environment points at a version whose card exists;
 - no temporary file of a killed card or pointer write is left in adapters/ or environments/
-  (the next command sweeps them; `git add -A` would commit them);
+  (the next state-changing command sweeps them; `git add -A` would commit them);
 - no traceback from a command that was allowed to finish.
 
 Rounds and seed: ADAPTERCTL_KILL_ROUNDS (default 50), ADAPTERCTL_KILL_SEED (default 8).
@@ -161,6 +161,9 @@ class Loop:
 
         root = str(self.root)
         remote = storage.remote_name(self.root)
+        swept = _invoke("gc", "-C", root)  # a state change: sweeps what a killed writer left, under the lock
+        if swept.exit_code != 0:
+            bad(f"gc exited {swept.exit_code}: {swept.stderr.strip()}")
         envs = _invoke("envs", "--json", "-C", root)
         if envs.exit_code != 0:
             bad(f"envs exited {envs.exit_code}: {envs.stderr.strip()}")
@@ -172,11 +175,11 @@ class Loop:
             return
         latest = {s["name"]: s["latest"] for s in json.loads(status.stdout)}
         for name in NAMES:
-            log = _invoke("log", name, "--json", "-C", root)  # also sweeps what a killed writer left
+            log = _invoke("log", name, "--json", "-C", root)
             state = self.p.state_dir
             leftovers = [*(state / "pending").glob("*"), *(state / "staging").glob("*")]
             if leftovers:
-                bad(f"log did not sweep what the killed command left: {[self.p.relpath(x) for x in leftovers]}")
+                bad(f"gc did not sweep what the killed command left: {[self.p.relpath(x) for x in leftovers]}")
             ids = [e["id"] for e in json.loads(log.stdout)] if log.exit_code == 0 else []
             if log.exit_code != 0 and "has no versions yet" not in log.stderr:
                 bad(f"log {name} exited {log.exit_code}: {log.stderr.strip()}")
@@ -201,7 +204,7 @@ class Loop:
                     bad(f"lost pointer: {env} → {name}@{vid[:12]}, which has no card")
                     continue
                 self.check_resolve(bad, _invoke("resolve", f"{name}@{env}", "--json", "-C", root), f"{name}@{env}", vid)
-        # finding F3: status/log (above) found the lock free and swept what killed writes left
+        # finding F3: gc (above) took the lock and swept what killed writes left
         unswept = [x for x in self.workspace_debris() if x.startswith(("adapters/", "environments/"))]
         if unswept:
             bad(f"temporary files of killed card/pointer writes were not swept: {unswept}")

@@ -128,8 +128,8 @@ def test_register_for_training_records_spec_summary_extras(project: Path, adapte
     )
     assert (v.path / "loss_curve.png").read_bytes() == b"\x89PNG fake"
     assert v.card.training.to_dict() == {"steps": 30, "train_loss": 1.25}  # TOML has no null
-    assert v.card.extra("run_id") == "run-7" and v.card.metrics == {}
-    assert v.card.spec["lora"]["r"] == 16 and v.card.spec_hash == manifest.spec_hash(spec, project)
+    assert v.card.extra("run_id") == "run-7" and v.card.metrics.to_dict() == {}
+    assert v.card.spec.lora["r"] == 16 and v.card.spec_hash == manifest.spec_hash(spec, project)
     assert versions.resolve(p, "support").id == v.id
 
 
@@ -141,6 +141,7 @@ def test_show_prints_the_card_for_a_ref_and_the_spec_with_latest_for_a_name(
     assert card["id"] == v.id and card["message"] == "m1" and card["local"] is True
     spec = json.loads(cli("show", "support", "--json", cwd=project).stdout)
     assert spec["latest"] == v.id and spec["lora"]["r"] == 16
+    assert spec["data_checks"]["leakage"] == "error"  # the data-check settings travel with the spec
     human = cli("show", "support@~0", cwd=project)
     assert human.exit_code == 0 and f"support@{v.id[:12]}" in human.stdout and "[spec.lora]" in human.stdout
     assert json.loads(cli("show", "docs", "--json", cwd=project).stdout)["latest"] is None

@@ -1,7 +1,8 @@
 """Finding F3: a card or pointer write killed part-way leaves atomic_write's temporary file
 (`.NAME.XXXXXXXX.tmp`) in adapters/NAME/ or environments/ENV/, where `git add -A` (or the
-README's `git add adapters/NAME`) would commit it. The next command that takes, or finds free,
-the project lock sweeps them; nothing else is touched, and nothing while a writer holds it."""
+README's `git add adapters/NAME`) would commit it. The next state-changing command sweeps them
+when it takes the project lock (`gc`, even a dry run, is the one to run for that); nothing else
+is touched, and nothing while a writer holds it. Read-only commands delete nothing (issue 18)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _wait_for(proc: subprocess.Popen, text: str) -> None:
     raise AssertionError(f"exited {proc.returncode} before printing {text!r}:\n{''.join(seen)}")
 
 
-def test_temporary_files_of_killed_card_and_pointer_writes_are_swept_by_the_next_command(
+def test_temporary_files_of_killed_card_and_pointer_writes_are_swept_by_the_next_state_change(
     project: Path, imported, run
 ) -> None:
     (first,) = imported(1)
@@ -44,9 +45,11 @@ def test_temporary_files_of_killed_card_and_pointer_writes_are_swept_by_the_next
     for path in mine:
         path.write_text("mine")
 
-    result = run("log", "support", "--json", cwd=project)  # a read-only command, the lock free
+    result = run("log", "support", "--json", cwd=project)  # a read-only command: reads past them
     assert result.returncode == 0, result.stderr
     assert [e["id"] for e in json.loads(result.stdout)] == [first.id]
+    assert card.exists() and pointer.exists()
+    assert run("gc", cwd=project).returncode == 0  # a state change (a dry run): sweeps under the lock
     assert not card.exists() and not pointer.exists()
     assert all(path.read_text() == "mine" for path in mine)
     assert run("resolve", "support@prod", "--json", cwd=project).returncode == 0
@@ -67,7 +70,7 @@ def test_a_temporary_file_is_left_alone_while_a_writer_holds_the_lock(
         writer.kill()
         writer.wait(timeout=30)
     assert not card.exists(), "the writer did not sweep a dead writer's file when it took the lock"
-    assert run("log", "support", cwd=project).returncode == 0  # the writer is dead: now it is swept
+    assert run("gc", cwd=project).returncode == 0  # the writer is dead: the next state change sweeps it
     assert not live.exists()
 
 
@@ -77,5 +80,38 @@ def test_a_folder_linked_outside_the_project_is_not_swept(project: Path, importe
     outside.mkdir()
     theirs = _killed_write(outside, "x.toml", "not ours")
     (project / "adapters" / "linked").symlink_to(outside, target_is_directory=True)
-    run("log", "support", cwd=project)
+    run("gc", cwd=project)
     assert theirs.exists()
+
+
+def test_read_commands_delete_nothing_while_leftovers_exist(project: Path, imported, adapters: list[Path], run) -> None:
+    """status, log, resolve, show and envs take no lock and never run recovery: every leftover
+    of killed writes (temp files, a pending marker, a staged copy) is still there after them."""
+    (first,) = imported(1)
+    assert run("deploy", first.ref, "--env", "prod", cwd=project).returncode == 0
+    state = project / ".adapterctl"
+    (state / "pending").mkdir(parents=True, exist_ok=True)
+    (state / "staging" / "x").mkdir(parents=True, exist_ok=True)
+    leftovers = [
+        _killed_write(project / "adapters" / "support", f"{first.id}.toml", 'id = "half a'),
+        _killed_write(project / "environments" / "prod", "support.toml", 'version = "half a'),
+        state / "pending" / f"support-{'0' * 64}.json",
+        state / "staging" / "x" / "adapter_config.json",
+    ]
+    leftovers[2].write_text(json.dumps({"name": "support", "id": "0" * 64}))
+    leftovers[3].write_text("{}")
+    before = sorted(str(p.relative_to(project)) for p in project.rglob("*") if ".git" not in p.parts)
+    for args in (
+        ["status", "--json"],
+        ["log", "support", "--json"],
+        ["resolve", "support@prod", "--json"],
+        ["show", "support@prod", "--json"],
+        ["envs", "--json"],
+    ):
+        result = run(*args, cwd=project)
+        assert result.returncode == 0, f"{args}: {result.stderr}"
+    after = sorted(str(p.relative_to(project)) for p in project.rglob("*") if ".git" not in p.parts)
+    assert after == before
+    assert all(p.exists() for p in leftovers)
+    assert run("gc", cwd=project).returncode == 0
+    assert not any(p.exists() for p in leftovers)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from adapterctl.manifest import AdapterSpec
+    from adapterctl.manifest.model import AdapterSpec
 
 
 class Violation(NamedTuple):
