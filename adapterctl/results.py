@@ -82,6 +82,7 @@ class LogEntry:
     metrics: dict[str, Any]  # the card's scalar metrics (filled by eval)
     environments: list[str]  # environments serving this version
     path: str
+    any_base: bool = False  # imported with --any-base: its own config named another base
 
 
 @dataclass

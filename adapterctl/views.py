@@ -100,6 +100,7 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
             metrics=v.card.scalar_metrics(),
             environments=serving.get(v.id, []),
             path=str(v.path),
+            any_base=bool(v.card.training.any_base),
         )
         for v in history[:limit]
     ]
