@@ -69,7 +69,7 @@ def log(
                     ", ".join(e.environments),
                     _metrics(e.metrics),
                     short(e.parent) or "-",
-                    f"{e.message} [imported with --any-base]" if e.any_base else e.message,
+                    f"{e.message} (imported with --any-base)" if e.any_base else e.message,
                 )
                 for e in rows
             ],

@@ -275,6 +275,7 @@ def evaluate_one(
 ) -> VersionEval:
     started = time.monotonic()
     spec = m.adapter(version.name)
+    models.admit(version)  # before any model runs: refused versions cost nothing
     es = eval_set(project, spec, limit)
     base = base_result(project, es, models)
     version, result, cached = version_result(project, es, version, models, force=force)

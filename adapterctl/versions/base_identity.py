@@ -56,7 +56,8 @@ class BaseInUse:
         why = mismatch(version.card.base.to_dict(), self.fingerprint)
         if why:
             raise IntegrityError(
-                f"{version.ref} was trained on another base than {self.model} here ({why}); {_way_out(version)}"
+                f"{version.ref}: its card records another base than {self.model} here (card vs here: {why}); "
+                f"{_way_out(version)}"
             )
 
     def check_structure(self, version: Version) -> None:
