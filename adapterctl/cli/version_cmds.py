@@ -24,7 +24,7 @@ def import_(
         False,
         "--any-base",
         help="Accept a base_model_name_or_path that differs from the manifest's base "
-        "(tensor shapes are still checked).",
+        "(the structural check still runs; the card records the override).",
     ),
     project: Path = PROJECT,
     as_json: bool = JSON,

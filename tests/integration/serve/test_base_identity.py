@@ -3,6 +3,7 @@ base is not the one the server loaded is refused with both hashes, and never ans
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -67,3 +68,22 @@ def test_a_move_to_a_version_on_another_base_is_refused_and_the_old_one_keeps_se
         server.stop()
     refusal = next(line for line in server.stderr().splitlines() if f"refused support@{v2.id[:12]}" in line)
     assert loaded_hash in refusal and v2.card.base.hash in refusal
+
+
+def test_vllm_sync_never_loads_a_version_on_another_base(_example_template, peft_adapters, tmp_path, cli) -> None:
+    from vllm_standin import VllmStandIn
+
+    root, (v1,) = make_project(_example_template, tmp_path / "demo", peft_adapters, n=1, deploy=False)
+    manifest = root / "adapterctl.toml"
+    with VllmStandIn() as vllm:
+        manifest.write_text(manifest.read_text() + f'\n[environments.prod]\nserver = "{vllm.url}"\nengine = "vllm"\n')
+        assert cli("deploy", v1.ref, "--env", "prod", cwd=root).exit_code == 0
+        assert vllm.adapters
+    build_tiny_model(root / BASE, seed=5)
+    with VllmStandIn() as restarted:  # a fresh vLLM server on the changed base
+        manifest.write_text(manifest.read_text().replace(vllm.url, restarted.url))
+        result = cli("sync", "--env", "prod", "--json", cwd=root)
+        assert result.exit_code == 1, result.output
+        error = json.loads(result.stdout)["adapters"][0]["error"]
+        assert v1.card.base.hash in error and _base_hash(root) in error
+        assert not [c for c in restarted.calls if c[0] == "load"] and restarted.adapters == {}
