@@ -93,6 +93,21 @@ def test_import_refuses_nan_and_infinite_weights(project: Path, adapters: list[P
     assert not versions.log(Project(project), "support")
 
 
+def test_registration_after_training_refuses_a_run_that_diverged(
+    project: Path, adapters: list[Path], tmp_path: Path
+) -> None:
+    """`train` registers its run folder through `versions.register`, as here: a run whose
+    weights went NaN is refused, named by its folder, and no version appears."""
+    from adapterctl import manifest
+    from adapterctl.errors import IntegrityError
+
+    run_dir = _copy(adapters[0], tmp_path / "runs" / "r1" / "adapter", value=math.nan)
+    spec = manifest.load(project / "adapterctl.toml").adapter("support")
+    with pytest.raises(IntegrityError, match=r"runs/r1/adapter: adapter_model.safetensors: tensor .* NaN"):
+        versions.register(Project(project), "support", run_dir, spec=spec, training={"steps": 3})
+    assert not versions.log(Project(project), "support")
+
+
 def test_a_broken_version_registered_earlier_is_refused_by_deploy_export_and_pull(
     project: Path, adapters: list[Path], tmp_path: Path, planted, cli, run
 ) -> None:
