@@ -265,6 +265,7 @@ def load_version(project: Project, ref: str, *, quantization: str = "none", dev:
     from adapterctl import manifest, versions
 
     version = versions.resolve(project, ref, verify=True)
+    versions.card_base(project, version).admit(version)
     current = manifest.load(project.manifest_path).base
     recorded = version.card.base
     base = current.model_copy(update={k: getattr(recorded, k) for k in ("model", "revision") if getattr(recorded, k)})

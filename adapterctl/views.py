@@ -57,6 +57,7 @@ class LogEntry:
     metrics: dict[str, Any]  # the card's scalar metrics (filled by eval)
     environments: list[str]  # environments serving this version
     path: str
+    any_base: bool = False  # imported with --any-base: its own config named another base
 
 
 @dataclass
@@ -162,6 +163,7 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
             metrics=v.card.scalar_metrics(),
             environments=serving.get(v.id, []),
             path=str(v.path),
+            any_base=bool(v.card.training.any_base),
         )
         for v in history[:limit]
     ]

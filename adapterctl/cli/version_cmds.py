@@ -24,7 +24,7 @@ def import_(
         False,
         "--any-base",
         help="Accept a base_model_name_or_path that differs from the manifest's base "
-        "(tensor shapes are still checked).",
+        "(the structural check still runs; the card records the override).",
     ),
     project: Path = PROJECT,
     as_json: bool = JSON,
@@ -69,7 +69,7 @@ def log(
                     ", ".join(e.environments),
                     _metrics(e.metrics),
                     short(e.parent) or "-",
-                    e.message,
+                    f"{e.message} (imported with --any-base)" if e.any_base else e.message,
                 )
                 for e in rows
             ],

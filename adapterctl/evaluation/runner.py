@@ -12,12 +12,13 @@ loads once per call, in full precision, and each version's LoRA is attached and 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import environments, fingerprints, manifest, ui, versions
-from adapterctl.errors import DataError, ManifestError
+from adapterctl.errors import DataError, IntegrityError, ManifestError
 from adapterctl.evaluation import bootstrap, gates, metrics, results
 from adapterctl.project import Project
 
@@ -48,6 +49,13 @@ class Models:
     def __init__(self, project: Project, m: manifest.Manifest):
         self.project, self.m = project, m
         self.loaded: Any = None  # modeling.LoadedBase, once loaded
+        self._base: versions.BaseInUse | None = None
+
+    def admit(self, version: versions.Version) -> None:
+        """Refuse a version trained on another base than the manifest's, or structurally broken."""
+        if self._base is None:
+            self._base = versions.manifest_base(self.project)  # fingerprinted once per eval call
+        self._base.admit(version)
 
     @contextlib.contextmanager
     def use(self, version: versions.Version | None):
@@ -66,7 +74,7 @@ class Models:
         if version is None:
             yield self.loaded.model, self.loaded.tokenizer
             return
-        versions.check_weights(version)
+        self.admit(version)
         with quiet():
             from peft import PeftModel
 
@@ -197,6 +205,7 @@ def version_result(
     project: Project, es: EvalSet, version: versions.Version, models: Models, *, force: bool = False
 ) -> tuple[versions.Version, results.EvalResult, bool]:
     """(version with its updated card, its result, whether it came from the cache)."""
+    models.admit(version)  # a cached result is no answer for a version that may not run on this base
     path = results.version_file(project, version.name, version.id, es.key)
     cached = results.read(path) if es.key in (version.card.metrics.evals or {}) and not force else None
     if cached is not None:
@@ -211,6 +220,7 @@ def version_result(
     result = results.EvalResult(
         es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra), rows
     )
+    _refuse_nonfinite(version, result.metrics)
     entry = results.card_entry(result, project.relpath(path))
     entry["baseline"] = project.relpath(results.base_file(project, es.spec.name, es.base_key))
     with versions.changing(project):  # results and card together, under the project lock
@@ -220,6 +230,22 @@ def version_result(
         scalars = {**current.scalars(), **result.metrics}
         updated = versions.record_metrics(project, version, {**scalars, "evals": {**evals, es.key: entry}})
     return updated, result, False
+
+
+def _refuse_nonfinite(version: versions.Version, scores: dict[str, Any]) -> None:
+    """NaN metrics (or an infinite loss) come from a broken model, not from a bad adapter that a
+    gate should weigh: nothing is recorded, and no comparison calls them noise."""
+    bad = [
+        k
+        for k, v in scores.items()
+        if isinstance(v, float) and (math.isnan(v) or (math.isinf(v) and k in ("eval_loss", "val_loss")))
+    ]
+    if bad:
+        listed = ", ".join(f"{k} = {scores[k]}" for k in bad)
+        raise IntegrityError(
+            f"{version.ref}: eval gave {listed}: the adapter on this base computes NaN or infinite values; "
+            "nothing was recorded"
+        )
 
 
 def references(
@@ -253,6 +279,7 @@ def evaluate_one(
 ) -> VersionEval:
     started = time.monotonic()
     spec = m.adapter(version.name)
+    models.admit(version)  # before any model runs: refused versions cost nothing
     es = eval_set(project, spec, limit)
     base = base_result(project, es, models)
     version, result, cached = version_result(project, es, version, models, force=force)

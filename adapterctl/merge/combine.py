@@ -9,6 +9,7 @@ and `parents` lists every input version.
 
 from __future__ import annotations
 
+import math
 import shutil
 import uuid
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from adapterctl import manifest, ui, versions, weights
-from adapterctl.errors import UsageError
+from adapterctl.errors import IntegrityError, UsageError
 from adapterctl.project import Project
 
 METHODS = ("linear", "cat", "svd", "ties", "dare_linear", "dare_ties")
@@ -57,6 +58,9 @@ def combine(
     if any(v.name == into for v in inputs):
         raise UsageError(f"--into {into}: an input is a version of {into}; combine into a new name")
     _check_same_base(inputs)
+    on_base = versions.card_base(project, inputs[0])
+    for v in inputs:  # the base about to be loaded is the one each card records; each input is sound
+        on_base.admit(v)
     configs = [weights.read_config(v.path) for v in inputs]
     _check_configs(inputs, configs, recipe["method"])
     m = manifest.load(project.manifest_path)
@@ -77,6 +81,7 @@ def combine(
             spec=spec,
             message=message or f"combine {' + '.join(v.ref for v in inputs)} ({recipe['method']})",
             training={"source": "combine"},
+            label=f"combine result ({recipe['method']} of {', '.join(v.ref for v in inputs)})",
             card_extra={
                 "parents": parents,
                 "combine": {**recipe, "inputs": [{"name": v.name, "id": v.id} for v in inputs]},
@@ -123,6 +128,12 @@ def _recipe(refs: list[str], method: str, weights_: list[float] | None, density:
         raise UsageError(f"--method {method}: use one of {', '.join(METHODS)}")
     if weights_ is not None and len(weights_) != len(refs):
         raise UsageError(f"--weights: give one weight per version ({len(refs)}), got {len(weights_)}")
+    if weights_ is not None:
+        bad = [w for w in weights_ if not math.isfinite(w)]
+        if bad:
+            raise UsageError(f"--weights: {bad[0]} is not a finite number")
+        if not any(weights_):
+            raise UsageError("--weights: every weight is 0, which combines into an adapter that does nothing")
     if density is not None and method not in manifest.DENSITY_METHODS:
         raise UsageError(f"--density only applies to {', '.join(manifest.DENSITY_METHODS)}")
     if density is not None and not 0 < density <= 1:
@@ -140,15 +151,10 @@ def _recipe(refs: list[str], method: str, weights_: list[float] | None, density:
 
 def _check_same_base(inputs: list[versions.Version]) -> None:
     first = inputs[0]
-    ours = first.card.base.to_dict()
     for v in inputs[1:]:
-        theirs = v.card.base.to_dict()
-        for key in ("model", "revision", "hash"):
-            if (ours.get(key) or "") and (theirs.get(key) or "") and ours.get(key) != theirs.get(key):
-                raise UsageError(
-                    f"combine: {first.ref} and {v.ref} were trained on different bases "
-                    f"(base {key}: {ours.get(key)!r} vs {theirs.get(key)!r})"
-                )
+        why = versions.base_mismatch(first.card.base.to_dict(), v.card.base.to_dict())
+        if why:
+            raise IntegrityError(f"combine: {first.ref} and {v.ref} were trained on different bases ({why})")
 
 
 def _check_configs(inputs: list[versions.Version], configs: list[dict[str, Any]], method: str) -> None:

@@ -66,6 +66,7 @@ def export(
         raise UsageError(f"--dtype applies to --format merged; a {fmt} export keeps the version's own weights")
     output.check_destination(out)
     version = versions.resolve(project, ref, verify=True)
+    versions.card_base(project, version).admit(version)  # what an engine will put it on, and sound
     checks: list[Check] = []
     command = None
     if fmt == "vllm":

@@ -60,6 +60,8 @@ def merge_version(
     version = versions.resolve(project, ref, verify=True)
     base = _card_base(project, version)
     base_dir = fingerprints.locate_base(project, base.model, base.revision)
+    if base_dir is not None:
+        versions.card_base(project, version).admit(version)  # the same base as trained on; sound
     if base_dir is None:
         raise StorageError(
             f"base {base.model} is not available on this machine: check it out (`dvc pull`) "

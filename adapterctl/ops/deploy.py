@@ -28,8 +28,9 @@ class MoveResult:
 
 @changes_state
 def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bool = False) -> MoveResult:
-    """Point `env` at the version REF names. Refuses corrupt or unavailable weights, and (unless
-    forced) versions whose card records failed eval gates."""
+    """Point `env` at the version REF names. Refuses corrupt, broken, unavailable or wrong-base
+    weights (--force never overrides those), and (unless forced) versions whose card records
+    failed eval gates."""
     check_env(env)
     registry = Registry.load(project)
     version = registry.resolve(ref)
@@ -67,10 +68,13 @@ def check_env(env: str) -> None:
 
 
 def ensure_available(project: Project, version: Version) -> None:
-    """A version about to be served: local weights must verify; absent ones must be on the remote."""
+    """A version about to be served: its card must name the manifest's base; local weights must
+    verify and pass the structural check; absent ones must be on the remote."""
+    base = versions.manifest_base(project)
     if version.path.is_dir():
-        versions.check_weights(version)
+        base.admit(version)
         return
+    base.check_identity(version)
     local, on_remote = storage.availability(project.root, version.path, remote(project, required=False))
     if not (local or on_remote):
         raise StorageError(

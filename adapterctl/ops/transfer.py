@@ -63,6 +63,7 @@ def _pull(project: Project, ref: str | None, name: str) -> TransferResult:
         version = versions.resolve(project, ref, verify=False)
         project.check_inside(version.path)
         _pull_verified(project, version, name)
+        _check_structure(project, [version])
         return TransferResult(name, [version.ref], 1, [version.ref])
     every = Registry.load(project).all_versions()
     for v in every:  # all checked before any is written
@@ -75,7 +76,18 @@ def _pull(project: Project, ref: str | None, name: str) -> TransferResult:
             versions.check_weights(v)
         except IntegrityError:
             _pull_verified(project, v, name)
+    _check_structure(project, every)
     return TransferResult(name, ["everything"], len(every), [v.ref for v in every])
+
+
+def _check_structure(project: Project, pulled: list[Version]) -> None:
+    """Pulled weights that hash to their id can still be broken (NaN, a config that lies about
+    its tensors): refuse them here rather than at the first load."""
+    from adapterctl.versions.base_identity import unhashed_manifest_base
+
+    base = unhashed_manifest_base(project)
+    for v in pulled:
+        base.check_structure(v)
 
 
 def local_path(project: Project, ref: str, *, pull: bool = False) -> Version:

@@ -23,6 +23,7 @@ class AdapterReport:
     name: str
     new_versions: list[str]  # refs, newest first
     comparison: compare.Comparison
+    any_base: list[str] = field(default_factory=list)  # new versions imported with --any-base
 
 
 @dataclass
@@ -42,6 +43,14 @@ class Report:
             moved = ", ".join(f"{m.metric} {m.verdict}" for m in c.metrics if m.verdict in ("better", "worse"))
             rows.append([a.name, ", ".join(a.new_versions), c.a.label, gates, moved or "no significant change"])
         out.append(B.table(["adapter", "new versions", "compared with", "gates", "significant changes"], rows))
+        adopted = [ref for a in self.adapters for ref in a.any_base]
+        if adopted:
+            out.append(
+                B.p(
+                    f"**Imported with `--any-base`:** {', '.join(adopted)}. Their own configs named another "
+                    "base; the manifest's base was taken on the importer's word."
+                )
+            )
         for a in self.adapters:
             c = a.comparison
             out += [B.h(f"{a.name}: {c.b.label} vs {c.a.label}", 3), *render.comparison(c, level=3)]
@@ -77,7 +86,8 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
             side_a = compare.Side("base model", None, head.baseline(newest, key) if key else None)
         side_b = compare.Side(newest.ref, newest, head.result(newest, key))
         c = compare.compare(name, side_a, side_b, samples=_samples(project, name, newest))
-        out.adapters.append(AdapterReport(name, [card.ref for card in new], c))
+        adopted = [card.ref for card in new if card.training.any_base]
+        out.adapters.append(AdapterReport(name, [card.ref for card in new], c, adopted))
     return out
 
 

@@ -74,6 +74,7 @@ class Engine:
         self.model: Any = None  # the PeftModel, created with the first adapter
         self.tokenizer = tokenizer
         self.max_batch = max_batch
+        self.admission: versions.BaseInUse | None = None  # the base, fingerprinted once (load_engine)
         self.base_loads = 1
         self.context_length = _context_length(model, tokenizer)
         self.eos_ids = _as_list(tokenizer.eos_token_id)
@@ -91,8 +92,12 @@ class Engine:
     # ── adapters ──────────────────────────────────────────────────────────────
 
     def add(self, version: Version) -> Slot:
-        """Verify a version's weights against its id, then load it beside the others."""
-        versions.check_weights(version)
+        """Admit a version (weights match its id, same base as its card records, structurally
+        sound), then load it beside the others."""
+        if self.admission is not None:
+            self.admission.admit(version)
+        else:
+            versions.check_weights(version)
         adapter = f"v{version.id[:16]}"
         with self._slots_lock:
             existing = self._slots.get(adapter)
@@ -332,4 +337,6 @@ def load_engine(project: Any, *, max_batch: int = 32, dev: str | None = None) ->
     base = manifest.load(project.manifest_path).base
     loaded = modeling.load_base(project, base, manifest.TrainSpec(quantization="none"), for_training=False, dev=dev)
     loaded.tokenizer.padding_side = "left"
-    return Engine(loaded.model, loaded.tokenizer, max_batch=max_batch)
+    engine = Engine(loaded.model, loaded.tokenizer, max_batch=max_batch)
+    engine.admission = versions.manifest_base(project)
+    return engine

@@ -145,13 +145,15 @@ def sync(project: Project, env: str, *, client: VllmClient | None = None) -> Syn
         ]
         return report
     now = time.time()
+    base: versions.BaseInUse | None = None  # fingerprinted once per sync, and only when a version loads
     for name, vid in sorted(pointers.items()):
         entry = state.setdefault(name, {"stable": "", "version": "", "retired": []})
         want = served_name(name, vid)
         result = AdapterSync(name, vid, entry["stable"], synced=True)
         if want not in loaded:
             try:
-                client.load(want, _server_path(project, spec, name, vid))
+                base = base or versions.manifest_base(project)
+                client.load(want, _server_path(project, spec, name, vid, base))
                 loaded.add(want)
                 result.loaded = True
             except AdapterctlError as exc:  # the stable name stays on the old version
@@ -208,12 +210,13 @@ def _unload_expired(client: VllmClient, state: dict, loaded: set, grace: float, 
         entry["retired"] = keep
 
 
-def _server_path(project: Project, spec: EnvironmentSection, name: str, vid: str) -> str:
-    """Where the server finds the version: verified here first, then mapped to its view."""
+def _server_path(project: Project, spec: EnvironmentSection, name: str, vid: str, base: versions.BaseInUse) -> str:
+    """Where the server finds the version: admitted here first (weights, base, structure),
+    then mapped to its view."""
     version = versions.resolve(project, parse_ref(f"{name}@{vid}"), verify=False)
     if version.id != vid:
         raise StorageError(f"{name}@{vid[:12]}: no card with exactly this id")
-    versions.check_weights(version)
+    base.admit(version)
     if spec.adapters_root:
         return str(Path(spec.adapters_root) / name / vid)
     return str(version.path)

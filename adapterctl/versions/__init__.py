@@ -5,6 +5,8 @@
     lineage.py   what a new card records about its inputs
     register.py  the staging → publish transaction, record_metrics, recovery, the lock
     adopt.py     `import`: adopting an existing PEFT folder
+    structure.py the structural check at the door (config vs tensors, every value finite)
+    base_identity.py  a version put on a base: same base as its card records, structurally sound
 
 This module is the package's public face: `versions.resolve(...)`, `versions.Version`.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 from adapterctl.faults import ENV_VAR as TEST_HOOK
 from adapterctl.refs import short
 from adapterctl.versions.adopt import import_folder
+from adapterctl.versions.base_identity import BaseInUse, card_base, manifest_base
+from adapterctl.versions.base_identity import mismatch as base_mismatch
 from adapterctl.versions.card import SCHEMA_VERSION, Card, without_none
 from adapterctl.versions.card import dump as dump_card
 from adapterctl.versions.lineage import (
@@ -44,6 +48,7 @@ from adapterctl.versions.store import (
 
 __all__ = [
     "ID",
+    "BaseInUse",
     "IGNORE_VERSIONS",
     "LIBRARIES",
     "SCHEMA_VERSION",
@@ -51,6 +56,8 @@ __all__ = [
     "Card",
     "Version",
     "all_versions",
+    "base_mismatch",
+    "card_base",
     "changing",
     "check_weights",
     "data_facts",
@@ -58,6 +65,7 @@ __all__ = [
     "import_folder",
     "library_versions",
     "log",
+    "manifest_base",
     "read_card",
     "record_metrics",
     "recover",

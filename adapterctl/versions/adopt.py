@@ -19,8 +19,9 @@ from adapterctl.versions.store import Version
 def import_folder(project: Project, name: str, folder: Path, *, message: str = "", any_base: bool = False) -> Version:
     """Adopt an existing PEFT adapter folder (e.g. a plain PEFT/TRL script's output).
 
-    Its base_model_name_or_path must name the manifest's base (unless `any_base`), and its
-    tensors must fit the base's modules. The card's LoRA settings are the adapter's own, so
+    Its base_model_name_or_path must name the manifest's base (unless `any_base`, which the
+    card then records as training.any_base), and it must pass the structural check against
+    the base (`register` runs it). The card's LoRA settings are the adapter's own, so
     `status` reports where they differ from the manifest.
     """
     folder = Path(folder).resolve()
@@ -32,27 +33,27 @@ def import_folder(project: Project, name: str, folder: Path, *, message: str = "
         raise UsageError(f"{folder}: a {config.get('peft_type')} adapter; adapterctl versions LoRA adapters")
     base_dir = fingerprints.locate_base(project, m.base.model, m.base.revision)
     declared = config.get("base_model_name_or_path") or ""
-    if not any_base and not _same_base(project, declared, m.base.model, base_dir):
+    same = _same_base(project, declared, m.base.model, base_dir)
+    if not same and not any_base:
         raise UsageError(
             f"{folder / weights.CONFIG}: base_model_name_or_path is {declared!r}, but the manifest's base is "
             f"{m.base.model!r}; pass --any-base if it was trained on the same weights under another name"
         )
     if base_dir is None:
         ui.warn(f"base {m.base.model} is not available locally: tensor shapes were not checked against it")
-    elif not (base_tensors := weights.base_tensors(base_dir)):
+    elif not weights.base_tensors(base_dir):
         ui.warn(f"base {m.base.model} has no safetensors weights: tensor shapes were not checked against it")
-    else:
-        problems = weights.shape_problems(weights.read_header(folder / weights.WEIGHTS), base_tensors)
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise UsageError(f"{folder}: does not fit base {m.base.model}: {problems[0]}{more}")
+    training: dict[str, Any] = {"source": "import", "from": str(folder)}
+    if not same:  # adopted on the user's word that the weights are the manifest's base
+        training.update(any_base=True, declared_base=declared)
     return register(
         project,
         name,
         folder,
         spec=_spec_from_config(spec, config),
         message=message or f"import {folder.name}",
-        training={"source": "import", "from": str(folder)},
+        training=training,
+        label=str(folder),
     )
 
 

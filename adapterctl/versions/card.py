@@ -157,6 +157,7 @@ class Training(_Table):
     """What produced the weights: the run summary for trained versions, `source` for imports."""
 
     source: str | None = None  # "import" for adopted folders
+    any_base: bool | None = None  # imported with --any-base: its own config named another base
     run_id: str | None = None
     steps: int | None = None
 

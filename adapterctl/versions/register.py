@@ -20,11 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from adapterctl import faults, manifest, storage, weights
+from adapterctl import faults, fingerprints, manifest, storage, weights
 from adapterctl.errors import Terminated, UsageError
 from adapterctl.manifest import AdapterSpec
 from adapterctl.project import Project, atomic_write, atomic_write_leftovers
 from adapterctl.versions import card as cards
+from adapterctl.versions import structure
 from adapterctl.versions.lineage import new_card
 from adapterctl.versions.store import Version, log, read_card, version_dir
 
@@ -45,9 +46,11 @@ def register(
     training: dict[str, Any] | None = None,
     extra_files: Sequence[Path] = (),
     card_extra: dict[str, Any] | None = None,
+    label: str | None = None,
 ) -> Version:
     """Adopt a PEFT save_pretrained folder as a version of NAME (see the module docstring).
-    Same content again: the existing version is returned and nothing changes."""
+    Same content again: the existing version is returned and nothing changes. The staged copy
+    must pass the structural check (`label` names the source in its refusal)."""
     manifest.check_adapter_name(name)
     weights.check_folder(Path(weights_dir))
     m = manifest.load(project.manifest_path)
@@ -57,6 +60,7 @@ def register(
         staging = project.state_dir / "staging" / uuid.uuid4().hex
         try:
             _stage(Path(weights_dir), staging, extra_files, m.base)
+            structure.check_folder(staging, _base_tensors(project, m.base), label=label or str(weights_dir))
             vid = weights.content_id(staging)
             faults.checkpoint("staged")
             final = version_dir(project, name, vid)
@@ -79,6 +83,12 @@ def register(
             return _publish(project, m, Version(name, vid, final, card), staging, text)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _base_tensors(project: Project, base: manifest.BaseSection) -> dict[str, weights.TensorInfo] | None:
+    """The base's tensor shapes from its safetensors headers; None when they are not here."""
+    folder = fingerprints.locate_base(project, base.model, base.revision)
+    return (weights.base_tensors(folder) or None) if folder is not None else None
 
 
 def _ensure_versions_ignored(project: Project) -> None:

@@ -10,7 +10,7 @@ import pytest
 from merge_helpers import BASE
 
 from adapterctl import api, versions
-from adapterctl.errors import UsageError
+from adapterctl.errors import IntegrityError, UsageError
 from adapterctl.project import Project
 
 pytestmark = pytest.mark.slow
@@ -71,7 +71,7 @@ def test_combine_refuses_adapters_trained_on_different_bases(project: Path, impo
     first = import_variant("support", seed=1)
     build_tiny_model(project / BASE, seed=5)  # other weights under the same name
     second = import_variant("docs", seed=2)
-    with pytest.raises(UsageError, match="different bases"):
+    with pytest.raises(IntegrityError, match="different bases"):
         api.combine(Project(project), [first, second], "both", method="linear")
     assert not versions.log(Project(project), "both")
 

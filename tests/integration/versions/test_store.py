@@ -175,12 +175,12 @@ def test_import_refuses_pickles_wrong_shapes_and_another_base(
         },
     )
     result = cli("import", "support", str(wide), cwd=project)
-    assert result.exit_code == 2 and "does not fit base" in result.stderr and "q_proj" in result.stderr
+    assert result.exit_code == 3 and "does not fit base" in result.stderr and "q_proj" in result.stderr
 
     missing = tmp_path / "missing-module"
     _write_adapter(missing, {"base_model.model.model.layers.9.self_attn.q_proj.lora_A.weight": (4, 64)})
     result = cli("import", "support", str(missing), cwd=project)
-    assert result.exit_code == 2 and "no module model.layers.9.self_attn.q_proj" in result.stderr
+    assert result.exit_code == 3 and "no module model.layers.9.self_attn.q_proj" in result.stderr
 
     result = cli("import", "nope", str(adapters[0]), cwd=project)
     assert result.exit_code == 2 and "no adapter named 'nope'" in result.stderr
