@@ -136,3 +136,4 @@ class GenerateResult:
     text: str
     finish_reason: str  # stop | length
     usage: dict[str, int]  # prompt_tokens, completion_tokens, total_tokens
+    rendered: str = ""  # the prompt as sent to the model: through the version's format, or verbatim (--raw)

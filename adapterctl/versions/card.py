@@ -111,6 +111,9 @@ class Card(BaseModel):
     combine: dict[str, Any] | None = None  # set on combinations: inputs [{name, id}], method, weights, density
     data_check: DataCheck | None = None  # set by train: the data check's summary and any override
     spec: dict[str, Any] = Field(default_factory=dict)  # the resolved AdapterSpec.to_dict()
+    # The prompt format training and eval used (data/prompts.py): kind, source, template text
+    # or chat template. Cards from before it lack the table: the template at git_commit is used.
+    prompt: dict[str, str] | None = None
     # sha256 of every file in the version folder, by relative path, written at registration;
     # cards from before it lack the table and are verified by the id alone.
     files: dict[str, str] | None = None
