@@ -63,7 +63,7 @@ def generate(
     system: str = typer.Option(
         None,
         "--system",
-        help="A system message: fills the template's {instruction} field (or the chat template's system turn).",
+        help="A system message: fills the template's instruction field (or the chat template's system turn).",
         show_default=False,
     ),
     raw: bool = typer.Option(False, "--raw", help="Send PROMPT verbatim, without the version's prompt format."),
@@ -76,7 +76,7 @@ def generate(
     """Print one answer from a version, streaming tokens as they are generated.
 
     PROMPT goes through the prompt format the version was trained and evaluated with (its
-    card's [prompt]): the template's {input} field, or the chat template it recorded, just
+    card's [prompt]): the template's input field, or the chat template it recorded, just
     as /v1/chat/completions renders it. --raw sends PROMPT to the model as given.
 
     Example: adapterctl generate support@prod "How do I reset my password?" --system "Answer the customer."

@@ -193,8 +193,8 @@ def messages_of(row: Mapping[str, Any], fmt: PromptFormat) -> list[dict[str, str
     what `verify` replays against a live endpoint."""
     if fmt.kind == "chat":
         messages = list(row["messages"])
-        while messages and messages[-1].get("role") == "assistant":
-            messages.pop()  # the answer is what we ask for
+        if messages and messages[-1].get("role") == "assistant":
+            messages.pop()  # the answer is what we ask for (as examples._split_chat splits it)
         return [{"role": m["role"], "content": m["content"]} for m in messages]
     if fmt.kind == "plain":
         return [{"role": "user", "content": str(row["prompt"])}]
