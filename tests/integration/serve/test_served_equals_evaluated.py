@@ -56,6 +56,12 @@ def trained(_example_template: Path, tmp_path_factory: pytest.TempPathFactory):
     [s2] = api.train(project, ["support"], overrides=[*FAST, "train.max_steps=45"], progress="none")
     [d1] = api.train(project, ["docs"], overrides=FAST, progress="none")
     refs = [f"support@{s1.version}", f"support@{s2.version}", f"docs@{d1.version}"]
+    card = versions.resolve(project, refs[0]).card  # the format training used travels on the card
+    assert card.prompt == {
+        "kind": "template",
+        "source": "templates/support.txt",
+        "text": (root / "templates/support.txt").read_text(),
+    }
     api.evaluate(project, refs)
     for ref in (refs[0], refs[2]):
         api.deploy(project, ref, "prod", force=True)  # a 30-step adapter misses the example's gates
