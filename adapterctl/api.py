@@ -280,17 +280,42 @@ def generate(
     *,
     max_tokens: int = 128,
     temperature: float = 0.0,
-    chat: bool = False,
+    raw: bool = False,
+    system: str | None = None,
     on_text: Callable[[str], object] | None = None,
 ) -> GenerateResult:
-    """One answer from version REF (verified), handing each new piece of text to `on_text`."""
+    """One answer from version REF (verified), handing each new piece of text to `on_text`.
+    The prompt goes through the version's own prompt format unless `raw`."""
     from adapterctl.serve import oneshot
 
     return oneshot.GenerateResult(
         **oneshot.generate(
-            project, ref, prompt, max_tokens=max_tokens, temperature=temperature, chat=chat, on_text=on_text
+            project,
+            ref,
+            prompt,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            raw=raw,
+            system=system,
+            on_text=on_text,
         )
     )
+
+
+def verify(
+    project: Project,
+    env: str,
+    url: str,
+    *,
+    rows: int = 20,
+    adapters: list[str] | None = None,
+    api_key: str | None = None,
+):
+    """Replay ROWS recorded eval rows per adapter of ENV against the OpenAI endpoint URL; the
+    report says whether it serves ENV's versions and answers as they were evaluated."""
+    from adapterctl.serve import verify as verify_mod
+
+    return verify_mod.verify(project, env, url, rows=rows, adapters=adapters, api_key=api_key)
 
 
 def _sync_if_server(project: Project, env: str) -> SyncReport | None:

@@ -12,7 +12,7 @@ from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
-from adapterctl.errors import CheckFailed
+from adapterctl.errors import CheckFailed, UsageError
 
 
 @app.command()
@@ -57,17 +57,32 @@ def serve(
 @app.command()
 def generate(
     ref: str = typer.Argument(..., help="Version: NAME, NAME@<id>, NAME@<env> or NAME@~N."),
-    prompt: str = typer.Argument(..., help="The prompt, as given (use --chat to wrap it in the chat template)."),
+    prompt: str = typer.Argument(..., help="The user's message; it fills the version's prompt format (see --raw)."),
     max_tokens: int = typer.Option(128, "--max-tokens", "-n", help="Most tokens to generate."),
     temperature: float = typer.Option(0.0, "--temperature", "-t", help="0 is greedy; up to 2."),
-    chat: bool = typer.Option(False, "--chat", help="Send the prompt as a user message through the chat template."),
+    system: str = typer.Option(
+        None,
+        "--system",
+        help="A system message: fills the template's instruction field (or the chat template's system turn).",
+        show_default=False,
+    ),
+    raw: bool = typer.Option(False, "--raw", help="Send PROMPT verbatim, without the version's prompt format."),
+    chat: bool = typer.Option(
+        False, "--chat", help="Same as the default: PROMPT as a user message in the version's own format."
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """Print one answer from a version, streaming tokens as they are generated.
 
-    Example: adapterctl generate support@prod "How do I reset my password?"
+    PROMPT goes through the prompt format the version was trained and evaluated with (its
+    card's [prompt]): the template's input field, or the chat template it recorded, just
+    as /v1/chat/completions renders it. --raw sends PROMPT to the model as given.
+
+    Example: adapterctl generate support@prod "How do I reset my password?" --system "Answer the customer."
     """
+    if raw and chat:
+        raise UsageError("--chat renders PROMPT through the version's format; --raw sends it verbatim: use one")
 
     def stream(text: str) -> None:
         sys.stdout.write(text)
@@ -79,7 +94,8 @@ def generate(
         prompt,
         max_tokens=max_tokens,
         temperature=temperature,
-        chat=chat,
+        raw=raw,
+        system=system,
         on_text=None if as_json else stream,
     )
 
@@ -88,6 +104,66 @@ def generate(
         ui.info(f"{r.ref}: {r.usage['completion_tokens']} tokens, finished: {r.finish_reason}")
 
     ui.emit(result, as_json, render)
+
+
+@app.command()
+def verify(
+    env: str = typer.Option(..., "--env", "-e", help="Environment whose versions the endpoint should serve."),
+    url: str = typer.Option(..., "--url", help="The endpoint's OpenAI base URL, e.g. http://127.0.0.1:8000/v1."),
+    rows: int = typer.Option(20, "--rows", "-n", help="Recorded eval rows to replay per adapter."),
+    adapter: list[str] = typer.Option(
+        None,
+        "--adapter",
+        "-a",
+        help="Check only this adapter (repeatable; default: every adapter ENV serves).",
+        show_default=False,
+    ),
+    api_key: str = typer.Option(
+        None, "--api-key", help="Bearer key for the endpoint (default: $ADAPTERCTL_API_KEY if set).", show_default=False
+    ),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Check a live endpoint: it serves ENV's versions and answers as they were evaluated.
+
+    Replays recorded eval rows (from the results committed beside each card) as chat
+    messages, greedy, with eval's max_new_tokens, and compares every answer with the output
+    eval recorded, byte for byte. adapterctl serve names the answering version in its
+    X-Adapter-Version header; a vLLM environment is asked for NAME@<id12>, the name
+    `sync` loads each version under. Exit 1 with the differing rows.
+
+    Example: adapterctl verify --env prod --url http://127.0.0.1:8000/v1 --rows 50
+    """
+    import os
+
+    report = api.verify(
+        api.open_project(project),
+        env,
+        url,
+        rows=rows,
+        adapters=adapter or None,
+        api_key=api_key or os.environ.get("ADAPTERCTL_API_KEY") or None,
+    )
+    ui.emit(report, as_json, render_verify)
+    if not report.passed:
+        failed = [a.name for a in report.adapters if not a.passed]
+        raise CheckFailed(f"{report.url} does not answer as {env} was evaluated: {', '.join(failed)}")
+
+
+def render_verify(report: Any) -> None:
+    for a in report.adapters:
+        label = f"{a.name}@{a.version[:12]} as {a.model}"
+        if a.passed:
+            ui.success(f"{label}: {a.matched}/{a.rows} answers equal the recorded eval outputs")
+            continue
+        if a.problem:
+            ui.info(f"{label}: {a.problem}")
+        if a.differing:
+            ui.info(f"{label}: {len(a.differing)} of {a.rows} answers differ from {a.results}")
+            for d in a.differing:
+                asked = d.messages[-1]["content"] if d.messages else ""
+                got = d.error or repr(d.got)
+                ui.info(f"  row {d.hash}: asked {asked!r}\n    recorded {d.expected!r}\n    served   {got}")
 
 
 @app.command()

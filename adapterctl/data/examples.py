@@ -15,11 +15,12 @@ The completion is what the loss is computed on when `completion_only_loss` is on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from adapterctl.data.loading import load_table
+from adapterctl.data.prompts import PromptFormat
 from adapterctl.data.templates import DEFAULT_TEXT, Template
 from adapterctl.errors import DataError
 from adapterctl.fingerprints import file_digest
@@ -36,9 +37,12 @@ class SFTData:
     val_source: str  # "val_data" | "val_split" | "none"
     data_sha256: str
     val_sha256: str | None
+    # What the card records as [prompt]; the recipe fills in the chat template for chat rows.
+    prompt: PromptFormat = field(default_factory=lambda: PromptFormat("plain"))
 
     def summary(self) -> dict[str, Any]:
         return {
+            "prompt": self.prompt.to_card(),
             "format": self.format,
             "template": self.template,
             "train_rows": len(self.train),
@@ -93,7 +97,16 @@ def build(root: Path, *, data: str, val_data: str | None, template: str | None, 
         val_source=val_source,
         data_sha256=file_digest(root / data, "sha256"),
         val_sha256=file_digest(root / val_data, "sha256") if val_data else None,
+        prompt=_format_of(fmt, tmpl),
     )
+
+
+def _format_of(fmt: str, tmpl: Template | None) -> PromptFormat:
+    if fmt == "chat":
+        return PromptFormat("chat")
+    if tmpl is None:
+        return PromptFormat("plain")
+    return PromptFormat("template", tmpl.text, tmpl.name)
 
 
 def _template_for(root: Path, template: str | None, fmt: str, columns: list[str], label: str) -> Template | None:
@@ -159,13 +172,21 @@ def _split_chat(messages: Any, where: str) -> dict[str, Any]:
     return {"prompt": clean[:-1], "completion": clean[-1:]}
 
 
-def render_file(root: Path, rel: str, template: str | None) -> tuple[str, list[dict[str, Any]]]:
+def render_file(
+    root: Path, rel: str, template: str | None, prompt: PromptFormat | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """(format, rows) of one data file as prompt/completion dicts, each with its raw row
-    under `row` (eval needs the label and other fields as well as the rendered text)."""
+    under `row` (eval needs the label and other fields as well as the rendered text).
+    `prompt`, a version's recorded format, renders the rows instead of `template`."""
     table = load_table(root / rel, label=rel, numbered=True)
     columns = [c for c in table.column_names if c != "__row__"]
     fmt = detect_format(columns, rel)
-    tmpl = _template_for(root, template, fmt, columns, rel)
+    if prompt is None:
+        prompt = _format_of(fmt, _template_for(root, template, fmt, columns, rel))
+    elif (prompt.kind == "chat") != (fmt == "chat"):
+        raise DataError(f"{rel}: {fmt} rows, but the version was trained on a {prompt.kind} prompt format")
+    # The version's own template renders the prompt (Template.render, as PromptFormat.render does for serve).
+    tmpl = prompt.template() if prompt.kind == "template" else None
     rows = []
     for raw in table:
         example = _row_to_example(raw, fmt=fmt, tmpl=tmpl, label=rel)

@@ -15,10 +15,13 @@ from typing import Any
 Advance = Callable[[int], None]
 
 
-def prompt_text(tokenizer, prompt: Any) -> str:
-    """A rendered prompt string; chat rows go through the tokenizer's chat template."""
+def prompt_text(tokenizer, prompt: Any, fmt: Any = None) -> str:
+    """A rendered prompt string; chat rows go through the version's chat format
+    (data.prompts.PromptFormat.render, which the server also calls), else the tokenizer's."""
     if isinstance(prompt, str):
         return prompt
+    if fmt is not None:
+        return fmt.render(prompt, tokenizer)
     return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
 
@@ -68,7 +71,8 @@ def generate(
                 top_k=None,
             )
             for row, i in enumerate(chunk):
-                outputs[i] = tokenizer.decode(generated[row, width:], skip_special_tokens=True).strip()
+                # The text as generated, not stripped: what a server returns for the same prompt.
+                outputs[i] = tokenizer.decode(generated[row, width:], skip_special_tokens=True)
             if advance:
                 advance(len(chunk))
     return outputs

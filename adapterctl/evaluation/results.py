@@ -38,6 +38,8 @@ def eval_key(
         "label_field": spec.eval.label_field,
         "limit": limit,
         "max_length": spec.train.max_length,
+        # 2: outputs recorded as generated (unstripped), comparable with a server's answers.
+        "outputs": 2,
     }
     if base_hash is not None:
         material["base"] = base_hash

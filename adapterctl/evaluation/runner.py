@@ -12,6 +12,7 @@ loads once per call, in full precision, and each version's LoRA is attached and 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -93,10 +94,13 @@ class EvalSet:
     md5: str
     limit: int | None
     rows: list[dict[str, Any]]
+    prompt: Any = None  # data.prompts.PromptFormat: the evaluated version's recorded format
 
 
-def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None) -> EvalSet:
-    from adapterctl.data import examples
+def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None, prompt: Any = None) -> EvalSet:
+    """The eval rows, rendered through `prompt` (the version's recorded format) when given,
+    else through the manifest's template."""
+    from adapterctl.data import examples, prompts
 
     if not spec.eval_data:
         raise ManifestError(f"adapters.{spec.name}.eval_data is not set: name a held-out eval set to evaluate on")
@@ -115,7 +119,11 @@ def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None) ->
         cache.save()
     limit = limit or spec.eval.limit
     template = versions.template_sha256(project, spec)
-    _, rows = examples.render_file(project.root, spec.eval_data, spec.template)
+    if prompt is not None and prompt.kind == "template":
+        template = hashlib.sha256(prompt.text.encode("utf-8")).hexdigest()
+    fmt, rows = examples.render_file(project.root, spec.eval_data, spec.template, prompt)
+    if prompt is None and fmt == "chat":
+        prompt = prompts.PromptFormat("chat")
     rows = rows[:limit] if limit else rows
     return EvalSet(
         spec,
@@ -124,6 +132,7 @@ def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None) ->
         md5,
         limit,
         rows,
+        prompt,
     )
 
 
@@ -133,7 +142,7 @@ def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]
 
     spec, rows = es.spec, es.rows
     wanted = spec.eval.metrics
-    prompts = [gen.prompt_text(tokenizer, r["prompt"]) for r in rows]
+    prompts = [gen.prompt_text(tokenizer, r["prompt"], es.prompt) for r in rows]
     references = [gen.completion_text(r["completion"]) for r in rows]
     labels = [r["row"].get(spec.eval.label_field) for r in rows]
     has_labels = any(x is not None for x in labels)
@@ -152,7 +161,8 @@ def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]
                 max_length=spec.train.max_length,
                 advance=advance,
             )
-            per_row = metrics.score_generations(outputs, references, labels if has_labels else None, wanted)
+            stripped = [o.strip() for o in outputs]  # scored without edge whitespace; recorded as generated
+            per_row = metrics.score_generations(stripped, references, labels if has_labels else None, wanted)
         if needs_loss:
             losses = gen.completion_losses(
                 model,
@@ -279,8 +289,10 @@ def evaluate_one(
 ) -> VersionEval:
     started = time.monotonic()
     spec = m.adapter(version.name)
+    from adapterctl.data import prompts
+
     models.admit(version)  # before any model runs: refused versions cost nothing
-    es = eval_set(project, spec, limit)
+    es = eval_set(project, spec, limit, prompts.for_version(project, version, notice=ui.info))
     base = base_result(project, es, models)
     version, result, cached = version_result(project, es, version, models, force=force)
     refs = references(project, es, version, models, base)

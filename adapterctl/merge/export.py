@@ -20,6 +20,7 @@ from adapterctl.merge import output, plan
 from adapterctl.project import Project
 
 FORMATS = ("peft", "merged", "vllm")
+CHAT_TEMPLATE = "chat_template.jinja"  # in a vllm export: the version's prompt format, for --chat-template
 VLLM_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 _EMBEDDING_NAMES = ("lm_head", "embed_tokens", "wte", "wpe", "embed_out", "word_embeddings", "tok_embeddings")
 
@@ -78,19 +79,43 @@ def export(
                 + "; ".join(f"{c.name}: {c.detail}" for c in failed)
                 + f" (nothing was written to {out})"
             )
-    files = _copy_verified(version, out)
+    template = chat_template(project, version) if fmt == "vllm" else None
+    files = _copy_verified(version, out, template)
     if fmt == "vllm":
         command = serve_command(project, version, out, checks)
     return ExportResult(version.ref, version.name, version.id, fmt, out, files, checks, command)
 
 
-def _copy_verified(version: versions.Version, out: Path) -> list[str]:
+def chat_template(project: Project, version: versions.Version) -> str:
+    """The version's prompt format as a chat template for vLLM (`--chat-template`): it renders a
+    conversation into exactly the prompt training and eval used (data/prompts.py)."""
+    from adapterctl import modeling, ui
+    from adapterctl.data import prompts
+
+    fmt = prompts.for_version(project, version, notice=ui.info)
+    base = manifest.load(project.manifest_path).base
+    source, _ = modeling.base_source(project, base)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        source, revision=base.revision or None, trust_remote_code=base.trust_remote_code
+    )
+    probe = tokenizer("x", add_special_tokens=True)["input_ids"]
+    bos = tokenizer.bos_token_id is not None and bool(probe) and probe[0] == tokenizer.bos_token_id
+    if fmt.kind == "chat" and not fmt.chat_template:  # an older chat card: the base tokenizer's own
+        fmt = prompts.PromptFormat("chat", chat_template=tokenizer.chat_template or "")
+    return prompts.to_jinja(fmt, bos=bos)
+
+
+def _copy_verified(version: versions.Version, out: Path, template: str | None = None) -> list[str]:
     """The PEFT files, copied into a hidden folder, re-hashed against the version id, renamed into place."""
     with output.staging(out) as tmp:
         for name in (weights.CONFIG, weights.WEIGHTS):
             shutil.copyfile(version.path / name, tmp / name)
         if weights.content_id(tmp) != version.id:
             raise IntegrityError(f"{version.ref}: the exported copy does not hash to the version id; nothing written")
+        if template is not None:
+            (tmp / CHAT_TEMPLATE).write_text(template, encoding="utf-8")
         files = output.output_files(tmp)
         output.publish(tmp, out)
     return files
@@ -167,5 +192,7 @@ def serve_command(project: Project, version: versions.Version, out: Path, checks
         f"{version.name}={out}",
         "--max-lora-rank",
         rank,
+        "--chat-template",
+        str(out / CHAT_TEMPLATE),
     ]
     return " ".join(shlex.quote(p) for p in parts)

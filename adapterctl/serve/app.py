@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapterctl.errors import AdapterctlError
-from adapterctl.serve import protocol
+from adapterctl.serve import prompting, protocol
 from adapterctl.serve.catalog import Catalog, UnknownModel
 from adapterctl.serve.engine import Engine, Job, Slot
 from adapterctl.serve.metrics import Metrics
@@ -41,6 +41,11 @@ class ServerState:
     max_body: int = 1 << 20  # bytes
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.time)
+    formats: prompting.Formats | None = None  # version id → prompt format; made from the catalog's project
+
+    def __post_init__(self) -> None:
+        if self.formats is None:
+            self.formats = prompting.Formats(self.catalog.project)
 
 
 def create_app(state: ServerState) -> FastAPI:
@@ -158,11 +163,21 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
         await _read_body(request, state.max_body), protocol.ChatRequest if chat else protocol.CompletionRequest
     )
     engine = state.engine
-    text = engine.chat_prompt(protocol.chat_messages(req)) if chat else protocol.prompt_text(req)
+    messages = protocol.chat_messages(req) if chat else None
+    text = None if chat else protocol.prompt_text(req)  # completions: the prompt verbatim
     stop = protocol.stops(req)
-    prompt_ids = engine.encode(text)
-    max_tokens = protocol.budget(req, len(prompt_ids), engine.context_length, DEFAULT_MAX_TOKENS[endpoint])
     slot = await _slot(state, req.model)
+    try:
+        if chat:  # the conversation in the served version's own prompt format (serve/prompting.py)
+            text = prompting.chat_prompt(engine, state.formats.get(slot.name, slot.version), messages)
+        prompt_ids = engine.encode(text)
+        max_tokens = protocol.budget(req, len(prompt_ids), engine.context_length, DEFAULT_MAX_TOKENS[endpoint])
+    except prompting.PromptError as exc:
+        engine.release(slot)
+        raise ApiError(400, str(exc), param="messages") from None
+    except BaseException:
+        engine.release(slot)
+        raise
     loop = asyncio.get_running_loop()
     events: asyncio.Queue = asyncio.Queue()
     job = Job(

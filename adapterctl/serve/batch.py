@@ -56,6 +56,9 @@ def generate_batch(engine: Host, jobs: Sequence[Row]) -> None:
             adapter_names=[j.slot.adapter for j in jobs],
             max_new_tokens=max(j.max_tokens for j in jobs),
             pad_token_id=pad,
+            # The tokenizer's EOS only, as eval generates (evaluation/generate.py) and as the
+            # engine's step counts; a generation_config with more ids would end rows early.
+            eos_token_id=engine.eos_ids or None,
             stopping_criteria=StoppingCriteriaList([Step()]),
             **sampling,
         )

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapterctl import versions
+from adapterctl import ui, versions
+from adapterctl.data.prompts import for_version
 from adapterctl.errors import UsageError
 from adapterctl.project import Project
+from adapterctl.serve import prompting
 from adapterctl.serve.engine import Job, load_engine
 from adapterctl.serve.protocol import MAX_TEMPERATURE
 
@@ -24,6 +26,7 @@ class GenerateResult:
     text: str
     finish_reason: str  # stop | length
     usage: dict[str, int]  # prompt_tokens, completion_tokens, total_tokens
+    rendered: str = ""  # the prompt as sent to the model: through the version's format, or verbatim (--raw)
 
 
 def generate(
@@ -33,9 +36,13 @@ def generate(
     *,
     max_tokens: int = 128,
     temperature: float = 0.0,
-    chat: bool = False,
+    raw: bool = False,
+    system: str | None = None,
     on_text: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
+    """One answer from REF. The prompt goes through the version's own prompt format (as a
+    user message, `system` as the system message), as eval and the server render it;
+    `raw` sends it verbatim."""
     if not 0 <= temperature <= MAX_TEMPERATURE:
         raise UsageError(f"--temperature {temperature}: use 0 (greedy) to {MAX_TEMPERATURE}")
     if max_tokens < 1:
@@ -43,7 +50,17 @@ def generate(
     version = versions.resolve(project, ref, verify=True)
     engine = load_engine(project)
     slot = engine.add(version)
-    text = engine.chat_prompt([{"role": "user", "content": prompt}]) if chat else prompt
+    if raw:
+        if system is not None:
+            raise UsageError("--system fills the adapter's prompt format; --raw sends the prompt verbatim: use one")
+        text = prompt
+    else:
+        messages = [{"role": "system", "content": system}] if system is not None else []
+        fmt = for_version(project, version, notice=ui.info)
+        try:
+            text = prompting.chat_prompt(engine, fmt, [*messages, {"role": "user", "content": prompt}])
+        except prompting.PromptError as exc:
+            raise UsageError(f"{exc}; or send the prompt verbatim with --raw") from None
     ids = engine.encode(text)
     if len(ids) + max_tokens > engine.context_length:
         raise UsageError(
@@ -68,6 +85,7 @@ def generate(
                     "ref": version.ref,
                     "version": version.id,
                     "prompt": prompt,
+                    "rendered": text,
                     "text": "".join(parts),
                     "finish_reason": event[1],
                     "usage": event[2],

@@ -20,6 +20,7 @@ from typing import Any
 
 from adapterctl import modeling
 from adapterctl.data import examples
+from adapterctl.data.prompts import PromptFormat
 from adapterctl.errors import DataError, ManifestError
 from adapterctl.project import Project
 from adapterctl.runtime.quiet import quiet
@@ -86,6 +87,8 @@ class SFTRecipe:
             raise DataError(
                 f"{spec.data}: chat rows need a tokenizer with a chat template; {self.base.info.model} has none"
             )
+        if self.data.format == "chat":  # the card records the chat template training rendered with
+            self.data.prompt = PromptFormat("chat", chat_template=tokenizer.chat_template)
         quantization = self.base.key.quantization
         lora.check_init(spec.lora, quantization, self.base.info.source == "local", where=f"adapters.{spec.name}.lora")
         self._choose_attention()

@@ -149,6 +149,10 @@ def register(
     from adapterctl import versions
 
     summary = run.summary()
+    # The prompt format is a top-level card table ([prompt]), not part of the run's record.
+    data = dict(summary.get("data") or {})
+    prompt = data.pop("prompt", None)
+    summary = {**summary, "data": data} if "data" in summary else summary
     extra_files = [run.curve_path] if run.curve_path.exists() else []
     resume = f"the run is trained: `adapterctl train {job.adapter} --resume` registers it"
     try:
@@ -161,7 +165,11 @@ def register(
             message=message,
             training=summary,
             extra_files=extra_files,
-            card_extra={**({"data_check": job.data_check.to_dict()} if job.data_check else {}), **(card_extra or {})},
+            card_extra={
+                **({"data_check": job.data_check.to_dict()} if job.data_check else {}),
+                **({"prompt": prompt} if prompt else {}),
+                **(card_extra or {}),
+            },
         )
     except KeyboardInterrupt:
         error = Terminated if isinstance(sys.exc_info()[1], _SigTerm) else Interrupted

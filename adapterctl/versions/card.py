@@ -112,6 +112,15 @@ class EvalRecord(_Recorded):
     """[eval]: reserved for per-row scores, samples and settings; kept as written."""
 
 
+class PromptRecord(_Recorded):
+    """[prompt]: the format training and eval used (data/prompts.py's PromptFormat)."""
+
+    kind: str = ""  # template | plain | chat
+    source: str = ""  # the template's path, or "<default template>"
+    text: str | None = None  # the template text (kind "template")
+    chat_template: str | None = None  # kind "chat"; absent = the tokenizer's own
+
+
 class SpecRecord(_Recorded):
     """[spec]: the resolved AdapterSpec.to_dict() the version was trained from, kept as written
     (older cards lack newer keys; manifest.spec_changes compares two of them)."""
@@ -208,6 +217,9 @@ class Card(BaseModel):
     combine: CombineInfo | None = None  # set on combinations
     data_check: DataCheck | None = None  # set by train: the data check's summary and any override
     spec: SpecRecord = Field(default_factory=SpecRecord)  # the resolved AdapterSpec.to_dict()
+    # The prompt format training and eval used (data/prompts.py): kind, source, template text
+    # or chat template. Cards from before it lack the table: the template at git_commit is used.
+    prompt: PromptRecord | None = None
     # sha256 of every file in the version folder, by relative path, written at registration;
     # cards from before it lack the table and are verified by the id alone.
     files: dict[str, str] | None = None

@@ -30,8 +30,32 @@ def test_vllm_export_prints_the_serve_line(project: Path, import_variant, cli) -
     base = str((project / "models/tiny-base").resolve())
     assert data["command"] == (
         f"vllm serve {base} --enable-lora --lora-modules support={project / 'out/support'} --max-lora-rank 16"
+        f" --chat-template {project / 'out/support/chat_template.jinja'}"
     )
     assert (project / "out/support/adapter_model.safetensors").is_file()
+
+
+def test_the_vllm_chat_template_renders_the_prompt_eval_and_training_use(project: Path, import_variant, cli) -> None:
+    """Rendered by transformers (as vLLM renders it), the exported chat template gives exactly
+    the eval prompt of each row, BOS first: vLLM's chat endpoint adds no special tokens."""
+    from transformers import AutoTokenizer
+
+    from adapterctl.data import examples
+
+    ref = import_variant(r=16)
+    assert cli("export", ref, "--format", "vllm", "--out", "out/support", cwd=project).exit_code == 0
+    jinja = (project / "out/support/chat_template.jinja").read_text()
+    tok = AutoTokenizer.from_pretrained(project / "models/tiny-base")
+    _, rows = examples.render_file(project, "evals/support.jsonl", "templates/support.txt")
+    for row in rows[:20]:
+        messages = [
+            {"role": "system", "content": row["row"]["instruction"]},
+            {"role": "user", "content": row["row"]["input"]},
+        ]
+        text = tok.apply_chat_template(messages, chat_template=jinja, tokenize=False, add_generation_prompt=True)
+        assert text == tok.bos_token + row["prompt"]  # byte for byte
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert ids == tok(row["prompt"], add_special_tokens=True)["input_ids"]
 
 
 def test_vllm_export_names_every_limit_that_fails_and_writes_nothing(project: Path, import_variant, cli) -> None:

@@ -114,7 +114,9 @@ def start_server(root: Path, *args: str, env: dict[str, str] | None = None) -> S
     raise AssertionError(f"adapterctl serve did not answer within 120 s:\n{server.stderr()}")
 
 
-def reference_answers(root: Path, version_paths: dict[str, Path], max_tokens: int) -> dict[tuple[str, str], str]:
+def reference_answers(
+    root: Path, version_paths: dict[str, Path], max_tokens: int, prompts: list[str] = PROMPTS
+) -> dict[tuple[str, str], str]:
     """(version id, prompt) → the greedy answer from plain transformers + PEFT, one prompt at a time."""
     import torch
     from peft import PeftModel
@@ -125,7 +127,7 @@ def reference_answers(root: Path, version_paths: dict[str, Path], max_tokens: in
     out = {}
     for vid, path in version_paths.items():
         model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_dir), str(path)).eval()
-        for prompt in PROMPTS:
+        for prompt in prompts:
             enc = tok(prompt, return_tensors="pt")
             with torch.inference_mode():
                 ids = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tok.pad_token_id)

@@ -230,3 +230,11 @@ def test_chat_and_prompt_completion_rows_train(project, train_unregistered, shap
     [outcome] = train_unregistered("extra", overrides=["train.max_steps=2"])
     assert outcome.summary["data"]["format"] == shape and outcome.summary["steps"] == 2
     assert outcome.summary["val_loss"]["final"] > 0
+    # what the card records as [prompt]: the chat template training rendered with, or plain prompts
+    if shape == "chat":
+        from transformers import AutoTokenizer
+
+        template = AutoTokenizer.from_pretrained(project.root / "models/tiny-base").chat_template
+        assert outcome.summary["data"]["prompt"] == {"kind": "chat", "chat_template": template}
+    else:
+        assert outcome.summary["data"]["prompt"] == {"kind": "plain"}
