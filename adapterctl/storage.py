@@ -7,10 +7,12 @@ import contextlib
 import io
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from adapterctl import remote_errors, storage_progress
 from adapterctl.errors import IncompleteTransfer, StorageError
+from adapterctl.storage_progress import TransferCount
 
 
 class _Missing(logging.Handler):
@@ -106,22 +108,89 @@ def remote_name(root: Path, preferred: str | None = None) -> str | None:
         return repo.config["core"].get("remote") or None
 
 
-def push(root: Path, paths: Sequence[Path] | None, remote: str | None) -> int:
-    """Upload the cache objects of `paths` (all tracked outputs when None); returns how many moved."""
+def push(
+    root: Path,
+    paths: Sequence[Path] | None,
+    remote: str | None,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[TransferCount], None] | None = None,
+) -> TransferCount:
+    """Upload the cache objects of `paths` (all tracked outputs when None); returns what moved
+    (`.files` objects, `.bytes`). `progress` sees the counts while they grow."""
     from dvc.exceptions import DvcException
 
     targets = None if paths is None else [str(dvc_file(p)) for p in paths]
     missing = _Missing()
     try:
-        with _quiet(missing), _open(root) as repo:
-            moved = int(repo.push(targets=targets, remote=remote) or 0)
+        with _quiet(missing), _open(root) as repo, storage_progress.counting(progress) as count:
+            name, url = _preflight(repo, remote)
+            try:
+                moved = int(repo.push(targets=targets, remote=remote, jobs=jobs) or 0)
+            except (DvcException, OSError):
+                raise
+            except Exception as exc:  # a cloud SDK's own error (botocore, asyncssh) that DVC let through
+                raise StorageError(remote_errors.explain(exc, name, url, "push")) from None
             if missing.oids:
                 raise IncompleteTransfer(_missing_message(root, repo, missing.oids, remote))
-            return moved
+            count.files = moved
+            return count
     except DvcException as exc:
-        raise StorageError(f"dvc push to remote {remote or '(default)'} failed: {exc}") from None
+        raise StorageError(_remote_failure(root, remote, exc, "push")) from None
     except OSError as exc:  # an unwritable or unreachable folder remote: DVC lets these through
-        raise StorageError(f"dvc push to remote {remote or '(default)'} failed: {_os_reason(exc)}") from None
+        raise StorageError(_remote_failure(root, remote, exc, "push")) from None
+
+
+def _preflight(repo, remote: str | None) -> tuple[str, str]:
+    """The remote's name and URL, after the checks that fail fast with one clear line: its DVC
+    plugin is installed and, where its address is known, its server accepts a connection."""
+    name = remote or repo.config["core"].get("remote") or ""
+    conf = dict(repo.config["remote"].get(name) or {})
+    url = str(conf.get("url", ""))
+    if remote_errors.scheme(url) == "local":
+        return name, url
+    try:
+        repo.cloud.get_remote(name)
+    except ImportError as exc:
+        raise StorageError(remote_errors.plugin_missing(str(exc), name, url) or str(exc)) from None
+    dead = remote_errors.unreachable(name, url, conf)
+    if dead:
+        raise StorageError(dead)
+    return name, url
+
+
+def _remote_failure(root: Path, remote: str | None, exc: Exception, action: str) -> str:
+    """The one line for a failed push or pull. Local folders keep the OS's reason; for other
+    remotes DVC often reports only "N files failed", so the remote is probed for the cause."""
+    verb = "to" if action == "push" else "from"
+    generic = f"dvc {action} {verb} remote {remote or '(default)'} failed: "
+    generic += _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+    try:
+        with _open(root) as repo:
+            name = remote or repo.config["core"].get("remote") or ""
+            url = str((repo.config["remote"].get(name) or {}).get("url", ""))
+            if remote_errors.scheme(url) == "local":
+                return generic
+            if isinstance(exc, OSError):
+                return remote_errors.explain(exc, name, url, action)
+            return _probe(repo, name, url) or generic
+    except Exception:  # the project's DVC config itself is broken: DVC's message says so
+        return generic
+
+
+def _probe(repo, name: str, url: str) -> str | None:
+    """Ask the remote directly whether it can be read (the one request DVC's fetch swallows):
+    the line that explains why not, or None when it answers."""
+    try:
+        handle = repo.cloud.get_remote(name)
+        if handle.fs.exists(handle.path):
+            return None
+        top = handle.path.split("/", 1)[0]
+        if remote_errors.scheme(url) in ("s3", "gs", "azure") and not handle.fs.exists(top):
+            return remote_errors.no_such_location(name, url, f"bucket {top} not found")
+        return remote_errors.no_such_location(name, url, f"{handle.path} not found")
+    except Exception as exc:  # the SDK's error is the answer
+        return remote_errors.explain(exc, name, url, "reading")
 
 
 STALE_UPLOAD_S = 15 * 60  # a partial upload untouched this long belongs to a dead push
@@ -142,7 +211,7 @@ def clean_partial_uploads(root: Path, remote: str | None) -> int:
             if handle.fs.protocol != "local":
                 return 0
             top = Path(handle.path)
-    except (DvcException, OSError):
+    except (DvcException, OSError, ImportError):
         return 0  # push itself reports an unusable remote
     cutoff = time.time() - STALE_UPLOAD_S
     removed = 0
@@ -155,19 +224,35 @@ def clean_partial_uploads(root: Path, remote: str | None) -> int:
     return removed
 
 
-def pull(root: Path, paths: Sequence[Path] | None, remote: str | None, *, force: bool = False) -> None:
-    """Download and check out `paths` (all tracked outputs when None). `force` overwrites local
-    edits: right for version folders, which are immutable (a modified copy is a corrupt one)."""
+def pull(
+    root: Path,
+    paths: Sequence[Path] | None,
+    remote: str | None,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    progress: Callable[[TransferCount], None] | None = None,
+) -> TransferCount:
+    """Download and check out `paths` (all tracked outputs when None); returns what was fetched.
+    `force` overwrites local edits: right for version folders, which are immutable (a modified
+    copy is a corrupt one)."""
     from dvc.exceptions import DvcException
 
     targets = None if paths is None else [str(dvc_file(p)) for p in paths]
     try:
-        with _quiet(), _open(root) as repo:
-            repo.pull(targets=targets, remote=remote, force=force)
+        with _quiet(), _open(root) as repo, storage_progress.counting(progress) as count:
+            name, url = _preflight(repo, remote)
+            try:
+                result = repo.pull(targets=targets, remote=remote, force=force, jobs=jobs)
+            except (DvcException, OSError):
+                raise
+            except Exception as exc:  # a cloud SDK's own error that DVC let through
+                raise StorageError(remote_errors.explain(exc, name, url, "pull")) from None
+            stats = (result or {}).get("stats", {}) if isinstance(result, dict) else {}
+            count.files = int(stats.get("fetched", count.files) or 0)
+            return count
     except (DvcException, OSError) as exc:
-        where = f"remote {remote}" if remote else "the default remote"
-        reason = _os_reason(exc) if isinstance(exc, OSError) else exc
-        raise StorageError(f"dvc pull from {where} failed: {reason}") from None
+        raise StorageError(_remote_failure(root, remote, exc, "pull")) from None
 
 
 def _missing_message(root: Path, repo, oids: list[str], remote: str | None) -> str:
