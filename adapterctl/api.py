@@ -52,9 +52,10 @@ def init(
     example: bool = False,
     base: str | None = None,
     remote: str | None = None,
+    ci_requirement: str | None = None,
 ) -> InitResult:
     """Scaffold a project: git (if none), DVC, manifest, prompt template, .gitignore, CI workflow."""
-    return scaffold.init(directory, example=example, base=base, remote=remote)
+    return scaffold.init(directory, example=example, base=base, remote=remote, ci_requirement=ci_requirement)
 
 
 # ── manifest commands ─────────────────────────────────────────────────────────
