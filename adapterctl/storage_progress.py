@@ -64,12 +64,19 @@ def _make_classes(count: TransferCount) -> Callable[..., Any]:
         def __init__(self, *args: Any, total: int | None = None, **kwargs: Any) -> None:
             super().__init__(size=None)
             self._counted_size = 0
-            if total:
-                self.set_size(total)
+            self._sized = False
+            if total:  # fetch's guess (every entry); the transfer's own count replaces it
+                self._count_size(int(total))
 
         def set_size(self, size: int | None) -> None:
-            size = int(size or 0)
-            count._add(total=size - self._counted_size)  # a later size replaces the first guess
+            # The first call is the transfer's count of objects to move; later calls size the
+            # batches inside it (dvc_objects' db.add), which must not shrink the total.
+            if not self._sized:
+                self._sized = True
+                self._count_size(int(size or 0))
+
+        def _count_size(self, size: int) -> None:
+            count._add(total=size - self._counted_size)
             self._counted_size = size
             self.size = size
 
