@@ -336,14 +336,25 @@ def availability(root: Path, path: Path, remote: str | None) -> tuple[bool, bool
         name = remote or repo.config["core"].get("remote")
         if not name:
             return local, False
+        conf = dict(repo.config["remote"].get(name) or {})
+        url = str(conf.get("url", ""))
         try:
+            dead = remote_errors.unreachable(name, url, conf)  # before the SDK retries for half a minute
+            if dead:
+                raise StorageError(dead)
             odb = repo.cloud.get_remote_odb(name, "status")
             objs = _objects(odb, dir_oid)
             on_remote = objs is not None and all(odb.exists(o) for o in objs)
+        except StorageError:
+            raise
         except DvcException as exc:
             raise StorageError(f"cannot reach DVC remote {name}: {exc}") from None
+        except ImportError as exc:
+            raise StorageError(remote_errors.plugin_missing(str(exc), name, url) or str(exc)) from None
         except OSError:
             on_remote = False
+        except Exception as exc:  # a cloud SDK's own error (botocore, asyncssh)
+            raise StorageError(remote_errors.explain(exc, name, url, "checking")) from None
     return local, on_remote
 
 

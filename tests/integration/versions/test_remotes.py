@@ -202,9 +202,10 @@ def test_ssh_failures_say_what_to_check(project: Path, cli, sshd: SSHServer) -> 
     _one_line_storage_error(cli("pull", cwd=project), "no such path", "never-pushed")
 
 
-def test_missing_plugin_names_the_extra(project: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_plugin_names_the_extra(project: Path, cli, adapters: list[Path], monkeypatch) -> None:
     """Without dvc-ssh (its import blocked here, as on a machine that never installed it)."""
     monkeypatch.setitem(sys.modules, "dvc_ssh", None)
     remote_modify(project, {"url": "ssh://deploy@127.0.0.1/srv/adapters"})
-    for command in ("push", "pull"):
-        _one_line_storage_error(cli(command, cwd=project), "dvc-ssh", "pip install 'adapterctl[ssh]'")
+    for command in (["push"], ["pull"], ["import", "support", str(adapters[0])]):
+        _one_line_storage_error(cli(*command, cwd=project), "dvc-ssh", "pip install 'adapterctl[ssh]'")
+    assert "no versions yet" in cli("log", "support", cwd=project).stderr  # import registered nothing
