@@ -39,7 +39,7 @@ def plugin_missing(message: str, name: str, url: str) -> str | None:
     found = re.search(r"requires '(dvc-[a-z0-9-]+)'", message)
     if not found:
         return None
-    plugin = found.group(1)
+    plugin, url = found.group(1), masked(url)
     extra = EXTRAS.get(plugin)
     install = f"pip install 'adapterctl[{extra}]'" if extra else f"pip install {plugin}"
     return f"remote {name} ({url}) needs DVC's {plugin} plugin, which is not installed: {install}"
@@ -103,21 +103,23 @@ def explain(exc: BaseException, name: str, url: str, action: str) -> str:
     ):
         return _unreachable_line(name, url, detail)
     if "PermissionError" in kinds and getattr(exc, "filename", None):  # mode bits on a path, not the login
-        return f"remote {name} ({url}) does not let this user write {exc.filename}: check the folder's owner and mode"
+        return f"remote {name} ({masked(url)}) does not let this user write {exc.filename}: check the folder's owner and mode"
     if kinds & {"NoCredentialsError", "PermissionDenied", "PermissionError"} or _AUTH.search(detail):
         return auth_refused(name, url, detail)
     if "FileNotFoundError" in kinds or _MISSING.search(detail):
         return no_such_location(name, url, detail)
-    return f"{action} with remote {name} ({url}) failed: {detail}"
+    return f"{action} with remote {name} ({masked(url)}) failed: {detail}"
 
 
 def auth_refused(name: str, url: str, detail: str) -> str:
     how = _CREDENTIALS.get(scheme(url), "the remote's credentials (`dvc remote modify --local {name} ...`)")
+    url = masked(url)
     return f"remote {name} ({url}) refused access ({detail}): check {how.format(name=name)}"
 
 
 def no_such_location(name: str, url: str, detail: str) -> str:
     what = "bucket" if scheme(url) in ("s3", "gs", "azure") else "path"
+    url = masked(url)
     return (
         f"remote {name} ({url}): no such {what} ({detail}): check the URL "
         f"(`dvc remote modify {name} url ...`) and that the {what} exists"
@@ -126,7 +128,7 @@ def no_such_location(name: str, url: str, detail: str) -> str:
 
 def _unreachable_line(name: str, url: str, detail: str) -> str:
     return (
-        f"cannot reach remote {name} ({url}): {detail}: check the host, port or endpointurl "
+        f"cannot reach remote {name} ({masked(url)}): {detail}: check the host, port or endpointurl "
         "(`dvc remote list`), that the server is running, and the network between"
     )
 
@@ -134,5 +136,33 @@ def _unreachable_line(name: str, url: str, detail: str) -> str:
 def _detail(exc: BaseException) -> str:
     """The first line of what went wrong, without a credential that an URL may carry."""
     text = str(exc).strip() or type(exc).__name__
-    text = text.splitlines()[0] if text else type(exc).__name__
+    return masked(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def masked(text: str) -> str:
+    """`text` with the password of any user:password@ in an URL replaced by ***."""
     return re.sub(r"(://[^/:@\s]+):[^@/\s]+@", r"\1:***@", text)
+
+
+# Keys of a DVC remote that hold secrets: they belong in .dvc/config.local or the environment.
+SECRET_KEYS = (
+    "secret_access_key",
+    "session_token",
+    "password",
+    "account_key",
+    "sas_token",
+    "connection_string",
+    "client_secret",
+    "key_secret",
+    "passphrase",
+)
+
+
+def committed_secrets(repo_config: dict) -> list[str]:
+    """`remote NAME: KEY` for each secret in the committed .dvc/config (its parsed `remote` table)."""
+    found = []
+    for name, conf in (repo_config.get("remote") or {}).items():
+        found += [f"remote {name}: {key}" for key in SECRET_KEYS if key in (conf or {})]
+        if re.search(r"://[^/:@\s]+:[^@/\s]+@", str((conf or {}).get("url", ""))):
+            found.append(f"remote {name}: a password in the url")
+    return found

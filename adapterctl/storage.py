@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from adapterctl import remote_errors, storage_progress
+from adapterctl import remote_errors, storage_progress, ui
 from adapterctl.errors import IncompleteTransfer, StorageError
 from adapterctl.storage_progress import TransferCount
 
@@ -147,6 +147,12 @@ def _preflight(repo, remote: str | None) -> tuple[str, str]:
     name = remote or repo.config["core"].get("remote") or ""
     conf = dict(repo.config["remote"].get(name) or {})
     url = str(conf.get("url", ""))
+    for secret in remote_errors.committed_secrets(repo.config.load_one("repo")):
+        ui.warn(
+            f".dvc/config holds a secret ({secret}), and git commits that file: move it to .dvc/config.local "
+            "(`dvc remote modify --local ...`) or the environment, drop it from .dvc/config "
+            "(`dvc remote modify --unset ...`), and rotate it if it was ever pushed"
+        )
     if remote_errors.scheme(url) == "local":
         return name, url
     try:

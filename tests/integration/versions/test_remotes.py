@@ -131,6 +131,22 @@ def test_s3_cycle_and_no_secret_reaches_git(project: Path, imported, cli, git, s
 
 
 @pytest.mark.slow
+def test_a_secret_in_the_committed_config_is_flagged(project: Path, cli, s3: S3Server) -> None:
+    use_s3(project, s3, "s3://adapters/flagged")
+    remote_modify(project, {"secret_access_key": SECRET})  # without --local: .dvc/config, which git commits
+    pushed = cli("push", cwd=project)
+    assert pushed.exit_code == 0, pushed.stderr
+    assert "remote storage: secret_access_key" in pushed.stderr and "config.local" in pushed.stderr
+    assert SECRET not in pushed.stderr
+    remote_modify(project, {"secret_access_key": SECRET}, local=True)
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo, repo.config.edit("repo") as conf:
+        del conf["remote"]["storage"]["secret_access_key"]
+    assert "git commits" not in cli("push", cwd=project).stderr  # once moved, no warning
+
+
+@pytest.mark.slow
 def test_init_with_an_s3_remote_pushes_there(tmp_path: Path, cli, s3: S3Server) -> None:
     result = cli("init", str(tmp_path / "fresh"), "--remote", "s3://adapters/fresh/prefix", "--json")
     assert result.exit_code == 0, result.stderr
