@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from adapterctl import remote_errors, storage_progress, ui
+from adapterctl import remote_checks, remote_errors, storage_progress
 from adapterctl.errors import IncompleteTransfer, StorageError
 from adapterctl.storage_progress import TransferCount
 
@@ -124,7 +124,7 @@ def push(
     missing = _Missing()
     try:
         with _quiet(missing), _open(root) as repo, storage_progress.counting(progress) as count:
-            name, url = _preflight(repo, remote)
+            name, url = remote_checks.preflight(repo, remote)
             try:
                 moved = int(repo.push(targets=targets, remote=remote, jobs=jobs) or 0)
             except (DvcException, OSError):
@@ -141,30 +141,6 @@ def push(
         raise StorageError(_remote_failure(root, remote, exc, "push")) from None
 
 
-def _preflight(repo, remote: str | None) -> tuple[str, str]:
-    """The remote's name and URL, after the checks that fail fast with one clear line: its DVC
-    plugin is installed and, where its address is known, its server accepts a connection."""
-    name = remote or repo.config["core"].get("remote") or ""
-    conf = dict(repo.config["remote"].get(name) or {})
-    url = str(conf.get("url", ""))
-    for secret in remote_errors.committed_secrets(repo.config.load_one("repo")):
-        ui.warn(
-            f".dvc/config holds a secret ({secret}), and git commits that file: move it to .dvc/config.local "
-            "(`dvc remote modify --local ...`) or the environment, drop it from .dvc/config "
-            "(`dvc remote modify --unset ...`), and rotate it if it was ever pushed"
-        )
-    if remote_errors.scheme(url) == "local":
-        return name, url
-    try:
-        repo.cloud.get_remote(name)
-    except ImportError as exc:
-        raise StorageError(remote_errors.plugin_missing(str(exc), name, url) or str(exc)) from None
-    dead = remote_errors.unreachable(name, url, conf)
-    if dead:
-        raise StorageError(dead)
-    return name, url
-
-
 def _remote_failure(root: Path, remote: str | None, exc: Exception, action: str) -> str:
     """The one line for a failed push or pull. Local folders keep the OS's reason; for other
     remotes DVC often reports only "N files failed", so the remote is probed for the cause."""
@@ -179,24 +155,9 @@ def _remote_failure(root: Path, remote: str | None, exc: Exception, action: str)
                 return generic
             if isinstance(exc, OSError):
                 return remote_errors.explain(exc, name, url, action)
-            return _probe(repo, name, url) or generic
+            return remote_checks.probe(repo, name, url) or generic
     except Exception:  # the project's DVC config itself is broken: DVC's message says so
         return generic
-
-
-def _probe(repo, name: str, url: str) -> str | None:
-    """Ask the remote directly whether it can be read (the one request DVC's fetch swallows):
-    the line that explains why not, or None when it answers."""
-    try:
-        handle = repo.cloud.get_remote(name)
-        if handle.fs.exists(handle.path):
-            return None
-        top = handle.path.split("/", 1)[0]
-        if remote_errors.scheme(url) in ("s3", "gs", "azure") and not handle.fs.exists(top):
-            return remote_errors.no_such_location(name, url, f"bucket {top} not found")
-        return remote_errors.no_such_location(name, url, f"{handle.path} not found")
-    except Exception as exc:  # the SDK's error is the answer
-        return remote_errors.explain(exc, name, url, "reading")
 
 
 STALE_UPLOAD_S = 15 * 60  # a partial upload untouched this long belongs to a dead push
@@ -247,7 +208,7 @@ def pull(
     targets = None if paths is None else [str(dvc_file(p)) for p in paths]
     try:
         with _quiet(), _open(root) as repo, storage_progress.counting(progress) as count:
-            name, url = _preflight(repo, remote)
+            name, url = remote_checks.preflight(repo, remote)
             try:
                 result = repo.pull(targets=targets, remote=remote, force=force, jobs=jobs)
             except (DvcException, OSError):
