@@ -76,9 +76,10 @@ def init(
     example: bool = False,
     base: str | None = None,
     remote: str | None = None,
+    ci_requirement: str | None = None,
 ) -> InitResult:
     """Scaffold a project: git (if none), DVC, manifest, prompt template, .gitignore, CI workflow."""
-    return scaffold.init(directory, example=example, base=base, remote=remote)
+    return scaffold.init(directory, example=example, base=base, remote=remote, ci_requirement=ci_requirement)
 
 
 # ── manifest commands ─────────────────────────────────────────────────────────
@@ -139,18 +140,18 @@ def resolve(project: Project, ref: str, *, pull: bool = False) -> ResolvedVersio
     return ResolvedVersion(v.ref, v.name, v.id, v.path)
 
 
-def push(project: Project, ref: str | None = None) -> TransferResult:
-    """Upload a version's weights to the DVC remote, or everything DVC tracks."""
+def push(project: Project, ref: str | None = None, *, jobs: int | None = None) -> TransferResult:
+    """Upload a version's weights to the DVC remote, or everything DVC tracks (`jobs` parallel transfers)."""
     from adapterctl.ops import transfer
 
-    return transfer.push(project, ref)
+    return transfer.push(project, ref, jobs=jobs)
 
 
-def pull(project: Project, ref: str | None = None) -> TransferResult:
+def pull(project: Project, ref: str | None = None, *, jobs: int | None = None) -> TransferResult:
     """Fetch a version (only that one) or everything DVC tracks; verify what arrives."""
     from adapterctl.ops import transfer
 
-    return transfer.pull(project, ref)
+    return transfer.pull(project, ref, jobs=jobs)
 
 
 def import_adapter(

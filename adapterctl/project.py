@@ -17,6 +17,7 @@ from adapterctl.errors import LockTimeout, ProjectNotFound, UsageError
 MANIFEST = "adapterctl.toml"
 LEGACY_ENVS_FILE = "adapterctl.lock"  # every pointer in one file, before environments/ENV/NAME.toml
 STATE_DIR = ".adapterctl"
+ADAPTERS_DIR = "adapters"  # version folders, cards and eval results: adapters/NAME/...
 LOCK_TIMEOUT_S = float(os.environ.get("ADAPTERCTL_LOCK_TIMEOUT", "60"))
 
 
@@ -36,7 +37,7 @@ class Project:
 
     @property
     def adapters_dir(self) -> Path:
-        return self.root / "adapters"
+        return self.root / ADAPTERS_DIR
 
     @property
     def state_dir(self) -> Path:

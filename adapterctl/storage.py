@@ -7,12 +7,14 @@ import contextlib
 import io
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from adapterctl import remote_checks, remote_errors, storage_progress
 from adapterctl.errors import IncompleteTransfer, StorageError
 from adapterctl.project import dvc_file as dvc_file  # the path convention lives in project.py
+from adapterctl.storage_progress import TransferCount
 
 
 class _Missing(logging.Handler):
@@ -103,22 +105,56 @@ def remote_name(root: Path, preferred: str | None = None) -> str | None:
         return repo.config["core"].get("remote") or None
 
 
-def push(root: Path, paths: Sequence[Path] | None, remote: str | None) -> int:
-    """Upload the cache objects of `paths` (all tracked outputs when None); returns how many moved."""
+def push(
+    root: Path,
+    paths: Sequence[Path] | None,
+    remote: str | None,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[TransferCount], None] | None = None,
+) -> TransferCount:
+    """Upload the cache objects of `paths` (all tracked outputs when None); returns what moved
+    (`.files` objects, `.bytes`). `progress` sees the counts while they grow."""
     from dvc.exceptions import DvcException
 
     targets = None if paths is None else [str(dvc_file(p)) for p in paths]
     missing = _Missing()
     try:
-        with _quiet(missing), _open(root) as repo:
-            moved = int(repo.push(targets=targets, remote=remote) or 0)
+        with _quiet(missing), _open(root) as repo, storage_progress.counting(progress) as count:
+            name, url = remote_checks.preflight(repo, remote)
+            try:
+                moved = int(repo.push(targets=targets, remote=remote, jobs=jobs) or 0)
+            except (DvcException, OSError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a cloud SDK's own error (botocore, asyncssh) that DVC let through
+                raise StorageError(remote_errors.explain(exc, name, url, "push")) from None
             if missing.oids:
                 raise IncompleteTransfer(_missing_message(root, repo, missing.oids, remote))
-            return moved
+            count.files = moved
+            return count
     except DvcException as exc:
-        raise StorageError(f"dvc push to remote {remote or '(default)'} failed: {exc}") from None
+        raise StorageError(_remote_failure(root, remote, exc, "push")) from None
     except OSError as exc:  # an unwritable or unreachable folder remote: DVC lets these through
-        raise StorageError(f"dvc push to remote {remote or '(default)'} failed: {_os_reason(exc)}") from None
+        raise StorageError(_remote_failure(root, remote, exc, "push")) from None
+
+
+def _remote_failure(root: Path, remote: str | None, exc: Exception, action: str) -> str:
+    """The one line for a failed push or pull. Local folders keep the OS's reason; for other
+    remotes DVC often reports only "N files failed", so the remote is probed for the cause."""
+    verb = "to" if action == "push" else "from"
+    generic = f"dvc {action} {verb} remote {remote or '(default)'} failed: "
+    generic += _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+    try:
+        with _open(root) as repo:
+            name = remote or repo.config["core"].get("remote") or ""
+            url = str((repo.config["remote"].get(name) or {}).get("url", ""))
+            if remote_errors.scheme(url) == "local":
+                return generic
+            if isinstance(exc, OSError):
+                return remote_errors.explain(exc, name, url, action)
+            return remote_checks.probe(repo, name, url) or generic
+    except Exception:  # noqa: BLE001 - the project's DVC config itself is broken: DVC's message says so
+        return generic
 
 
 STALE_UPLOAD_S = 15 * 60  # a partial upload untouched this long belongs to a dead push
@@ -139,7 +175,7 @@ def clean_partial_uploads(root: Path, remote: str | None) -> int:
             if handle.fs.protocol != "local":
                 return 0
             top = Path(handle.path)
-    except (DvcException, OSError):
+    except (DvcException, OSError, ImportError):
         return 0  # push itself reports an unusable remote
     cutoff = time.time() - STALE_UPLOAD_S
     removed = 0
@@ -152,19 +188,35 @@ def clean_partial_uploads(root: Path, remote: str | None) -> int:
     return removed
 
 
-def pull(root: Path, paths: Sequence[Path] | None, remote: str | None, *, force: bool = False) -> None:
-    """Download and check out `paths` (all tracked outputs when None). `force` overwrites local
-    edits: right for version folders, which are immutable (a modified copy is a corrupt one)."""
+def pull(
+    root: Path,
+    paths: Sequence[Path] | None,
+    remote: str | None,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    progress: Callable[[TransferCount], None] | None = None,
+) -> TransferCount:
+    """Download and check out `paths` (all tracked outputs when None); returns what was fetched.
+    `force` overwrites local edits: right for version folders, which are immutable (a modified
+    copy is a corrupt one)."""
     from dvc.exceptions import DvcException
 
     targets = None if paths is None else [str(dvc_file(p)) for p in paths]
     try:
-        with _quiet(), _open(root) as repo:
-            repo.pull(targets=targets, remote=remote, force=force)
+        with _quiet(), _open(root) as repo, storage_progress.counting(progress) as count:
+            name, url = remote_checks.preflight(repo, remote)
+            try:
+                result = repo.pull(targets=targets, remote=remote, force=force, jobs=jobs)
+            except (DvcException, OSError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a cloud SDK's own error that DVC let through
+                raise StorageError(remote_errors.explain(exc, name, url, "pull")) from None
+            stats = (result or {}).get("stats", {}) if isinstance(result, dict) else {}
+            count.files = int(stats.get("fetched", count.files) or 0)
+            return count
     except (DvcException, OSError) as exc:
-        where = f"remote {remote}" if remote else "the default remote"
-        reason = _os_reason(exc) if isinstance(exc, OSError) else exc
-        raise StorageError(f"dvc pull from {where} failed: {reason}") from None
+        raise StorageError(_remote_failure(root, remote, exc, "pull")) from None
 
 
 def _missing_message(root: Path, repo: Any, oids: list[str], remote: str | None) -> str:
@@ -249,14 +301,25 @@ def availability(root: Path, path: Path, remote: str | None) -> tuple[bool, bool
         name = remote or repo.config["core"].get("remote")
         if not name:
             return local, False
+        conf = dict(repo.config["remote"].get(name) or {})
+        url = str(conf.get("url", ""))
         try:
+            dead = remote_errors.unreachable(name, url, conf)  # before the SDK retries for half a minute
+            if dead:
+                raise StorageError(dead)
             odb = repo.cloud.get_remote_odb(name, "status")
             objs = _objects(odb, dir_oid)
             on_remote = objs is not None and all(odb.exists(o) for o in objs)
+        except StorageError:
+            raise
         except DvcException as exc:
             raise StorageError(f"cannot reach DVC remote {name}: {exc}") from None
+        except ImportError as exc:
+            raise StorageError(remote_errors.plugin_missing(str(exc), name, url) or str(exc)) from None
         except OSError:
             on_remote = False
+        except Exception as exc:  # noqa: BLE001 - a cloud SDK's own error (botocore, asyncssh)
+            raise StorageError(remote_errors.explain(exc, name, url, "checking")) from None
     return local, on_remote
 
 

@@ -111,3 +111,43 @@ def progress(total: int, description: str, *, enabled: bool = True):
             yield lambda n=1: p.advance(task, n)
 
     return bar()
+
+
+def transfer_progress(description: str):
+    """A live "files n/N, bytes" line on stderr for interactive terminals (nothing elsewhere).
+    A context manager yielding `update(files, files_total, nbytes)`; safe to call from threads."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def line():
+        if not interactive():
+            yield lambda files, total, nbytes: None
+            return
+        from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[files]}"),
+            TextColumn("{task.fields[size]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as p:
+            task = p.add_task(description, total=None, files="", size="")
+
+            def update(files: int, total: int, nbytes: int) -> None:
+                p.update(task, files=f"{files}/{total} files", size=human_bytes(nbytes))
+
+            yield update
+
+    return line()
+
+
+def human_bytes(n: int) -> str:
+    """1234567 -> '1.2 MB' (decimal units, as file managers and cloud consoles show)."""
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"

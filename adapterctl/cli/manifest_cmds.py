@@ -29,16 +29,27 @@ def init(
     remote: str = typer.Option(
         None,
         "--remote",
-        help="DVC remote for push/pull: a local folder or a URL (s3://, gs://, ssh://).",
+        help="DVC remote for push/pull: a local folder or a URL (s3://, gs://, azure://, ssh://).",
+        show_default=False,
+    ),
+    ci_requirement: str = typer.Option(
+        None,
+        "--ci-requirement",
+        metavar="SPEC",
+        help="What the CI workflow installs: a pin, a git URL or a wheel URL, optionally with "
+        "--index-url/--extra-index-url (default: adapterctl==<this version>).",
         show_default=False,
     ),
     as_json: bool = JSON,
 ) -> None:
     """Scaffold a project: git, DVC, manifest, prompt template, .gitignore and CI workflow.
 
-    Example: adapterctl init demo --example --remote /mnt/adapters-store
+    Credentials for the remote never go in the project: set them with `dvc remote modify --local`
+    (.dvc/config.local, ignored by git) or in the environment.
+
+    Example: adapterctl init demo --example --remote s3://team-adapters/support --ci-requirement "adapterctl==0.1.0 --index-url https://pypi.corp.example/simple"
     """
-    result = api.init(directory, example=example, base=base, remote=remote)
+    result = api.init(directory, example=example, base=base, remote=remote, ci_requirement=ci_requirement)
 
     def render(r: api.InitResult) -> None:
         ui.success(f"initialised adapterctl project in {r.root}")

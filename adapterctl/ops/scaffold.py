@@ -9,6 +9,7 @@ from pathlib import Path
 
 from adapterctl import assets, gitio, manifest, storage
 from adapterctl.errors import UsageError
+from adapterctl.ops import ci_workflow
 from adapterctl.project import MANIFEST, atomic_write
 
 EXAMPLE_BASE = "models/tiny-base"
@@ -31,13 +32,16 @@ def init(
     example: bool = False,
     base: str | None = None,
     remote: str | None = None,
+    ci_requirement: str | None = None,
 ) -> InitResult:
-    """Scaffold a project: git (if none), DVC, manifest, prompt template, .gitignore, CI workflow."""
+    """Scaffold a project: git (if none), DVC, manifest, prompt template, .gitignore, CI workflow.
+    `ci_requirement`: what the workflow installs (default: this adapterctl's exact version)."""
     root = Path(directory).resolve()
     if (root / MANIFEST).exists():
         raise UsageError(f"{root / MANIFEST} already exists: this folder is already an adapterctl project")
     if example and base:
         raise UsageError("--example uses the built-in tiny base model; drop --base or --example")
+    pins = ci_workflow.requirements_text(ci_requirement)  # a bad SPEC is refused before anything is written
     root.mkdir(parents=True, exist_ok=True)
     _refuse_example_overwrite(root, example)
 
@@ -54,14 +58,12 @@ def init(
 
     templates = assets.templates_dir()
     _append_gitignore(root, (templates / "gitignore").read_text())
-    workflow = root / ".github/workflows/adapters.yml"
+    workflow = root / ci_workflow.WORKFLOW
     if not workflow.exists():
-        atomic_write(workflow, (templates / "workflows/adapters.yml").read_text())
-    pin = root / ".github/adapterctl-requirements.txt"  # what the workflow installs
-    if not pin.exists():
-        from adapterctl import __version__
-
-        atomic_write(pin, (templates / "adapterctl-requirements.txt").read_text().replace("{version}", __version__))
+        atomic_write(workflow, ci_workflow.render_workflow())
+    pin = root / ci_workflow.REQUIREMENTS  # what the workflow installs
+    if not pin.exists() or ci_requirement is not None:
+        atomic_write(pin, pins)
 
     if example:
         base_model = EXAMPLE_BASE
@@ -84,7 +86,7 @@ def init(
 def _refuse_example_overwrite(root: Path, example: bool) -> None:
     if not example:
         return
-    clashes = [p for p in ("data", "evals", "templates") if (root / p).exists() and any((root / p).iterdir())]
+    clashes = [p for p in ci_workflow.PROJECT_FOLDERS if (root / p).exists() and any((root / p).iterdir())]
     if clashes:
         raise UsageError(f"{root}: {', '.join(clashes)} already exist; init --example needs an empty folder")
 
@@ -119,7 +121,7 @@ def _append_gitignore(root: Path, block: str) -> None:
 
 def _scaffold_example(root: Path, remote_name: str | None) -> list[str]:
     source = assets.example_dir()
-    for folder in ("data", "evals", "templates"):
+    for folder in ci_workflow.PROJECT_FOLDERS:
         shutil.copytree(source / folder, root / folder, dirs_exist_ok=True)
     text = (source / MANIFEST).read_text()
     if remote_name:

@@ -6,6 +6,7 @@ an IntegrityError, which no --force overrides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapterctl import manifest, storage, ui, versions
@@ -20,8 +21,30 @@ from adapterctl.versions import Version
 class TransferResult:
     remote: str
     targets: list[str]  # version refs, or ["everything"]
-    files: int = 0  # objects transferred (push) ; versions verified (pull)
-    verified: list[str] = field(default_factory=list)
+    files: int = 0  # objects transferred (uploaded by push, downloaded by pull; 0 when all were there)
+    bytes: int = 0  # their size
+    verified: list[str] = field(default_factory=list)  # pull: the versions checked against their ids
+
+    def add(self, count: storage.TransferCount) -> None:
+        self.files += count.files
+        self.bytes += count.bytes
+
+
+class _Progress:
+    """The live files/bytes line of one push or pull: DVC may run several transfers (versions,
+    then data); the line shows their sum."""
+
+    def __init__(self, update) -> None:
+        self.update = update
+        self.done: list[storage.TransferCount] = []
+
+    def __call__(self, count: storage.TransferCount) -> None:
+        finished = self.done
+        self.update(
+            sum(c.files for c in finished) + count.files,
+            sum(c.files_total for c in finished) + count.files_total,
+            sum(c.bytes for c in finished) + count.bytes,
+        )
 
 
 def remote(project: Project, *, required: bool) -> str | None:
@@ -36,48 +59,62 @@ def remote(project: Project, *, required: bool) -> str | None:
     return name
 
 
-def push(project: Project, ref: str | None = None) -> TransferResult:
-    """Upload one version's weights, or every DVC-tracked output (versions, data, base)."""
+def push(project: Project, ref: str | None = None, *, jobs: int | None = None) -> TransferResult:
+    """Upload one version's weights, or every DVC-tracked output (versions, data, base).
+    `jobs`: parallel transfers (DVC's default when None)."""
     name = remote(project, required=True)
     assert name is not None
     storage.clean_partial_uploads(project.root, name)
     if ref is None:
-        return TransferResult(name, ["everything"], storage.push(project.root, None, name))
+        result = TransferResult(name, ["everything"])
+        with ui.transfer_progress(f"pushing to {name}") as update:
+            result.add(storage.push(project.root, None, name, jobs=jobs, progress=_Progress(update)))
+        return result
     version = versions.resolve(project, ref, verify=False)
-    moved = storage.push(project.root, [version.path], name)
+    result = TransferResult(name, [version.ref])
+    with ui.transfer_progress(f"pushing {version.ref} to {name}") as update:
+        result.add(storage.push(project.root, [version.path], name, jobs=jobs, progress=_Progress(update)))
     if not storage.availability(project.root, version.path, name)[1]:  # DVC only warns when objects are missing
         raise StorageError(f"{version.ref}: not pushed: its weights are not in this machine's DVC cache")
-    return TransferResult(name, [version.ref], moved)
+    return result
 
 
-def pull(project: Project, ref: str | None = None) -> TransferResult:
+def pull(project: Project, ref: str | None = None, *, jobs: int | None = None) -> TransferResult:
     """Download one version (only that one) or everything tracked; downloaded weights are verified."""
     name = remote(project, required=True)
     assert name is not None
-    return _pull(project, ref, name)
+    with ui.transfer_progress(f"pulling from {name}") as update:
+        return _pull(project, ref, name, _Progress(update), jobs)
 
 
 @changes_state
-def _pull(project: Project, ref: str | None, name: str) -> TransferResult:
+def _pull(project: Project, ref: str | None, name: str, progress: _Progress, jobs: int | None) -> TransferResult:
+    def fetch(paths, *, force: bool = True, result: TransferResult) -> None:
+        count = storage.pull(project.root, paths, name, force=force, jobs=jobs, progress=progress)
+        progress.done.append(count)
+        result.add(count)
+
     if ref is not None:
         version = versions.resolve(project, ref, verify=False)
         project.check_inside(version.path)
-        _pull_verified(project, version, name)
+        result = TransferResult(name, [version.ref], verified=[version.ref])
+        _pull_verified(project, version, name, lambda paths: fetch(paths, result=result))
         _check_structure(project, [version])
-        return TransferResult(name, [version.ref], 1, [version.ref])
+        return result
     every = Registry.load(project).all_versions()
+    result = TransferResult(name, ["everything"], verified=[v.ref for v in every])
     for v in every:  # all checked before any is written
         project.check_inside(v.path)
     if every:  # versions first and forced; then the rest, keeping the user's unsaved data edits
-        storage.pull(project.root, [v.path for v in every], name, force=True)
-    storage.pull(project.root, None, name)
+        fetch([v.path for v in every], result=result)
+    fetch(None, force=False, result=result)
     for v in every:
         try:
             versions.check_weights(v)
         except IntegrityError:
-            _pull_verified(project, v, name)
+            _pull_verified(project, v, name, lambda paths: fetch(paths, result=result))
     _check_structure(project, every)
-    return TransferResult(name, ["everything"], len(every), [v.ref for v in every])
+    return result
 
 
 def _check_structure(project: Project, pulled: list[Version]) -> None:
@@ -109,14 +146,14 @@ def local_path(project: Project, ref: str, *, pull: bool = False) -> Version:
 @changes_state
 def _fetch(project: Project, version: Version, name: str | None) -> None:
     project.check_inside(version.path)
-    _pull_verified(project, version, name)
+    _pull_verified(project, version, name, lambda paths: storage.pull(project.root, paths, name, force=True))
 
 
-def _pull_verified(project: Project, version: Version, name: str | None) -> None:
-    """Pull one version and verify it. A copy that still fails came from a damaged local cache
-    object or a damaged remote one: drop the local objects and fetch again, and if that copy
-    fails too, the remote's is the bad one: say so (pulling again would fetch it again)."""
-    storage.pull(project.root, [version.path], name, force=True)
+def _pull_verified(project: Project, version: Version, name: str | None, fetch: Callable[[list], None]) -> None:
+    """Pull one version (with `fetch`) and verify it. A copy that still fails came from a damaged
+    local cache object or a damaged remote one: drop the local objects and fetch again, and if
+    that copy fails too, the remote's is the bad one: say so (pulling again would fetch it again)."""
+    fetch([version.path])
     try:
         versions.check_weights(version)
         return
@@ -124,7 +161,7 @@ def _pull_verified(project: Project, version: Version, name: str | None) -> None
         pass
     others = [v.path for v in Registry.load(project).all_versions() if v.id != version.id]
     storage.drop_local(project.root, version.path, others)
-    storage.pull(project.root, [version.path], name, force=True)
+    fetch([version.path])
     problem = versions.weights_problem(version)
     if problem:
         raise IntegrityError(

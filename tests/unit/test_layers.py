@@ -20,7 +20,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "adapterctl"
 # (quiet, precision, threads) is layer 4's "what every model user shares"; __main__ is a face.
 LAYERS: dict[int, tuple[str, ...]] = {
     1: ("__init__", "project", "refs", "errors", "ui", "faults", "tomlread", "suggest", "assets", "records"),
-    2: ("manifest", "storage", "gitio", "environments", "weights", "fingerprints"),
+    2: (
+        "manifest",
+        "storage",
+        "gitio",
+        "environments",
+        "weights",
+        "fingerprints",
+        "remote_errors",
+        "remote_checks",
+        "storage_progress",
+    ),
     3: ("versions", "registry"),
     4: ("modeling", "tiny", "runtime"),
     5: ("data",),
