@@ -10,23 +10,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.ops.deploy import MoveResult
-from adapterctl.ops.gc import GcEntry, GcResult
-from adapterctl.ops.scaffold import InitResult
-from adapterctl.ops.transfer import TransferResult
-from adapterctl.serve.vllm import AdapterSync, SyncReport
-from adapterctl.status import AdapterStatus
-from adapterctl.train.results import SweepResult, TrainResult
+# Types defined by the modules that produce them, re-exported here on first use: the read-only
+# views import this module, and must not load the state-changing ops behind these names.
+_ELSEWHERE = {
+    "MoveResult": "adapterctl.ops.deploy",
+    "GcEntry": "adapterctl.ops.gc",
+    "GcResult": "adapterctl.ops.gc",
+    "InitResult": "adapterctl.ops.scaffold",
+    "TransferResult": "adapterctl.ops.transfer",
+    "AdapterSync": "adapterctl.serve.vllm",
+    "SyncReport": "adapterctl.serve.vllm",
+    "AdapterStatus": "adapterctl.status",
+    "SweepResult": "adapterctl.train.results",
+    "TrainResult": "adapterctl.train.results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ELSEWHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
-    "AdapterStatus",
-    "GcEntry",
-    "GcResult",
-    "InitResult",
-    "MoveResult",
-    "SweepResult",
-    "TrainResult",
-    "TransferResult",
+    *_ELSEWHERE,
     "AdapterSummary",
     "SpecView",
     "ValidationReport",
@@ -36,8 +45,6 @@ __all__ = [
     "ResolvedVersion",
     "ImportResult",
     "GenerateResult",
-    "SyncReport",
-    "AdapterSync",
 ]
 
 

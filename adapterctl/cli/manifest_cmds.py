@@ -1,4 +1,8 @@
-"""init, add, list, show, validate: scaffolding and reading the manifest."""
+"""init, add, list, show, validate: scaffolding and reading the manifest.
+
+The read commands (list, show, validate) call `adapterctl.views` directly, not `api`, whose
+import brings the state-changing operations: they must answer in well under 0.3 s.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
 from adapterctl.errors import UsageError
+from adapterctl.project import find_project
 from adapterctl.refs import is_version_ref, short
 
 
@@ -75,7 +80,9 @@ def list_(project: Path = PROJECT, as_json: bool = JSON) -> None:
 
     Example: adapterctl list --json
     """
-    adapters = api.list_adapters(api.open_project(project))
+    from adapterctl import views
+
+    adapters = views.list_adapters(find_project(project))
 
     def render(rows: list[api.AdapterSummary]) -> None:
         if not rows:
@@ -105,13 +112,15 @@ def show(
 
     Example: adapterctl show support --set train.learning_rate=1e-4
     """
-    root = api.open_project(project)
+    from adapterctl import views
+
+    root = find_project(project)
     if is_version_ref(ref):
         if overrides:
             raise UsageError("--set applies to an adapter's spec, not to a version's card")
-        ui.emit(api.show_version(root, ref), as_json, lambda card: _render_card(card, full))
+        ui.emit(views.show_version(root, ref), as_json, lambda card: _render_card(card, full))
         return
-    spec = api.show_spec(root, ref, overrides)
+    spec = views.show_spec(root, ref, overrides)
     ui.emit(spec, as_json, _render_spec)
 
 
@@ -152,5 +161,7 @@ def validate(project: Path = PROJECT, as_json: bool = JSON) -> None:
 
     Example: adapterctl validate
     """
-    report = api.validate(api.open_project(project))
+    from adapterctl import views
+
+    report = views.validate(find_project(project))
     ui.emit(report, as_json, lambda r: ui.success(f"{r.manifest} is valid ({len(r.adapters)} adapters)"))

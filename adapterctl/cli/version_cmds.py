@@ -1,4 +1,8 @@
-"""import, log, status: adopting versions and reading their history."""
+"""import, log, status: adopting versions and reading their history.
+
+log and status call the read-only modules (views, status) directly: `api` brings the
+state-changing operations, which the fast commands must not import.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, when
+from adapterctl.project import find_project
 from adapterctl.refs import short
 
 
@@ -57,7 +62,9 @@ def log(
 
     Example: adapterctl log support -n 5
     """
-    entries = api.log(api.open_project(project), name, limit=limit)
+    from adapterctl import views
+
+    entries = views.log(find_project(project), name, limit=limit)
 
     def render(rows: list[api.LogEntry]) -> None:
         ui.table(
@@ -92,7 +99,12 @@ def status(
 
     Example: adapterctl status --json
     """
-    rows = api.status(api.open_project(project), names or None)
+    from adapterctl import status as stale
+    from adapterctl import versions
+
+    root = find_project(project)
+    versions.recover_if_idle(root)  # as api.status does; imported here to keep `api` off the fast path
+    rows = stale.status(root, names or None)
 
     def render(items: list) -> None:
         if not items:
