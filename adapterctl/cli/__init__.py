@@ -90,11 +90,6 @@ class AdapterctlGroup(LazyGroup):
             ui.error("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for command in self.commands.values():  # built eagerly when their modules were already imported
-            self.prepare(command)
-
     @staticmethod
     def prepare(command) -> None:
         from adapterctl.cli import metavars

@@ -40,6 +40,16 @@ class LazyGroup(TyperGroup):
     typer_app: typer.Typer | None = None
     prepare: Callable[[_click.Command], None] = staticmethod(lambda command: None)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, command in self.commands.items():  # built eagerly: their modules were imported already
+            self._adopt(name, command)
+
+    def _adopt(self, name: str, command: _click.Command) -> None:
+        if name in self.table:
+            command.short_help = command.short_help or self.table[name][1]
+        self.prepare(command)
+
     def list_commands(self, ctx: _click.Context) -> list[str]:
         return list(self.table)  # the table's order: the order of the workflow
 
@@ -49,14 +59,13 @@ class LazyGroup(TyperGroup):
         return self.commands.get(cmd_name)
 
     def _load(self, name: str) -> None:
-        module, summary = self.table[name]
+        module, _summary = self.table[name]
         importlib.import_module(f"{self.package}.{module}")
         assert self.typer_app is not None
         built = _build(self.typer_app, name)
         if built is None:
             raise RuntimeError(f"{self.package}.{module} registers no command named {name!r}")
-        built.short_help = built.short_help or summary
-        self.prepare(built)
+        self._adopt(name, built)
         self.commands[name] = built
 
     def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:

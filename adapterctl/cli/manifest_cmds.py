@@ -25,11 +25,12 @@ def init(
     example: bool = typer.Option(
         False, "--example", help="Add the runnable example: two adapters on the built-in tiny model."
     ),
-    base: str = typer.Option(
+    base_model: str = typer.Option(
         None,
-        "--base",
+        "--base-model",
         help="Base model: a hub id or a local folder (default: the built-in tiny model).",
         show_default=False,
+        metavar="MODEL",
     ),
     remote: str = typer.Option(
         None,
@@ -43,7 +44,7 @@ def init(
 
     Example: adapterctl init demo --example --remote /mnt/adapters-store
     """
-    result = api.init(directory, example=example, base=base, remote=remote)
+    result = api.init(directory, example=example, base=base_model, remote=remote)
 
     def render(r: api.InitResult) -> None:
         ui.success(f"initialised adapterctl project in {r.root}")

@@ -13,10 +13,9 @@ from typer.core import TyperArgument, TyperOption
 # Options whose value has a shape worth showing; others get a name from their type.
 SHAPES = {
     "--set": "KEY=VALUE",
-    "--fix": "KEY=VALUE",
+    "--grid": "KEY=V1,V2",
     "--env": "ENV",
     "--to": "REF",
-    "--against": "REF",
     "--base": "GIT_REF",
 }
 

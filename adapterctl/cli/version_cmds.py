@@ -54,7 +54,7 @@ def import_(
 @app.command()
 def log(
     name: str = typer.Argument(..., help="Adapter NAME."),
-    limit: int = typer.Option(None, "--limit", "-n", help="Show at most this many versions.", show_default=False),
+    limit: int = typer.Option(0, "--limit", "-n", help="Show at most N versions (0: no limit)."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -64,7 +64,7 @@ def log(
     """
     from adapterctl import views
 
-    entries = views.log(find_project(project), name, limit=limit)
+    entries = views.log(find_project(project), name, limit=limit or None)
 
     def render(rows: list[api.LogEntry]) -> None:
         ui.table(

@@ -109,7 +109,7 @@ def test_gates_decide_deploy(small: Path, trained, cli, monkeypatch) -> None:
     refused = cli("deploy", "support", "--env", "prod", cwd=small)
     assert refused.exit_code == 1 and "failed its eval gates (rouge_l >= 1.01 (got" in refused.stderr
 
-    forced = cli("deploy", "support", "--env", "prod", "--force", "-m", "hotfix", cwd=small)
+    forced = cli("deploy", "support", "--env", "prod", "--ignore-gates", "-m", "hotfix", cwd=small)
     assert forced.exit_code == 0, forced.stderr
     move = environments.load(Project(small))["prod"]["support"].moves[-1]
     assert move["forced"] is True and move["message"].startswith("hotfix [forced: support@")
@@ -132,7 +132,7 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
     first = trained()
     trained("train.seed=5")
     sheet = tmp_path / "out.csv"
-    result = cli("eval", "support", "--export-sheet", str(sheet), cwd=small)
+    result = cli("sheet", "export", "support", str(sheet), cwd=small)
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(sheet.open()))
     assert len(rows) == EVAL_ROWS and rows[0]["prompt"].startswith("### Instruction:")
@@ -146,9 +146,9 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
         writer.writerows(rows)
     bad = tmp_path / "bad.csv"
     bad.write_text(sheet.read_text().replace(",4,", ",7,", 1))
-    refused = cli("eval", "support", "--import-sheet", str(bad), cwd=small)
+    refused = cli("sheet", "import", "support", str(bad), cwd=small)
     assert refused.exit_code == 2 and "adapter_style is '7'; ratings are whole numbers 1-5" in refused.stderr
-    assert cli("eval", "support", "--import-sheet", str(sheet), cwd=small).exit_code == 0
+    assert cli("sheet", "import", "support", str(sheet), cwd=small).exit_code == 0
     summary = versions.resolve(Project(small), "support").card.metrics["human_eval"]
     assert summary["adapter"]["accuracy"] == {
         "mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
@@ -157,5 +157,5 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
     assert summary["adapter"]["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1} and summary["base"]["safety"]["mean"] == 2.0
     assert "safety" not in summary["adapter"]
     cli("eval", f"support@{first[:12]}", cwd=small)
-    diff = cli("diff", f"support@{first[:12]}", "support", "--md", cwd=small).stdout
+    diff = cli("diff", f"support@{first[:12]}", "support", "--format", "md", cwd=small).stdout
     assert "### Human ratings (1-5)" in diff and "| adapter | style | 4 | 7 |" in diff

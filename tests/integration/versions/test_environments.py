@@ -99,7 +99,7 @@ def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli)
     assert "rouge_l=0.12" in cli("log", "support", cwd=project).stdout
     result = cli("deploy", v.ref, "--env", "prod", cwd=project)
     assert result.exit_code == 1 and "failed its eval gates (rouge_l >= 0.2)" in result.stderr
-    assert cli("deploy", v.ref, "--env", "prod", "--force", cwd=project).exit_code == 0
+    assert cli("deploy", v.ref, "--env", "prod", "--ignore-gates", cwd=project).exit_code == 0
     assert environments.load(Project(project))["prod"]["support"].moves[-1]["forced"] is True
 
 
