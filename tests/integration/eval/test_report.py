@@ -1,6 +1,6 @@
 """The review half end to end in a real git repository: train, eval, deploy, branch, train
 again, then `report --base main` (also from a fresh clone without a DVC cache), `check`
-and `diff --md`."""
+and `diff --format md`."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_report_diff_and_check_on_a_branch(small: Path, trained, cli, tmp_path: 
     subprocess.run(["git", "clone", "-q", "-b", "lr-sweep", str(small), str(clone)], check=True)
     git(clone, "branch", "main", "origin/main")
     assert not (clone / ".dvc/cache").exists() and not list(clone.glob("adapters/support/*/adapter_model.safetensors"))
-    again = cli("report", "--base", "main", "--md", cwd=clone)
+    again = cli("report", "--base", "main", "--md", cwd=clone)  # the spelling older scaffolded workflows use
     assert again.exit_code == 0, again.stderr
     assert again.stdout == md
 
