@@ -43,12 +43,12 @@ class LazyGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, command in self.commands.items():  # built eagerly: their modules were imported already
-            self._adopt(name, command)
+            self._summarise(name, command)
+        self.prepare(self)  # the group's own options, and those commands
 
-    def _adopt(self, name: str, command: _click.Command) -> None:
+    def _summarise(self, name: str, command: _click.Command) -> None:
         if name in self.table:
             command.short_help = command.short_help or self.table[name][1]
-        self.prepare(command)
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
         return list(self.table)  # the table's order: the order of the workflow
@@ -65,7 +65,8 @@ class LazyGroup(TyperGroup):
         built = _build(self.typer_app, name)
         if built is None:
             raise RuntimeError(f"{self.package}.{module} registers no command named {name!r}")
-        self._adopt(name, built)
+        self._summarise(name, built)
+        self.prepare(built)
         self.commands[name] = built
 
     def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:

@@ -1,4 +1,5 @@
-"""Clean help metavars: `--set KEY=VALUE`, `--message TEXT`, `NAME`, and nothing after a flag.
+"""Clean help metavars: `--set KEY=VALUE`, `--message TEXT`, `NAME`, and nothing after a flag;
+and plain coercion for plain types (`_coerce`), in the same class swap.
 
 Typer prints a parameter's Python type (`--force <bool>`, `--set <list[str]>`) and wraps
 required arguments in braces (`{name}`). `clean(command)` rewrites a built click command tree
@@ -20,7 +21,19 @@ SHAPES = {
 }
 
 
+def _plain_runtime_param(param):  # type: ignore[no-untyped-def]
+    """Plain types skip Typer's pydantic coercion layer (see _coerce); others keep it."""
+    if param._runtime_param is None:
+        from adapterctl.cli._coerce import plain_runtime
+
+        param._runtime_param = plain_runtime(param.type_descriptor)
+    return param._runtime_param
+
+
 class _Argument(TyperArgument):
+    def get_runtime_param(self):  # type: ignore[no-untyped-def]
+        return _plain_runtime_param(self) or super().get_runtime_param()
+
     def _usage_display_name(self) -> str:
         return self.display_name_raw if self.required else f"[{self.display_name_raw}]"
 
@@ -29,6 +42,9 @@ class _Argument(TyperArgument):
 
 
 class _Option(TyperOption):
+    def get_runtime_param(self):  # type: ignore[no-untyped-def]
+        return _plain_runtime_param(self) or super().get_runtime_param()
+
     def display_type_rich(self, ctx: click.Context) -> str | None:
         return None if self.is_flag else self.metavar
 

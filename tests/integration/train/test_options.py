@@ -11,7 +11,7 @@ import pytest
     ("args", "message"),
     [
         (["support", "--num-processes", "2"], "--num-processes and --accelerate-config need --launcher accelerate"),
-        (["support", "--launcher", "slurm"], "--launcher slurm: use none or accelerate"),
+        (["support", "--launcher", "slurm"], "'slurm' is not one of 'none', 'accelerate'"),
         (["support", "--set", "train.learning_rat=1"], "unknown key (did you mean 'learning_rate'?)"),
         (["support", "--set", 'train.batching="dense"'], "--set train.batching"),
         (["support", "--launcher", "accelerate", "--accelerate-config", "nope.yaml"], "use ddp, fsdp, cpu or a path"),
