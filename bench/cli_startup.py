@@ -4,7 +4,9 @@ on the example project with one imported version. Goal: each under 0.3 s median.
 Baseline in the same run: a bare `python -c pass`, so the ratio says what adapterctl adds
 to interpreter start-up on this machine. The commands are run round-robin, so a burst of
 load from elsewhere falls on all of them alike; the 1-minute load average is printed
-before and after. Usage: python bench/cli_startup.py [--runs 21]
+before and after. The CPU time column (user + system of the command) is what load changes
+least. The adapterctl measured is the checkout this script is in (PYTHONPATH), or the one
+--checkout names. Usage: python bench/cli_startup.py [--runs 21] [--checkout DIR]
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--checkout", type=Path, default=Path(__file__).resolve().parents[1])
     args = parser.parse_args()
+    os.environ["PYTHONPATH"] = str(args.checkout.resolve())  # the subprocesses import this adapterctl
     with tempfile.TemporaryDirectory() as tmp:
         demo = setup(Path(tmp))
         cmds = [[sys.executable, "-c", "pass"]] + [[sys.executable, "-m", "adapterctl", *c] for c in COMMANDS]
@@ -82,6 +86,7 @@ def main() -> None:
                 cpus[i].append(c)
         load_after = os.getloadavg()[0]
     baseline = statistics.median(walls[0])
+    print(f"adapterctl from {args.checkout}")
     print(f"{os.cpu_count()} CPUs, load average {load_before:.2f} before, {load_after:.2f} after; {args.runs} runs")
     print(f"{'command':<30} {'median s':>9} {'min s':>7} {'cpu s':>7} {'x python -c pass':>17}")
     names = ["python -c pass"] + ["adapterctl " + " ".join(c) for c in COMMANDS]
