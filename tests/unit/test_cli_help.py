@@ -47,6 +47,14 @@ def test_help_shows_value_shapes_and_choices(cli) -> None:
     assert re.search(r"--grid\s+KEY=V1,V2", cli("sweep", "--help").stdout)
 
 
+@pytest.mark.parametrize(("name", "old"), [("deploy", "--force"), ("report", "--md")])
+def test_old_spellings_stay_as_hidden_aliases(cli, name: str, old: str) -> None:
+    """Kept where demo scripts or scaffolded workflows use them; help shows only the new names."""
+    command = dict(docgen.leaf_commands())[name]
+    assert any(old in p.opts and p.hidden for p in command.params if hasattr(p, "hidden"))
+    assert old not in cli(name, "--help").stdout
+
+
 def test_a_bad_choice_is_exit_2_naming_the_choices(cli) -> None:
     result = cli("merge", "support", "--out", "x", "--into", "halfway")
     assert result.exit_code == 2
