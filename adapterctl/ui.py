@@ -1,4 +1,8 @@
-"""The one console: data to stdout (a table or JSON), messages and progress to stderr."""
+"""The one console: data to stdout (a table or JSON), messages and progress to stderr.
+
+`out` and `err` are rich consoles made on first use: a command that prints only JSON, or
+nothing, never imports rich (the fast commands stay fast).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,33 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+_consoles: dict[str, Any] = {}
 
-# Piped output gets a wide table rather than rich's 80-column default; COLUMNS still wins.
-_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-out = Console(soft_wrap=True, highlight=False, width=_PIPED_WIDTH)
-# Piped messages are not hard-wrapped at 80 columns: one message, one line, for logs and grep.
-err = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
+
+def __getattr__(name: str) -> Any:  # ui.out, ui.err: made when first used
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _consoles:
+        from rich.console import Console
+
+        if name == "out":
+            # Piped output gets a wide table rather than rich's 80-column default; COLUMNS still wins.
+            width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+            _consoles[name] = Console(soft_wrap=True, highlight=False, width=width)
+        else:
+            # Piped messages are not hard-wrapped at 80 columns: one message, one line, for logs and grep.
+            _consoles[name] = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
+    return _consoles[name]
+
+
+def _err() -> Any:
+    return __getattr__("err")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -51,32 +73,34 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+    from rich.table import Table
+
     t = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
     for c in columns:
         t.add_column(c)
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
-    out.print(t)
+    __getattr__("out").print(t)
 
 
 def info(message: str) -> None:
-    err.print(message, markup=False)
+    _err().print(message, markup=False)
 
 
 def success(message: str) -> None:
-    err.print(f"[green]✓[/green] {escape(message)}")
+    _err().print(f"[green]✓[/green] {_escape(message)}")
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {escape(message)}")
+    _err().print(f"[yellow]warning:[/yellow] {_escape(message)}")
 
 
 def error(message: str) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    _err().print(f"[red]error:[/red] {_escape(message)}", soft_wrap=True)
 
 
 def interactive() -> bool:
-    return err.is_terminal and not os.environ.get("CI")
+    return _err().is_terminal and not os.environ.get("CI")
 
 
 def progress(total: int, description: str, *, enabled: bool = True):
@@ -104,7 +128,7 @@ def progress(total: int, description: str, *, enabled: bool = True):
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=err,
+            console=_err(),
             transient=True,
         ) as p:
             task = p.add_task(description, total=total)
@@ -130,7 +154,7 @@ def transfer_progress(description: str):
             TextColumn("{task.fields[files]}"),
             TextColumn("{task.fields[size]}"),
             TimeElapsedColumn(),
-            console=err,
+            console=_err(),
             transient=True,
         ) as p:
             task = p.add_task(description, total=None, files="", size="")

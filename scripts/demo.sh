@@ -42,7 +42,7 @@ step adapterctl log support
 step adapterctl status
 step adapterctl diff support@prod support
 
-# A gate nobody can pass: eval exits 1, and deploy refuses the version until it passes (or --force).
+# A gate nobody can pass: eval exits 1, and deploy refuses the version until it passes (or --ignore-gates).
 sed -i.bak '0,/rouge_l = ">= 0.2"/s//rouge_l = ">= 0.99"/' adapterctl.toml
 refused adapterctl eval support
 refused adapterctl deploy support --env prod
@@ -51,8 +51,8 @@ judged adapterctl eval support                         # judged again under the 
 git add -A && git commit -qm "support: smaller rank" && echo "committed v2 on branch smaller-rank"
 
 judged adapterctl check --base main                    # what CI runs: exit 1 if a new version failed
-step adapterctl report --base main --md --html report.html
-step adapterctl deploy support --env prod --force -m "try the smaller rank"   # an override is logged
+step adapterctl report --base main --format md --html report.html
+step adapterctl deploy support --env prod --ignore-gates -m "try the smaller rank"   # an override is logged
 step adapterctl rollback support --env prod -m "back to the first cut"
 step adapterctl envs --history
 step adapterctl resolve support@prod
@@ -83,7 +83,7 @@ served() {  # POST a completion; print the X-Adapter-Version header and the answ
   rm -f "$headers"
 }
 step served
-step adapterctl deploy support --env prod --force -m "live: the smaller rank again"   # it missed its gate: forced, and logged
+step adapterctl deploy support --env prod --ignore-gates -m "live: the smaller rank again"   # it missed its gate: forced, and logged
 sleep 1
 step served
 step adapterctl rollback support --env prod -m "live: back to the first cut"

@@ -1,4 +1,4 @@
-"""data check: hygiene of an adapter's training and eval data before it is trained on."""
+"""data check, data fix: hygiene of an adapter's training and eval data before it is trained on."""
 
 from __future__ import annotations
 
@@ -13,49 +13,50 @@ from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
 from adapterctl.errors import CheckFailed
 
-data_app = typer.Typer(help="Check training data before it is trained on.", no_args_is_help=True)
+data_app = typer.Typer(help="Check training data, and write a cleaned copy.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 
-@data_app.command("check")
+@data_app.command("check", short_help="Check an adapter's data before it is trained on.")
 def check(
     name: str = typer.Argument(..., help="The adapter whose data (data, val_data, eval_data) to check."),
-    fix: Path = typer.Option(
-        None,
-        "--fix",
-        help="Write a cleaned copy of the data files under this folder "
-        "(same relative paths, JSONL) and a record of every change in fixes.jsonl; "
-        "the inputs are never changed.",
-        show_default=False,
-        metavar="DIR",
+    limit: int = typer.Option(
+        10, "--limit", "-n", min=0, help="Problems listed per check in the text output (0: no limit)."
     ),
-    limit: int = typer.Option(10, "--limit", help="Problems listed per check in the text output (0: all)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Check again even if the files are unchanged."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """Check an adapter's data: schema, duplicates and near-duplicates, train/eval leakage, debris, contradictions, length, PII, style, tags.
 
-    Each check is an error or a warning, as the manifest's defaults.data and adapters.NAME.data_checks tables say. Exit 1 when there are errors: `train` refuses such data unless given --force. Line numbers are 1-based file lines.
+    Each check is an error or a warning, as the manifest's defaults.data and adapters.NAME.data_checks tables say. Exit 1 when there are errors: `train` refuses such data unless given --allow-data-errors. `adapterctl data fix` writes a cleaned copy. Line numbers are 1-based file lines.
 
-    Example: adapterctl data check support --fix cleaned/
+    Example: adapterctl data check support --limit 0
     """
-    proj = api.open_project(project)
-    report = api.data_check(proj, name, use_cache=not no_cache)
-    fixed = api.data_fix(proj, name, fix) if fix is not None else None
-    if fixed is not None:
-        report.summary["fix"] = ui.to_jsonable(fixed)
+    report = api.data_check(api.open_project(project), name, use_cache=not no_cache)
     if as_json:
         ui.print_json(report.to_json())
     else:
         _render(report, limit)
-        if fixed is not None:
-            _render_fix(fixed)
     if report.errors:
-        raise CheckFailed(
-            f"{name}: {len(report.errors)} errors, {len(report.warnings)} warnings"
-            + ("" if fixed is None else f" in the input; the cleaned copy is in {fixed.out}")
-        )
+        raise CheckFailed(f"{name}: {len(report.errors)} errors, {len(report.warnings)} warnings")
+
+
+@data_app.command("fix", short_help="Write a cleaned copy of an adapter's data files.")
+def fix(
+    name: str = typer.Argument(..., help="The adapter whose data files (data, val_data, eval_data) to clean."),
+    out: Path = typer.Argument(..., help="Folder for the cleaned copy: new or empty, inside the project."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Write a cleaned copy of an adapter's data files under OUT (same relative paths, JSONL) and a record of every change, with its input line, in OUT/fixes.jsonl; the inputs are never changed.
+
+    Point the manifest at the cleaned files (or copy them over the inputs) when you are content with the changes.
+
+    Example: adapterctl data fix support cleaned/
+    """
+    fixed = api.data_fix(api.open_project(project), name, out)
+    ui.emit(fixed, as_json, _render_fix)
 
 
 def _render(report: Any, limit: int) -> None:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 import typer
+from typer import _click as click
 
 from adapterctl.cli import app
 from adapterctl.errors import EXIT_CODES
@@ -21,8 +22,13 @@ from adapterctl.errors import EXIT_CODES
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
+def leaf_commands() -> list[tuple[str, click.Command]]:
+    """(full name, command) for every visible leaf command (`data check`, not `data`), in the
+    order of `adapterctl --help`. Loads every command module."""
+    return list(_walk(typer.main.get_command(app)))
+
+
 def cli_markdown() -> str:
-    root = typer.main.get_command(app)
     lines = [
         "# Command reference",
         "",
@@ -37,17 +43,18 @@ def cli_markdown() -> str:
         *(f"| {code} | {meaning} |" for code, meaning in EXIT_CODES.items()),
         "",
     ]
-    for name, command in _walk(root):
+    for name, command in leaf_commands():
         lines += [f"## adapterctl {name}", ""]
         ctx = typer.Context(command, info_name=f"adapterctl {name}")
         lines += ["```", command.get_usage(ctx).strip(), "```", ""]
         lines += [_plain(command.help or ""), ""]
-        params = [p for p in command.params if p.name != "help"]
+        params = [p for p in command.params if p.name != "help" and not getattr(p, "hidden", False)]
         if params:
             lines += ["| argument / option | help |", "|---|---|"]
             for p in params:
                 decl = " / ".join(p.opts) if p.param_type_name == "option" else p.name.upper()
-                lines.append(f"| `{decl}` | {(getattr(p, 'help', None) or '').replace('|', '/')} |")
+                text = (getattr(p, "help", None) or "") + _choices(p)
+                lines.append(f"| `{decl}` | {text.replace('|', '/')} |")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -65,6 +72,13 @@ def _walk(group, prefix: str = ""):
                 yield from _walk(sub, full + " ")
             else:
                 yield full, sub
+
+
+def _choices(param: click.Parameter) -> str:
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None or not desc.is_choice:
+        return ""
+    return " One of: " + ", ".join(f"`{getattr(c, 'value', c)}`" for c in desc.choices or ()) + "."
 
 
 def _plain(text: str) -> str:

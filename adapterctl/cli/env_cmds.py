@@ -22,7 +22,12 @@ def deploy(
     ref: str = typer.Argument(..., help="Version to deploy: NAME, NAME@<id>, NAME@<env> or NAME@~N."),
     env: str = ENV,
     message: str = MESSAGE,
-    force: bool = typer.Option(False, "--force", help="Deploy even if the card records failed eval gates."),
+    ignore_gates: bool = typer.Option(
+        False,
+        "--ignore-gates",
+        help="Deploy even if the card records failed or missing eval gates; the move records it.",
+    ),
+    force: bool = typer.Option(False, "--force", hidden=True, help="Old spelling of --ignore-gates."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -30,7 +35,7 @@ def deploy(
 
     Example: adapterctl deploy support@3f2a9c1e --env prod -m "better rouge on the new evals"
     """
-    result = api.deploy(api.open_project(project), ref, env, message=message, force=force)
+    result = api.deploy(api.open_project(project), ref, env, message=message, force=ignore_gates or force)
     ui.emit(result, as_json, _render_move)
     _check_synced(result)
 

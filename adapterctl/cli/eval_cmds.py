@@ -1,4 +1,4 @@
-"""eval: metrics, intervals against the base, and gates."""
+"""eval: metrics, intervals against the base, and gates; sheet: human eval out and in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,19 @@ from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
-from adapterctl.errors import CheckFailed, UsageError
+from adapterctl.errors import CheckFailed
+
+LIMIT = typer.Option(
+    0,
+    "--limit",
+    "-n",
+    min=0,
+    help="Use the first N eval rows only (0: no limit of its own; the manifest's eval.limit applies).",
+)
+REF = typer.Argument(..., help="The version: NAME, NAME@<id>, NAME@<env> or NAME@~N.")
+
+sheet_app = typer.Typer(help="Human eval: export a sheet to rate, import the ratings.", no_args_is_help=True)
+app.add_typer(sheet_app, name="sheet")
 
 
 @app.command("eval")
@@ -22,23 +34,8 @@ def eval_(
     all_adapters: bool = typer.Option(
         False, "--all", help="Evaluate the latest version of every adapter that has one."
     ),
-    limit: int = typer.Option(
-        None, "--limit", help="Evaluate on the first N eval rows only (overrides eval.limit).", show_default=False
-    ),
-    force: bool = typer.Option(False, "--rerun", help="Run again even if results for this eval set and spec exist."),
-    export_sheet: Path = typer.Option(
-        None,
-        "--export-sheet",
-        help="Write a human-eval CSV: prompt, reference, base "
-        "and adapter answers, empty 1-5 columns for accuracy, style, safety.",
-        show_default=False,
-    ),
-    import_sheet: Path = typer.Option(
-        None,
-        "--import-sheet",
-        help="Store the rating summary of a filled-in sheet in the card (diff and report show it).",
-        show_default=False,
-    ),
+    limit: int = LIMIT,
+    rerun: bool = typer.Option(False, "--rerun", help="Run again even if results for this eval set and spec exist."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -46,14 +43,13 @@ def eval_(
 
     Generation metrics (ROUGE, BLEU, chrF, exact match; accuracy and macro-F1 with labels) come from batched greedy decoding; eval loss and perplexity are teacher-forced over completion tokens. Deltas against the base carry a 95% paired-bootstrap interval. Results are stored beside the card (commit them): a second eval of the same version on the same data is instant. Exits 1 when a gate fails.
 
-    Human eval: --export-sheet writes a CSV to rate; --import-sheet stores the filled-in ratings' summary in the card.
+    Human eval: `adapterctl sheet export` writes a CSV to rate; `adapterctl sheet import` stores the ratings.
 
     Example: adapterctl eval support --limit 50
     """
-    if export_sheet or import_sheet:
-        _sheet(refs or [], export_sheet, import_sheet, limit, project, as_json)
-        return
-    evals = api.evaluate(api.open_project(project), refs or [], all_adapters=all_adapters, limit=limit, force=force)
+    evals = api.evaluate(
+        api.open_project(project), refs or [], all_adapters=all_adapters, limit=limit or None, force=rerun
+    )
     ui.emit(evals, as_json, _render)
     for note in dict.fromkeys(n for e in evals for n in e.notes):
         ui.warn(note)
@@ -61,31 +57,6 @@ def eval_(
     if failed:
         detail = "; ".join(f"{e.ref}: {', '.join(e.failed)}" for e in failed)
         raise CheckFailed(f"eval gates failed: {detail}")
-
-
-def _sheet(
-    refs: list[str], export: Path | None, imported: Path | None, limit: int | None, project: Path | None, as_json: bool
-) -> None:
-    if len(refs) != 1 or (export and imported):
-        raise UsageError("--export-sheet and --import-sheet take exactly one version, one option at a time")
-    p = api.open_project(project)
-    if export:
-        rows = api.export_sheet(p, refs[0], export, limit=limit)
-        ui.emit(
-            {"sheet": str(export), "rows": rows},
-            as_json,
-            lambda r: ui.success(f"wrote {r['rows']} rows to {r['sheet']}: rate them 1-5, then --import-sheet"),
-        )
-        return
-    summary = api.import_sheet(p, refs[0], imported)
-    ui.emit(
-        summary,
-        as_json,
-        lambda s: ui.table(
-            ["answer", "criterion", "mean", "rated"],
-            [(who, c, f"{v['mean']:.2f}", v["n"]) for who in ("adapter", "base") for c, v in s.get(who, {}).items()],
-        ),
-    )
 
 
 def _render(evals: list[Any]) -> None:
@@ -112,3 +83,47 @@ def _render(evals: list[Any]) -> None:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
+
+
+@sheet_app.command("export", short_help="Write a sheet of answers to rate 1-5.")
+def sheet_export(
+    ref: str = REF,
+    out: Path = typer.Argument(..., help="The CSV file to write."),
+    limit: int = LIMIT,
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Write a human-eval sheet: prompt, reference, base and adapter answers, and empty 1-5 columns for accuracy, style and safety.
+
+    The answers come from the version's eval (run now unless stored). Rate each row, then `adapterctl sheet import`.
+
+    Example: adapterctl sheet export support@prod rate.csv --limit 50
+    """
+    rows = api.export_sheet(api.open_project(project), ref, out, limit=limit or None)
+    ui.emit(
+        {"sheet": str(out), "rows": rows},
+        as_json,
+        lambda r: ui.success(f"wrote {r['rows']} rows to {r['sheet']}: rate them 1-5, then `adapterctl sheet import`"),
+    )
+
+
+@sheet_app.command("import", short_help="Store a rated sheet's summary in the card.")
+def sheet_import(
+    ref: str = REF,
+    sheet: Path = typer.Argument(..., help="A sheet written by `sheet export`, with its 1-5 columns filled in."),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Store the rating summary of a filled-in sheet in the version's card (diff and report show it).
+
+    Example: adapterctl sheet import support@prod rate.csv
+    """
+    summary = api.import_sheet(api.open_project(project), ref, sheet)
+    ui.emit(
+        summary,
+        as_json,
+        lambda s: ui.table(
+            ["answer", "criterion", "mean", "rated"],
+            [(who, c, f"{v['mean']:.2f}", v["n"]) for who in ("adapter", "base") for c, v in s.get(who, {}).items()],
+        ),
+    )

@@ -1,4 +1,8 @@
-"""init, add, list, show, validate: scaffolding and reading the manifest."""
+"""init, add, list, show, validate: scaffolding and reading the manifest.
+
+The read commands (list, show, validate) call `adapterctl.views` directly, not `api`, whose
+import brings the state-changing operations: they must answer in well under 0.3 s.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
 from adapterctl.errors import UsageError
+from adapterctl.project import find_project
 from adapterctl.refs import is_version_ref, short
 
 
@@ -20,11 +25,12 @@ def init(
     example: bool = typer.Option(
         False, "--example", help="Add the runnable example: two adapters on the built-in tiny model."
     ),
-    base: str = typer.Option(
+    base_model: str = typer.Option(
         None,
-        "--base",
+        "--base-model",
         help="Base model: a hub id or a local folder (default: the built-in tiny model).",
         show_default=False,
+        metavar="MODEL",
     ),
     remote: str = typer.Option(
         None,
@@ -49,7 +55,7 @@ def init(
 
     Example: adapterctl init demo --example --remote s3://team-adapters/support --ci-requirement "adapterctl==0.1.0 --index-url https://pypi.corp.example/simple"
     """
-    result = api.init(directory, example=example, base=base, remote=remote, ci_requirement=ci_requirement)
+    result = api.init(directory, example=example, base=base_model, remote=remote, ci_requirement=ci_requirement)
 
     def render(r: api.InitResult) -> None:
         ui.success(f"initialised adapterctl project in {r.root}")
@@ -86,7 +92,9 @@ def list_(project: Path = PROJECT, as_json: bool = JSON) -> None:
 
     Example: adapterctl list --json
     """
-    adapters = api.list_adapters(api.open_project(project))
+    from adapterctl import views
+
+    adapters = views.list_adapters(find_project(project))
 
     def render(rows: list[api.AdapterSummary]) -> None:
         if not rows:
@@ -116,13 +124,15 @@ def show(
 
     Example: adapterctl show support --set train.learning_rate=1e-4
     """
-    root = api.open_project(project)
+    from adapterctl import views
+
+    root = find_project(project)
     if is_version_ref(ref):
         if overrides:
             raise UsageError("--set applies to an adapter's spec, not to a version's card")
-        ui.emit(api.show_version(root, ref), as_json, lambda card: _render_card(card, full))
+        ui.emit(views.show_version(root, ref), as_json, lambda card: _render_card(card, full))
         return
-    spec = api.show_spec(root, ref, overrides)
+    spec = views.show_spec(root, ref, overrides)
     ui.emit(spec, as_json, _render_spec)
 
 
@@ -163,5 +173,7 @@ def validate(project: Path = PROJECT, as_json: bool = JSON) -> None:
 
     Example: adapterctl validate
     """
-    report = api.validate(api.open_project(project))
+    from adapterctl import views
+
+    report = views.validate(find_project(project))
     ui.emit(report, as_json, lambda r: ui.success(f"{r.manifest} is valid ({len(r.adapters)} adapters)"))

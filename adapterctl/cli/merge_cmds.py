@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -12,9 +12,8 @@ from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
 
-DTYPE = typer.Option(
-    None, "--dtype", help="Output dtype: bfloat16, float16 or float32 (default: the base's).", show_default=False
-)
+Dtype = Literal["bfloat16", "float16", "float32"]
+DTYPE = typer.Option(None, "--dtype", help="Output dtype (default: the base's).", show_default=False)
 VERIFY = typer.Option(
     True,
     "--verify/--no-verify",
@@ -25,11 +24,11 @@ VERIFY = typer.Option(
 
 @app.command()
 def merge(
-    ref: str = typer.Argument(..., help="The version to merge: NAME, NAME@id, NAME@env or NAME@~N."),
+    ref: str = typer.Argument(..., help="The version to merge: NAME, NAME@<id>, NAME@<env> or NAME@~N."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write the merged model to (must not exist)."),
-    dtype: str = DTYPE,
+    dtype: Dtype = DTYPE,
     verify: bool = VERIFY,
-    into: str = typer.Option(
+    into: Literal["full", "dequantized"] = typer.Option(
         "full",
         "--into",
         help="full: the full-precision base; dequantized: dequant(quant(W)), "
@@ -64,9 +63,13 @@ def _render_merge(r: Any) -> None:
 
 @app.command()
 def combine(
-    refs: list[str] = typer.Argument(..., help="Two or more versions to combine (NAME, NAME@id, NAME@env)."),
+    refs: list[str] = typer.Argument(
+        ..., help="Two or more versions to combine: NAME, NAME@<id>, NAME@<env> or NAME@~N."
+    ),
     into: str = typer.Option(..., "--into", help="The adapter NAME the combination becomes a version of."),
-    method: str = typer.Option("linear", "--method", help="linear, cat, svd, ties, dare_linear or dare_ties."),
+    method: Literal["linear", "cat", "svd", "ties", "dare_linear", "dare_ties"] = typer.Option(
+        "linear", "--method", help="How PEFT's add_weighted_adapter combines the inputs."
+    ),
     weights: str = typer.Option(
         None, "--weights", help="Comma-separated weight per input, e.g. 0.6,0.4 (default 1.0 each).", show_default=False
     ),
@@ -110,8 +113,8 @@ def _floats(text: str, option: str) -> list[float]:
 
 @app.command()
 def export(
-    ref: str = typer.Argument(..., help="The version to export: NAME, NAME@id, NAME@env or NAME@~N."),
-    fmt: str = typer.Option(
+    ref: str = typer.Argument(..., help="The version to export: NAME, NAME@<id>, NAME@<env> or NAME@~N."),
+    fmt: Literal["peft", "merged", "vllm"] = typer.Option(
         ...,
         "--format",
         "-f",
@@ -119,7 +122,7 @@ def export(
         "vllm: checked against vLLM's LoRA limits, with the `vllm serve` line to run.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write (must not exist)."),
-    dtype: str = DTYPE,
+    dtype: Dtype = DTYPE,
     verify: bool = VERIFY,
     project: Path = PROJECT,
     as_json: bool = JSON,

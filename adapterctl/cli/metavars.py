@@ -1,4 +1,5 @@
-"""Clean help metavars: `--set KEY=VALUE`, `--message TEXT`, `NAME`, and nothing after a flag.
+"""Clean help metavars: `--set KEY=VALUE`, `--message TEXT`, `NAME`, and nothing after a flag;
+and plain coercion for plain types (`_coerce`), in the same class swap.
 
 Typer prints a parameter's Python type (`--force <bool>`, `--set <list[str]>`) and wraps
 required arguments in braces (`{name}`). `clean(command)` rewrites a built click command tree
@@ -9,21 +10,32 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
+from typer import _click as click  # typer vendors click; the click package itself costs 40 ms to import
 from typer.core import TyperArgument, TyperOption
 
 # Options whose value has a shape worth showing; others get a name from their type.
 SHAPES = {
     "--set": "KEY=VALUE",
-    "--fix": "KEY=VALUE",
+    "--grid": "KEY=V1,V2",
     "--env": "ENV",
     "--to": "REF",
-    "--against": "REF",
     "--base": "GIT_REF",
 }
 
 
+def _plain_runtime_param(param):  # type: ignore[no-untyped-def]
+    """Plain types skip Typer's pydantic coercion layer (see _coerce); others keep it."""
+    if param._runtime_param is None:
+        from adapterctl.cli._coerce import plain_runtime
+
+        param._runtime_param = plain_runtime(param.type_descriptor)
+    return param._runtime_param
+
+
 class _Argument(TyperArgument):
+    def get_runtime_param(self):  # type: ignore[no-untyped-def]
+        return _plain_runtime_param(self) or super().get_runtime_param()
+
     def _usage_display_name(self) -> str:
         return self.display_name_raw if self.required else f"[{self.display_name_raw}]"
 
@@ -32,7 +44,10 @@ class _Argument(TyperArgument):
 
 
 class _Option(TyperOption):
-    def display_type_rich(self, ctx: Any) -> str | None:  # typer's own (vendored) click.Context
+    def get_runtime_param(self):  # type: ignore[no-untyped-def]
+        return _plain_runtime_param(self) or super().get_runtime_param()
+
+    def display_type_rich(self, ctx: Any) -> str | None:
         return None if self.is_flag else self.metavar
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -13,14 +13,25 @@ from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
 from adapterctl.errors import CheckFailed, UsageError
 
-MD = typer.Option(False, "--md", help="Print markdown (for a PR comment or a file).")
+Format = Literal["text", "md", "json"]
+FORMAT = typer.Option(
+    "text", "--format", "-f", help="What to print: text for the terminal, md for a PR comment or a file, json."
+)
+
+
+def _format(fmt: str, as_json: bool, md: bool = False) -> str:
+    """One output format from --format and its shorthands --json (every command has it) and --md."""
+    asked = {f for f, on in (("json", as_json), ("md", md)) if on} | ({fmt} if fmt != "text" else set())
+    if len(asked) > 1:
+        raise UsageError(f"choose one output format, not {' and '.join(sorted(asked))}")
+    return asked.pop() if asked else "text"
 
 
 @app.command()
 def diff(
     ref_a: str = typer.Argument(..., help="The version to compare from, e.g. support@prod."),
     ref_b: str = typer.Argument(..., help="The version to compare to, e.g. support."),
-    md: bool = MD,
+    fmt: Format = FORMAT,
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -28,37 +39,38 @@ def diff(
 
     Old data is read from the DVC cache; weights must be local (`adapterctl pull REF`).
 
-    Example: adapterctl diff support@prod support --md > diff.md
+    Example: adapterctl diff support@prod support --format md > diff.md
     """
-    if md and as_json:
-        raise UsageError("choose one of --md and --json")
+    out = _format(fmt, as_json)
     from adapterctl.report import blocks, render
 
     c = api.diff(api.open_project(project), ref_a, ref_b)
-    if as_json:
+    if out == "json":
         ui.print_json(render.as_json(c))
         return
     text = blocks.markdown([blocks.h(f"{c.b.label} vs {c.a.label}", 2), *render.comparison(c)])
-    ui.out.print(text, markup=False, highlight=False) if not md else _write(text)
+    ui.out.print(text, markup=False, highlight=False) if out == "text" else _write(text)
 
 
 @app.command()
 def report(
     base: str = typer.Option(..., "--base", help="The git revision to compare with, e.g. origin/main."),
     env: str = typer.Option("prod", "--env", "-e", help="Compare with the version this environment served at --base."),
-    md: bool = MD,
+    fmt: Format = FORMAT,
+    md: bool = typer.Option(False, "--md", hidden=True, help="Old spelling of --format md."),
     html: Path = typer.Option(
         None, "--html", help="Also write one self-contained HTML page (plots embedded) here.", show_default=False
     ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
-    """The PR report: each adapter's newest version on this branch against what prod served at --base.
+    """The PR report: each adapter's newest version on this branch against what the --env environment (prod unless given) served at --base.
 
     Gates, metric deltas with 95% paired-bootstrap intervals, top regressions and improvements with their texts, spec and data changes, loss curves. Reads committed cards and eval results only: no weights, no GPU, no DVC.
 
-    Example: adapterctl report --base origin/main --md > report.md
+    Example: adapterctl report --base origin/main --format md > report.md
     """
+    out = _format(fmt, as_json, md)
     from adapterctl.report import blocks
 
     r = api.report(api.open_project(project), base, env=env)
@@ -68,7 +80,7 @@ def report(
 
         atomic_write(html, blocks.html_page(f"adapterctl report vs {base}", doc))
         ui.success(f"wrote {html}")
-    if as_json:
+    if out == "json":
         from adapterctl.report import render
 
         ui.print_json(
@@ -81,7 +93,7 @@ def report(
                 ],
             }
         )
-    elif md:
+    elif out == "md":
         _write(blocks.markdown(doc))
     elif html is None:
         ui.out.print(blocks.markdown(doc), markup=False, highlight=False)

@@ -58,7 +58,7 @@ def serve(
 def generate(
     ref: str = typer.Argument(..., help="Version: NAME, NAME@<id>, NAME@<env> or NAME@~N."),
     prompt: str = typer.Argument(..., help="The user's message; it fills the version's prompt format (see --raw)."),
-    max_tokens: int = typer.Option(128, "--max-tokens", "-n", help="Most tokens to generate."),
+    max_tokens: int = typer.Option(128, "--max-tokens", min=1, help="Most tokens to generate."),
     temperature: float = typer.Option(0.0, "--temperature", "-t", help="0 is greedy; up to 2."),
     system: str = typer.Option(
         None,
@@ -168,14 +168,16 @@ def render_verify(report: Any) -> None:
 
 @app.command()
 def sync(
-    env: str = typer.Option(..., "--env", "-e", help="Environment whose [environments.ENV] server to update."),
+    env: str = typer.Option(
+        ..., "--env", "-e", help="Environment whose vLLM server, declared in [environments.ENV], to update."
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """Make an environment's vLLM server serve what the environment points at.
 
     Loads the pointed-at versions under versioned names (NAME@<id12>), switches the stable
-    name after a successful load, and unloads replaced versions after the grace period.
+    name to the new version after a successful load, and unloads replaced versions after the grace period.
     deploy and rollback do this by themselves; run sync to retry after a failure, or to
     unload once the grace period has passed. Exit 1 while the server does not match.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -28,7 +28,7 @@ def train(
     resume: bool = typer.Option(
         False, "--resume", help="Continue the newest interrupted run of each NAME from its last checkpoint."
     ),
-    launcher: str = typer.Option(
+    launcher: Literal["none", "accelerate"] = typer.Option(
         "none",
         "--launcher",
         help="none: train in this process; accelerate: run the same recipe under `accelerate launch` (DDP/FSDP).",
@@ -47,8 +47,10 @@ def train(
     ),
     message: str = typer.Option("", "--message", "-m", help="A note stored in each new version's card."),
     no_eval: bool = typer.Option(False, "--no-eval", help="Skip the eval and gates that run on each new version."),
-    force: bool = typer.Option(
-        False, "--force", help="Train even when `data check` finds errors in the data; the card records the override."
+    allow_data_errors: bool = typer.Option(
+        False,
+        "--allow-data-errors",
+        help="Train even when `data check` finds errors in the data; the card records the override.",
     ),
     project: Path = PROJECT,
     as_json: bool = JSON,
@@ -57,7 +59,7 @@ def train(
 
     QLoRA/LoRA through TRL's SFTTrainer: completion-only loss, padding-free batches, val loss every eval_steps with optional early stopping.
 
-    The data passes `adapterctl data check` first (cached while the files are unchanged); data with errors, such as eval rows leaked into training, is refused (exit 2) unless given --force.
+    The data passes `adapterctl data check` first (cached while the files are unchanged); data with errors, such as eval rows leaked into training, is refused (exit 2) unless given --allow-data-errors.
 
     Each new version is then evaluated on its adapter's eval set and its gates are checked (see `eval`); a failed gate is reported and recorded, and deploy refuses that version. --no-eval skips this.
 
@@ -78,7 +80,7 @@ def train(
         progress="json" if as_json else "auto",
         message=message,
         evaluate=not no_eval,
-        force=force,
+        force=allow_data_errors,
     )
     if as_json:
         from adapterctl.train.progress import json_line
@@ -124,13 +126,16 @@ def sweep(
     name: str = typer.Argument(..., help="The adapter to sweep."),
     grid: list[str] = typer.Option(
         None,
-        "--set",
+        "--grid",
         help="A grid axis, TABLE.KEY=V1,V2,... (repeat for more axes; TOML values).",
         show_default=False,
         metavar="KEY=V1,V2",
     ),
     overrides: list[str] = typer.Option(
-        None, "--fix", help="Override a key for every candidate, TABLE.KEY=VALUE.", show_default=False
+        None,
+        "--set",
+        help="Override a key for every candidate, TABLE.KEY=VALUE (as in train).",
+        show_default=False,
     ),
     message: str = typer.Option("", "--message", "-m", help="A note stored in each candidate's card."),
     project: Path = PROJECT,
@@ -140,7 +145,7 @@ def sweep(
 
     Each candidate is a version whose card carries the sweep id, its parameters and rank. The best one is registered last, so it becomes the adapter's latest version.
 
-    Example: adapterctl sweep support --set train.learning_rate=1e-4,2e-4,5e-4 --set lora.r=8,16
+    Example: adapterctl sweep support --grid train.learning_rate=1e-4,2e-4,5e-4 --grid lora.r=8,16
     """
     result = api.sweep(
         api.open_project(project),

@@ -93,7 +93,7 @@ def pull(
 @app.command()
 def gc(
     keep_last: int = typer.Option(3, "--keep-last", "-k", help="Also keep the last K versions of each adapter."),
-    force: bool = typer.Option(False, "--force", help="Delete; without it gc only lists what it would delete."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete; without it gc only lists what it would delete."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -101,9 +101,9 @@ def gc(
 
     Only versions the remote holds are removed; cards stay, so `pull` brings any back.
 
-    Example: adapterctl gc --keep-last 5 --force
+    Example: adapterctl gc --keep-last 5 --yes
     """
-    result = api.gc(api.open_project(project), keep_last=keep_last, force=force)
+    result = api.gc(api.open_project(project), keep_last=keep_last, force=yes)
 
     def render(r: Any) -> None:
         verb = "would remove" if r.dry_run else "removed"
@@ -112,7 +112,7 @@ def gc(
         for e in r.kept:
             ui.warn(f"kept {e.ref}: {e.reason}")
         if r.dry_run:
-            ui.info(f"{len(r.remove)} version(s) to remove; run with --force to delete them")
+            ui.info(f"{len(r.remove)} version(s) to remove; run with --yes to delete them")
         else:
             ui.success(f"removed {len(r.remove)} local version(s), freed {r.freed_bytes / 1e6:.1f} MB")
 

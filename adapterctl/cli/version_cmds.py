@@ -1,4 +1,8 @@
-"""import, log, status: adopting versions and reading their history."""
+"""import, log, status: adopting versions and reading their history.
+
+log and status call the read-only modules (views, status) directly: `api` brings the
+state-changing operations, which the fast commands must not import.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, when
+from adapterctl.project import find_project
 from adapterctl.refs import short
 
 
@@ -49,7 +54,7 @@ def import_(
 @app.command()
 def log(
     name: str = typer.Argument(..., help="Adapter NAME."),
-    limit: int = typer.Option(None, "--limit", "-n", help="Show at most this many versions.", show_default=False),
+    limit: int = typer.Option(0, "--limit", "-n", help="Show at most N versions (0: no limit)."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -57,7 +62,9 @@ def log(
 
     Example: adapterctl log support -n 5
     """
-    entries = api.log(api.open_project(project), name, limit=limit)
+    from adapterctl import views
+
+    entries = views.log(find_project(project), name, limit=limit or None)
 
     def render(rows: list[api.LogEntry]) -> None:
         ui.table(
@@ -92,7 +99,9 @@ def status(
 
     Example: adapterctl status --json
     """
-    rows = api.status(api.open_project(project), names or None)
+    from adapterctl import status as stale
+
+    rows = stale.status(find_project(project), names or None)  # not through `api`: off the fast path
 
     def render(items: list) -> None:
         if not items:

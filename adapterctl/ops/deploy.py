@@ -37,7 +37,7 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
     ensure_available(project, version)
     refusal = gate_refusal(project, version)
     if refusal and not force:
-        raise CheckFailed(f"{refusal}; pass --force to deploy it anyway")
+        raise CheckFailed(f"{refusal}; pass --ignore-gates to deploy it anyway")
     if refusal:  # the override is part of the environment's history
         message = f"{message} [forced: {refusal}]".strip()
     return move(registry, version, env, action="deploy", message=message, forced=bool(refusal))

@@ -1,6 +1,6 @@
-"""Sweeps: a grid of --set values, one candidate per combination, ranked by val loss.
+"""Sweeps: a grid of --grid values, one candidate per combination, ranked by val loss.
 
-    --set train.learning_rate=1e-4,2e-4,5e-4 --set lora.r=8,16   → 6 candidates
+    --grid train.learning_rate=1e-4,2e-4,5e-4 --grid lora.r=8,16   → 6 candidates
 
 Values are TOML, split on top-level commas only, so `lora.target_modules=["q_proj","v_proj"]`
 is one value.
@@ -57,10 +57,10 @@ def parse_grid(assignments: list[str]) -> list[tuple[str, list[str]]]:
         key, sep, values = item.partition("=")
         key = key.strip()
         if not sep or not values.strip():
-            raise ManifestError(f"--set {item!r}: write TABLE.KEY=V1,V2,... e.g. train.learning_rate=1e-4,2e-4")
+            raise ManifestError(f"--grid {item!r}: write TABLE.KEY=V1,V2,... e.g. train.learning_rate=1e-4,2e-4")
         manifest.parse_overrides([f"{key}={split_values(values)[0]}"])  # names the key on a typo
         if any(k == key for k, _ in grid):
-            raise UsageError(f"--set {key} is given twice; list all its values in one --set")
+            raise UsageError(f"--grid {key} is given twice; list all its values in one --grid")
         grid.append((key, split_values(values)))
     return grid
 
@@ -103,7 +103,7 @@ def run(
 
     axes = parse_grid(grid)
     if not axes:
-        raise UsageError("give the grid as --set TABLE.KEY=V1,V2,... (e.g. train.learning_rate=1e-4,2e-4)")
+        raise UsageError("give the grid as --grid TABLE.KEY=V1,V2,... (e.g. train.learning_rate=1e-4,2e-4)")
     sweep_id = new_id()
     combos = expand(axes)
     jobs = []

@@ -13,38 +13,71 @@ This module is the package's public face: `versions.resolve(...)`, `versions.Ver
 
 from __future__ import annotations
 
-from adapterctl.faults import ENV_VAR as TEST_HOOK
-from adapterctl.refs import short
-from adapterctl.versions.adopt import import_folder
-from adapterctl.versions.base_identity import BaseInUse, card_base, manifest_base
-from adapterctl.versions.base_identity import mismatch as base_mismatch
-from adapterctl.versions.card import SCHEMA_VERSION, Card, without_none
-from adapterctl.versions.card import dump as dump_card
-from adapterctl.versions.lineage import (
-    LIBRARIES,
-    data_facts,
-    library_versions,
-    store_training_data,
-    template_sha256,
-)
-from adapterctl.versions.register import (
-    IGNORE_VERSIONS,
-    changing,
-    record_metrics,
-    recover,
-    register,
-)
-from adapterctl.versions.store import (
-    ID,
-    Version,
-    all_versions,
-    check_weights,
-    log,
-    read_card,
-    resolve,
-    version_dir,
-    weights_problem,
-)
+import sys
+import types
+from typing import Any
+
+# name: (module, its name there). Loaded on first use, so a read such as `adapterctl log`
+# imports store and card but never register (the publish transaction) or adopt.
+_EXPORTS = {
+    "TEST_HOOK": ("adapterctl.faults", "ENV_VAR"),
+    "short": ("adapterctl.refs", "short"),
+    "BaseInUse": ("adapterctl.versions.base_identity", "BaseInUse"),
+    "card_base": ("adapterctl.versions.base_identity", "card_base"),
+    "manifest_base": ("adapterctl.versions.base_identity", "manifest_base"),
+    "base_mismatch": ("adapterctl.versions.base_identity", "mismatch"),
+    "import_folder": ("adapterctl.versions.adopt", "import_folder"),
+    "SCHEMA_VERSION": ("adapterctl.versions.card", "SCHEMA_VERSION"),
+    "Card": ("adapterctl.versions.card", "Card"),
+    "without_none": ("adapterctl.versions.card", "without_none"),
+    "dump_card": ("adapterctl.versions.card", "dump"),
+    **{
+        name: ("adapterctl.versions.lineage", name)
+        for name in ("LIBRARIES", "data_facts", "library_versions", "store_training_data", "template_sha256")
+    },
+    **{
+        name: ("adapterctl.versions.register", name)
+        for name in ("IGNORE_VERSIONS", "changing", "record_metrics", "recover", "register")
+    },
+    **{
+        name: ("adapterctl.versions.store", name)
+        for name in (
+            "ID",
+            "Version",
+            "all_versions",
+            "check_weights",
+            "log",
+            "read_card",
+            "resolve",
+            "version_dir",
+            "weights_problem",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attr = _EXPORTS[name]
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Importing the submodule `register` sets the package's `register` to that module;
+        # `versions.register` stays the function, as when it was imported eagerly.
+        if name == "register" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "ID",

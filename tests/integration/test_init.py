@@ -55,7 +55,7 @@ def test_plain_init_with_local_base_then_add(tmp_path: Path, tiny_model_dir: Pat
     shutil.copytree(tiny_model_dir, root / "base")
     (root / "data").mkdir()
     (root / "data/billing.jsonl").write_text('{"instruction": "i", "input": "x", "output": "y"}\n')
-    assert cli("init", str(root), "--base", "base").exit_code == 0
+    assert cli("init", str(root), "--base-model", "base").exit_code == 0
     manifest = (root / "adapterctl.toml").read_text()
     assert 'model = "base"' in manifest and "# adapterctl manifest" in manifest
     assert (root / "templates/default.txt").exists()

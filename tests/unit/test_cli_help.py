@@ -1,4 +1,6 @@
-"""Help reads like a man page: `--set KEY=VALUE`, `NAME`, and no Python types after flags."""
+"""The one help check: every command, as `adapterctl --help` lists it, has help that reads like
+a man page (a summary, an example, help on every option, `--set KEY=VALUE` rather than Python
+types), and `--json` wherever it prints results. Plus the registration table's own rules."""
 
 from __future__ import annotations
 
@@ -7,24 +9,78 @@ import re
 import pytest
 import typer
 
-from adapterctl.cli import app
-from adapterctl.cli.docgen import _walk
+from adapterctl.cli import COMMANDS, app, docgen
+
+# Commands that print no result to parse: `serve` runs a server until stopped.
+NO_JSON = {"serve"}
 
 
-def commands() -> list[str]:
-    return [name for name, _ in _walk(typer.main.get_command(app))]
+def leaf_names() -> list[str]:
+    return [name for name, _ in docgen.leaf_commands()]
 
 
-@pytest.mark.parametrize("name", ["", *commands()])
-def test_help_has_clean_metavars(cli, name: str) -> None:
+@pytest.mark.parametrize("name", ["", *leaf_names()])
+def test_help(cli, name: str) -> None:
     result = cli(*name.split(), "--help")
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.stderr
     leaked = re.findall(r"<(?:bool|str|int|float|path|list\[[a-z]+\])>|\{[a-z_]+\}", result.stdout)
     assert leaked == [], f"adapterctl {name} --help shows {leaked}"
+    if not name:
+        listed = re.findall(r"^  ([a-z]+)\s{2,}\S", result.stdout.split("Commands:", 1)[1], re.M)
+        assert listed == list(COMMANDS), "--help lists the registration table, in its order"
+        return
+    command = dict(docgen.leaf_commands())[name]
+    assert command.help and len(command.help.splitlines()[0]) > 10, f"{name} lacks a one-line summary"
+    assert f"Example: adapterctl {name}" in command.help, f"{name} lacks an example"
+    options = [p for p in command.params if p.name != "help"]
+    assert all(getattr(p, "help", None) for p in options), f"{name} has an option without help"
+    has_json = any("--json" in p.opts for p in options)
+    assert has_json == (name not in NO_JSON), f"{name}: --json {'missing' if not has_json else 'unexpected'}"
 
 
-def test_train_help_shows_value_shapes(cli) -> None:
+def test_help_shows_value_shapes_and_choices(cli) -> None:
     text = cli("train", "--help").stdout
     assert re.search(r"--set\s+KEY=VALUE", text)
     assert "[NAMES...]" in text
     assert re.search(r"--resume\s+Continue", text), "a flag takes no value, so none is shown"
+    assert re.search(r"--launcher\s+none\|accelerate", text), "a choice lists its values"
+    assert re.search(r"--grid\s+KEY=V1,V2", cli("sweep", "--help").stdout)
+
+
+@pytest.mark.parametrize(("name", "old"), [("deploy", "--force"), ("report", "--md")])
+def test_old_spellings_stay_as_hidden_aliases(cli, name: str, old: str) -> None:
+    """Kept where demo scripts or scaffolded workflows use them; help shows only the new names."""
+    command = dict(docgen.leaf_commands())[name]
+    assert any(old in p.opts and p.hidden for p in command.params if hasattr(p, "hidden"))
+    assert old not in cli(name, "--help").stdout
+
+
+def test_a_bad_choice_is_exit_2_naming_the_choices(cli) -> None:
+    result = cli("merge", "support", "--out", "x", "--into", "halfway")
+    assert result.exit_code == 2
+    assert "'full'" in result.stderr and "'dequantized'" in result.stderr
+
+
+def test_every_registered_line_loads_its_command_and_nothing_is_unlisted() -> None:
+    import importlib
+    import pkgutil
+
+    import adapterctl.cli
+
+    for module in pkgutil.iter_modules(adapterctl.cli.__path__):  # a new module with no COMMANDS line too
+        if module.name.endswith("_cmds"):
+            importlib.import_module(f"adapterctl.cli.{module.name}")
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    for name, (module, summary) in COMMANDS.items():
+        command = group.get_command(ctx, name)
+        assert command is not None, f"COMMANDS[{name!r}]: adapterctl.cli.{module} registers no {name!r}"
+        assert command.short_help == summary or hasattr(command, "commands")
+    registered = {i.name or typer.main.get_command_name(i.callback.__name__) for i in app.registered_commands}
+    registered |= {g.name for g in app.registered_groups}
+    assert registered <= set(COMMANDS), f"missing from cli.COMMANDS: {sorted(registered - set(COMMANDS))}"
+
+
+def test_unknown_command_suggests_the_closest(cli) -> None:
+    result = cli("lst")
+    assert result.exit_code == 2 and "Did you mean 'list'?" in result.stderr

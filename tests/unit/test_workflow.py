@@ -42,7 +42,7 @@ def test_workflow_installs_the_pin_and_runs_the_gates() -> None:
     runs = [s.get("run", "") for s in steps]
     assert f"pip install -r {ci_workflow.REQUIREMENTS}" in runs
     assert not any("pip install adapterctl" in r for r in runs)  # never unpinned
-    assert 'adapterctl report --base "$BASE" --md > adapterctl-report.md' in runs
+    assert 'adapterctl report --base "$BASE" --format md > adapterctl-report.md' in runs
     assert runs[-1] == 'adapterctl check --base "$BASE"'
     sticky = next(s for s in steps if s.get("uses", "").startswith("marocchino/sticky-pull-request-comment@"))
     assert sticky["with"]["path"] == "adapterctl-report.md"

@@ -26,11 +26,11 @@ def for_training(project: Project, spec: AdapterSpec, base: BaseSection, *, forc
         raise DataError(
             f"{spec.name}: data check found {len(errors)} error{'s' if len(errors) > 1 else ''}, "
             f"nothing was trained: {_where(errors)}; see `adapterctl data check {spec.name}`, "
-            "or pass --force to train anyway"
+            "or pass --allow-data-errors to train anyway"
         )
     if errors:
         ui.warn(
-            f"{spec.name}: training despite {len(errors)} data-check errors (--force): {_where(errors)}; "
+            f"{spec.name}: training despite {len(errors)} data-check errors (--allow-data-errors): {_where(errors)}; "
             "the version card records the override"
         )
     elif report.warnings:

@@ -1,4 +1,4 @@
-"""`adapterctl data check`: every planted problem on its line, --json's shape, --fix, the
+"""`adapterctl data check`: every planted problem on its line, --json's shape, `data fix`, the
 example project's data, severities from the manifest, the md5 cache, other file formats."""
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ def test_check_without_the_length_check_imports_no_heavy_library(planted_no_leng
 def test_fix_writes_a_copy_that_passes_and_records_every_change(planted_project, cli, tmp_path) -> None:
     root, expected = planted_project
     before = (root / "data/train.jsonl").read_bytes()
-    result = cli("data", "check", "planted", "--fix", "cleaned", cwd=root)
-    assert result.exit_code == 1, "the input still has its errors"
+    assert cli("data", "check", "planted", cwd=root).exit_code == 1, "the input has errors"
+    result = cli("data", "fix", "planted", "cleaned", cwd=root)
+    assert result.exit_code == 0, result.stderr
     assert (root / "data/train.jsonl").read_bytes() == before, "the input is never changed"
     changes = [json.loads(line) for line in (root / "cleaned/fixes.jsonl").read_text().splitlines()]
     dropped = {c["line"] for c in changes if c["action"] == "dropped"}
@@ -122,7 +123,7 @@ def test_fix_writes_a_copy_that_passes_and_records_every_change(planted_project,
 
 def test_fix_refuses_to_overwrite_the_input(planted_no_length, cli) -> None:
     root, _ = planted_no_length
-    result = cli("data", "check", "planted", "--fix", ".", cwd=root)
+    result = cli("data", "fix", "planted", ".", cwd=root)
     assert result.exit_code == 2 and "the input is never changed" in result.stderr
 
 

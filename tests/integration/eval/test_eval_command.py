@@ -10,13 +10,13 @@ import pytest
 from adapterctl import environments, versions
 from adapterctl.evaluation import results
 from adapterctl.project import Project
-from tests.integration.eval.conftest import EVAL_ROWS, FAST, set_gates
+from tests.integration.eval.conftest import EVAL_ROWS, FAST, set_gates, train_fast
 
 pytestmark = pytest.mark.slow
 
 
-def test_eval_stores_results_beside_the_card_and_reuses_them(small: Path, trained, cli) -> None:
-    vid = trained()
+def test_eval_stores_results_beside_the_card_and_reuses_them(small_trained: tuple[Path, str], cli) -> None:
+    small, vid = small_trained
     first = cli("eval", "support", "--json", cwd=small)
     assert first.exit_code == 1, first.stderr  # the example's rouge_l >= 0.2 is out of reach after 4 steps
     assert "eval gates failed: support@" in first.stderr and "rouge_l >= 0.2 (got" in first.stderr
@@ -61,13 +61,13 @@ def test_eval_stores_results_beside_the_card_and_reuses_them(small: Path, traine
     assert "Δ vs base [95% CI]" in table.stdout and "rouge_l >= 0.2" in table.stdout and "FAIL" in table.stdout
 
 
-def test_teacher_forced_loss_matches_the_model_loss_over_completion_tokens(small: Path, trained) -> None:
+def test_teacher_forced_loss_matches_the_model_loss_over_completion_tokens(small_trained: tuple[Path, str]) -> None:
     import torch
 
     from adapterctl import modeling
     from adapterctl.evaluation import runner
 
-    trained()
+    small, _ = small_trained
     project = Project(small)
     [e] = runner.evaluate(project, ["support"])
     stored = results.read(small / e.results)
@@ -82,8 +82,8 @@ def test_teacher_forced_loss_matches_the_model_loss_over_completion_tokens(small
     assert row["loss"][0] / row["loss"][1] == pytest.approx(float(out.loss), rel=1e-4)
 
 
-def test_gates_decide_deploy(small: Path, trained, cli, monkeypatch) -> None:
-    trained()
+def test_gates_decide_deploy(small_trained: tuple[Path, str], cli, monkeypatch) -> None:
+    small, _ = small_trained
     short = versions.resolve(Project(small), "support").short
     refused = cli("deploy", "support", "--env", "prod", cwd=small)
     assert refused.exit_code == 1
@@ -109,7 +109,7 @@ def test_gates_decide_deploy(small: Path, trained, cli, monkeypatch) -> None:
     refused = cli("deploy", "support", "--env", "prod", cwd=small)
     assert refused.exit_code == 1 and "failed its eval gates (rouge_l >= 1.01 (got" in refused.stderr
 
-    forced = cli("deploy", "support", "--env", "prod", "--force", "-m", "hotfix", cwd=small)
+    forced = cli("deploy", "support", "--env", "prod", "--ignore-gates", "-m", "hotfix", cwd=small)
     assert forced.exit_code == 0, forced.stderr
     move = environments.load(Project(small))["prod"]["support"].moves[-1]
     assert move.forced is True and move.message.startswith("hotfix [forced: support@")
@@ -126,13 +126,13 @@ def test_train_evaluates_each_new_version_unless_told_not_to(small: Path, cli) -
     assert versions.resolve(Project(small), "support").card.gates is None
 
 
-def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) -> None:
+def test_human_eval_sheet_round_trip(small_trained: tuple[Path, str], cli, tmp_path: Path) -> None:
     import csv
 
-    first = trained()
-    trained("train.seed=5")
+    small, first = small_trained
+    train_fast(small, "train.seed=5")
     sheet = tmp_path / "out.csv"
-    result = cli("eval", "support", "--export-sheet", str(sheet), cwd=small)
+    result = cli("sheet", "export", "support", str(sheet), cwd=small)
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(sheet.open()))
     assert len(rows) == EVAL_ROWS and rows[0]["prompt"].startswith("### Instruction:")
@@ -146,9 +146,9 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
         writer.writerows(rows)
     bad = tmp_path / "bad.csv"
     bad.write_text(sheet.read_text().replace(",4,", ",7,", 1))
-    refused = cli("eval", "support", "--import-sheet", str(bad), cwd=small)
+    refused = cli("sheet", "import", "support", str(bad), cwd=small)
     assert refused.exit_code == 2 and "adapter_style is '7'; ratings are whole numbers 1-5" in refused.stderr
-    assert cli("eval", "support", "--import-sheet", str(sheet), cwd=small).exit_code == 0
+    assert cli("sheet", "import", "support", str(sheet), cwd=small).exit_code == 0
     summary = versions.resolve(Project(small), "support").card.metrics.human_eval
     assert summary is not None and summary.adapter is not None
     assert summary.adapter["accuracy"] == {
@@ -159,5 +159,5 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
     assert summary.base is not None and summary.base["safety"]["mean"] == 2.0
     assert "safety" not in summary.adapter
     cli("eval", f"support@{first[:12]}", cwd=small)
-    diff = cli("diff", f"support@{first[:12]}", "support", "--md", cwd=small).stdout
+    diff = cli("diff", f"support@{first[:12]}", "support", "--format", "md", cwd=small).stdout
     assert "### Human ratings (1-5)" in diff and "| adapter | style | 4 | 7 |" in diff

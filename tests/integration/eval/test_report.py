@@ -1,6 +1,6 @@
 """The review half end to end in a real git repository: train, eval, deploy, branch, train
 again, then `report --base main` (also from a fresh clone without a DVC cache), `check`
-and `diff --md`."""
+and `diff --format md`."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_report_diff_and_check_on_a_branch(small: Path, trained, cli, tmp_path: 
     git(small, "add", "-A")
     git(small, "commit", "-qm", "support v2: higher learning rate")
 
-    result = cli("report", "--base", "main", "--md", cwd=small)
+    result = cli("report", "--base", "main", "--format", "md", cwd=small)
     assert result.exit_code == 0, result.stderr
     md = result.stdout
     assert "this branch vs `main`" in md and "compared with" in md and "prod = support@" in md
@@ -64,7 +64,7 @@ def test_report_diff_and_check_on_a_branch(small: Path, trained, cli, tmp_path: 
     subprocess.run(["git", "clone", "-q", "-b", "lr-sweep", str(small), str(clone)], check=True)
     git(clone, "branch", "main", "origin/main")
     assert not (clone / ".dvc/cache").exists() and not list(clone.glob("adapters/support/*/adapter_model.safetensors"))
-    again = cli("report", "--base", "main", "--md", cwd=clone)
+    again = cli("report", "--base", "main", "--md", cwd=clone)  # the spelling older scaffolded workflows use
     assert again.exit_code == 0, again.stderr
     assert again.stdout == md
 
@@ -79,7 +79,7 @@ def test_report_diff_and_check_on_a_branch(small: Path, trained, cli, tmp_path: 
     )
     assert adapter["comparison"]["a"]["rows"] == 8 and adapter["comparison"]["a"]["label"].startswith("prod = support@")
 
-    diff = cli("diff", "support@prod", "support", "--md", cwd=small)
+    diff = cli("diff", "support@prod", "support", "--format", "md", cwd=small)
     assert diff.exit_code == 0, diff.stderr
     d = diff.stdout
     assert "### Weights (ΔW = scale·B·A per module)" in d and "| `model.layers.0.self_attn.q_proj` |" in d

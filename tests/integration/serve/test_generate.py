@@ -19,7 +19,7 @@ def test_generate_streams_the_versions_greedy_answer(_example_template, peft_ada
     assert result.stdout == expected + "\n"
     assert f"support@{v1.short}: " in result.stderr
 
-    data = json.loads(cli("generate", "support@prod", PROMPTS[0], "-n", "10", "--json", cwd=root).stdout)
+    data = json.loads(cli("generate", "support@prod", PROMPTS[0], "--max-tokens", "10", "--json", cwd=root).stdout)
     assert data["version"] == v2.id and data["usage"]["completion_tokens"] <= 10 and data["text"]
 
 

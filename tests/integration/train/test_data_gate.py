@@ -1,5 +1,5 @@
 """`train` runs `data check` first: leaked eval rows refuse training (exit 2, nothing registered);
---force trains anyway and the card records the check and the override."""
+--allow-data-errors trains anyway and the card records the check and the override."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def test_leakage_refuses_training_and_force_records_the_override(demo: Path, cli
     refused = cli("train", "support", *sets(*FAST), cwd=demo)
     assert refused.exit_code == 2
     assert "leakage at data/support.jsonl lines 11, 202" in refused.stderr, refused.stderr
-    assert "--force" in refused.stderr and "Traceback" not in refused.stderr
+    assert "--allow-data-errors" in refused.stderr and "Traceback" not in refused.stderr
     project = Project(demo)
     assert versions.log(project, "support") == []
     assert not (project.state_dir / "runs").exists() or not any((project.state_dir / "runs").iterdir())
 
-    forced = cli("train", "support", "--force", *sets(*FAST), cwd=demo)
+    forced = cli("train", "support", "--allow-data-errors", *sets(*FAST), cwd=demo)
     assert forced.exit_code == 0, forced.stderr
-    assert "training despite 2 data-check errors (--force)" in forced.stderr
+    assert "training despite 2 data-check errors (--allow-data-errors)" in forced.stderr
     [version] = versions.log(project, "support")
     record = version.card.data_check
     assert record.forced is True and record.passed is False

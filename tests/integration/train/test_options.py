@@ -11,7 +11,7 @@ import pytest
     ("args", "message"),
     [
         (["support", "--num-processes", "2"], "--num-processes and --accelerate-config need --launcher accelerate"),
-        (["support", "--launcher", "slurm"], "--launcher slurm: use none or accelerate"),
+        (["support", "--launcher", "slurm"], "'slurm' is not one of 'none', 'accelerate'"),
         (["support", "--set", "train.learning_rat=1"], "unknown key (did you mean 'learning_rate'?)"),
         (["support", "--set", 'train.batching="dense"'], "--set train.batching"),
         (["support", "--launcher", "accelerate", "--accelerate-config", "nope.yaml"], "use ddp, fsdp, cpu or a path"),
@@ -24,5 +24,5 @@ def test_bad_train_options_exit_2_with_one_line(example_project: Path, cli, args
 
 
 def test_sweep_needs_a_val_set(example_project: Path, cli) -> None:
-    result = cli("sweep", "support", "--set", "lora.r=4,8", "--fix", "train.val_split=0.0", cwd=example_project)
+    result = cli("sweep", "support", "--grid", "lora.r=4,8", "--set", "train.val_split=0.0", cwd=example_project)
     assert result.exit_code == 2 and "sweep ranks by val loss" in result.stderr

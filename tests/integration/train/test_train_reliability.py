@@ -58,7 +58,7 @@ def test_non_utf8_training_data_names_file_and_line(demo: Path, cli) -> None:
     checked = cli("train", "support", *sets(*FAST), cwd=demo)  # the data check refuses first
     assert checked.exit_code == 2
     assert "schema at data/support.jsonl line 3" in _error_line(checked.stderr)
-    forced = cli("train", "support", "--force", *sets(*FAST), cwd=demo)  # past it, the loader says the same
+    forced = cli("train", "support", "--allow-data-errors", *sets(*FAST), cwd=demo)  # past it, the loader says the same
     assert forced.exit_code == 2
     assert "data/support.jsonl:3: not UTF-8 text" in _error_line(forced.stderr)
 

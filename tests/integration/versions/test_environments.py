@@ -99,8 +99,10 @@ def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli)
     assert "rouge_l=0.12" in cli("log", "support", cwd=project).stdout
     result = cli("deploy", v.ref, "--env", "prod", cwd=project)
     assert result.exit_code == 1 and "failed its eval gates (rouge_l >= 0.2)" in result.stderr
-    assert cli("deploy", v.ref, "--env", "prod", "--force", cwd=project).exit_code == 0
+    assert cli("deploy", v.ref, "--env", "prod", "--ignore-gates", cwd=project).exit_code == 0
     assert environments.load(Project(project))["prod"]["support"].moves[-1].forced is True
+    assert cli("deploy", v.ref, "--env", "staging", "--force", cwd=project).exit_code == 0, "the old spelling works"
+    assert environments.load(Project(project))["staging"]["support"].moves[-1].forced is True
 
 
 def test_flipped_byte_is_refused_by_deploy_and_resolve_and_pull_repairs_it(

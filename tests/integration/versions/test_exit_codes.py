@@ -28,7 +28,7 @@ def test_one_command_for_each_code(project: Path, imported, cli, run, corrupt) -
     manifest.write_text(manifest.read_text() + '\n[adapters.support.gates]\nrouge_l = ">= 0.1"\n')
     result = cli("deploy", good.ref, "--env", "prod", cwd=project)
     assert result.exit_code == errors.EXIT_CHECK_FAILED, result.stderr
-    assert "--force" in result.stderr
+    assert "--ignore-gates" in result.stderr
 
     # 2: bad input, with a did-you-mean
     result = cli("resolve", "suport@prod", cwd=project)
@@ -49,7 +49,7 @@ def test_one_command_for_each_code(project: Path, imported, cli, run, corrupt) -
     # 5: busy: another process holds the project lock
     with Project(project).lock():
         result = run(
-            "deploy", good.ref, "--env", "prod", "--force", cwd=project, env={"ADAPTERCTL_LOCK_TIMEOUT": "0.2"}
+            "deploy", good.ref, "--env", "prod", "--ignore-gates", cwd=project, env={"ADAPTERCTL_LOCK_TIMEOUT": "0.2"}
         )
     assert result.returncode == errors.EXIT_BUSY, result.stderr
 

@@ -347,10 +347,12 @@ def data_files(draw) -> tuple[str, bytes]:
 def test_scalar_rows_do_not_crash_the_process(project: Path, run, payload: bytes, line: int, force: bool) -> None:
     """Finding F1: JSONL rows that are a bare `null` or number segfault pyarrow's JSON reader
     (datasets 5.2, pyarrow 26.0.1). The real `train` command, in its own process so that a
-    crash shows as a negative exit code: its data check refuses the file, and with --force
+    crash shows as a negative exit code: its data check refuses the file, and with --allow-data-errors
     (past the check) the loader refuses it before pyarrow sees it; both name the line."""
     (project / "data" / "support.jsonl").write_bytes(payload)
-    result = run("train", "support", "--set", "train.max_steps=1", *(["--force"] if force else []), cwd=project)
+    result = run(
+        "train", "support", "--set", "train.max_steps=1", *(["--allow-data-errors"] if force else []), cwd=project
+    )
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     assert "Traceback" not in result.stderr
     said = f"support.jsonl:{line}: expected a JSON object per line" if force else f"support.jsonl lines {line}, "

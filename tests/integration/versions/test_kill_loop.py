@@ -1,7 +1,7 @@
 """Bounded kill -9 loop (issue 8, item 8): state-changing commands are killed at random points,
 and after every round the project must still be consistent.
 
-Each round starts one of `import`, `deploy`/`rollback`, `push`, `gc --force` or (now and then)
+Each round starts one of `import`, `deploy`/`rollback`, `push`, `gc --yes` or (now and then)
 a tiny `train` as a real process on the example project with a local DVC remote, sends it
 SIGKILL after a random, seeded fraction of its run time (or lets it finish), and then checks through the CLI:
 
@@ -97,14 +97,14 @@ class Loop:
             ids = [v.ref for v in versions.log(self.p, name)]
             return ["push", self.rng.choice(ids)] if ids and self.rng.random() < 0.5 else ["push"]
         if op == "gc":
-            return ["gc", "--force", "--keep-last", str(self.rng.choice([0, 1]))]
+            return ["gc", "--yes", "--keep-last", str(self.rng.choice([0, 1]))]
         ids = [v.ref for v in versions.log(self.p, name)]
         env = self.rng.choice(["prod", "staging"])
         if not ids:
             return ["import", name, str(self.rng.choice(self.adapters))]
         if self.rng.random() < 0.25:
             return ["rollback", name, "--env", env]
-        return ["deploy", self.rng.choice(ids), "--env", env, "--force"]
+        return ["deploy", self.rng.choice(ids), "--env", env, "--ignore-gates"]
 
     def run_round(self, round_no: int) -> dict[str, Any]:
         ops, weights_, _ = zip(*OPERATIONS, strict=True)

@@ -38,7 +38,7 @@ def test_commands_write_nothing_outside_the_project_and_its_remote(project: Path
         ("deploy", "support", "--env", "prod"),
         ("rollback", "support", "--env", "prod"),
         ("push",),
-        ("gc", "--force", "--keep-last", "0"),
+        ("gc", "--yes", "--keep-last", "0"),
         ("pull",),
         ("resolve", "support", "--pull"),
     ]
@@ -56,7 +56,7 @@ def test_commands_write_nothing_outside_the_project_and_its_remote(project: Path
         ("pull",),
         ("resolve", "{ref}", "--pull"),
         ("import", "support", "{adapter}"),
-        ("gc", "--force", "--keep-last", "0"),
+        ("gc", "--yes", "--keep-last", "0"),
     ],
 )
 def test_an_adapter_folder_that_links_outside_the_project_is_refused(

@@ -62,7 +62,7 @@ def test_gc_force_with_a_symlinked_version_folder_deletes_nothing(project: Path,
     a.path.symlink_to(real, target_is_directory=True)  # inside the project, but not a version folder
     cache_before = sorted(p for p in (project / ".dvc" / "cache").rglob("*") if p.is_file())
 
-    result = cli("gc", "--keep-last", "1", "--force", cwd=project)
+    result = cli("gc", "--keep-last", "1", "--yes", cwd=project)
     assert result.exit_code == 2 and "is a symlink" in result.stderr and "deleted nothing" in result.stderr
     assert sorted(p for p in (project / ".dvc" / "cache").rglob("*") if p.is_file()) == cache_before
     assert b.path.is_dir() and weights.content_id(b.path) == b.id, "checked everything before deleting anything"

@@ -96,7 +96,7 @@ def test_gc_dry_run_then_force_keeps_served_recent_and_unpushed(project: Path, i
 
     b_objects = _version_objects(b, project)
     others = set().union(*(_version_objects(v, project) for v in (a, c, d)))
-    done = cli("gc", "--keep-last", "1", "--force", cwd=project)
+    done = cli("gc", "--keep-last", "1", "--yes", cwd=project)
     assert done.exit_code == 0, done.stderr
     assert not b.path.exists() and a.path.is_dir() and c.path.is_dir() and d.path.is_dir()
     cached = _cache_objects(project)
