@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapterctl.errors import AdapterctlError
 from adapterctl.serve import protocol
-from adapterctl.serve.catalog import Catalog, UnknownModel
+from adapterctl.serve.catalog import AmbiguousModel, Catalog, RefusedModel, UnknownModel
+from adapterctl.serve.drain import Drain
 from adapterctl.serve.engine import Engine, Job, Slot
-from adapterctl.serve.metrics import Metrics
+from adapterctl.serve.metrics import CONTENT_TYPE, Metrics
 from adapterctl.serve.protocol import ApiError
 from adapterctl.serve.watcher import LockWatcher
 
@@ -40,12 +41,20 @@ class ServerState:
     api_key: str | None = None
     max_body: int = 1 << 20  # bytes
     metrics: Metrics = field(default_factory=Metrics)
+    drain: Drain = field(default_factory=Drain)
     started: float = field(default_factory=time.time)
+
+    def authorized(self, request: Request) -> bool:
+        if not self.api_key:
+            return True
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.api_key}".encode())
 
 
 def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="adapterctl serve", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = state
+    state.metrics.watch(lambda: _gauges(state))
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -62,13 +71,9 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.middleware("http")
     async def _auth(request: Request, call_next):
-        if state.api_key and request.url.path != "/healthz":
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {state.api_key}".encode()):
-                error = ApiError(
-                    401, "missing or wrong API key: send Authorization: Bearer <key>", code="invalid_api_key"
-                )
-                return JSONResponse(error.body(), status_code=401)
+        if request.url.path != "/healthz" and not state.authorized(request):
+            error = ApiError(401, "missing or wrong API key: send Authorization: Bearer <key>", code="invalid_api_key")
+            return JSONResponse(error.body(), status_code=401)
         return await call_next(request)
 
     @app.post("/v1/completions")
@@ -87,12 +92,17 @@ def create_app(state: ServerState) -> FastAPI:
         return {"object": "list", "data": data}
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
+    async def healthz(request: Request) -> dict[str, Any]:
+        """Anyone may ask whether the server is ok; what it serves and why a version was
+        refused (paths included) only with the API key."""
         cat = state.catalog
         refused = [vars(r) for r in cat.refusals.values()]
         lock_error = state.watcher.last_error if state.watcher else None
+        status = "degraded" if refused or lock_error else "ok"
+        if not state.authorized(request):
+            return {"status": status}
         return {
-            "status": "degraded" if refused or lock_error else "ok",
+            "status": status,
             "env": cat.env,
             "serving": {name: slot.version for name, slot in cat.current().items()},
             "loaded": sorted(s.ref for s in state.engine.loaded()),
@@ -100,22 +110,27 @@ def create_app(state: ServerState) -> FastAPI:
             "lock_error": lock_error,
             "swaps": cat.swaps,
             "base": {"loads": state.engine.base_loads, "object_id": id(state.engine.base)},
+            "precision": state.engine.precision,
             "uptime_s": round(time.time() - state.started, 1),
         }
 
     @app.get("/metrics")
-    async def metrics() -> PlainTextResponse:
-        cat = state.catalog
-        text = state.metrics.render(
-            cat.env,
-            {name: slot.version for name, slot in cat.current().items()},
-            len(state.engine.loaded()),
-            {r.adapter: r.version for r in cat.refusals.values()},
-            cat.swaps,
-        )
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+    async def metrics() -> Response:
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
     return app
+
+
+def _gauges(state: ServerState) -> dict[str, Any]:
+    cat = state.catalog
+    return {
+        "env": cat.env,
+        "served": {name: slot.version for name, slot in cat.current().items()},
+        "refused": {r.adapter: r.version for r in cat.refusals.values()},
+        "loaded": len(state.engine.loaded()),
+        "swaps": cat.swaps,
+        "cut": state.drain.cut,
+    }
 
 
 def _model_card(model_id: str, slot: Slot, base: str) -> dict[str, Any]:
@@ -147,6 +162,10 @@ async def _slot(state: ServerState, model: str) -> Slot:
         return slot if slot is not None else await run_in_threadpool(state.catalog.acquire, model)
     except UnknownModel as exc:
         raise ApiError(404, str(exc), param="model", code="model_not_found") from None
+    except AmbiguousModel as exc:
+        raise ApiError(400, str(exc), param="model", code="ambiguous_model") from None
+    except RefusedModel as exc:  # the same answer every time: the version failed to load
+        raise ApiError(422, str(exc), param="model", code="model_refused") from None
     except AdapterctlError as exc:  # a pinned version whose weights are missing or do not verify
         raise ApiError(503, str(exc), param="model", code="model_unavailable", kind="server_error") from None
 
@@ -158,9 +177,16 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
         await _read_body(request, state.max_body), protocol.ChatRequest if chat else protocol.CompletionRequest
     )
     engine = state.engine
-    text = engine.chat_prompt(protocol.chat_messages(req)) if chat else protocol.prompt_text(req)
+    if chat:
+        prompt_ids = engine.encode(engine.chat_prompt(protocol.chat_messages(req)))
+        top = (req.top_logprobs or 0) if req.logprobs else None
+        echo, echo_text = False, None
+    else:
+        prompt = protocol.prompt_input(req)
+        prompt_ids = engine.encode(prompt) if isinstance(prompt, str) else _token_ids(engine, prompt)
+        top, echo = req.logprobs, req.echo
+        echo_text = (prompt if isinstance(prompt, str) else engine.decode(prompt_ids)) if echo else None
     stop = protocol.stops(req)
-    prompt_ids = engine.encode(text)
     max_tokens = protocol.budget(req, len(prompt_ids), engine.context_length, DEFAULT_MAX_TOKENS[endpoint])
     slot = await _slot(state, req.model)
     loop = asyncio.get_running_loop()
@@ -173,6 +199,9 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
         req.top_p,
         stop,
         sink=lambda event: loop.call_soon_threadsafe(events.put_nowait, event),
+        logprobs=top,
+        echo_logprobs=echo and top is not None,
+        seed=req.seed,
     )
     engine.submit(job)
     headers = {VERSION_HEADER: slot.version}
@@ -184,16 +213,17 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
     if not req.stream:
         parts = []
         while True:
-            event = await events.get()
+            event = await state.drain.next_event(events)
             if event[0] == "delta":
                 parts.append(event[1])
-            elif event[0] == "error":
+            elif event[0] in ("error", "cut"):
+                job.cancelled = True
                 record(500)
                 return JSONResponse(
                     ApiError(500, event[1], kind="server_error").body(), status_code=500, headers=headers
                 )
             else:
-                reply = protocol.Reply(req.model, "".join(parts), event[1], event[2])
+                reply = _reply(engine, req, job, "".join(parts), event, chat=chat, echo_text=echo_text)
                 record(200, reply.usage["completion_tokens"])
                 body = protocol.chat_body(rid, reply) if chat else protocol.completion_body(rid, reply)
                 return JSONResponse(body, headers=headers)
@@ -203,13 +233,19 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
         try:
             if chat:
                 yield protocol.chunk(rid, req.model, chat=True, first=True)
+            elif echo_text:
+                yield protocol.chunk(rid, req.model, chat=False, text=echo_text)
             while True:
-                event = await events.get()
+                event = await state.drain.next_event(events)
                 if event[0] == "delta":
                     yield protocol.chunk(rid, req.model, chat=chat, text=event[1])
                 elif event[0] == "error":
                     yield f"data: {json.dumps(ApiError(500, event[1], kind='server_error').body())}\n\n"
                     record(500)
+                    break
+                elif event[0] == "cut":  # still running at the drain limit: say so before the connection goes
+                    yield f"data: {json.dumps(ApiError(503, event[1], kind='server_error', code='server_shutdown').body())}\n\n"
+                    record(503)
                     break
                 else:
                     yield protocol.chunk(rid, req.model, chat=chat, finish=event[1])
@@ -218,7 +254,33 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
             finished = True
             yield protocol.DONE
         finally:
-            if not finished:
-                job.cancelled = True  # the client went away: stop generating for it
+            if not finished or not job.done:
+                job.cancelled = True  # the client went away, or the drain cut it: stop generating for it
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+def _token_ids(engine: Engine, ids: list[int]) -> list[int]:
+    vocab = len(engine.tokenizer)
+    bad = next((t for t in ids if not 0 <= t < vocab), None)
+    if bad is not None:
+        raise ApiError(400, f"prompt: token id {bad} is outside the vocabulary (0-{vocab - 1})", param="prompt")
+    return list(ids)
+
+
+def _reply(
+    engine: Engine, req: Any, job: Job, answer: str, event: tuple, *, chat: bool, echo_text: str | None
+) -> protocol.Reply:
+    """The finished answer with its logprobs (and, with echo, the prompt in front)."""
+    logprobs = None
+    echo = echo_text is not None
+    text = echo_text + answer if echo else answer
+    if job.logprobs is not None:
+        if chat:
+            logprobs = protocol.chat_logprobs(job.tokens, job.token_logprobs, engine.token_text, end=len(answer))
+        else:
+            tokens, entries = list(job.tokens), list(job.token_logprobs)
+            if echo:
+                tokens, entries = job.prompt_ids + tokens, job.prompt_logprobs + entries
+            logprobs = protocol.completion_logprobs(tokens, entries, engine.token_text, end=len(text))
+    return protocol.Reply(req.model, text, event[1], event[2], logprobs)
