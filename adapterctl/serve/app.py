@@ -260,6 +260,14 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
 
+def _answer_tokens(engine: Engine, tokens: list[int], answer: str) -> int:
+    """How many of `tokens` make up `answer` (the text before any stop string)."""
+    kept = 0
+    while kept < len(tokens) and len(engine.decode(tokens[:kept])) < len(answer):
+        kept += 1
+    return kept
+
+
 def _token_ids(engine: Engine, ids: list[int]) -> list[int]:
     vocab = len(engine.tokenizer)
     bad = next((t for t in ids if not 0 <= t < vocab), None)
@@ -276,11 +284,14 @@ def _reply(
     echo = echo_text is not None
     text = echo_text + answer if echo else answer
     if job.logprobs is not None:
+        kept = _answer_tokens(engine, job.tokens, answer)  # a stop string may have cut the last ones
+        tokens, entries = job.tokens[:kept], job.token_logprobs[:kept]
         if chat:
-            logprobs = protocol.chat_logprobs(job.tokens, job.token_logprobs, engine.token_text, end=len(answer))
+            logprobs = protocol.chat_logprobs(tokens, entries, engine.token_text)
         else:
-            tokens, entries = list(job.tokens), list(job.token_logprobs)
             if echo:
                 tokens, entries = job.prompt_ids + tokens, job.prompt_logprobs + entries
-            logprobs = protocol.completion_logprobs(tokens, entries, engine.token_text, end=len(text))
+            logprobs = protocol.completion_logprobs(
+                tokens, entries, engine.token_text, lambda t: len(engine.decode([t]))
+            )
     return protocol.Reply(req.model, text, event[1], event[2], logprobs)

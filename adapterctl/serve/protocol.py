@@ -231,37 +231,33 @@ class Reply:
 Entry = tuple[float, dict[int, float]]  # a token's logprob, and the likeliest tokens' logprobs
 
 
-def completion_logprobs(tokens: list[int], entries: list[Entry | None], token_text: Any, *, end: int) -> dict[str, Any]:
-    """The completions endpoint's logprobs object, for the tokens that start before `end`
-    (the answer's length: tokens past a stop string are not part of it)."""
+def completion_logprobs(
+    tokens: list[int], entries: list[Entry | None], token_text: Any, text_len: Any
+) -> dict[str, Any]:
+    """The completions endpoint's logprobs object; `text_len(token)` is how much of the
+    answer's text a token makes (0 for special tokens such as <s>), for text_offset."""
     out: dict[str, list] = {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offset": []}
     at = 0
-    for token, entry in zip(tokens, entries, strict=False):
-        if at >= end:
-            break
-        text = token_text(token)
-        out["tokens"].append(text)
+    for token, entry in zip(tokens, entries, strict=True):
+        out["tokens"].append(token_text(token))
         out["text_offset"].append(at)
         out["token_logprobs"].append(None if entry is None else entry[0])
         out["top_logprobs"].append(None if entry is None else {token_text(t): v for t, v in entry[1].items()})
-        at += len(text)
+        at += text_len(token)
     return out
 
 
-def chat_logprobs(tokens: list[int], entries: list[Entry], token_text: Any, *, end: int) -> dict[str, Any]:
+def chat_logprobs(tokens: list[int], entries: list[Entry], token_text: Any) -> dict[str, Any]:
     """The chat endpoint's logprobs object: {"content": [{token, logprob, bytes, top_logprobs}]}."""
 
     def item(token: int, logprob: float) -> dict[str, Any]:
         text = token_text(token)
         return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
 
-    content = []
-    at = 0
-    for token, (logprob, top) in zip(tokens, entries, strict=False):
-        if at >= end:
-            break
-        content.append({**item(token, logprob), "top_logprobs": [item(t, v) for t, v in top.items()]})
-        at += len(token_text(token))
+    content = [
+        {**item(token, logprob), "top_logprobs": [item(t, v) for t, v in top.items()]}
+        for token, (logprob, top) in zip(tokens, entries, strict=True)
+    ]
     return {"content": content}
 
 
