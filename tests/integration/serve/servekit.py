@@ -181,3 +181,14 @@ def move_pointer(root: Path, vid: str, name: str = "support", env: str = "prod")
     envs = environments.load(project)
     environments.move(envs, env, name, vid, action="deploy")
     environments.save(project, envs)
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The value of sample `name` with exactly these labels in a Prometheus exposition, or None."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
