@@ -67,7 +67,7 @@ def test_cuda_serves_in_the_declared_precision(_example_template, peft_adapters,
 
 
 def test_cpu_serves_in_full_precision(_example_template, peft_adapters, tmp_path) -> None:
-    root, (v1, _) = make_project(_example_template, tmp_path / "demo", peft_adapters, n=1, deploy=False)
+    root, (v1,) = make_project(_example_template, tmp_path / "demo", peft_adapters, n=1, deploy=False)
     engine = load_engine(Project(root), dev="cpu")  # the manifest declares nf4: a CPU ignores it
     try:
         assert engine.precision == {"device": "cpu", "dtype": "float32", "quantization": "none"}
