@@ -158,8 +158,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 async def _slot(state: ServerState, model: str) -> Slot:
     try:
-        slot = state.catalog.acquire(model, load=False)
-        return slot if slot is not None else await run_in_threadpool(state.catalog.acquire, model)
+        if "@" in model:  # a pin reads the version cards to resolve its id: off the event loop
+            return await run_in_threadpool(state.catalog.acquire, model)
+        return state.catalog.acquire(model, load=False)
     except UnknownModel as exc:
         raise ApiError(404, str(exc), param="model", code="model_not_found") from None
     except AmbiguousModel as exc:
