@@ -263,6 +263,7 @@ def serve(
     api_key: str | None = None,
     max_loaded: int = 4,
     max_batch: int = 32,
+    drain_seconds: float = 30.0,
 ) -> None:
     """Serve environment ENV over HTTP until SIGTERM/SIGINT (which drain in-flight requests)."""
     from adapterctl.serve import server
@@ -271,7 +272,10 @@ def serve(
         raise UsageError(f"--port {port}: use 1-65535")
     if max_loaded < 0 or max_batch < 1:
         raise UsageError("--max-loaded must be 0 or more and --max-batch at least 1")
-    server.run(project, server.ServeOptions(env, host, port, api_key, max_loaded, max_batch))
+    if drain_seconds < 0:
+        raise UsageError(f"--drain-seconds {drain_seconds:g}: use 0 or more")
+    opts = server.ServeOptions(env, host, port, api_key, max_loaded, max_batch, drain_seconds=drain_seconds)
+    server.run(project, opts)
 
 
 def generate(

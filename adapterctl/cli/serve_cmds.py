@@ -32,6 +32,9 @@ def serve(
         help="Versions kept loaded besides the current ones (pinned NAME@<id> models and rollback targets).",
     ),
     max_batch: int = typer.Option(32, "--max-batch", help="Most concurrent requests generated as one batch."),
+    drain_seconds: float = typer.Option(
+        30.0, "--drain-seconds", help="On SIGTERM, how long running answers may finish before they end with an error."
+    ),
     project: Path = PROJECT,
 ) -> None:
     """Serve an environment's adapters over an OpenAI-compatible HTTP API, on one base model.
@@ -51,6 +54,7 @@ def serve(
         api_key=api_key,
         max_loaded=max_loaded,
         max_batch=max_batch,
+        drain_seconds=drain_seconds,
     )
 
 

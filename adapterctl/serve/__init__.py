@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from adapterctl.errors import UsageError
 
-EXTRA_MODULES = ("fastapi", "uvicorn")
+EXTRA_MODULES = ("fastapi", "uvicorn", "prometheus_client")
 
 
 def require_extra() -> None:

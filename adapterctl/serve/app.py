@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapterctl.errors import AdapterctlError
 from adapterctl.serve import prompting, protocol
-from adapterctl.serve.catalog import Catalog, UnknownModel
+from adapterctl.serve.catalog import AmbiguousModel, Catalog, RefusedModel, UnknownModel
+from adapterctl.serve.drain import Drain
 from adapterctl.serve.engine import Engine, Job, Slot
-from adapterctl.serve.metrics import Metrics
+from adapterctl.serve.metrics import CONTENT_TYPE, Metrics
 from adapterctl.serve.protocol import ApiError
 from adapterctl.serve.watcher import LockWatcher
 
@@ -40,6 +41,7 @@ class ServerState:
     api_key: str | None = None
     max_body: int = 1 << 20  # bytes
     metrics: Metrics = field(default_factory=Metrics)
+    drain: Drain = field(default_factory=Drain)
     started: float = field(default_factory=time.time)
     formats: prompting.Formats | None = None  # version id → prompt format; made from the catalog's project
 
@@ -47,10 +49,17 @@ class ServerState:
         if self.formats is None:
             self.formats = prompting.Formats(self.catalog.project)
 
+    def authorized(self, request: Request) -> bool:
+        if not self.api_key:
+            return True
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.api_key}".encode())
+
 
 def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="adapterctl serve", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = state
+    state.metrics.watch(lambda: _gauges(state))
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -67,13 +76,9 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.middleware("http")
     async def _auth(request: Request, call_next):
-        if state.api_key and request.url.path != "/healthz":
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {state.api_key}".encode()):
-                error = ApiError(
-                    401, "missing or wrong API key: send Authorization: Bearer <key>", code="invalid_api_key"
-                )
-                return JSONResponse(error.body(), status_code=401)
+        if request.url.path != "/healthz" and not state.authorized(request):
+            error = ApiError(401, "missing or wrong API key: send Authorization: Bearer <key>", code="invalid_api_key")
+            return JSONResponse(error.body(), status_code=401)
         return await call_next(request)
 
     @app.post("/v1/completions")
@@ -92,12 +97,17 @@ def create_app(state: ServerState) -> FastAPI:
         return {"object": "list", "data": data}
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
+    async def healthz(request: Request) -> dict[str, Any]:
+        """Anyone may ask whether the server is ok; what it serves and why a version was
+        refused (paths included) only with the API key."""
         cat = state.catalog
         refused = [vars(r) for r in cat.refusals.values()]
         lock_error = state.watcher.last_error if state.watcher else None
+        status = "degraded" if refused or lock_error else "ok"
+        if not state.authorized(request):
+            return {"status": status}
         return {
-            "status": "degraded" if refused or lock_error else "ok",
+            "status": status,
             "env": cat.env,
             "serving": {name: slot.version for name, slot in cat.current().items()},
             "loaded": sorted(s.ref for s in state.engine.loaded()),
@@ -105,22 +115,27 @@ def create_app(state: ServerState) -> FastAPI:
             "lock_error": lock_error,
             "swaps": cat.swaps,
             "base": {"loads": state.engine.base_loads, "object_id": id(state.engine.base)},
+            "precision": state.engine.precision,
             "uptime_s": round(time.time() - state.started, 1),
         }
 
     @app.get("/metrics")
-    async def metrics() -> PlainTextResponse:
-        cat = state.catalog
-        text = state.metrics.render(
-            cat.env,
-            {name: slot.version for name, slot in cat.current().items()},
-            len(state.engine.loaded()),
-            {r.adapter: r.version for r in cat.refusals.values()},
-            cat.swaps,
-        )
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+    async def metrics() -> Response:
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
     return app
+
+
+def _gauges(state: ServerState) -> dict[str, Any]:
+    cat = state.catalog
+    return {
+        "env": cat.env,
+        "served": {name: slot.version for name, slot in cat.current().items()},
+        "refused": {r.adapter: r.version for r in cat.refusals.values()},
+        "loaded": len(state.engine.loaded()),
+        "swaps": cat.swaps,
+        "cut": state.drain.cut,
+    }
 
 
 def _model_card(model_id: str, slot: Slot, base: str) -> dict[str, Any]:
@@ -148,10 +163,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 async def _slot(state: ServerState, model: str) -> Slot:
     try:
-        slot = state.catalog.acquire(model, load=False)
-        return slot if slot is not None else await run_in_threadpool(state.catalog.acquire, model)
+        if "@" in model:  # a pin reads the version cards to resolve its id: off the event loop
+            return await run_in_threadpool(state.catalog.acquire, model)
+        return state.catalog.acquire(model, load=False)
     except UnknownModel as exc:
         raise ApiError(404, str(exc), param="model", code="model_not_found") from None
+    except AmbiguousModel as exc:
+        raise ApiError(400, str(exc), param="model", code="ambiguous_model") from None
+    except RefusedModel as exc:  # the same answer every time: the version failed to load
+        raise ApiError(422, str(exc), param="model", code="model_refused") from None
     except AdapterctlError as exc:  # a pinned version whose weights are missing or do not verify
         raise ApiError(503, str(exc), param="model", code="model_unavailable", kind="server_error") from None
 
@@ -164,13 +184,22 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
     )
     engine = state.engine
     messages = protocol.chat_messages(req) if chat else None
-    text = None if chat else protocol.prompt_text(req)  # completions: the prompt verbatim
+    prompt = None if chat else protocol.prompt_input(req)  # completions: the prompt verbatim
+    if chat:
+        top = (req.top_logprobs or 0) if req.logprobs else None
+        echo = False
+    else:
+        top, echo = req.logprobs, req.echo
     stop = protocol.stops(req)
     slot = await _slot(state, req.model)
+    echo_text = None
     try:
         if chat:  # the conversation in the served version's own prompt format (serve/prompting.py)
             text = prompting.chat_prompt(engine, state.formats.get(slot.name, slot.version), messages)
-        prompt_ids = engine.encode(text)
+            prompt_ids = engine.encode(text)
+        else:
+            prompt_ids = engine.encode(prompt) if isinstance(prompt, str) else _token_ids(engine, prompt)
+            echo_text = (prompt if isinstance(prompt, str) else engine.decode(prompt_ids)) if echo else None
         max_tokens = protocol.budget(req, len(prompt_ids), engine.context_length, DEFAULT_MAX_TOKENS[endpoint])
     except prompting.PromptError as exc:
         engine.release(slot)
@@ -188,6 +217,9 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
         req.top_p,
         stop,
         sink=lambda event: loop.call_soon_threadsafe(events.put_nowait, event),
+        logprobs=top,
+        echo_logprobs=echo and top is not None,
+        seed=req.seed,
     )
     engine.submit(job)
     headers = {VERSION_HEADER: slot.version}
@@ -199,16 +231,17 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
     if not req.stream:
         parts = []
         while True:
-            event = await events.get()
+            event = await state.drain.next_event(events)
             if event[0] == "delta":
                 parts.append(event[1])
-            elif event[0] == "error":
+            elif event[0] in ("error", "cut"):
+                job.cancelled = True
                 record(500)
                 return JSONResponse(
                     ApiError(500, event[1], kind="server_error").body(), status_code=500, headers=headers
                 )
             else:
-                reply = protocol.Reply(req.model, "".join(parts), event[1], event[2])
+                reply = _reply(engine, req, job, "".join(parts), event, chat=chat, echo_text=echo_text)
                 record(200, reply.usage["completion_tokens"])
                 body = protocol.chat_body(rid, reply) if chat else protocol.completion_body(rid, reply)
                 return JSONResponse(body, headers=headers)
@@ -218,13 +251,19 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
         try:
             if chat:
                 yield protocol.chunk(rid, req.model, chat=True, first=True)
+            elif echo_text:
+                yield protocol.chunk(rid, req.model, chat=False, text=echo_text)
             while True:
-                event = await events.get()
+                event = await state.drain.next_event(events)
                 if event[0] == "delta":
                     yield protocol.chunk(rid, req.model, chat=chat, text=event[1])
                 elif event[0] == "error":
                     yield f"data: {json.dumps(ApiError(500, event[1], kind='server_error').body())}\n\n"
                     record(500)
+                    break
+                elif event[0] == "cut":  # still running at the drain limit: say so before the connection goes
+                    yield f"data: {json.dumps(ApiError(503, event[1], kind='server_error', code='server_shutdown').body())}\n\n"
+                    record(503)
                     break
                 else:
                     yield protocol.chunk(rid, req.model, chat=chat, finish=event[1])
@@ -233,7 +272,44 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
             finished = True
             yield protocol.DONE
         finally:
-            if not finished:
-                job.cancelled = True  # the client went away: stop generating for it
+            if not finished or not job.done:
+                job.cancelled = True  # the client went away, or the drain cut it: stop generating for it
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+def _answer_tokens(engine: Engine, tokens: list[int], answer: str) -> int:
+    """How many of `tokens` make up `answer` (the text before any stop string)."""
+    kept = 0
+    while kept < len(tokens) and len(engine.decode(tokens[:kept])) < len(answer):
+        kept += 1
+    return kept
+
+
+def _token_ids(engine: Engine, ids: list[int]) -> list[int]:
+    vocab = len(engine.tokenizer)
+    bad = next((t for t in ids if not 0 <= t < vocab), None)
+    if bad is not None:
+        raise ApiError(400, f"prompt: token id {bad} is outside the vocabulary (0-{vocab - 1})", param="prompt")
+    return list(ids)
+
+
+def _reply(
+    engine: Engine, req: Any, job: Job, answer: str, event: tuple, *, chat: bool, echo_text: str | None
+) -> protocol.Reply:
+    """The finished answer with its logprobs (and, with echo, the prompt in front)."""
+    logprobs = None
+    echo = echo_text is not None
+    text = echo_text + answer if echo else answer
+    if job.logprobs is not None:
+        kept = _answer_tokens(engine, job.tokens, answer)  # a stop string may have cut the last ones
+        tokens, entries = job.tokens[:kept], job.token_logprobs[:kept]
+        if chat:
+            logprobs = protocol.chat_logprobs(tokens, entries, engine.token_text)
+        else:
+            if echo:
+                tokens, entries = job.prompt_ids + tokens, job.prompt_logprobs + entries
+            logprobs = protocol.completion_logprobs(
+                tokens, entries, engine.token_text, lambda t: len(engine.decode([t]))
+            )
+    return protocol.Reply(req.model, text, event[1], event[2], logprobs)

@@ -31,6 +31,14 @@ class UnknownModel(AdapterctlError):
     """A request named a model this server does not serve."""
 
 
+class AmbiguousModel(AdapterctlError):
+    """A pinned model whose id prefix matches more than one version (the message lists them)."""
+
+
+class RefusedModel(AdapterctlError):
+    """A pinned version that failed to load: the same answer every time it is asked for."""
+
+
 @dataclass
 class Refusal:
     adapter: str
@@ -49,6 +57,7 @@ class Catalog:
         self._current: dict[str, Slot] = {}  # adapter name → the slot the environment serves
         self._spare: OrderedDict[str, Slot] = OrderedDict()  # version id → loaded, not current (LRU)
         self.refusals: dict[str, Refusal] = {}  # adapter name → why its pointer's version is not served
+        self._failed: dict[str, str] = {}  # full version id → why it could not be loaded (pins and pointers)
         self.swaps = 0
 
     # ── environment moves (called by the watcher) ─────────────────────────────
@@ -78,6 +87,7 @@ class Catalog:
             self._spare.pop(slot.version, None)
             self._current[name] = slot  # the switch: new requests for `name` get `slot` from here on
             self.refusals.pop(name, None)
+            self._failed.pop(slot.version, None)
             self.swaps += 1
             if old is not None and old is not slot:
                 self._park(old)
@@ -87,6 +97,7 @@ class Catalog:
         reason = str(exc) if isinstance(exc, AdapterctlError) else f"{type(exc).__name__}: {exc}"
         at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.refusals[name] = Refusal(name, vid, reason, at)
+        self._failed[vid] = reason
         served = self._current.get(name)
         log.error(
             "refused %s@%s for %s (still serving %s): %s",
@@ -121,41 +132,64 @@ class Catalog:
     def acquire(self, model: str, *, load: bool = True) -> Slot | None:
         """The slot for `model`, counted as in use (call engine.release when done).
 
+        A pinned model is resolved to one full id by the CLI's resolver first: an ambiguous
+        prefix is refused (AmbiguousModel), never answered by whichever match is loaded.
         Returns None when the model is a pinned version not loaded yet and `load` is False
         (the caller then retries with load=True off the event loop).
         """
         ref = _parse_model(model)
+        vid = None if ref.kind == "latest" else self._pinned_id(ref.name, ref.value, model)
         for _ in range(3):  # a slot can be retired between lookup and acquire: look again
             with self._lock:
-                if ref.kind == "latest":
+                if vid is None:
                     slot = self._current.get(ref.name)
                     if slot is None:
                         raise UnknownModel(self._unknown(model))
                 else:
-                    slot = self._find_pinned(ref.name, ref.value)
+                    slot = self._find_pinned(vid)
                     if slot is None and not load:
                         return None
             if slot is None:
-                return self._load_pinned(ref.name, ref.value, model)
+                return self._load_pinned(ref.name, vid, model)
             if self.engine.acquire(slot):
                 return slot
         raise UnknownModel(f"model '{model}' is being unloaded; retry")
 
-    def _find_pinned(self, name: str, prefix: str) -> Slot | None:
+    def _pinned_id(self, name: str, prefix: str, model: str) -> str:
+        """The one full id `name@prefix` names, through the same resolver as the CLI."""
+        history: list = []
+        try:
+            history = versions.log(self.project, name)
+            version = versions.resolve(self.project, parse_ref(f"{name}@{prefix}"), verify=False, history=history)
+        except RefError as exc:
+            if sum(v.id.startswith(prefix) for v in history) > 1:
+                raise AmbiguousModel(f"model '{model}': {exc}") from None
+            raise UnknownModel(f"model '{model}': {exc}") from None
+        except AdapterctlError as exc:
+            raise UnknownModel(f"model '{model}': {exc}") from None
+        if version.id in self._failed:
+            raise RefusedModel(f"model '{model}': {version.ref} was refused: {self._failed[version.id]}")
+        return version.id
+
+    def _find_pinned(self, vid: str) -> Slot | None:
         for slot in [*self._current.values(), *self._spare.values()]:
-            if slot.name == name and slot.version.startswith(prefix):
-                if slot.version in self._spare:
-                    self._spare.move_to_end(slot.version)
+            if slot.version == vid:
+                if vid in self._spare:
+                    self._spare.move_to_end(vid)
                 return slot
         return None
 
-    def _load_pinned(self, name: str, prefix: str, model: str) -> Slot:
-        """Load a pinned version and return its slot, already acquired."""
+    def _load_pinned(self, name: str, vid: str, model: str) -> Slot:
+        """Load a pinned version and return its slot, already acquired; a failure is kept, so
+        every later request for it gets the same refusal."""
+        version = versions.resolve(self.project, parse_ref(f"{name}@{vid}"), verify=False)
         try:
-            version = versions.resolve(self.project, parse_ref(f"{name}@{prefix}"), verify=False)
-        except AdapterctlError as exc:
-            raise UnknownModel(f"model '{model}': {exc}") from None
-        slot = self.engine.add(version)
+            slot = self.engine.add(version)
+        except Exception as exc:  # noqa: BLE001 — any failed load is a refusal, remembered by full id
+            reason = str(exc) if isinstance(exc, AdapterctlError) else f"{type(exc).__name__}: {exc}"
+            self._failed[vid] = reason
+            log.error("refused pinned %s: %s", version.ref, reason)
+            raise RefusedModel(f"model '{model}': {version.ref} was refused: {reason}") from None
         if not self.engine.acquire(slot):  # counted before parking: an LRU of 0 must not drop it first
             raise UnknownModel(f"model '{model}' is being unloaded; retry")
         with self._lock:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import versions
-from adapterctl.serve.batch import generate_batch, load_adapter
+from adapterctl.errors import AdapterctlError, IntegrityError
+from adapterctl.serve.batch import discard_adapter, generate_batch, load_adapter, token_logprob
 from adapterctl.versions import Version
 
 log = logging.getLogger("adapterctl.serve")
@@ -57,15 +58,27 @@ class Job:
     top_p: float = 1.0
     stop: list[str] = field(default_factory=list)
     sink: Sink = print
+    logprobs: int | None = None  # None: no logprobs; N: each token's logprob and the N likeliest
+    echo_logprobs: bool = False  # also the prompt tokens' logprobs (completions with echo)
+    seed: int | None = None  # a sampled job with a seed runs alone, from its own RNG state
     cancelled: bool = False  # set by the caller when its client goes away
     tokens: list[int] = field(default_factory=list)
+    token_logprobs: list[tuple[float, dict[int, float]]] = field(default_factory=list)  # per token in `tokens`
+    prompt_logprobs: list[tuple[float, dict[int, float]] | None] = field(default_factory=list)
     sent: str = ""  # text already handed to the sink
     done: bool = False
 
     @property
     def batch_key(self) -> tuple:
-        """Requests that share sampling settings can share one `generate` call."""
-        return (0.0, 1.0) if self.temperature == 0 else (self.temperature, self.top_p)
+        """Requests that share sampling settings can share one `generate` call; a seeded
+        sampled request runs alone so that its seed alone decides its answer."""
+        if self.temperature == 0:
+            return (0.0, 1.0)
+        return (self.temperature, self.top_p) if self.seed is None else ("seed", id(self))
+
+
+class LoadRefused(IntegrityError):
+    """A version whose load failed: nothing of it stays in the model."""
 
 
 class Engine:
@@ -76,6 +89,7 @@ class Engine:
         self.max_batch = max_batch
         self.admission: versions.BaseInUse | None = None  # the base, fingerprinted once (load_engine)
         self.base_loads = 1
+        self.precision: dict[str, str] = {"device": str(getattr(model, "device", "cpu"))}
         self.context_length = _context_length(model, tokenizer)
         self.eos_ids = _as_list(tokenizer.eos_token_id)
         self._model_lock = threading.RLock()  # re-entered when a load runs between two decode steps
@@ -92,23 +106,38 @@ class Engine:
     # ── adapters ──────────────────────────────────────────────────────────────
 
     def add(self, version: Version) -> Slot:
-        """Admit a version (weights match its id, same base as its card records, structurally
-        sound), then load it beside the others."""
-        if self.admission is not None:
-            self.admission.admit(version)
-        else:
-            versions.check_weights(version)
-        adapter = f"v{version.id[:16]}"
+        """The one way a version enters the model: checked, loaded whole beside the others, or
+        refused leaving nothing behind (LoadRefused; the versions already loaded serve on).
+
+        Checks that read files run here, off the worker; the load itself runs on the worker.
+        """
+        adapter = f"v{version.id}"  # the full id: two versions never share an adapter
         with self._slots_lock:
             existing = self._slots.get(adapter)
             if existing is not None:
                 existing.retired = False
                 return existing
-        self._on_worker(lambda: load_adapter(self, str(version.path), adapter))
+        try:
+            if self.admission is not None:  # weights match the id, same base as the card, sound structure
+                self.admission.admit(version)
+            else:
+                versions.check_weights(version)
+            self._on_worker(lambda: self._load(version, adapter))
+        except AdapterctlError:
+            raise
+        except Exception as exc:  # any failure of a load is a refusal, never a half-built adapter
+            raise LoadRefused(f"{version.ref}: cannot be loaded: {type(exc).__name__}: {_first_line(exc)}") from exc
         with self._slots_lock:  # a concurrent add of the same version (pin + move) gets one slot
             slot = self._slots.setdefault(adapter, Slot(version.name, version.id, adapter))
         log.info("loaded %s as adapter %s", slot.ref, adapter)
         return slot
+
+    def _load(self, version: Version, adapter: str) -> None:
+        try:
+            load_adapter(self, str(version.path), adapter)
+        except BaseException:
+            discard_adapter(self, adapter)
+            raise
 
     def _on_worker(self, task: Callable[[], Any]) -> Any:
         """Run a model change on the worker, between two batches or two decode steps: a busy
@@ -177,12 +206,10 @@ class Engine:
         with self._tokenizer_lock:
             return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
-    def chat_prompt(self, messages: list[dict[str, str]]) -> str:
-        """The tokenizer's chat template, or plain `role: content` lines where it has none."""
-        if getattr(self.tokenizer, "chat_template", None):
-            with self._tokenizer_lock:
-                return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+    def token_text(self, token: int) -> str:
+        """One token as text, special tokens included (logprobs name every token)."""
+        with self._tokenizer_lock:
+            return self.tokenizer.decode([token])
 
     def submit(self, job: Job) -> None:
         """Queue a job; its slot must already be acquired (released when the job ends)."""
@@ -256,7 +283,7 @@ class Engine:
 
     # ── per step (called from inside generate) ────────────────────────────────
 
-    def step(self, jobs: list[Job], last_tokens: list[int]) -> list[bool]:
+    def step(self, jobs: list[Job], last_tokens: list[int], logprobs: Any = None) -> list[bool]:
         """Record one new token per row, stream text, and say which rows are finished.
 
         Also runs queued adapter loads: between two decode steps no forward is running, and
@@ -281,6 +308,8 @@ class Engine:
                 self._finish(job, ("done", "stop", _usage(job)))
             else:
                 job.tokens.append(token)
+                if job.logprobs is not None and logprobs is not None:
+                    job.token_logprobs.append(token_logprob(logprobs[len(out)], token, job.logprobs))
                 if self._flush(job, final=False):
                     self._finish(job, ("done", "stop", _usage(job)))
                 elif len(job.tokens) >= job.max_tokens:
@@ -310,6 +339,14 @@ class Engine:
         return False
 
 
+def _first_line(exc: BaseException) -> str:
+    """One line of an exception; torch's "Error(s) in loading state_dict ...:" header takes
+    its first detail along."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = " ".join(lines[:2]) if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "")
+    return text[:300]
+
+
 def _context_length(model: Any, tokenizer: Any) -> int:
     limits = [getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
     usable = [int(x) for x in limits if isinstance(x, int) and 0 < x < 10**7]
@@ -328,20 +365,3 @@ def _usage(job: Job) -> dict[str, int]:
         "completion_tokens": len(job.tokens),
         "total_tokens": len(job.prompt_ids) + len(job.tokens),
     }
-
-
-def load_engine(project: Any, *, max_batch: int = 32, dev: str | None = None) -> Engine:
-    """The manifest's base model, loaded once in full precision for inference."""
-    from adapterctl import manifest, modeling
-
-    base = manifest.load(project.manifest_path).base
-    loaded = modeling.load_base(project, base, manifest.TrainSpec(quantization="none"), for_training=False, dev=dev)
-    loaded.tokenizer.padding_side = "left"
-    from adapterctl.runtime.threads import cpu_threads
-
-    # The thread policy eval generates under (a small model on one CPU thread): the same
-    # arithmetic, so greedy answers equal the recorded eval outputs, and 5-20x faster when busy.
-    cpu_threads(loaded.info.device, loaded.model)
-    engine = Engine(loaded.model, loaded.tokenizer, max_batch=max_batch)
-    engine.admission = versions.manifest_base(project)
-    return engine

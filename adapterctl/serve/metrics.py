@@ -1,97 +1,89 @@
-"""Prometheus text exposition for the server: requests, latency, tokens, served versions.
+"""Prometheus metrics for the server, through prometheus_client: requests, latency, tokens,
+and (read at each scrape) the versions served, refused and loaded.
 
-Small enough to write out by hand (format version 0.0.4), which spares a dependency.
+Each server state has its own registry, so two servers in one process (tests) never share counts.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str, str], int] = defaultdict(int)  # endpoint, model, version, status
-        self.tokens: dict[tuple[str, str], int] = defaultdict(int)  # model, version
-        self.latency_buckets: dict[str, list[int]] = {}
-        self.latency_sum: dict[str, float] = defaultdict(float)
-        self.latency_count: dict[str, int] = defaultdict(int)
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "adapterctl_requests",
+            "Requests answered, by endpoint, model, served version and status.",
+            ["endpoint", "model", "version", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "adapterctl_request_duration_seconds",
+            "Time from request to the last byte of the answer.",
+            ["endpoint"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "adapterctl_generated_tokens", "Completion tokens generated.", ["model", "version"], registry=self.registry
+        )
 
     def observe(self, endpoint: str, model: str, version: str, status: int, seconds: float, tokens: int = 0) -> None:
-        with self._lock:
-            self.requests[(endpoint, model, version, str(status))] += 1
-            if tokens:
-                self.tokens[(model, version)] += tokens
-            counts = self.latency_buckets.setdefault(endpoint, [0] * len(BUCKETS))
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
-            self.latency_sum[endpoint] += seconds
-            self.latency_count[endpoint] += 1
+        self.requests.labels(endpoint, model, version, str(status)).inc()
+        self.latency.labels(endpoint).observe(seconds)
+        if tokens:
+            self.tokens.labels(model, version).inc(tokens)
 
-    def render(self, env: str, served: dict[str, str], loaded: int, refused: dict[str, str], swaps: int) -> str:
-        lines = [
-            "# HELP adapterctl_requests_total Requests answered, by endpoint, model, served version and status.",
-            "# TYPE adapterctl_requests_total counter",
-        ]
-        with self._lock:
-            for (endpoint, model, version, status), n in sorted(self.requests.items()):
-                lines.append(
-                    f"adapterctl_requests_total{_labels(endpoint=endpoint, model=model, version=version, status=status)} {n}"
-                )
-            lines += [
-                "# HELP adapterctl_request_duration_seconds Time from request to the last byte of the answer.",
-                "# TYPE adapterctl_request_duration_seconds histogram",
-            ]
-            for endpoint, counts in sorted(self.latency_buckets.items()):
-                for bound, n in zip(BUCKETS, counts, strict=True):
-                    lines.append(
-                        f"adapterctl_request_duration_seconds_bucket{_labels(endpoint=endpoint, le=str(bound))} {n}"
-                    )
-                lines.append(
-                    f"adapterctl_request_duration_seconds_bucket{_labels(endpoint=endpoint, le='+Inf')} "
-                    f"{self.latency_count[endpoint]}"
-                )
-                lines.append(
-                    f"adapterctl_request_duration_seconds_sum{_labels(endpoint=endpoint)} {self.latency_sum[endpoint]:.6f}"
-                )
-                lines.append(
-                    f"adapterctl_request_duration_seconds_count{_labels(endpoint=endpoint)} {self.latency_count[endpoint]}"
-                )
-            lines += [
-                "# HELP adapterctl_generated_tokens_total Completion tokens generated.",
-                "# TYPE adapterctl_generated_tokens_total counter",
-            ]
-            for (model, version), n in sorted(self.tokens.items()):
-                lines.append(f"adapterctl_generated_tokens_total{_labels(model=model, version=version)} {n}")
-        lines += [
-            "# HELP adapterctl_served_version The version each adapter name is served by (value 1).",
-            "# TYPE adapterctl_served_version gauge",
-        ]
-        for name, version in sorted(served.items()):
-            lines.append(f"adapterctl_served_version{_labels(env=env, adapter=name, version=version)} 1")
-        lines += [
-            "# HELP adapterctl_refused_version A version the environment points at that was refused (value 1).",
-            "# TYPE adapterctl_refused_version gauge",
-        ]
-        for name, version in sorted(refused.items()):
-            lines.append(f"adapterctl_refused_version{_labels(env=env, adapter=name, version=version)} 1")
-        lines += [
-            "# HELP adapterctl_loaded_adapters Adapter versions loaded beside the base.",
-            "# TYPE adapterctl_loaded_adapters gauge",
-            f"adapterctl_loaded_adapters {loaded}",
-            "# HELP adapterctl_swaps_total Live switches of a served name to another version.",
-            "# TYPE adapterctl_swaps_total counter",
-            f"adapterctl_swaps_total {swaps}",
-        ]
-        return "\n".join(lines) + "\n"
+    def watch(self, read: Callable[[], dict[str, Any]]) -> None:
+        """Register the gauges read at scrape time from `read()`: env, served, refused, loaded, swaps, cut."""
+        self.registry.register(_StateCollector(read))
+
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry)
 
 
-def _labels(**labels: str) -> str:
-    def esc(v: str) -> str:
-        return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _StateCollector:
+    def __init__(self, read: Callable[[], dict[str, Any]]):
+        self.read = read
 
-    return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels.items()) + "}"
+    def describe(self):
+        return []  # not known before the first scrape: skip the registry's eager collect
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        state = self.read()
+        served = GaugeMetricFamily(
+            "adapterctl_served_version",
+            "The version each adapter name is served by (value 1).",
+            labels=["env", "adapter", "version"],
+        )
+        for name, version in sorted(state["served"].items()):
+            served.add_metric([state["env"], name, version], 1)
+        refused = GaugeMetricFamily(
+            "adapterctl_refused_version",
+            "A version the environment points at that was refused (value 1).",
+            labels=["env", "adapter", "version"],
+        )
+        for name, version in sorted(state["refused"].items()):
+            refused.add_metric([state["env"], name, version], 1)
+        yield served
+        yield refused
+        yield GaugeMetricFamily(
+            "adapterctl_loaded_adapters", "Adapter versions loaded beside the base.", value=state["loaded"]
+        )
+        yield CounterMetricFamily(
+            "adapterctl_swaps", "Live switches of a served name to another version.", value=state["swaps"]
+        )
+        yield CounterMetricFamily(
+            "adapterctl_drain_cut", "Answers ended by the drain limit at shutdown.", value=state["cut"]
+        )

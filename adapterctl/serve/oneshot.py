@@ -12,8 +12,9 @@ from adapterctl.data.prompts import for_version
 from adapterctl.errors import UsageError
 from adapterctl.project import Project
 from adapterctl.serve import prompting
-from adapterctl.serve.engine import Job, load_engine
+from adapterctl.serve.engine import Job
 from adapterctl.serve.protocol import MAX_TEMPERATURE
+from adapterctl.serve.startup import load_engine
 
 
 @dataclass

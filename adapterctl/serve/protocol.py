@@ -2,8 +2,13 @@
 
 Requests are checked here before anything reaches the engine, and every failure is an
 `ApiError` that the app renders in OpenAI's error shape
-`{"error": {"message", "type", "param", "code"}}` with a 4xx status. Fields OpenAI clients
-send that this server does not use (presence_penalty, user, ...) are accepted and ignored.
+`{"error": {"message", "type", "param", "code"}}` with a 4xx status.
+
+Nothing is silently ignored: a field that would change the answer is either implemented
+(logprobs, top_logprobs, echo, seed) or refused with a 400 naming it (tools, n > 1,
+response_format, penalties, ...). Only fields that cannot change the answer (user,
+metadata, store, stream_options, ...) are accepted without effect, and an unknown field is
+refused like a misspelt one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_TEMPERATURE = 2.0
+MAX_TOP_LOGPROBS = 20
 
 
 class ApiError(Exception):
@@ -36,19 +42,49 @@ class ApiError(Exception):
         return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
 
 
+# Fields OpenAI clients send that cannot change the answer: accepted, without effect.
+HARMLESS = frozenset(
+    {"user", "metadata", "store", "stream_options", "service_tier", "parallel_tool_calls", "prompt_cache_key"}
+    | {"safety_identifier"}
+)
+# Fields that would change the answer, refused unless they hold their no-op value.
+NEUTRAL: dict[str, tuple[Any, ...]] = {
+    "best_of": (None, 1),
+    "presence_penalty": (None, 0),
+    "frequency_penalty": (None, 0),
+    "logit_bias": (None, {}),
+    "suffix": (None, ""),
+    "tools": (None, []),
+    "tool_choice": (None, "none"),
+    "functions": (None, []),
+    "function_call": (None, "none"),
+    "response_format": (None, {"type": "text"}),
+    "reasoning_effort": (None,),
+    "modalities": (None, ["text"]),
+    "audio": (None,),
+    "prediction": (None,),
+    "top_k": (None, 0, -1),
+    "min_p": (None, 0),
+    "repetition_penalty": (None, 1),
+}
+
+
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     model: str = Field(min_length=1)
-    max_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=0)
     temperature: float = Field(1.0, ge=0, le=MAX_TEMPERATURE)
     top_p: float = Field(1.0, gt=0, le=1)
     n: int = Field(1, ge=1, le=1)  # one choice per request: ask again for more
     stream: bool = False
     stop: str | list[str] | None = None
+    seed: int | None = None
 
 
 class CompletionRequest(_Request):
-    prompt: str | list[str]
+    prompt: str | list[str] | list[int] | list[list[int]]
+    logprobs: int | None = Field(None, ge=0, le=MAX_TOP_LOGPROBS)
+    echo: bool = False
 
 
 class ChatMessage(BaseModel):
@@ -60,6 +96,8 @@ class ChatMessage(BaseModel):
 class ChatRequest(_Request):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
+    logprobs: bool = False
+    top_logprobs: int | None = Field(None, ge=0, le=MAX_TOP_LOGPROBS)
 
 
 def parse(raw: bytes, model: type[BaseModel]) -> Any:
@@ -70,21 +108,66 @@ def parse(raw: bytes, model: type[BaseModel]) -> Any:
         raise ApiError(400, f"the body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", code="invalid_json")
+    for key in sorted(data):
+        if key in NEUTRAL and data[key] not in NEUTRAL[key]:
+            raise ApiError(
+                400,
+                f"{key}: not supported by this server, and ignoring it would change the answer; leave it out",
+                param=key,
+                code="unsupported_parameter",
+            )
+    data = {k: v for k, v in data.items() if k not in NEUTRAL and k not in HARMLESS}
     try:
-        return model.model_validate(data)
+        req = model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         param = ".".join(str(p) for p in first["loc"]) or None
+        if first["type"] == "extra_forbidden":
+            raise ApiError(
+                400,
+                f"{param}: unknown field; this server refuses what it would otherwise ignore",
+                param=param,
+                code="unsupported_parameter",
+            ) from None
         problem = "is required" if first["type"] == "missing" else first["msg"]
         raise ApiError(400, f"{param}: {problem}", param=param, code="invalid_value") from None
+    return _check(req)
 
 
-def prompt_text(req: CompletionRequest) -> str:
-    if isinstance(req.prompt, list):
-        if len(req.prompt) != 1 or not isinstance(req.prompt[0], str):
-            raise ApiError(400, "prompt: give one string (batches of prompts are not supported)", param="prompt")
-        return req.prompt[0]
-    return req.prompt
+def _check(req: Any) -> Any:
+    """Combinations the field types alone do not rule out."""
+    if isinstance(req, ChatRequest):
+        if req.top_logprobs is not None and not req.logprobs:
+            raise ApiError(400, "top_logprobs: needs logprobs: true", param="top_logprobs", code="invalid_value")
+        if req.max_tokens == 0:
+            raise ApiError(400, "max_tokens: must be at least 1", param="max_tokens", code="invalid_value")
+        wants_logprobs = req.logprobs
+    else:
+        if req.max_tokens == 0 and not req.echo:
+            raise ApiError(
+                400, "max_tokens: 0 is only meaningful with echo: true", param="max_tokens", code="invalid_value"
+            )
+        wants_logprobs = req.logprobs is not None
+    if wants_logprobs and req.stream:
+        raise ApiError(
+            400,
+            "logprobs: not supported with stream: true; ask without streaming",
+            param="logprobs",
+            code="invalid_value",
+        )
+    return req
+
+
+def prompt_input(req: CompletionRequest) -> str | list[int]:
+    """The one prompt: text, or token ids (as lm-evaluation-harness sends them)."""
+    prompt = req.prompt
+    if isinstance(prompt, list) and prompt and isinstance(prompt[0], (str, list)):
+        if len(prompt) != 1:
+            raise ApiError(400, "prompt: give one prompt (batches of prompts are not supported)", param="prompt")
+        prompt = prompt[0]
+    if isinstance(prompt, list) and not prompt:
+        raise ApiError(400, "prompt: is empty", param="prompt", code="invalid_value")
+    return prompt
 
 
 def chat_messages(req: ChatRequest) -> list[dict[str, str]]:
@@ -142,6 +225,40 @@ class Reply:
     text: str
     finish_reason: str
     usage: dict[str, int]
+    logprobs: dict[str, Any] | None = None
+
+
+Entry = tuple[float, dict[int, float]]  # a token's logprob, and the likeliest tokens' logprobs
+
+
+def completion_logprobs(
+    tokens: list[int], entries: list[Entry | None], token_text: Any, text_len: Any
+) -> dict[str, Any]:
+    """The completions endpoint's logprobs object; `text_len(token)` is how much of the
+    answer's text a token makes (0 for special tokens such as <s>), for text_offset."""
+    out: dict[str, list] = {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offset": []}
+    at = 0
+    for token, entry in zip(tokens, entries, strict=True):
+        out["tokens"].append(token_text(token))
+        out["text_offset"].append(at)
+        out["token_logprobs"].append(None if entry is None else entry[0])
+        out["top_logprobs"].append(None if entry is None else {token_text(t): v for t, v in entry[1].items()})
+        at += text_len(token)
+    return out
+
+
+def chat_logprobs(tokens: list[int], entries: list[Entry], token_text: Any) -> dict[str, Any]:
+    """The chat endpoint's logprobs object: {"content": [{token, logprob, bytes, top_logprobs}]}."""
+
+    def item(token: int, logprob: float) -> dict[str, Any]:
+        text = token_text(token)
+        return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+
+    content = [
+        {**item(token, logprob), "top_logprobs": [item(t, v) for t, v in top.items()]}
+        for token, (logprob, top) in zip(tokens, entries, strict=True)
+    ]
+    return {"content": content}
 
 
 def new_id(prefix: str) -> str:
@@ -154,7 +271,7 @@ def completion_body(rid: str, reply: Reply) -> dict[str, Any]:
         "object": "text_completion",
         "created": int(time.time()),
         "model": reply.model,
-        "choices": [{"index": 0, "text": reply.text, "finish_reason": reply.finish_reason, "logprobs": None}],
+        "choices": [{"index": 0, "text": reply.text, "finish_reason": reply.finish_reason, "logprobs": reply.logprobs}],
         "usage": reply.usage,
     }
 
@@ -170,7 +287,7 @@ def chat_body(rid: str, reply: Reply) -> dict[str, Any]:
                 "index": 0,
                 "message": {"role": "assistant", "content": reply.text},
                 "finish_reason": reply.finish_reason,
-                "logprobs": None,
+                "logprobs": reply.logprobs,
             }
         ],
         "usage": reply.usage,

@@ -2,8 +2,12 @@
 pointers, and run the app under uvicorn until SIGTERM/SIGINT.
 
 uvicorn's graceful shutdown is the drain: on SIGTERM it stops accepting connections and
-waits (up to `drain_seconds`) for in-flight requests, streams included, to finish; only
-then does the lifespan end stop the watcher and the engine.
+waits for in-flight requests, streams included, to finish; only then does the lifespan end
+stop the watcher and the engine. Answers still running at `drain_seconds` end with an error
+event (drain.py) and are counted in the log, a little before uvicorn would cut them.
+
+The port is bound before the model loads: a busy port is one line and exit 4, before
+anything says "serving".
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import sys
 from dataclasses import dataclass
 
 from adapterctl import ui
-from adapterctl.errors import UsageError
+from adapterctl.errors import StorageError, UsageError
 from adapterctl.project import Project
 
 API_KEY_ENV = "ADAPTERCTL_API_KEY"
@@ -38,7 +42,7 @@ def build_state(project: Project, opts: ServeOptions):
     """Engine, catalog and watcher with the environment's current versions loaded."""
     from adapterctl.serve.app import ServerState
     from adapterctl.serve.catalog import Catalog
-    from adapterctl.serve.engine import load_engine
+    from adapterctl.serve.startup import load_engine
     from adapterctl.serve.watcher import LockWatcher, pointers
 
     wanted = pointers(project, opts.env)
@@ -66,10 +70,15 @@ def run(project: Project, opts: ServeOptions) -> None:
     from adapterctl.serve.app import create_app
 
     _log_to_stderr()
-    opts.api_key = opts.api_key or os.environ.get(API_KEY_ENV) or None
+    opts.api_key = _api_key(opts.api_key)
+    sock = bind(opts.host, opts.port)
     if opts.host not in ("127.0.0.1", "localhost", "::1") and not opts.api_key:
         ui.warn(f"binding {opts.host} without --api-key: anyone who can reach this port can use the model")
-    state = build_state(project, opts)
+    try:
+        state = build_state(project, opts)
+    except BaseException:
+        sock.close()
+        raise
     app = create_app(state)
 
     @contextlib.asynccontextmanager
@@ -88,14 +97,52 @@ def run(project: Project, opts: ServeOptions) -> None:
         host=opts.host,
         port=opts.port,
         log_level="warning",
-        timeout_graceful_shutdown=int(opts.drain_seconds),
+        timeout_graceful_shutdown=int(opts.drain_seconds) + 3,  # the drain ends answers first
         access_log=False,
     )
-    _serve_until_signal(config)
-    ui.info("server stopped: in-flight requests drained")
+    _serve_until_signal(config, sock, lambda: state.drain.begin(opts.drain_seconds))
+    if state.drain.cut:
+        ui.warn(
+            f"server stopped: {state.drain.cut} answer(s) still running after the drain limit of "
+            f"{opts.drain_seconds:g} s were ended with an error event"
+        )
+    else:
+        ui.info("server stopped: in-flight requests drained")
 
 
-def _serve_until_signal(config) -> None:
+def _api_key(given: str | None) -> str | None:
+    """--api-key, else $ADAPTERCTL_API_KEY; an empty key would silently mean no auth: refused."""
+    key = given if given is not None else os.environ.get(API_KEY_ENV)
+    if key is not None and not key.strip():
+        source = "--api-key" if given is not None else f"${API_KEY_ENV}"
+        raise UsageError(
+            f"{source} is empty: give a real key, or unset {API_KEY_ENV} to serve on 127.0.0.1 without one"
+        )
+    return key
+
+
+def bind(host: str, port: int):
+    """The listening socket, bound now so that a busy port fails fast and clearly."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is not busy
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise StorageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server on this port? pick one with --port)"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_until_signal(config, sock, on_signal) -> None:
     import signal
 
     import uvicorn
@@ -103,6 +150,10 @@ def _serve_until_signal(config) -> None:
     class DrainingServer(uvicorn.Server):
         """uvicorn re-raises the signal after its graceful shutdown, so a drained server would
         still die by SIGTERM; here a clean drain is a clean exit (0)."""
+
+        def handle_exit(self, sig, frame):
+            on_signal()
+            super().handle_exit(sig, frame)
 
         @contextlib.contextmanager
         def capture_signals(self):
@@ -113,7 +164,7 @@ def _serve_until_signal(config) -> None:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
-    DrainingServer(config).run()
+    DrainingServer(config).run(sockets=[sock])
 
 
 def _log_to_stderr() -> None:

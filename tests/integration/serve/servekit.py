@@ -133,3 +133,64 @@ def reference_answers(
                 ids = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
             out[(vid, prompt)] = tok.decode(ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     return out
+
+
+def forge_version(root: Path, like, folder: Path) -> str:
+    """Register `folder` as a version of `like.name` by hand (card copied from `like`, files
+    table and id recomputed), bypassing import and its checks: a version that verifies by
+    hash but may fail to load, as one pulled from a branch made elsewhere could. Returns its id."""
+    import re
+
+    from adapterctl import weights
+
+    vid = weights.content_id(folder)
+    dest = like.path.with_name(vid)
+    shutil.copytree(folder, dest)
+    hashes = weights.file_hashes(dest)
+    card = like.path.with_name(f"{like.id}.toml").read_text()
+    card = card.replace(f'id = "{like.id}"', f'id = "{vid}"', 1)
+    card = re.sub(r"\n\[files\]\n(?:.+\n?)*", "\n", card)
+    card += "\n[files]\n" + "".join(f'"{name}" = "{digest}"\n' for name, digest in sorted(hashes.items()))
+    dest.with_name(f"{vid}.toml").write_text(card)
+    return vid
+
+
+def broken_adapter(good: Path, out: Path, r: int = 20000) -> Path:
+    """A copy of a PEFT adapter whose adapter_config.json declares rank `r` while its tensors
+    keep theirs: loading it fails with a size mismatch after PEFT has built the layers."""
+    import json
+
+    shutil.copytree(good, out)
+    config = json.loads((out / "adapter_config.json").read_text())
+    config["r"] = r
+    (out / "adapter_config.json").write_text(json.dumps(config))
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
+def move_pointer(root: Path, vid: str, name: str = "support", env: str = "prod") -> None:
+    """Point `env` at `vid` as a `git pull` would: no deploy-time checks, the server must check."""
+    from adapterctl import environments
+    from adapterctl.project import Project
+
+    project = Project(root)
+    envs = environments.load(project)
+    environments.move(envs, env, name, vid, action="deploy")
+    environments.save(project, envs)
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The value of sample `name` with exactly these labels in a Prometheus exposition, or None."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None

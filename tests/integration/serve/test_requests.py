@@ -162,7 +162,7 @@ def test_unknown_routes_answer_in_the_error_shape(client) -> None:
 
 def test_sigterm_drains_an_in_flight_stream_then_exits(live, client) -> None:
     server, _ = live
-    payload = {"model": "support", "prompt": PROMPTS[0], "max_tokens": 400, "temperature": 0, "stream": True}
+    payload = {"model": "support", "prompt": PROMPTS[0], "max_tokens": 120, "temperature": 0, "stream": True}
     with client.stream("POST", "/v1/completions", json=payload) as r:
         lines = r.iter_lines()
         first = next(line for line in lines if line.startswith("data: "))
