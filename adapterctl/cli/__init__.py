@@ -76,6 +76,7 @@ def _root(
 from adapterctl.cli import manifest_cmds, data_cmds, train_cmds, eval_cmds, version_cmds, env_cmds, transfer_cmds  # noqa: E402,F401,I001
 from adapterctl.cli import merge_cmds, report_cmds  # noqa: E402,F401,I001
 from adapterctl.cli import serve_cmds  # noqa: E402,F401
+from adapterctl.cli import ui_cmds  # noqa: E402,F401
 
 
 def _terminate(signum, frame) -> None:  # noqa: ARG001
