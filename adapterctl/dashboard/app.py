@@ -109,7 +109,8 @@ def build(project: Project, api: Any, *, api_key: str | None = None, allow_actio
     def compare(request: Request, a: str = "", b: str = ""):
         if not a or not b:
             raise UsageError("compare needs two versions: /compare?a=NAME@<id>&b=NAME@<id>")
-        return html("compare.html", request, **detail.compare(project, api, live, a, b))
+        data = live.memo(("compare", a, b), lambda: detail.compare(project, api, live, a, b))
+        return html("compare.html", request, **data)
 
     @app.get("/env/{env}", response_class=HTMLResponse)
     def environment(request: Request, env: str):

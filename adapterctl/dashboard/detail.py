@@ -79,10 +79,15 @@ def rows_view(result: Any, *, query: str, sort: str, descending: bool, page: int
 
 
 def version(project: Project, api: Any, live: Any, ref: str, **table: Any) -> dict[str, Any]:
+    page = live.memo(("version", ref), lambda: _version(project, api, live, ref))
+    return {**page, "table": rows_view(page["result"], **table)}
+
+
+def _version(project: Project, api: Any, live: Any, ref: str) -> dict[str, Any]:
     view = api.show_version(project, ref)  # raises the CLI's error for an unknown ref
     registry = Registry.load(project)
     v = registry.resolve(ref)
-    result = live.memo(("results", v.id), lambda: api.eval_results(project, v.ref))
+    result = api.eval_results(project, v.ref)
     intervals = live.memo(("intervals", v.name), lambda: api.metric_intervals(project, v.name)).get(v.id, {})
     parent = registry.by_id(v.name, v.parent) if v.parent else None
     return {
@@ -93,7 +98,6 @@ def version(project: Project, api: Any, live: Any, ref: str, **table: Any) -> di
         "metrics": v.card.scalar_metrics(),
         "intervals": intervals,
         "result": result,
-        "table": rows_view(result, **table),
         "parent": parent,
         "gate_rows": v.card.gates.checked if v.card.gates else [],
     }

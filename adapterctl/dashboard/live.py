@@ -20,12 +20,12 @@ from adapterctl.project import Project
 POLL_SECONDS = 0.2  # as serve's watcher: fingerprints younger than this are reused
 
 
-def _stat_line(project: Project, path) -> bytes:
+def _stat_line(path) -> bytes:
     try:
         st = path.stat()
     except FileNotFoundError:
         return b""
-    return f"{project.relpath(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+    return f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
 
 
 def fingerprint(project: Project) -> str:
@@ -43,7 +43,7 @@ def fingerprint(project: Project) -> str:
     if state.is_dir():
         watched += sorted(state.glob("*.json"))
     for path in watched:
-        digest.update(_stat_line(project, path))
+        digest.update(_stat_line(path))
     return digest.hexdigest()[:16]
 
 

@@ -136,6 +136,7 @@ def test_a_broken_card_is_an_error_page_naming_file_and_commit(dash_project, ui_
 
 
 def test_the_page_follows_a_deploy_and_a_rollback_within_two_seconds(dash_project, ui_server, browser) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -154,7 +155,7 @@ def test_the_page_follows_a_deploy_and_a_rollback_within_two_seconds(dash_projec
     ):
         move()
         started = time.monotonic()
-        WebDriverWait(browser, 2.0, poll_frequency=0.05).until(
+        WebDriverWait(browser, 2.0, poll_frequency=0.05, ignored_exceptions=(WebDriverException,)).until(
             lambda d, want=expected: d.find_element(By.CSS_SELECTOR, current).text == want
         )
         assert time.monotonic() - started < 2.0
