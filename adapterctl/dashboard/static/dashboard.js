@@ -32,7 +32,7 @@ function followRepository() {
 }
 
 function chartWidth(el) {
-  return Math.max(320, Math.min(el.parentElement.clientWidth - 8, 900));
+  return Math.max(320, Math.min(el.clientWidth || el.parentElement.clientWidth, 900) - 8);
 }
 
 function metricChart(el, spec) {
@@ -47,7 +47,8 @@ function metricChart(el, spec) {
     height: 220,
     scales: { x: { time: false } },
     axes: [
-      { values: (u, splits) => splits.map((i) => labels[Math.round(i)] || "") },
+      // one tick per version at most, labelled with its short id
+      { incrs: [1, 2, 5, 10, 20, 50, 100], values: (u, splits) => splits.map((i) => (Number.isInteger(i) ? (labels[i] || "").slice(0, 8) : "")) },
       {},
     ],
     series: [
