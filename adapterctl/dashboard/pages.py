@@ -110,10 +110,11 @@ def cell(project: Project, registry: Registry, pointer: environments.Pointer) ->
 
 def overview(project: Project, api: Any) -> dict[str, Any]:
     registry = Registry.load(project)
+    problem = ""
     try:
         declared = api.load_manifest(project).adapter_names
-    except AdapterctlError:
-        declared = []
+    except AdapterctlError as exc:  # still show what the registry holds, and say why the rest is missing
+        declared, problem = [], str(exc)
     names = sorted(set(declared) | set(registry.names()))
     envs = sorted(registry.envs)
     grid = {
@@ -134,7 +135,7 @@ def overview(project: Project, api: Any) -> dict[str, Any]:
                 "data_check": latest.card.data_check if latest else None,
             }
         )
-    return {"envs": envs, "rows": rows}
+    return {"envs": envs, "rows": rows, "problem": problem}
 
 
 def adapter(project: Project, api: Any, name: str, curves: list[str] | None) -> dict[str, Any]:

@@ -45,6 +45,8 @@ function metricChart(el, spec) {
   const opts = {
     width: chartWidth(el),
     height: 220,
+    padding: [8, 28, 0, 8],
+    legend: { show: false },
     scales: { x: { time: false } },
     axes: [
       // one tick per version at most, labelled with its short id
@@ -82,7 +84,7 @@ function curvesChart(el, spec) {
   const series = [{ label: "step" }].concat(
     lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, dash: l.dash || undefined, spanGaps: true, points: { show: xs.length < 40 } }))
   );
-  new uPlot({ width: chartWidth(el), height: 240, scales: { x: { time: false } }, series }, data, el);
+  new uPlot({ width: chartWidth(el), height: 240, padding: [8, 28, 0, 8], scales: { x: { time: false } }, series }, data, el);
 }
 
 function drawCharts() {
