@@ -4,8 +4,8 @@ keys, read-only refusals, error pages without tracebacks, and a light `--help`."
 from __future__ import annotations
 
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,7 +95,9 @@ def test_errors_are_pages_with_the_message_and_commit(client_for, example_projec
     manifest.write_text(manifest.read_text() + "\n[adapters.broken\n")
     time.sleep(0.3)  # the stamp is re-read at most every 0.2 s
     overview = client.get("/")  # the registry is still shown; the manifest's problem is named
-    assert overview.status_code == 200 and 'id="manifest-problem"' in overview.text and "adapterctl.toml" in overview.text
+    assert (
+        overview.status_code == 200 and 'id="manifest-problem"' in overview.text and "adapterctl.toml" in overview.text
+    )
 
 
 def test_help_imports_no_web_stack() -> None:
