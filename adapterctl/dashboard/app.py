@@ -34,6 +34,7 @@ from adapterctl.errors import (
 )
 from adapterctl.project import Project
 from adapterctl.refs import short
+from adapterctl.registry import Registry
 
 log = logging.getLogger("adapterctl.ui")
 COOKIE = "adapterctl_ui_key"
@@ -45,6 +46,9 @@ def build(project: Project, api: Any, *, api_key: str | None = None, allow_actio
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     live = Live(project)
     app.state.live = live
+    # every version's metric intervals: bootstrapped once per results file, then read from the cache
+    names = Registry.load(project).names()
+    live.warm([(("intervals", n), lambda n=n: api.metric_intervals(project, n)) for n in names])
 
     def authorised(request: Request) -> bool:
         if not api_key:
@@ -98,7 +102,7 @@ def build(project: Project, api: Any, *, api_key: str | None = None, allow_actio
     def adapter(request: Request, name: str, curves: str = ""):
         chosen = [c for c in curves.split(",") if c] or None
         key = ("adapter", name, curves)
-        return html("adapter.html", request, **live.memo(key, lambda: pages.adapter(project, api, name, chosen)))
+        return html("adapter.html", request, **live.memo(key, lambda: pages.adapter(project, api, live, name, chosen)))
 
     @app.get("/version/{ref:path}", response_class=HTMLResponse)
     def version(request: Request, ref: str, q: str = "", sort: str = "", desc: int = 1, page: int = 1):
@@ -160,8 +164,6 @@ def _act(project: Project, api: Any, action: str, body: dict[str, Any]) -> dict[
 
 
 def _nav(project: Project) -> dict[str, list[str]]:
-    from adapterctl.registry import Registry
-
     registry = Registry.load(project)
     return {"adapters": registry.names(), "envs": sorted(registry.envs), "project": [project.root.name]}
 

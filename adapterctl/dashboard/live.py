@@ -56,6 +56,7 @@ class Live:
         self._stamp = ""
         self._read_at = 0.0
         self._memo: dict[Any, Any] = {}
+        self._computing: dict[Any, threading.Lock] = {}
 
     def stamp(self) -> str:
         with self._lock:
@@ -67,12 +68,33 @@ class Live:
             return self._stamp
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """compute(), remembered until the stamp moves (errors are not remembered)."""
+        """compute(), remembered until the stamp moves (errors are not remembered). Two
+        requests for the same key compute it once: the second waits for the first."""
         self.stamp()
         with self._lock:
             if key in self._memo:
                 return self._memo[key]
-        value = compute()
-        with self._lock:
-            self._memo[key] = value
+            computing = self._computing.setdefault(key, threading.Lock())
+        with computing:
+            with self._lock:
+                if key in self._memo:
+                    return self._memo[key]
+            value = compute()
+            with self._lock:
+                self._memo[key] = value
+                self._computing.pop(key, None)
         return value
+
+    def warm(self, jobs: list[tuple[Any, Callable[[], Any]]]) -> threading.Thread:
+        """Compute slow answers in the background (a first page view then waits less, or not at all)."""
+
+        def run() -> None:
+            for key, compute in jobs:
+                try:
+                    self.memo(key, compute)
+                except Exception:  # noqa: BLE001 - the page that needs it will show the error
+                    pass
+
+        thread = threading.Thread(target=run, name="adapterctl-ui-warm", daemon=True)
+        thread.start()
+        return thread

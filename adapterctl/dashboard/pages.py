@@ -138,12 +138,12 @@ def overview(project: Project, api: Any) -> dict[str, Any]:
     return {"envs": envs, "rows": rows, "problem": problem}
 
 
-def adapter(project: Project, api: Any, name: str, curves: list[str] | None) -> dict[str, Any]:
+def adapter(project: Project, api: Any, live: Any, name: str, curves: list[str] | None) -> dict[str, Any]:
     registry = Registry.load(project)
     entries = api.log(project, name)  # raises "no adapter named" / "no versions yet" as the CLI does
     cards = {v.id: v.card for v in registry.log(name)}
     columns = _metric_columns([e.metrics for e in entries])
-    intervals = api.metric_intervals(project, name)
+    intervals = live.memo(("intervals", name), lambda: api.metric_intervals(project, name))
     oldest_first = entries[::-1]
     charts = []
     for metric in columns:
