@@ -44,7 +44,7 @@ function metricChart(el, spec) {
   const labels = pts.map((p) => p.short);
   const opts = {
     width: chartWidth(el),
-    height: 220,
+    height: 180,
     padding: [8, 28, 0, 8],
     legend: { show: false },
     scales: { x: { time: false } },

@@ -27,8 +27,11 @@ def visit(driver, url: str, shots: Path, name: str | None = None, status: int = 
     # Chromium logs an error page's own HTTP status as a console error: that one is expected
     errors = [e for e in console_errors(driver) if status == 200 or f"status of {status}" not in e]
     assert not errors, f"{url}: {errors}"
-    if name:
+    if name:  # the whole page, up to 2,400 pixels tall
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1360, min(max(height, 700), 2400))
         driver.save_screenshot(str(shots / f"{name}.png"))
+        driver.set_window_size(1360, 1000)
 
 
 def num(value: float) -> str:

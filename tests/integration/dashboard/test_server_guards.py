@@ -39,6 +39,7 @@ def test_any_host_but_localhost_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> 
     assert check_exposure(UiOptions("0.0.0.0")) == "from-env"
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_an_exposed_host_in_one_line(example_project: Path) -> None:
     import os
 
@@ -100,6 +101,7 @@ def test_errors_are_pages_with_the_message_and_commit(client_for, example_projec
     )
 
 
+@pytest.mark.slow
 def test_help_imports_no_web_stack() -> None:
     code = "import sys; from adapterctl.cli import main; main(['--help']); print(sorted(m for m in ('fastapi', 'uvicorn', 'jinja2', 'torch') if m in sys.modules))"
     out = subprocess.run(
