@@ -49,19 +49,53 @@ def run(project: Project, options: UiOptions, api: Any) -> None:
             f"adapterctl ui needs the web stack ({exc.name} is not installed): pip install 'adapterctl[serve]'"
         ) from None
     key = check_exposure(options)
+    _check_port(options.host, options.port)
+    _log_to_stderr()
     app = build(project, api, api_key=key, allow_actions=options.allow_actions)
-    shown = "localhost" if options.host == LOCAL else options.host
-    url = f"http://{shown}:{options.port}/" + (f"?key={key}" if key else "")
+    url = f"http://{options.host}:{options.port}/" + (f"?key={key}" if key else "")
     mode = "deploy and rollback allowed" if options.allow_actions else "read-only"
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    _check_port(options.host, options.port)
     ui.info(f"adapterctl ui: {url} ({mode}; Ctrl-C stops it)")
     if options.open_browser:
         import webbrowser
 
         webbrowser.open(url)
-    server.run()
+    _serve_until_stopped(config)
+    ui.info("adapterctl ui stopped")
+
+
+def _log_to_stderr() -> None:
+    """Unexpected page failures: one line on the page, the stack here (the server's log)."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("adapterctl.ui")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+
+
+def _serve_until_stopped(config) -> None:
+    import contextlib
+    import signal
+
+    import uvicorn
+
+    class StoppingServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM after finishing in-flight requests; stopping on request is
+        a clean exit (0) here, as for `serve`."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    StoppingServer(config).run()
 
 
 def _check_port(host: str, port: int) -> None:
