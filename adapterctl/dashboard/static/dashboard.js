@@ -84,8 +84,8 @@ function curvesChart(el, spec) {
   const series = [{ label: "step" }].concat(
     lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, dash: l.dash || undefined, spanGaps: true, points: { show: xs.length < 40 } }))
   );
-  const steps = { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }; // whole steps only
-  new uPlot({ width: chartWidth(el), height: 240, padding: [8, 28, 0, 8], scales: { x: { time: false } }, axes: [steps, {}], series }, data, el);
+  const stepAxis = { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }; // whole steps only
+  new uPlot({ width: chartWidth(el), height: 240, padding: [8, 28, 0, 8], scales: { x: { time: false } }, axes: [stepAxis, {}], series }, data, el);
 }
 
 function drawCharts() {
