@@ -409,3 +409,50 @@ def export(
     from adapterctl.merge import export as exporting
 
     return exporting.export(project, ref, fmt, Path(out), dtype=dtype, verify=verify, progress=progress)
+
+
+# ── the dashboard: ui (see dashboard/) ──
+
+
+def eval_results(project: Project, ref: str):
+    """The committed per-row eval results of version REF's most recent eval (an
+    evaluation.results.EvalResult), or None when it has none on this branch."""
+    from adapterctl.registry import Registry
+    from adapterctl.report.source import Source
+
+    return Source(project).result(Registry.load(project).resolve(ref).card)
+
+
+def metric_intervals(project: Project, name: str) -> dict[str, dict[str, dict[str, float]]]:
+    """version id → metric → {value, low, high}: every version of NAME with its metrics' 95%
+    bootstrap intervals over its committed eval rows (remembered per results file)."""
+    from adapterctl import fingerprints
+    from adapterctl.evaluation import intervals
+    from adapterctl.registry import Registry
+
+    cache = fingerprints.FileCache(project)
+    try:
+        return {v.id: intervals.of_card(project, v.card, cache) for v in Registry.load(project).log(name)}
+    finally:
+        cache.save()
+
+
+def ui(
+    project: Project,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8600,
+    api_key: str | None = None,
+    allow_actions: bool = False,
+    open_browser: bool = False,
+) -> None:
+    """Serve the dashboard until SIGTERM/SIGINT. It reads through these same functions; with
+    `allow_actions` its deploy and rollback buttons call api.deploy and api.rollback."""
+    import sys
+
+    from adapterctl.dashboard import server
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port}: use 1-65535")
+    options = server.UiOptions(host, port, api_key, allow_actions, open_browser)
+    server.run(project, options, sys.modules[__name__])

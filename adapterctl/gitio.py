@@ -106,3 +106,36 @@ def describe_head(path: Path) -> str:
     if repo is None or sha is None:
         return ""
     return f"{sha}-dirty" if repo.is_dirty(untracked_files=False) else sha
+
+
+def file_history(root: Path, rel: str) -> list[dict[str, str]]:
+    """Each commit that changed `rel` (relative to `root`), oldest first, as {commit, author,
+    date, text}: the file as that commit left it ("" where it was deleted). [] outside git."""
+    import git
+
+    repo = _repo(root)
+    if repo is None:
+        return []
+    inside = Path(root).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    full = rel if inside == "." else f"{inside}/{rel}"
+    out = []
+    try:
+        for commit in repo.iter_commits(paths=full):
+            try:
+                text = (commit.tree / full).data_stream.read().decode("utf-8", errors="replace")
+            except KeyError:
+                text = ""
+            when = commit.authored_datetime.isoformat()
+            out.append({"commit": commit.hexsha[:8], "author": commit.author.name or "", "date": when, "text": text})
+    except (git.GitCommandError, ValueError):  # no commits yet
+        return []
+    return out[::-1]
+
+
+def user_name(root: Path) -> str:
+    """git's user.name for this repository ("" when unset)."""
+    repo = _repo(root)
+    if repo is None:
+        return ""
+    with repo.config_reader() as config:
+        return str(config.get_value("user", "name", "")) if config.has_section("user") else ""

@@ -93,5 +93,16 @@ step curl -sS "$url/healthz"
 echo
 kill -TERM "$server" && wait "$server" && echo "server drained and stopped (log: $log)"
 trap - EXIT
+
+# The dashboard: start it in the background, fetch the overview once, stop it.
+ui_port=$((port + 1))
+ui_log="$(dirname "$dir")/ui.log"
+adapterctl ui --port "$ui_port" 2>"$ui_log" &
+dashboard=$!
+trap 'kill -TERM $dashboard 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ui_port/live" >/dev/null && break; sleep 0.2; done
+step curl -sSf -o /dev/null -w 'adapterctl ui: overview HTTP %{http_code}, %{size_download} bytes\n' "http://127.0.0.1:$ui_port/"
+kill -TERM "$dashboard" && wait "$dashboard" || true
+trap - EXIT
 echo
 echo "demo project left in $dir (report.html: the PR report as one page); merged model in $outputs/merged-support"

@@ -64,6 +64,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("serve_cmds", "Print one answer from a version, streamed."),
     "verify": ("serve_cmds", "Check that a live endpoint answers as its environment was evaluated."),
     "sync": ("serve_cmds", "Make an environment's vLLM server serve what it points at."),
+    "ui": ("ui_cmds", "A local dashboard of adapters, versions, metrics and environments."),
 }
 
 _state = {"traceback": False}

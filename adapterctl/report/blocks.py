@@ -118,6 +118,11 @@ def html_page(title: str, blocks: list[Block]) -> str:
     )
 
 
+def html(b: Block) -> str:
+    """One block as an HTML fragment (curves as an inline PNG), for pages that embed a report."""
+    return _html(b)
+
+
 def _html(b: Block) -> str:
     esc = html_lib.escape
     if b.kind == "h":

@@ -18,8 +18,10 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from adapterctl.weights import CONFIG, WEIGHTS
+from adapterctl.errors import IntegrityError
+from adapterctl.weights import CONFIG, WEIGHTS, read_header
 
 
 @dataclass
@@ -39,18 +41,36 @@ def _scale(folder: Path) -> float:
     return alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
 
 
-def _factors(folder: Path) -> dict[str, tuple]:
-    """module name → (A, B) as float64 tensors."""
-    from safetensors import safe_open
+_NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
 
+
+def _tensor(path: Path, info) -> Any:
+    """One tensor as float64, read straight from the file (bf16 widened by hand: numpy has none).
+    numpy, not torch: `diff` and the dashboard stay light (torch alone is about 200 MB)."""
+    import numpy as np
+
+    with path.open("rb") as f:
+        f.seek(info.start)
+        raw = f.read(info.end - info.start)
+    if info.dtype == "BF16":
+        values = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+    elif info.dtype in _NUMPY_DTYPES:
+        values = np.frombuffer(raw, dtype=_NUMPY_DTYPES[info.dtype])
+    else:
+        raise IntegrityError(f"{path}: tensor dtype {info.dtype} is not a LoRA factor dtype")
+    return values.astype(np.float64).reshape(info.shape)
+
+
+def _factors(folder: Path) -> dict[str, tuple]:
+    """module name → (A, B) as float64 arrays."""
+    path = folder / WEIGHTS
     out: dict[str, dict[str, object]] = {}
-    with safe_open(str(folder / WEIGHTS), framework="pt") as f:
-        for key in f.keys():
-            for part in ("lora_A", "lora_B"):
-                marker = f".{part}."
-                if marker in key:
-                    module = key.split(marker)[0].removeprefix("base_model.model.")
-                    out.setdefault(module, {})[part] = f.get_tensor(key).double()
+    for key, info in read_header(path).items():
+        for part in ("lora_A", "lora_B"):
+            marker = f".{part}."
+            if marker in key:
+                module = key.split(marker)[0].removeprefix("base_model.model.")
+                out.setdefault(module, {})[part] = _tensor(path, info)
     return {m: (t["lora_A"], t["lora_B"]) for m, t in out.items() if "lora_A" in t and "lora_B" in t}
 
 
@@ -59,17 +79,17 @@ def _inner(s1: float, a1, b1, s2: float, a2, b2) -> float:
 
 
 def _effective_rank(s: float, a, b) -> float | None:
-    import torch
+    import numpy as np
 
-    _, rb = torch.linalg.qr(b)
-    _, ra = torch.linalg.qr(a.T)
-    sigma = torch.linalg.svdvals(s * rb @ ra.T)
+    rb = np.linalg.qr(b, mode="r")
+    ra = np.linalg.qr(a.T, mode="r")
+    sigma = np.linalg.svd(s * rb @ ra.T, compute_uv=False)
     total = float(sigma.sum())
     if total <= 0:
         return None
     p = sigma / total
     p = p[p > 0]
-    return float(torch.exp(-(p * p.log()).sum()))
+    return float(np.exp(-(p * np.log(p)).sum()))
 
 
 def compare(folder_a: Path, folder_b: Path) -> list[ModuleDiff]:

@@ -1,0 +1,113 @@
+"""`adapterctl ui`: check where it may listen, then run the dashboard under uvicorn.
+
+Binding to anything but 127.0.0.1 puts the project's history (and, with --allow-actions,
+its deploy button) on the network: that needs a key. uvicorn handles SIGINT/SIGTERM by
+finishing in-flight requests and exiting.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from adapterctl import ui
+from adapterctl.errors import UsageError
+from adapterctl.project import Project
+
+API_KEY_ENV = "ADAPTERCTL_API_KEY"  # the same variable `serve` reads
+LOCAL = "127.0.0.1"
+
+
+@dataclass
+class UiOptions:
+    host: str = LOCAL
+    port: int = 8600
+    api_key: str | None = None
+    allow_actions: bool = False
+    open_browser: bool = False
+
+
+def check_exposure(options: UiOptions) -> str | None:
+    """The key to require, or None on 127.0.0.1 without one; refuses other hosts without a key."""
+    key = options.api_key or os.environ.get(API_KEY_ENV) or None
+    if options.host != LOCAL and not key:
+        raise UsageError(
+            f"--host {options.host}: only {LOCAL} may be used without a key; pass --api-key KEY "
+            f"(or set ${API_KEY_ENV}) so others on the network need it"
+        )
+    return key
+
+
+def run(project: Project, options: UiOptions, api: Any) -> None:
+    try:
+        import uvicorn
+
+        from adapterctl.dashboard.app import build
+    except ImportError as exc:
+        raise UsageError(
+            f"adapterctl ui needs the web stack ({exc.name} is not installed): pip install 'adapterctl[serve]'"
+        ) from None
+    key = check_exposure(options)
+    _check_port(options.host, options.port)
+    _log_to_stderr()
+    app = build(project, api, api_key=key, allow_actions=options.allow_actions)
+    url = f"http://{options.host}:{options.port}/" + (f"?key={key}" if key else "")
+    mode = "deploy and rollback allowed" if options.allow_actions else "read-only"
+    config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False)
+    ui.info(f"adapterctl ui: {url} ({mode}; Ctrl-C stops it)")
+    if options.open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    _serve_until_stopped(config)
+    ui.info("adapterctl ui stopped")
+
+
+def _log_to_stderr() -> None:
+    """Unexpected page failures: one line on the page, the stack here (the server's log)."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("adapterctl.ui")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+
+
+def _serve_until_stopped(config) -> None:
+    import contextlib
+    import signal
+
+    import uvicorn
+
+    class StoppingServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM after finishing in-flight requests; stopping on request is
+        a clean exit (0) here, as for `serve`."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    StoppingServer(config).run()
+
+
+def _check_port(host: str, port: int) -> None:
+    """A busy port is one clear line, not uvicorn's stack of socket errors."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UsageError(
+                f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); choose another port"
+            ) from None
