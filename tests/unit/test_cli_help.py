@@ -11,8 +11,8 @@ import typer
 
 from adapterctl.cli import COMMANDS, app, docgen
 
-# Commands that print no result to parse: `serve` runs a server until stopped.
-NO_JSON = {"serve"}
+# Commands that print no result to parse: `serve` and `ui` run a server until stopped.
+NO_JSON = {"serve", "ui"}
 
 
 def leaf_names() -> list[str]:
