@@ -6,6 +6,7 @@ import nothing heavy at module level: `list`, `show`, `validate` never load torc
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -307,7 +308,7 @@ def data_fix(project: Project, name: str, out: Path | str):
     from adapterctl.data.hygiene import fix
 
     m = load_manifest(project)
-    return fix.fix(project, m.adapter(name), Path(out).resolve())
+    return fix.fix(project, m.adapter(name), Path(os.path.abspath(out)))  # links are checked, not followed
 
 
 # ── merge, combine, export (see merge/ and ops/combine.py) ──

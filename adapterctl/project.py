@@ -90,6 +90,18 @@ class Project:
             lock.release()
 
 
+def leads_outside(root: Path, rel: str | Path) -> Path | None:
+    """Where `rel` (relative to the project root) really leads when that is outside the project:
+    through `..`, an absolute path or a symlink. None when it stays inside. `validate` and
+    `data check` (and so `train`) apply this one rule to every file the manifest names."""
+    real = (root / rel).resolve()
+    return None if real.is_relative_to(root.resolve()) else real
+
+
+def outside_message(rel: str | Path, real: Path) -> str:
+    return f"{Path(rel).as_posix()} is outside the project (it leads to {real})"
+
+
 def find_project(start: Path | str | None = None) -> Project:
     """The nearest folder at or above `start` holding adapterctl.toml."""
     here = Path(start or os.getcwd()).resolve()
