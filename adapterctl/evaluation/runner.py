@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import environments, fingerprints, manifest, ui, versions
-from adapterctl.errors import DataError, ManifestError
+from adapterctl.errors import DataError, ManifestError, UsageError
 from adapterctl.evaluation import bootstrap, gates, metrics, results
 from adapterctl.project import Project
 
@@ -303,7 +303,7 @@ def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) 
     version = versions.resolve(project, e.ref, verify=False)
     entry = version.card.metrics["evals"][e.key]
     base = results.read(project.root / entry["baseline"])
-    return sheets.export(path, results.read(project.root / e.results), base)
+    return sheets.export(path, results.read(project.root / e.results), base, entry.get("eval_md5", ""))
 
 
 def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
@@ -311,6 +311,13 @@ def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
     from adapterctl.evaluation import sheets
 
     version = versions.resolve(project, ref, verify=False)
-    summary = sheets.summarise(path)
+    evals: dict[str, set[str]] = {}
+    for entry in version.card.evals().values():
+        found = results.read(project.root / entry["results"])
+        if found is not None:
+            evals.setdefault(entry.get("eval_md5", ""), set()).update(r["hash"] for r in found.rows)
+    if not evals:
+        raise UsageError(f"{version.ref} has no eval results to rate: run `adapterctl eval {version.ref}` and export a sheet")
+    summary = sheets.summarise(path, version.id, evals)
     versions.record_metrics(project, version, {"human_eval": summary})
     return summary

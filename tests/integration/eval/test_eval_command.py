@@ -157,5 +157,7 @@ def test_human_eval_sheet_round_trip(small: Path, trained, cli, tmp_path: Path) 
     assert summary["adapter"]["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1} and summary["base"]["safety"]["mean"] == 2.0
     assert "safety" not in summary["adapter"]
     cli("eval", f"support@{first[:12]}", cwd=small)
+    other = cli("eval", f"support@{first[:12]}", "--import-sheet", str(sheet), cwd=small)
+    assert other.exit_code == 2 and "import it into the version it was exported for" in other.stderr
     diff = cli("diff", f"support@{first[:12]}", "support", "--md", cwd=small).stdout
     assert "### Human ratings (1-5)" in diff and "| adapter | style | 4 | 7 |" in diff
