@@ -317,7 +317,9 @@ def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
         if found is not None:
             evals.setdefault(entry.get("eval_md5", ""), set()).update(r["hash"] for r in found.rows)
     if not evals:
-        raise UsageError(f"{version.ref} has no eval results to rate: run `adapterctl eval {version.ref}` and export a sheet")
+        raise UsageError(
+            f"{version.ref} has no eval results to rate: run `adapterctl eval {version.ref}` and export a sheet"
+        )
     summary = sheets.summarise(path, version.id, evals)
     versions.record_metrics(project, version, {"human_eval": summary})
     return summary

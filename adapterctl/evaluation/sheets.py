@@ -78,7 +78,9 @@ def summarise(path: Path, version_id: str, evals: dict[str, set[str]]) -> dict[s
                 if not value:
                     continue
                 if value not in {"1", "2", "3", "4", "5"}:
-                    raise DataError(f"{path}:{number}: {column} is {value[:40]!r}; ratings are whole numbers 1-5 (or empty)")
+                    raise DataError(
+                        f"{path}:{number}: {column} is {value[:40]!r}; ratings are whole numbers 1-5 (or empty)"
+                    )
                 sums[column].append(int(value))
     except csv.Error as exc:
         raise DataError(f"{path}:{reader.line_num}: not a readable CSV sheet ({exc})") from None

@@ -234,6 +234,13 @@ class DataCheckSpec(Section):
     style_outlier: float = Field(
         3.5, gt=0, description="Robust z-score of an answer's log word count beyond which `style` flags it."
     )
+    max_row_bytes: int = Field(
+        1_048_576,
+        gt=0,
+        le=1 << 30,
+        description="Rows longer than this (bytes in the file) are refused as a schema problem without being "
+        "parsed, which keeps the check's memory bounded.",
+    )
     tag_field: str | None = Field(
         None,
         description="Row field holding the task tag; default: the first of tag, "

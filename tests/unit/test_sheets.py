@@ -51,10 +51,10 @@ def test_export_then_import_round_trips_and_ties_the_sheet_to_version_and_eval(t
 
 def test_exported_cells_are_never_formulas(tmp_path) -> None:
     path = tmp_path / "s.csv"
-    sheets.export(path, _result(["=HYPERLINK(\"http://x\")", "+1+2", "@SUM(A1)"]), None, MD5)
+    sheets.export(path, _result(['=HYPERLINK("http://x")', "+1+2", "@SUM(A1)"]), None, MD5)
     cells = [c for r in csv.reader(path.open(newline="")) for c in r[3:7]][4:]
     assert cells and all(not c.startswith(("=", "+", "-", "@")) for c in cells)
-    assert "'=HYPERLINK(\"http://x\")" in cells and sheets.escape_cell("-1") == "'-1"
+    assert '\'=HYPERLINK("http://x")' in cells and sheets.escape_cell("-1") == "'-1"
     assert sheets.escape_cell("plain - text") == "plain - text"
 
 
@@ -101,4 +101,3 @@ def test_an_old_sheet_without_the_ids_is_refused(tmp_path) -> None:
     path.write_text("row,prompt," + ",".join(sheets.RATING_COLUMNS) + "\n")
     with pytest.raises(DataError, match="missing column.*version, eval_md5"):
         sheets.summarise(path, VID, EVALS)
-

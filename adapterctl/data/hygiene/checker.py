@@ -122,7 +122,7 @@ def _run(
             summary["length"] = {"skipped": why_not}
     train_texts, train_index = None, None
     for role, rel in files:
-        data = rows.read(project.root / rel, rel, role)
+        data = rows.read(project.root / rel, rel, role, spec.data_checks.max_row_bytes)
         template = schema.detect(data, project.root, spec.template)
         bad, invalid = schema.check(data, template)
         found += data.unreadable + bad

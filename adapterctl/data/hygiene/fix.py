@@ -80,7 +80,7 @@ def _fix(
     result = FixResult(spec.name, out, out / REPORT)
     cleaned: dict[str, rows.DataFile] = {}
     for role, rel in files:
-        data = rows.read(project.root / rel, rel, role)
+        data = rows.read(project.root / rel, rel, role, spec.data_checks.max_row_bytes)
         template = schema.detect(data, project.root, spec.template)
         cleaned[rel] = _clean(data, template, on, result.changes)
 
