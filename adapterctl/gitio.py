@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapterctl.errors import RefError, StorageError, UsageError
+from adapterctl.errors import IntegrityError, RefError, StorageError, UsageError
 
 
 def _repo(path: Path):
@@ -61,21 +61,39 @@ def _at(path: Path, ref: str):
     if repo is None:
         raise UsageError(f"{path}: not inside a git repository (adapterctl projects are git repositories)")
     try:
-        commit = repo.commit(ref)
+        # git itself resolves the revision (gitpython's own parser raises IndexError, KeyError
+        # on some valid and invalid specs); --end-of-options keeps "-x" from being an option.
+        sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+        commit = repo.commit(sha)
     except (git.BadName, ValueError, git.GitCommandError):
         raise RefError(f"git: unknown revision {ref!r} (fetch it first, e.g. `git fetch origin main`)") from None
     inside = Path(path).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
     return repo, commit, "" if inside == "." else inside
 
 
+def commit_at(root: Path, ref: str) -> str:
+    """The commit sha revision `ref` names (a RefError when it names none)."""
+    return _at(root, ref)[1].hexsha
+
+
 def read_at(root: Path, ref: str, rel: str) -> str | None:
-    """The text of `rel` (relative to `root`) at git revision `ref`, or None if absent there."""
+    """The text of `rel` (relative to `root`) at git revision `ref`, or None if absent there.
+    A file that is not UTF-8 text is an IntegrityError naming the commit and the path."""
     _, commit, inside = _at(root, ref)
     try:
         blob = commit.tree / "/".join(p for p in (inside, rel) if p)
     except KeyError:
         return None
-    return blob.data_stream.read().decode("utf-8")
+    if blob.type != "blob":
+        raise IntegrityError(f"{rel} at {ref} (commit {commit.hexsha[:12]}): a folder where a file should be")
+    data = blob.data_stream.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IntegrityError(
+            f"{rel} at {ref} (commit {commit.hexsha[:12]}): not UTF-8 text (byte 0x{data[exc.start]:02x} "
+            f"at offset {exc.start})"
+        ) from None
 
 
 def list_at(root: Path, ref: str, rel_dir: str) -> list[str]:

@@ -60,12 +60,17 @@ def report(
     """
     from adapterctl.report import blocks
 
+    if html is not None and html.is_dir():
+        raise UsageError(f"--html {html}: is a folder; name the .html file to write")
     r = api.report(api.open_project(project), base, env=env)
     doc = r.blocks()
     if html is not None:
         from adapterctl.project import atomic_write
 
-        atomic_write(html, blocks.html_page(f"adapterctl report vs {base}", doc))
+        try:
+            atomic_write(html, blocks.html_page(f"adapterctl report vs {base}", doc))
+        except OSError as exc:
+            raise UsageError(f"--html {html}: cannot write there ({exc.strerror})") from None
         ui.success(f"wrote {html}")
     if as_json:
         from adapterctl.report import render

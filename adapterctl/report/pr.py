@@ -8,9 +8,10 @@ served at GIT_REF; failing that, with the newest version there; failing that, wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from adapterctl import manifest
-from adapterctl.errors import AdapterctlError
+from adapterctl.errors import AdapterctlError, RefError, UsageError
 from adapterctl.evaluation.gates import needs_eval
 from adapterctl.project import Project
 from adapterctl.report import blocks as B
@@ -56,7 +57,9 @@ def new_cards(head: Source, base: Source, name: str) -> list[Card]:
 def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
     head, base = Source(project), Source(project, base_ref)
     out = Report(base_ref, env)
-    served = base.environments().get(env, {})
+    at_base = base.environments()
+    _check_env(project, env, at_base, head)
+    served = at_base.get(env, {})
     for name in head.adapter_names():
         new = new_cards(head, base, name)
         if not new:
@@ -90,6 +93,26 @@ def _samples(project: Project, name: str, card: Card) -> int:
 class CheckProblem:
     ref: str
     problem: str
+
+
+def _check_env(project: Project, env: str, at_base: dict[str, Any], head: Source) -> None:
+    """--env must be an environment name that exists at the base, here, or in the manifest;
+    the default `prod` may not exist yet (the first PR compares with the base model)."""
+    from adapterctl.refs import is_env_name
+    from adapterctl.suggest import closest
+
+    if not is_env_name(env):
+        raise UsageError(f"--env {env}: not an environment name (a letter, then letters, digits, '-', '_')")
+    try:
+        declared = set(manifest.load(project.manifest_path).environments)
+    except AdapterctlError:
+        declared = set()
+    known = set(at_base) | set(head.environments()) | declared
+    if env in known or env == "prod":
+        return
+    close = closest(env, sorted(known))
+    hint = f"; did you mean '{close}'?" if close else f" (environments: {', '.join(sorted(known)) or 'none yet'})"
+    raise RefError(f"--env {env}: no environment named '{env}' at the base or here{hint}")
 
 
 def check(project: Project, base_ref: str) -> list[CheckProblem]:

@@ -31,7 +31,20 @@ class Source:
 
     @property
     def label(self) -> str:
-        return self.ref or "working tree"
+        """How messages name this snapshot: the ref and its commit, or "working tree"."""
+        if self.ref is None:
+            return "working tree"
+        return f"{self.ref}, commit {gitio.commit_at(self.project.root, self.ref)[:12]}"
+
+    def toml(self, rel: str) -> dict[str, Any]:
+        """A TOML file of the snapshot ({} when absent); a broken one is named with its commit and path."""
+        text = self.read(rel)
+        if not text:
+            return {}
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise IntegrityError(f"{rel} ({self.label}): invalid TOML: {exc}") from None
 
     def read(self, rel: str) -> str | None:
         if self.ref is None:
@@ -71,16 +84,15 @@ class Source:
     def environments(self) -> dict[str, dict[str, str]]:
         """env → adapter → version id: environments/ENV/NAME.toml, or a pre-layout adapterctl.lock."""
         out: dict[str, dict[str, str]] = {}
-        text = self.read(LOCKFILE)
-        if text:
-            doc = tomllib.loads(text)
-            for env, adapters in doc.get("environments", {}).items():
-                out.setdefault(env, {}).update({name: t.get("version", "") for name, t in adapters.items()})
+        doc = self.toml(LOCKFILE)
+        envs = doc.get("environments", {})
+        for env, adapters in (envs if isinstance(envs, dict) else {}).items():
+            if isinstance(adapters, dict):
+                out.setdefault(env, {}).update({name: _version_of(t) for name, t in adapters.items()})
         for env in self._dirs("environments"):
             for rel in self._files(f"environments/{env}"):
                 if rel.endswith(".toml"):
-                    version = tomllib.loads(self.read(rel) or "").get("version", "")
-                    out.setdefault(env, {})[rel.rsplit("/", 1)[-1][: -len(".toml")]] = version
+                    out.setdefault(env, {})[rel.rsplit("/", 1)[-1][: -len(".toml")]] = _version_of(self.toml(rel))
         return out
 
     def _dirs(self, rel: str) -> list[str]:
@@ -109,6 +121,12 @@ class Source:
             return None
         text = self.read(entry["baseline"])
         return results.parse(text, entry["baseline"]) if text else None
+
+
+def _version_of(pointer: Any) -> str:
+    """A pointer table's version id; "" when the table says none (or is not a table)."""
+    version = pointer.get("version", "") if isinstance(pointer, dict) else ""
+    return version if isinstance(version, str) else ""
 
 
 def latest_eval(card: Card, key: str | None = None) -> dict[str, Any] | None:
