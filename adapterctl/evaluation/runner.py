@@ -118,6 +118,18 @@ def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None) ->
     )
 
 
+def check_budget(spec: manifest.AdapterSpec, context: int | None) -> None:
+    """eval.max_new_tokens must leave room for a prompt in the base's context, or generation
+    runs past what the model can read (and, on a long budget, for hours)."""
+    budget = spec.eval.max_new_tokens
+    if context is not None and budget >= context:
+        raise ManifestError(
+            f"adapterctl.toml: eval.max_new_tokens of '{spec.name}' is {budget}, but the base model reads at most "
+            f"{context} tokens, prompt included; set it below {context} (e.g. [adapters.{spec.name}.eval] "
+            f"max_new_tokens = {min(512, context // 2)})"
+        )
+
+
 def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]:
     """Per-row records of one model on the eval set: texts, scores, completion loss."""
     from adapterctl.evaluation import generate as gen
@@ -132,6 +144,8 @@ def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]
     per_row: list[dict[str, Any]] = [{} for _ in rows]
     needs_loss = bool({"eval_loss", "perplexity"} & set(wanted))
     needs_text = bool(set(metrics.GENERATION) & set(wanted))
+    if needs_text:
+        check_budget(spec, gen.context_length(model))
     with ui.progress(len(rows) * (needs_text + needs_loss), f"eval {label}") as advance:
         if needs_text:
             outputs = gen.generate(

@@ -34,6 +34,9 @@ def init(
 ) -> InitResult:
     """Scaffold a project: git (if none), DVC, manifest, prompt template, .gitignore, CI workflow."""
     root = Path(directory).resolve()
+    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UsageError(f"{blocking}: is a file, not a folder; name a new or existing folder for the project")
     if (root / MANIFEST).exists():
         raise UsageError(f"{root / MANIFEST} already exists: this folder is already an adapterctl project")
     if example and base:

@@ -126,3 +126,13 @@ def test_init_writes_files_readable_by_other_users(tmp_path: Path) -> None:
     assert "adapterctl.toml" in written
     for rel in written:
         assert stat.S_IMODE((root / rel).stat().st_mode) == 0o644, rel
+
+
+def test_init_on_a_file_exits_2_and_leaves_it(tmp_path: Path, cli) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("mine")
+    for target in (path, path / "sub"):
+        result = cli("init", str(target), cwd=tmp_path)
+        assert result.exit_code == 2, result.stderr
+        assert "is a file, not a folder" in result.stderr and "Traceback" not in result.stderr
+    assert path.read_text() == "mine"
