@@ -6,7 +6,8 @@ typed view can keep the flat JSON that scripts already read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,31 @@ class ValidationReport:
     manifest: str
     adapters: list[str]
     warnings: list[str]
+    errors: list[str] = field(default_factory=list)  # every problem, "file:line: key: message"
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest": self.manifest,
+            "valid": self.valid,
+            "adapters": self.adapters,
+            "warnings": self.warnings,
+            "errors": [split_problem(e) for e in self.errors],
+        }
+
+
+_PROBLEM = re.compile(r"^(?P<file>[^:\s]+)(?::(?P<line>\d+))?: (?P<key>[^\s:]+): (?P<message>.*)$", re.S)
+
+
+def split_problem(text: str) -> dict[str, Any]:
+    """{file, line, key, message} of one "file:line: key: message" problem line (line None when unknown)."""
+    m = _PROBLEM.match(text)
+    if not m:
+        return {"file": None, "line": None, "key": None, "message": text}
+    return {**m.groupdict(), "line": int(m["line"]) if m["line"] else None}
 
 
 @dataclass

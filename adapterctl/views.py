@@ -56,20 +56,29 @@ def show_spec(project: Project, name: str, overrides: list[str] | None = None) -
 
 
 def validate(project: Project) -> ValidationReport:
-    """Schema, types, ranges, names and referenced files; raises ManifestError on the first problem."""
-    m = load_manifest(project)
-    problems = manifest.check_files(m)
-    if problems:
-        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ManifestError(problems[0] + extra)
+    """Every problem of the manifest: schema, types, ranges, names, gate references and the
+    files it names, each "file:line: key: message". The report's `errors` is empty when valid."""
+    from adapterctl import environments
+    from adapterctl.evaluation import gates
+
+    where = str(project.manifest_path)
+    try:
+        m = load_manifest(project)
+    except ManifestError as exc:
+        return ValidationReport(where, [], [], exc.problems)
+    errors = manifest.check_files(m)
+    known = set(environments.load(project))
+    for name in m.adapter_names:
+        errors += [str(e) for e in gates.unknown_references(m, name, known)]
+    try:
+        manifest.check_local_base(m)
+    except ManifestError as exc:
+        errors += exc.problems
     warnings = []
-    manifest.check_local_base(m)
     base_path = project.root / m.base.model
     if not base_path.exists() and not storage.dvc_file(base_path).exists() and not m.base.revision:
         warnings.append(f"{MANIFEST}: base.revision is not set: pin the hub revision of {m.base.model!r}")
-    for warning in warnings:
-        ui.warn(warning)
-    return ValidationReport(str(project.manifest_path), m.adapter_names, warnings)
+    return ValidationReport(where, m.adapter_names, warnings, errors)
 
 
 def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEntry]:

@@ -145,6 +145,29 @@ def check(gate_rules: list[Rule], values: Mapping[str, float], references: Mappi
     return GateReport(out)
 
 
+def unknown_references(m: Any, name: str, known_envs: set[str]) -> list[Exception]:
+    """Errors for gates of adapter `name` whose reference is neither `base`, an environment the
+    manifest declares, nor one that exists (`known_envs`): a typo such as `prdo` would
+    otherwise be compared with the base and pass. `validate` and `eval` both ask this."""
+    from adapterctl.suggest import closest
+
+    known = set(known_envs) | set(m.environments)
+    out: list[Exception] = []
+    for rule in rules(m.raw_adapters[name].gates):
+        if rule.ref is None or rule.ref == BASE or rule.ref in known:
+            continue
+        close = closest(rule.ref, sorted(known | {BASE}))
+        hint = f"; did you mean '{close}'?" if close else f" (known: {', '.join(sorted(known | {BASE}))})"
+        out.append(
+            m.error_at(
+                f"adapters.{name}.gates.{rule.metric}",
+                f"{rule.text!r} compares with '{rule.ref}', which is neither base, a declared "
+                f"[environments.{rule.ref}] nor an environment in environments/{hint}",
+            )
+        )
+    return out
+
+
 def needs_eval(card: Card, gates: Mapping[str, str]) -> str | None:
     """Why a version with `gates` declared cannot be deployed without --force, or None."""
     if not gates:

@@ -263,6 +263,8 @@ def evaluate_one(
 ) -> VersionEval:
     started = time.monotonic()
     spec = m.adapter(version.name)
+    if unknown := gates.unknown_references(m, version.name, set(environments.load(project))):
+        raise unknown[0]  # before any generation: a mistyped environment must not pass as the base
     es = eval_set(project, spec, limit)
     base = base_result(project, es, models)
     version, result, cached = version_result(project, es, version, models, force=force)

@@ -118,8 +118,9 @@ def test_gates_decide_deploy(small: Path, trained, cli, monkeypatch) -> None:
 def test_train_evaluates_each_new_version_unless_told_not_to(small: Path, cli) -> None:
     sets = [arg for kv in FAST for arg in ("--set", kv)]
     result = cli("train", "support", *sets, cwd=small)
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # a failed gate exits 1, as the README's table says
     assert "eval on 8 rows" in result.stderr and "gates failed: rouge_l >= 0.2" in result.stderr
+    assert "the version is registered, but deploy refuses it without --force" in result.stderr
     assert versions.resolve(Project(small), "support").card.gates.passed is False
     result = cli("train", "support", *sets, "--set", "train.seed=3", "--no-eval", cwd=small)
     assert result.exit_code == 0 and "eval on" not in result.stderr
