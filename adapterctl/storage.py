@@ -155,15 +155,17 @@ def clean_partial_uploads(root: Path, remote: str | None) -> int:
     return removed
 
 
-def pull(root: Path, paths: Sequence[Path] | None, remote: str | None, *, force: bool = False) -> None:
+def pull(root: Path, paths: Sequence[Path] | None, remote: str | None, *, force: bool = False) -> int:
     """Download and check out `paths` (all tracked outputs when None). `force` overwrites local
-    edits: right for version folders, which are immutable (a modified copy is a corrupt one)."""
+    edits: right for version folders, which are immutable (a modified copy is a corrupt one).
+    Returns how many files came from the remote: 0 when the local cache held them all."""
     from dvc.exceptions import DvcException
 
     targets = None if paths is None else [str(dvc_file(p)) for p in paths]
     try:
         with _quiet(), _open(root) as repo:
-            repo.pull(targets=targets, remote=remote, force=force)
+            result = repo.pull(targets=targets, remote=remote, force=force)
+            return int(((result or {}).get("stats") or {}).get("fetched") or 0)
     except (DvcException, OSError) as exc:
         where = f"remote {remote}" if remote else "the default remote"
         reason = _os_reason(exc) if isinstance(exc, OSError) else exc

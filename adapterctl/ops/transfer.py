@@ -22,6 +22,7 @@ class TransferResult:
     targets: list[str]  # version refs, or ["everything"]
     files: int = 0  # objects transferred (push) ; versions verified (pull)
     verified: list[str] = field(default_factory=list)
+    downloaded: int | None = None  # pull: files fetched from the remote (0: all came from the local cache)
 
 
 def remote(project: Project, *, required: bool) -> str | None:
@@ -62,20 +63,21 @@ def _pull(project: Project, ref: str | None, name: str) -> TransferResult:
     if ref is not None:
         version = versions.resolve(project, ref, verify=False)
         project.check_inside(version.path)
-        _pull_verified(project, version, name)
-        return TransferResult(name, [version.ref], 1, [version.ref])
+        downloaded = _pull_verified(project, version, name)
+        return TransferResult(name, [version.ref], 1, [version.ref], downloaded)
     every = Registry.load(project).all_versions()
     for v in every:  # all checked before any is written
         project.check_inside(v.path)
+    downloaded = 0
     if every:  # versions first and forced; then the rest, keeping the user's unsaved data edits
-        storage.pull(project.root, [v.path for v in every], name, force=True)
-    storage.pull(project.root, None, name)
+        downloaded += storage.pull(project.root, [v.path for v in every], name, force=True)
+    downloaded += storage.pull(project.root, None, name)
     for v in every:
         try:
             versions.check_weights(v)
         except IntegrityError:
-            _pull_verified(project, v, name)
-    return TransferResult(name, ["everything"], len(every), [v.ref for v in every])
+            downloaded += _pull_verified(project, v, name)
+    return TransferResult(name, ["everything"], len(every), [v.ref for v in every], downloaded)
 
 
 def local_path(project: Project, ref: str, *, pull: bool = False) -> Version:
@@ -100,19 +102,20 @@ def _fetch(project: Project, version: Version, name: str | None) -> None:
     _pull_verified(project, version, name)
 
 
-def _pull_verified(project: Project, version: Version, name: str | None) -> None:
+def _pull_verified(project: Project, version: Version, name: str | None) -> int:
     """Pull one version and verify it. A copy that still fails came from a damaged local cache
     object or a damaged remote one: drop the local objects and fetch again, and if that copy
-    fails too, the remote's is the bad one: say so (pulling again would fetch it again)."""
-    storage.pull(project.root, [version.path], name, force=True)
+    fails too, the remote's is the bad one: say so (pulling again would fetch it again).
+    Returns the files downloaded from the remote."""
+    downloaded = storage.pull(project.root, [version.path], name, force=True)
     try:
         versions.check_weights(version)
-        return
+        return downloaded
     except IntegrityError:
         pass
     others = [v.path for v in Registry.load(project).all_versions() if v.id != version.id]
     storage.drop_local(project.root, version.path, others)
-    storage.pull(project.root, [version.path], name, force=True)
+    downloaded += storage.pull(project.root, [version.path], name, force=True)
     problem = versions.weights_problem(version)
     if problem:
         raise IntegrityError(
@@ -120,3 +123,4 @@ def _pull_verified(project: Project, version: Version, name: str | None) -> None
             "fetches the same bytes: delete the version's objects from the remote (DVC never overwrites an "
             f"object it finds there), then `adapterctl push {version.ref}` from a machine whose copy verifies"
         )
+    return downloaded

@@ -24,6 +24,7 @@ class AdapterReport:
     name: str
     new_versions: list[str]  # refs, newest first
     comparison: compare.Comparison
+    declared_gates: dict[str, str] = field(default_factory=dict)  # the manifest's, judged or not
 
 
 @dataclass
@@ -39,7 +40,11 @@ class Report:
         rows = []
         for a in self.adapters:
             c = a.comparison
-            gates = ", ".join(f"{g.metric} {g.b}" for g in c.gates) or "none declared"
+            gates = ", ".join(f"{g.metric} {g.b}" for g in c.gates)
+            if not gates and a.declared_gates:
+                declared = ", ".join(f"{m} {rule}" for m, rule in a.declared_gates.items())
+                gates = f"not evaluated ({declared})"
+            gates = gates or "none declared"
             moved = ", ".join(f"{m.metric} {m.verdict}" for m in c.metrics if m.verdict in ("better", "worse"))
             rows.append([a.name, ", ".join(a.new_versions), c.a.label, gates, moved or "no significant change"])
         out.append(B.table(["adapter", "new versions", "compared with", "gates", "significant changes"], rows))
@@ -80,7 +85,7 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
             side_a = compare.Side("base model", None, head.baseline(newest, key) if key else None)
         side_b = compare.Side(newest.ref, newest, head.result(newest, key))
         c = compare.compare(name, side_a, side_b, samples=_samples(project, name, newest))
-        out.adapters.append(AdapterReport(name, [card.ref for card in new], c))
+        out.adapters.append(AdapterReport(name, [card.ref for card in new], c, _declared_gates(project, name)))
     return out
 
 
@@ -93,6 +98,14 @@ def _samples(project: Project, name: str, card: Card) -> int:
 class CheckProblem:
     ref: str
     problem: str
+
+
+def _declared_gates(project: Project, name: str) -> dict[str, str]:
+    try:
+        section = manifest.load(project.manifest_path).raw_adapters.get(name)
+    except AdapterctlError:
+        return {}
+    return dict(section.gates) if section else {}
 
 
 def _check_env(project: Project, env: str, at_base: dict[str, Any], head: Source) -> None:

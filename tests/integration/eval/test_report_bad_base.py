@@ -93,3 +93,11 @@ def test_html_to_a_folder_and_bad_env_names_exit_2(repo, cli, tmp_path) -> None:
     close = cli("report", "--base", "main", "--env", "stagign", cwd=repo)
     assert close.exit_code == 2 and "did you mean 'staging'?" in close.stderr
     assert cli("report", "--base", "main", "--env", "staging", cwd=repo).exit_code == 0
+
+
+def test_an_unevaluated_version_of_an_adapter_with_gates_is_not_called_gateless(repo, cli) -> None:
+    manifest = repo / "adapterctl.toml"
+    manifest.write_text(manifest.read_text() + '\n[adapters.support.gates]\nrouge_l = ">= 0.2"\n')
+    result = cli("report", "--base", "main", "--md", cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    assert "not evaluated (rouge_l >= 0.2)" in result.stdout and "none declared" not in result.stdout
