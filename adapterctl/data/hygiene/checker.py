@@ -24,7 +24,7 @@ from adapterctl.manifest import AdapterSpec, BaseSection, DataCheckSpec
 from adapterctl.project import Project, atomic_write, leads_outside, outside_message
 
 # Bump when a check changes what it finds: cached reports from older code are then ignored.
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2
 ROLES = (("train", "data"), ("val", "val_data"), ("eval", "eval_data"))
 
 
@@ -159,7 +159,7 @@ def _run(
         summary["files"][rel] = {
             "role": role,
             "format": data.format,
-            "rows": len(data.rows) + len(data.unreadable),
+            "rows": len(data.rows) + sum(p.message != schema.NO_ROWS for p in data.unreadable),
             "valid": len(view),
         }
     for p in found:
