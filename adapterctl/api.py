@@ -215,6 +215,15 @@ def diff(project: Project, ref_a: str, ref_b: str):
     return diff_mod.diff(project, ref_a, ref_b)
 
 
+def same_version(project: Project, ref_a: str, ref_b: str) -> str | None:
+    """The version's ref when REF_A and REF_B name the same version (diff has nothing to say), else None."""
+    from adapterctl import versions
+
+    a = versions.resolve(project, ref_a, verify=False)
+    b = versions.resolve(project, ref_b, verify=False)
+    return a.ref if (a.name, a.id) == (b.name, b.id) else None
+
+
 def report(project: Project, base_ref: str, *, env: str = "prod"):
     """The PR report: each adapter's newest version on this branch against what ENV served at
     BASE_REF, from committed cards and eval results only; returns a report.pr.Report."""

@@ -12,7 +12,7 @@ from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
 from adapterctl.errors import CheckFailed, UsageError
 
-MD = typer.Option(False, "--md", help="Print markdown (for a PR comment or a file).")
+MD = typer.Option(False, "--md", help="Print markdown (for a PR comment or a file) instead of the terminal view.")
 
 
 @app.command()
@@ -25,7 +25,7 @@ def diff(
 ) -> None:
     """What changed between two versions: spec keys, data rows, metrics with 95% intervals, gates, per-module weights, and the eval rows that moved most.
 
-    Old data is read from the DVC cache; weights must be local (`adapterctl pull REF`).
+    Old data is read from the DVC cache; weights must be local (`adapterctl pull REF`). Drawn for the terminal; --md prints markdown for a PR comment, --json the data.
 
     Example: adapterctl diff support@prod support --md > diff.md
     """
@@ -33,12 +33,26 @@ def diff(
         raise UsageError("choose one of --md and --json")
     from adapterctl.report import blocks, render
 
-    c = api.diff(api.open_project(project), ref_a, ref_b)
+    p = api.open_project(project)
+    same = api.same_version(p, ref_a, ref_b)
+    if same is not None:
+        ui.emit(
+            {"same_version": True, "a": ref_a, "b": ref_b, "version": same},
+            as_json,
+            lambda r: ui.info(f"{ref_a} and {ref_b} are the same version ({same}): nothing differs"),
+        )
+        return
+    c = api.diff(p, ref_a, ref_b)
     if as_json:
         ui.print_json(render.as_json(c))
         return
-    text = blocks.markdown([blocks.h(f"{c.b.label} vs {c.a.label}", 2), *render.comparison(c)])
-    ui.out.print(text, markup=False, highlight=False) if not md else _write(text)
+    doc = [blocks.h(f"{c.b.label} vs {c.a.label}", 2), *render.comparison(c)]
+    if md:
+        _write(blocks.markdown(doc))
+    else:
+        from adapterctl.report import terminal
+
+        terminal.render(doc, ui.out)
 
 
 @app.command()
