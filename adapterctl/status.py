@@ -106,7 +106,8 @@ def _compare_spec(project: Project, spec: manifest.AdapterSpec, card: Card, resu
     for key in sorted(set(old) | set(new), key=lambda k: (k.count("."), k)):
         if old.get(key) != new.get(key):
             result.spec.append({"key": key, "old": old.get(key), "new": new.get(key)})
-            result.reasons.append(f"{key}: {_show(old.get(key))} → {_show(new.get(key))}")
+            # Which is which: after `train --set`, the version's value is the one typed, not the manifest's.
+            result.reasons.append(f"{key}: {_show(new.get(key))} in the manifest, {_show(old.get(key))} in the version")
     template_now = versions.template_sha256(project, spec)
     recorded = (
         card.template_sha256 if "template_sha256" in card.model_fields_set else template_now
