@@ -124,7 +124,7 @@ def _scaffold_example(root: Path, remote_name: str | None) -> list[str]:
     source = assets.example_dir()
     for folder in ("data", "evals", "templates"):
         shutil.copytree(source / folder, root / folder, dirs_exist_ok=True)
-    text = (source / MANIFEST).read_text()
+    text = _as_users_project((source / MANIFEST).read_text(), root.name)
     if remote_name:
         text = text.replace("[project]\n", f'[project]\nremote = "{remote_name}"\n', 1)
     atomic_write(root / MANIFEST, text)
@@ -134,8 +134,22 @@ def _scaffold_example(root: Path, remote_name: str | None) -> list[str]:
     return manifest.load(root / MANIFEST).adapter_names
 
 
+def _as_users_project(text: str, project_name: str) -> str:
+    """The example manifest as the user's own project: named after its folder, and with no
+    comment pointing at files of adapterctl's repository that the project does not have."""
+    import json
+
+    lines = [line for line in text.splitlines(keepends=True) if "scripts/make_example.py" not in line]
+    text = "".join(lines).replace('name = "example"', f"name = {json.dumps(project_name)}", 1)
+    return text
+
+
 def _build_tiny_base(root: Path) -> None:
     from adapterctl import tiny
+    from adapterctl.project import _umask
 
-    tiny.build_tiny_model(root / EXAMPLE_BASE)
+    folder = tiny.build_tiny_model(root / EXAMPLE_BASE)
+    for path in Path(folder).rglob("*"):  # some writers (safetensors) create 0600 files
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o666 & ~_umask())
     storage.track(root, [root / EXAMPLE_BASE])
