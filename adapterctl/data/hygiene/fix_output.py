@@ -84,7 +84,8 @@ def staged(out: Path) -> Iterator[Path]:
 
 
 def sweep(out: Path) -> None:
-    """Staging folders that a killed fix of OUT left beside it (the caller holds the project lock)."""
-    for leftover in out.parent.glob(f".{out.name}{_STAGING}*"):
+    """Staging folders that killed fixes left beside OUT (the caller holds the project lock, so
+    none of them is being written); .gitignore keeps them out of commits until then."""
+    for leftover in out.parent.glob(f".*{_STAGING}*"):
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
