@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from adapterctl.errors import IntegrityError, RefError, StorageError, UsageError
@@ -10,10 +11,22 @@ from adapterctl.errors import IntegrityError, RefError, StorageError, UsageError
 def _repo(path: Path):
     import git
 
+    key = str(Path(path).resolve())
+    if key in _REPOS and Path(_REPOS[key].git_dir).is_dir():
+        return _REPOS[key]
     try:
-        return git.Repo(path, search_parent_directories=True)
+        repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
+    if len(_REPOS) >= 8:  # a handful of projects per process at most; drop the oldest
+        _REPOS.pop(next(iter(_REPOS))).close()
+    _REPOS[key] = repo
+    return repo
+
+
+# One Repo per folder per process: each new Repo starts its own `git cat-file` helpers, and
+# `report` reads dozens of files at one commit.
+_REPOS: dict = {}
 
 
 def toplevel(path: Path) -> Path | None:
@@ -61,14 +74,23 @@ def _at(path: Path, ref: str):
     if repo is None:
         raise UsageError(f"{path}: not inside a git repository (adapterctl projects are git repositories)")
     try:
+        if _FULL_SHA.fullmatch(ref):  # already resolved (report reads many files at one commit)
+            return repo, repo.commit(ref), _inside(repo, path)
         # git itself resolves the revision (gitpython's own parser raises IndexError, KeyError
         # on some valid and invalid specs); --end-of-options keeps "-x" from being an option.
         sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
         commit = repo.commit(sha)
     except (git.BadName, ValueError, git.GitCommandError):
         raise RefError(f"git: unknown revision {ref!r} (fetch it first, e.g. `git fetch origin main`)") from None
+    return repo, commit, _inside(repo, path)
+
+
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def _inside(repo, path: Path) -> str:
     inside = Path(path).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
-    return repo, commit, "" if inside == "." else inside
+    return "" if inside == "." else inside
 
 
 def commit_at(root: Path, ref: str) -> str:
@@ -76,10 +98,12 @@ def commit_at(root: Path, ref: str) -> str:
     return _at(root, ref)[1].hexsha
 
 
-def read_at(root: Path, ref: str, rel: str) -> str | None:
+def read_at(root: Path, ref: str, rel: str, *, shown: str | None = None) -> str | None:
     """The text of `rel` (relative to `root`) at git revision `ref`, or None if absent there.
-    A file that is not UTF-8 text is an IntegrityError naming the commit and the path."""
+    A file that is not UTF-8 text is an IntegrityError naming the commit and the path
+    (`shown`: how to name the revision, when `ref` is its resolved sha)."""
     _, commit, inside = _at(root, ref)
+    ref = shown or ref
     try:
         blob = commit.tree / "/".join(p for p in (inside, rel) if p)
     except KeyError:

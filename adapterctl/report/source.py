@@ -28,13 +28,22 @@ class Source:
 
     def __init__(self, project: Project, ref: str | None = None):
         self.project, self.ref = project, ref
+        self._sha: str | None = None
+
+    @property
+    def sha(self) -> str:
+        """The commit `ref` names, resolved once: every file is then read at that one commit."""
+        if self._sha is None:
+            assert self.ref is not None
+            self._sha = gitio.commit_at(self.project.root, self.ref)
+        return self._sha
 
     @property
     def label(self) -> str:
         """How messages name this snapshot: the ref and its commit, or "working tree"."""
         if self.ref is None:
             return "working tree"
-        return f"{self.ref}, commit {gitio.commit_at(self.project.root, self.ref)[:12]}"
+        return f"{self.ref}, commit {self.sha[:12]}"
 
     def toml(self, rel: str) -> dict[str, Any]:
         """A TOML file of the snapshot ({} when absent); a broken one is named with its commit and path."""
@@ -50,13 +59,13 @@ class Source:
         if self.ref is None:
             path = self.project.root / rel
             return path.read_text(encoding="utf-8") if path.is_file() else None
-        return gitio.read_at(self.project.root, self.ref, rel)
+        return gitio.read_at(self.project.root, self.sha, rel, shown=self.ref)
 
     def adapter_names(self) -> list[str]:
         if self.ref is None:
             folder = self.project.adapters_dir
             return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-        return sorted(gitio.list_dirs_at(self.project.root, self.ref, "adapters"))
+        return sorted(gitio.list_dirs_at(self.project.root, self.sha, "adapters"))
 
     def cards(self, name: str) -> list[Card]:
         """Every card of adapter `name`, newest first."""
@@ -64,7 +73,7 @@ class Source:
             folder = self.project.adapter_dir(name)
             files = [f"adapters/{name}/{p.name}" for p in folder.glob("*.toml")] if folder.is_dir() else []
         else:
-            files = gitio.list_at(self.project.root, self.ref, f"adapters/{name}")
+            files = gitio.list_at(self.project.root, self.sha, f"adapters/{name}")
         out = []
         for rel in files:
             m = CARD.match(rel.rsplit("/", 1)[-1])
@@ -99,13 +108,13 @@ class Source:
         if self.ref is None:
             folder = self.project.root / rel
             return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-        return sorted(gitio.list_dirs_at(self.project.root, self.ref, rel))
+        return sorted(gitio.list_dirs_at(self.project.root, self.sha, rel))
 
     def _files(self, rel: str) -> list[str]:
         if self.ref is None:
             folder = self.project.root / rel
             return sorted(f"{rel}/{p.name}" for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-        return sorted(gitio.list_at(self.project.root, self.ref, rel))
+        return sorted(gitio.list_at(self.project.root, self.sha, rel))
 
     def result(self, card: Card, key: str | None = None) -> results.EvalResult | None:
         """The card's eval results for `key` (default: its most recent eval)."""

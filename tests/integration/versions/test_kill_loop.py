@@ -59,9 +59,9 @@ OPERATIONS = [
     ("deploy", 5, 2.0),
     ("push", 3, 2.5),
     ("gc", 3, 2.5),
-    ("eval", 3, 15.0),
-    ("combine", 2, 8.0),
-    ("fix", 2, 4.0),
+    ("eval", 3, 45.0),
+    ("combine", 2, 15.0),
+    ("fix", 2, 12.0),
     ("train", 1, 30.0),
 ]
 FRACTION = {"train": (0.4, 1.3), "eval": (0.3, 1.3)}
