@@ -20,7 +20,8 @@ SIGKILL after a random, seeded fraction of its run time (or lets it finish), and
   staging folder a killed fix left is git-ignored until the next fix removes it;
 - no traceback from a command that was allowed to finish.
 
-Rounds and seed: ADAPTERCTL_KILL_ROUNDS (default 50), ADAPTERCTL_KILL_SEED (default 8).
+Rounds and seed: ADAPTERCTL_KILL_ROUNDS (default 50), ADAPTERCTL_KILL_SEED (default 8);
+ADAPTERCTL_KILL_OPS=eval,combine,fix runs only those operations (a focused run).
 With ADAPTERCTL_KILL_REPORT=PATH the figures of the run are written there as JSON.
 """
 
@@ -65,6 +66,9 @@ OPERATIONS = [
     ("train", 1, 30.0),
 ]
 FRACTION = {"train": (0.4, 1.3), "eval": (0.3, 1.3)}
+if os.environ.get("ADAPTERCTL_KILL_OPS"):
+    _chosen = set(os.environ["ADAPTERCTL_KILL_OPS"].split(","))
+    OPERATIONS = [op for op in OPERATIONS if op[0] in _chosen]
 
 
 def _invoke(*args: str):
