@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from adapterctl.errors import IntegrityError, RefError, StorageError, UsageError
@@ -74,18 +73,19 @@ def _at(path: Path, ref: str):
     if repo is None:
         raise UsageError(f"{path}: not inside a git repository (adapterctl projects are git repositories)")
     try:
-        if _FULL_SHA.fullmatch(ref):  # already resolved (report reads many files at one commit)
+        if (repo.git_dir, ref) in _COMMITS:  # resolved before (report reads many files at one commit): a sha is immutable
             return repo, repo.commit(ref), _inside(repo, path)
         # git itself resolves the revision (gitpython's own parser raises IndexError, KeyError
         # on some valid and invalid specs); --end-of-options keeps "-x" from being an option.
         sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
         commit = repo.commit(sha)
+        _COMMITS.add((repo.git_dir, sha))
     except (git.BadName, ValueError, git.GitCommandError):
         raise RefError(f"git: unknown revision {ref!r} (fetch it first, e.g. `git fetch origin main`)") from None
     return repo, commit, _inside(repo, path)
 
 
-_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+_COMMITS: set[tuple[str, str]] = set()  # (git dir, full sha) git resolved to a commit in this process
 
 
 def _inside(repo, path: Path) -> str:
