@@ -73,7 +73,10 @@ def _at(path: Path, ref: str):
     if repo is None:
         raise UsageError(f"{path}: not inside a git repository (adapterctl projects are git repositories)")
     try:
-        if (repo.git_dir, ref) in _COMMITS:  # resolved before (report reads many files at one commit): a sha is immutable
+        if (
+            repo.git_dir,
+            ref,
+        ) in _COMMITS:  # resolved before (report reads many files at one commit): a sha is immutable
             return repo, repo.commit(ref), _inside(repo, path)
         # git itself resolves the revision (gitpython's own parser raises IndexError, KeyError
         # on some valid and invalid specs); --end-of-options keeps "-x" from being an option.

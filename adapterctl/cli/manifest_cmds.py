@@ -158,9 +158,11 @@ def validate(project: Path = PROJECT, as_json: bool = JSON) -> None:
     else:
         for warning in report.warnings:
             ui.warn(warning)
-        for problem in report.errors:
+        for problem in report.errors[:-1]:  # one line each; the last is the exit's own line
             ui.error(problem)
         if report.valid:
             ui.success(f"{report.manifest} is valid ({len(report.adapters)} adapters)")
+        else:
+            raise ManifestError(report.errors[-1])
     if not report.valid:
         raise ManifestError(f"{Path(report.manifest).name}: {len(report.errors)} problem(s)")

@@ -41,7 +41,7 @@ def test_every_error_is_listed_with_file_line_and_key(root, cli) -> None:
     assert f"adapterctl.toml:{_line(lines, 'learning_rate')}: defaults.train.learning_rate:" in errors[0]
     assert f"adapterctl.toml:{_line(lines, 'max_steps')}: defaults.train.max_steps:" in errors[1]
     assert f"adapterctl.toml:{_line(lines, 'bogus')}: adapters.a.bogus: unknown key" in errors[2]
-    assert "more)" not in result.stderr and result.stderr.splitlines()[-1] == "error: adapterctl.toml: 3 problem(s)"
+    assert "more)" not in result.stderr and len(result.stderr.splitlines()) == 3, "one line per problem, no more"
 
     as_json = cli("validate", "--json", cwd=root)
     assert as_json.exit_code == 2
