@@ -64,13 +64,17 @@ def test_file_problems_and_gate_problems_are_listed_together(root, cli) -> None:
     result = cli("validate", "--json", cwd=root)
     errors = json.loads(result.stdout)["errors"]
     assert [e["key"] for e in errors] == ["adapters.a.data", "adapters.b.data", "adapters.a.gates.chrf"]
-    assert "did you mean 'prod'?" not in errors[2]["message"] and "neither base" in errors[2]["message"]
+    assert "did you mean 'prod'?" in errors[2]["message"] and "neither base" in errors[2]["message"]
 
 
 @pytest.mark.parametrize(
     "gate, message",
     [
-        ('">= prdo - 0.3"', "compares with 'prdo', which is neither base, a declared [environments.prdo]"),
+        (
+            '">= prdo - 0.3"',
+            "compares with 'prdo', which is neither base, prod, staging, a declared [environments.prdo]",
+        ),
+        ('">= canary"', "nor an environment in environments/ (known: base, prod, staging)"),
         ('">= stagign"', "did you mean 'staging'?"),
         ('">= nan"', "nan is not a finite number"),
         ('">= inf"', "inf is not a finite number"),
@@ -87,12 +91,13 @@ def test_a_gate_must_name_a_known_environment_or_a_finite_number(root, cli, gate
 
 
 def test_gates_on_declared_existing_and_base_references_pass(root, cli) -> None:
-    (root / "environments/prod").mkdir(parents=True)
-    (root / "environments/prod/a.toml").write_text('version = ""\n')
+    (root / "environments/canary").mkdir(parents=True)
+    (root / "environments/canary/a.toml").write_text('version = ""\n')
     _write(
         root,
         '[adapters.a]\ndata = "d.jsonl"\n\n[adapters.a.gates]\n'
-        'rouge_l = ">= prod - 0.01"\nchrf = ">= staging"\nbleu = ">= base"\neval_loss = "<= 2.5"\n',
+        'rouge_l = ">= prod - 0.01"\nchrf = ">= staging"\nbleu = ">= base"\neval_loss = "<= 2.5"\n'
+        'rouge1 = ">= canary"\n',
     )
     result = cli("validate", cwd=root)
     assert result.exit_code == 0, result.stderr
