@@ -190,6 +190,12 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~_umask()
 
 
+def new_file_mode() -> int:
+    """The mode `open()` gives a new file here (0666 minus the umask): for files that other
+    writers (mkstemp, safetensors) create 0600."""
+    return 0o666 & ~_umask()
+
+
 def _umask() -> int:
     # Reading the umask means setting it; set it straight back (there is no read-only call).
     current = os.umask(0o022)

@@ -146,10 +146,10 @@ def _as_users_project(text: str, project_name: str) -> str:
 
 def _build_tiny_base(root: Path) -> None:
     from adapterctl import tiny
-    from adapterctl.project import _umask
+    from adapterctl.project import new_file_mode
 
     folder = tiny.build_tiny_model(root / EXAMPLE_BASE)
     for path in Path(folder).rglob("*"):  # some writers (safetensors) create 0600 files
         if path.is_file() and not path.is_symlink():
-            path.chmod(0o666 & ~_umask())
+            path.chmod(new_file_mode())
     storage.track(root, [root / EXAMPLE_BASE])

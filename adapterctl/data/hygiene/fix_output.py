@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adapterctl.errors import UsageError
-from adapterctl.project import Project, _umask
+from adapterctl.project import Project, new_file_mode
 
 OWNED = ("adapters", "environments", ".dvc", ".git", ".adapterctl")
 _STAGING = ".fix-"
@@ -73,7 +73,7 @@ def staged(out: Path) -> Iterator[Path]:
     sweep(out)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}{_STAGING}"))
     try:
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; the copy is an ordinary folder
+        os.chmod(staging, new_file_mode() | 0o111)  # mkdtemp makes 0700; the copy is an ordinary folder
         yield staging
         if out.is_dir():
             out.rmdir()  # empty (checked); os.replace would also replace it, but only on POSIX
