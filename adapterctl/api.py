@@ -6,6 +6,7 @@ import nothing heavy at module level: `list`, `show`, `validate` never load torc
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,6 +234,15 @@ def diff(project: Project, ref_a: str, ref_b: str) -> Comparison:
     return diff_mod.diff(project, ref_a, ref_b)
 
 
+def same_version(project: Project, ref_a: str, ref_b: str) -> str | None:
+    """The version's ref when REF_A and REF_B name the same version (diff has nothing to say), else None."""
+    from adapterctl import versions
+
+    a = versions.resolve(project, ref_a, verify=False)
+    b = versions.resolve(project, ref_b, verify=False)
+    return a.ref if (a.name, a.id) == (b.name, b.id) else None
+
+
 def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
     """The PR report: each adapter's newest version on this branch against what ENV served at
     BASE_REF, from committed cards and eval results only; returns a report.pr.Report."""
@@ -355,7 +365,7 @@ def data_fix(project: Project, name: str, out: Path | str) -> FixResult:
     from adapterctl.data.hygiene import fix
 
     m = load_manifest(project)
-    return fix.fix(project, m.adapter(name), Path(out).resolve())
+    return fix.fix(project, m.adapter(name), Path(os.path.abspath(out)))  # links are checked, not followed
 
 
 # ── merge, combine, export (see merge/ and ops/combine.py) ──

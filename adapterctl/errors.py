@@ -54,7 +54,16 @@ class ProjectNotFound(AdapterctlError):
 
 
 class ManifestError(AdapterctlError):
-    """The manifest is malformed: syntax, unknown key, bad value, missing file."""
+    """The manifest is malformed: syntax, unknown key, bad value, missing file.
+
+    `problems` lists every problem found, one line each (file:line: key: message); the
+    message is the first, with a count of the rest (`validate` prints them all)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = list(problems) if problems else [message]
+        if problems and len(problems) > 1:
+            message = f"{problems[0]} (and {len(problems) - 1} more: `adapterctl validate` lists them all)"
+        super().__init__(message)
 
 
 class RefError(AdapterctlError):

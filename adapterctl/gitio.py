@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapterctl.errors import RefError, StorageError, UsageError
+from adapterctl.errors import IntegrityError, RefError, StorageError, UsageError
 
 
 def _repo(path: Path):
     import git
 
+    key = str(Path(path).resolve())
+    if key in _REPOS and Path(_REPOS[key].git_dir).is_dir():
+        return _REPOS[key]
     try:
-        return git.Repo(path, search_parent_directories=True)
+        repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
+    if len(_REPOS) >= 8:  # a handful of projects per process at most; drop the oldest
+        _REPOS.pop(next(iter(_REPOS))).close()
+    _REPOS[key] = repo
+    return repo
+
+
+# One Repo per folder per process: each new Repo starts its own `git cat-file` helpers, and
+# `report` reads dozens of files at one commit.
+_REPOS: dict = {}
 
 
 def toplevel(path: Path) -> Path | None:
@@ -61,21 +73,54 @@ def _at(path: Path, ref: str):
     if repo is None:
         raise UsageError(f"{path}: not inside a git repository (adapterctl projects are git repositories)")
     try:
-        commit = repo.commit(ref)
+        if (
+            repo.git_dir,
+            ref,
+        ) in _COMMITS:  # resolved before (report reads many files at one commit): a sha is immutable
+            return repo, repo.commit(ref), _inside(repo, path)
+        # git itself resolves the revision (gitpython's own parser raises IndexError, KeyError
+        # on some valid and invalid specs); --end-of-options keeps "-x" from being an option.
+        sha = repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+        commit = repo.commit(sha)
+        _COMMITS.add((repo.git_dir, sha))
     except (git.BadName, ValueError, git.GitCommandError):
         raise RefError(f"git: unknown revision {ref!r} (fetch it first, e.g. `git fetch origin main`)") from None
+    return repo, commit, _inside(repo, path)
+
+
+_COMMITS: set[tuple[str, str]] = set()  # (git dir, full sha) git resolved to a commit in this process
+
+
+def _inside(repo, path: Path) -> str:
     inside = Path(path).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
-    return repo, commit, "" if inside == "." else inside
+    return "" if inside == "." else inside
 
 
-def read_at(root: Path, ref: str, rel: str) -> str | None:
-    """The text of `rel` (relative to `root`) at git revision `ref`, or None if absent there."""
+def commit_at(root: Path, ref: str) -> str:
+    """The commit sha revision `ref` names (a RefError when it names none)."""
+    return _at(root, ref)[1].hexsha
+
+
+def read_at(root: Path, ref: str, rel: str, *, shown: str | None = None) -> str | None:
+    """The text of `rel` (relative to `root`) at git revision `ref`, or None if absent there.
+    A file that is not UTF-8 text is an IntegrityError naming the commit and the path
+    (`shown`: how to name the revision, when `ref` is its resolved sha)."""
     _, commit, inside = _at(root, ref)
+    ref = shown or ref
     try:
         blob = commit.tree / "/".join(p for p in (inside, rel) if p)
     except KeyError:
         return None
-    return blob.data_stream.read().decode("utf-8")
+    if blob.type != "blob":
+        raise IntegrityError(f"{rel} at {ref} (commit {commit.hexsha[:12]}): a folder where a file should be")
+    data = blob.data_stream.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IntegrityError(
+            f"{rel} at {ref} (commit {commit.hexsha[:12]}): not UTF-8 text (byte 0x{data[exc.start]:02x} "
+            f"at offset {exc.start})"
+        ) from None
 
 
 def list_at(root: Path, ref: str, rel_dir: str) -> list[str]:

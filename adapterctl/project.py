@@ -97,6 +97,18 @@ def dvc_file(path: Path) -> Path:
     return path.with_name(path.name + ".dvc")
 
 
+def leads_outside(root: Path, rel: str | Path) -> Path | None:
+    """Where `rel` (relative to the project root) really leads when that is outside the project:
+    through `..`, an absolute path or a symlink. None when it stays inside. `validate` and
+    `data check` (and so `train`) apply this one rule to every file the manifest names."""
+    real = (root / rel).resolve()
+    return None if real.is_relative_to(root.resolve()) else real
+
+
+def outside_message(rel: str | Path, real: Path) -> str:
+    return f"{Path(rel).as_posix()} is outside the project (it leads to {real})"
+
+
 def find_project(start: Path | str | None = None) -> Project:
     """The nearest folder at or above `start` holding adapterctl.toml."""
     here = Path(start or os.getcwd()).resolve()
@@ -183,6 +195,12 @@ def _mode_for(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         return 0o666 & ~_umask()
+
+
+def new_file_mode() -> int:
+    """The mode `open()` gives a new file here (0666 minus the umask): for files that other
+    writers (mkstemp, safetensors) create 0600."""
+    return 0o666 & ~_umask()
 
 
 def _umask() -> int:

@@ -92,7 +92,8 @@ def _compare_spec(project: Project, spec: manifest.AdapterSpec, card: Card, resu
         return
     for change in manifest.spec_changes(card.spec.to_dict(), spec.to_dict(), weights_only=True):
         result.spec.append({"key": change.key, "old": change.old, "new": change.new})
-        result.reasons.append(f"{change.key}: {_show(change.old)} → {_show(change.new)}")
+        # Which is which: after `train --set`, the version's value is the one typed, not the manifest's.
+        result.reasons.append(f"{change.key}: {_show(change.new)} in the manifest, {_show(change.old)} in the version")
     template_now = versions.template_sha256(project, spec)
     recorded = (
         card.template_sha256 if "template_sha256" in card.model_fields_set else template_now

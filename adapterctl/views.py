@@ -6,7 +6,8 @@ api.py re-exports each as api.X. Nothing here imports torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,31 @@ class ValidationReport:
     manifest: str
     adapters: list[str]
     warnings: list[str]
+    errors: list[str] = field(default_factory=list)  # every problem, "file:line: key: message"
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest": self.manifest,
+            "valid": self.valid,
+            "adapters": self.adapters,
+            "warnings": self.warnings,
+            "errors": [split_problem(e) for e in self.errors],
+        }
+
+
+_PROBLEM = re.compile(r"^(?P<file>[^:\s]+)(?::(?P<line>\d+))?: (?P<key>[^\s:]+): (?P<message>.*)$", re.S)
+
+
+def split_problem(text: str) -> dict[str, Any]:
+    """{file, line, key, message} of one "file:line: key: message" problem line (line None when unknown)."""
+    m = _PROBLEM.match(text)
+    if not m:
+        return {"file": None, "line": None, "key": None, "message": text}
+    return {**m.groupdict(), "line": int(m["line"]) if m["line"] else None}
 
 
 @dataclass
@@ -120,20 +146,29 @@ def show_spec(project: Project, name: str, overrides: list[str] | None = None) -
 
 
 def validate(project: Project) -> ValidationReport:
-    """Schema, types, ranges, names and referenced files; raises ManifestError on the first problem."""
-    m = load_manifest(project)
-    problems = manifest.check_files(m)
-    if problems:
-        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ManifestError(problems[0] + extra)
+    """Every problem of the manifest: schema, types, ranges, names, gate references and the
+    files it names, each "file:line: key: message". The report's `errors` is empty when valid."""
+    from adapterctl import environments
+    from adapterctl.evaluation import gates
+
+    where = str(project.manifest_path)
+    try:
+        m = load_manifest(project)
+    except ManifestError as exc:
+        return ValidationReport(where, [], [], exc.problems)
+    errors = manifest.check_files(m)
+    known = set(environments.load(project))
+    for name in m.adapter_names:
+        errors += [str(e) for e in gates.unknown_references(m, name, known)]
+    try:
+        manifest.check_local_base(m)
+    except ManifestError as exc:
+        errors += exc.problems
     warnings = []
-    manifest.check_local_base(m)
     base_path = project.root / m.base.model
     if not base_path.exists() and not storage.dvc_file(base_path).exists() and not m.base.revision:
         warnings.append(f"{MANIFEST}: base.revision is not set: pin the hub revision of {m.base.model!r}")
-    for warning in warnings:
-        ui.warn(warning)
-    return ValidationReport(str(project.manifest_path), m.adapter_names, warnings)
+    return ValidationReport(where, m.adapter_names, warnings, errors)
 
 
 def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEntry]:

@@ -9,13 +9,16 @@ what a user pays), the cache off:
 - baseline: `datasets.load_dataset("json", ...)` of the training file, the read `train` does anyway;
 - `adapterctl data check NAME --no-cache` with every check (near-duplicates included);
 - the same with near_duplicate and near_leakage off, and with the length check off;
-- `adapterctl data check NAME` again: the cached report of unchanged files.
+- `adapterctl data check NAME` again: the cached report of unchanged files;
+- a file of a few rows and one 50 MB row (`--huge-row-mb`): wall time and peak RSS of
+  the check, which must refuse the row with its line and stay under 1 GB
+  (`--huge-row-only` runs just this case).
 
 Prints the load average and each process's CPU time (user + system) beside the wall times:
 the development machine is shared, and under load the wall time says more about the
 neighbours than about the check.
 
-    PYTHONPATH=$PWD python bench/data_check.py [--rows 100000] [--json]
+    PYTHONPATH=$PWD python bench/data_check.py [--rows 100000] [--huge-row-mb 50] [--huge-row-only] [--json]
 """
 
 from __future__ import annotations
@@ -115,11 +118,53 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float, subprocess.Completed
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc
 
 
+# Runs a command and prints its peak resident set (KiB on Linux): measured in a wrapper so
+# that no other child of this script counts.
+_PEAK_RSS = (
+    "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode, file=sys.stderr)"
+)
+
+
+def huge_row(root: Path, megabytes: int) -> dict:
+    """`data check` of 20 ordinary rows around one row of `megabytes` MB: seconds, peak RSS, what it said."""
+    from adapterctl.tiny import build_tiny_model
+
+    build_tiny_model(root / "models/tiny-base")
+    (root / "data").mkdir(parents=True)
+    rows = [
+        json.dumps({"instruction": "Answer.", "input": f"question {i}?", "output": f"answer {i}."}) for i in range(20)
+    ]
+    big = json.dumps({"instruction": "Answer.", "input": "x" * (megabytes * 1_000_000), "output": "y"})
+    (root / "data/huge.jsonl").write_text("\n".join([*rows[:10], big, *rows[10:]]) + "\n")
+    (root / "adapterctl.toml").write_text(
+        '[base]\nmodel = "models/tiny-base"\n\n[adapters.huge]\ndata = "data/huge.jsonl"\n'
+    )
+    cmd = [sys.executable, "-c", _PEAK_RSS, sys.executable, "-m", "adapterctl", "data", "check", "huge", "--json"]
+    seconds, _, proc = timed(cmd, root)
+    peak_kib, code = (int(x) for x in proc.stderr.strip().splitlines()[-1].split())
+    problems = json.loads(proc.stdout)["problems"]
+    refused = [f"{p['file']}:{p['line']}: {p['message']}" for p in problems if p["check"] == "schema"]
+    return {
+        "run": f"data check, one {megabytes} MB row",
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak_kib / 1024, 1),
+        "exit_code": code,
+        "refused": refused,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--huge-row-mb", type=int, default=50)
+    parser.add_argument("--huge-row-only", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.huge_row_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(huge_row(Path(tmp) / "huge", args.huge_row_mb), indent=2))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "bench"
         planted = build(root, args.rows)
@@ -159,7 +204,9 @@ def main() -> None:
                     "found": found,
                 }
             )
+        huge = huge_row(Path(tmp) / "huge", args.huge_row_mb)
         out = {
+            "huge_row": huge,
             "rows": args.rows,
             "planted": planted,
             "load_average": [round(load_before, 2), round(load_after, 2)],
@@ -179,6 +226,7 @@ def main() -> None:
                 f"{r['run']:<42} {r['seconds']:7.2f} {r['cpu_seconds']:7.2f} {r['x_baseline']:11.2f}  "
                 f"{r['found'] or ''}"
             )
+        print(f"{huge['run']}: {huge['seconds']:.2f} s, peak RSS {huge['peak_rss_mb']} MB; {huge['refused']}")
 
 
 if __name__ == "__main__":

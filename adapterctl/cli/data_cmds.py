@@ -62,10 +62,7 @@ def fix(
 def _render(report: Any, limit: int) -> None:
     out = ui.out
     files = report.summary.get("files", {})
-    out.print(
-        ", ".join(f"{rel}: {f['rows']} rows ({f['format'] or 'unknown format'})" for rel, f in files.items()),
-        markup=False,
-    )
+    out.print(", ".join(f"{rel}: {_rows(f)}" for rel, f in files.items()), markup=False)
     checks = report.summary.get("checks", {})
     for check, info in checks.items():
         mine = [p for p in report.problems if p.check == check]
@@ -85,6 +82,12 @@ def _render(report: Any, limit: int) -> None:
     if not errors:  # with errors, the command fails with the counts
         cached = " (cached: the files are unchanged)" if report.cached else ""
         ui.success(f"no errors, {warnings} warnings{cached}")
+
+
+def _rows(info: dict[str, Any]) -> str:
+    if not info["rows"]:
+        return "empty (no rows)"
+    return f"{info['rows']} row{'s' if info['rows'] != 1 else ''} ({info['format'] or 'unknown format'})"
 
 
 def _render_lengths(lengths: dict[str, Any]) -> None:

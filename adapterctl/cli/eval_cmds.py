@@ -66,7 +66,9 @@ def _render(evals: list[Any]) -> None:
         rows = []
         for name, value in e.metrics.items():
             d = e.vs_base.get(name)
-            interval = f"{d.delta:+.4g} [{d.low:+.4g}, {d.high:+.4g}]" if d else ""
+            interval = ""
+            if d:
+                interval = f"{d.delta:+.4g} [{d.low:+.4g}, {d.high:+.4g}]" if d.low is not None else f"{d.delta:+.4g}"
             rows.append((name, f"{value:.4g}", _num(e.base_metrics.get(name)), interval, d.verdict if d else ""))
         ui.table(["metric", "value", "base", "Δ vs base [95% CI]", "verdict"], rows)
         if e.gates.results:

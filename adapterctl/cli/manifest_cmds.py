@@ -14,7 +14,7 @@ from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
-from adapterctl.errors import UsageError
+from adapterctl.errors import ManifestError, UsageError
 from adapterctl.project import find_project
 from adapterctl.refs import is_version_ref, short
 
@@ -169,11 +169,23 @@ def _render_card(view: api.VersionView, full: bool = False) -> None:
 def validate(project: Path = PROJECT, as_json: bool = JSON) -> None:
     """Check the manifest: keys, types, ranges, adapter names and the files it names.
 
-    Exit 0 when valid, 2 with one line naming the file, line and key otherwise.
+    Exit 0 when valid; otherwise exit 2 after listing every problem, one line each naming the file, line and key (--json lists them under "errors").
 
     Example: adapterctl validate
     """
     from adapterctl import views
 
     report = views.validate(find_project(project))
-    ui.emit(report, as_json, lambda r: ui.success(f"{r.manifest} is valid ({len(r.adapters)} adapters)"))
+    if as_json:
+        ui.print_json(report)
+    else:
+        for warning in report.warnings:
+            ui.warn(warning)
+        for problem in report.errors[:-1]:  # one line each; the last is the exit's own line
+            ui.error(problem)
+        if report.valid:
+            ui.success(f"{report.manifest} is valid ({len(report.adapters)} adapters)")
+        else:
+            raise ManifestError(report.errors[-1])
+    if not report.valid:
+        raise ManifestError(f"{Path(report.manifest).name}: {len(report.errors)} problem(s)")

@@ -37,19 +37,33 @@ def diff(
 ) -> None:
     """What changed between two versions: spec keys, data rows, metrics with 95% intervals, gates, per-module weights, and the eval rows that moved most.
 
-    Old data is read from the DVC cache; weights must be local (`adapterctl pull REF`).
+    Old data is read from the DVC cache; weights must be local (`adapterctl pull REF`). Drawn for the terminal; --format md prints markdown for a PR comment, --format json (or --json) the data.
 
     Example: adapterctl diff support@prod support --format md > diff.md
     """
     out = _format(fmt, as_json)
     from adapterctl.report import blocks, render
 
-    c = api.diff(api.open_project(project), ref_a, ref_b)
+    p = api.open_project(project)
+    same = api.same_version(p, ref_a, ref_b)
+    if same is not None:
+        ui.emit(
+            {"same_version": True, "a": ref_a, "b": ref_b, "version": same},
+            out == "json",
+            lambda r: ui.info(f"{ref_a} and {ref_b} are the same version ({same}): nothing differs"),
+        )
+        return
+    c = api.diff(p, ref_a, ref_b)
     if out == "json":
         ui.print_json(render.as_json(c))
         return
-    text = blocks.markdown([blocks.h(f"{c.b.label} vs {c.a.label}", 2), *render.comparison(c)])
-    ui.out.print(text, markup=False, highlight=False) if out == "text" else _write(text)
+    doc = [blocks.h(f"{c.b.label} vs {c.a.label}", 2), *render.comparison(c)]
+    if out == "md":
+        _write(blocks.markdown(doc))
+    else:
+        from adapterctl.report import terminal
+
+        terminal.render(doc, ui.out)
 
 
 @app.command()
@@ -73,12 +87,17 @@ def report(
     out = _format(fmt, as_json, md)
     from adapterctl.report import blocks
 
+    if html is not None and html.is_dir():
+        raise UsageError(f"--html {html}: is a folder; name the .html file to write")
     r = api.report(api.open_project(project), base, env=env)
     doc = r.blocks()
     if html is not None:
         from adapterctl.project import atomic_write
 
-        atomic_write(html, blocks.html_page(f"adapterctl report vs {base}", doc))
+        try:
+            atomic_write(html, blocks.html_page(f"adapterctl report vs {base}", doc))
+        except OSError as exc:
+            raise UsageError(f"--html {html}: cannot write there ({exc.strerror})") from None
         ui.success(f"wrote {html}")
     if out == "json":
         from adapterctl.report import render

@@ -83,10 +83,7 @@ def pull(
     ui.emit(
         result,
         as_json,
-        lambda r: ui.success(
-            f"pulled {', '.join(r.targets)} from {r.remote} ({r.files} files, {ui.human_bytes(r.bytes)} downloaded); "
-            f"verified {len(r.verified)} version(s)"
-        ),
+        lambda r: ui.success(_pulled(r)),
     )
 
 
@@ -117,3 +114,17 @@ def gc(
             ui.success(f"removed {len(r.remove)} local version(s), freed {r.freed_bytes / 1e6:.1f} MB")
 
     ui.emit(result, as_json, render)
+
+
+def _pulled(r) -> str:
+    """Where the bytes came from: the remote, or (nothing downloaded) this machine's DVC cache."""
+    what = ", ".join(r.targets)
+    if r.files == 0:
+        return (
+            f"restored {what} from the local DVC cache (nothing was downloaded from {r.remote}); "
+            f"verified {len(r.verified)} version(s)"
+        )
+    return (
+        f"pulled {what} from {r.remote} ({r.files} files, {ui.human_bytes(r.bytes)} downloaded); "
+        f"verified {len(r.verified)} version(s)"
+    )

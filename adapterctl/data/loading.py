@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapterctl import storage
+from adapterctl.data.hygiene.rows import MAX_DEPTH, too_deep
 from adapterctl.data.hygiene.rows import kind as json_kind
 from adapterctl.errors import DataError
 
@@ -88,6 +89,10 @@ def scan_text(path: Path, label: str) -> list[int] | None:
                 value = json.loads(line)
             except ValueError as exc:
                 raise DataError(f"{label}:{number}: invalid JSON ({exc})") from None
+            except RecursionError:
+                raise DataError(f"{label}:{number}: nested deeper than {MAX_DEPTH} levels") from None
+            if too_deep(value):
+                raise DataError(f"{label}:{number}: nested deeper than {MAX_DEPTH} levels")
             if not isinstance(value, dict):
                 raise DataError(f"{label}:{number}: expected a JSON object per line, got {json_kind(value)}")
             rows.append(number)
@@ -100,6 +105,10 @@ def scan_text(path: Path, label: str) -> list[int] | None:
         except ValueError as exc:
             line = getattr(exc, "lineno", "?")
             raise DataError(f"{label}:{line}: invalid JSON ({exc})") from None
+        except RecursionError:
+            raise DataError(f"{label}: nested deeper than {MAX_DEPTH} levels") from None
+        if too_deep(document, MAX_DEPTH + 1):
+            raise DataError(f"{label}: a row is nested deeper than {MAX_DEPTH} levels")
         # One object is one row; otherwise a list of objects. A `null` element beside an
         # object crashes pyarrow (SIGSEGV, finding F1), so nothing else reaches it.
         elements = [document] if isinstance(document, dict) else document

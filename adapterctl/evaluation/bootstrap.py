@@ -17,6 +17,11 @@ from typing import Any
 from adapterctl.evaluation import metrics as metrics_mod
 
 RESAMPLES = 1000
+# Below this many paired rows the resamples are too few to mean anything (with 1 or 2 rows
+# every resample is one of a handful, and the "interval" has zero width): no interval and
+# no verdict, only "too few rows". docs/eval.md states the number.
+MIN_ROWS = 5
+TOO_FEW = "too few rows"
 SEED = 20261128  # fixed: the same results give the same interval on every machine
 
 
@@ -26,14 +31,16 @@ class Delta:
     a: float
     b: float
     delta: float  # b - a
-    low: float
-    high: float
+    low: float | None  # None with fewer than MIN_ROWS rows
+    high: float | None
     rows: int
     significant: bool
     better: bool | None  # None when not significant
 
     @property
     def verdict(self) -> str:
+        if self.rows < MIN_ROWS:
+            return TOO_FEW
         if not self.significant:
             return "noise"
         return "better" if self.better else "worse"
@@ -75,6 +82,9 @@ def deltas(
         a_value = metrics_mod.aggregate(name, a_rows)
         b_value = metrics_mod.aggregate(name, b_rows)
         if a_value is None or b_value is None:
+            continue
+        if n < MIN_ROWS:
+            out[name] = Delta(name, a_value, b_value, b_value - a_value, None, None, n, False, None)
             continue
         a_boot = _resampled(name, a_rows, weights)
         b_boot = _resampled(name, b_rows, weights)

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 BASE = "base"
+# Environments a gate may name before their first deploy (the first release is then judged
+# against the base, with a note); any other name must be declared or exist.
+USUAL_ENVS = ("prod", "staging")
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,30 @@ def check(gate_rules: list[Rule], values: Mapping[str, float], references: Mappi
                 GateResult(rule.metric, rule.text, value, threshold, label, bool(OPS[rule.op](value, threshold)), note)
             )
     return GateReport(out)
+
+
+def unknown_references(m: Any, name: str, known_envs: set[str]) -> list[Exception]:
+    """Errors for gates of adapter `name` whose reference is neither `base`, `prod`/`staging`,
+    an environment the manifest declares, nor one that exists (`known_envs`): a typo such as
+    `prdo` would otherwise be compared with the base and pass. `validate`, `train` and `eval`
+    ask this."""
+    from adapterctl.suggest import closest
+
+    known = set(known_envs) | set(m.environments) | set(USUAL_ENVS)
+    out: list[Exception] = []
+    for rule in rules(m.raw_adapters[name].gates):
+        if rule.ref is None or rule.ref == BASE or rule.ref in known:
+            continue
+        close = closest(rule.ref, sorted(known | {BASE}))
+        hint = f"; did you mean '{close}'?" if close else f" (known: {', '.join(sorted(known | {BASE}))})"
+        out.append(
+            m.error_at(
+                f"adapters.{name}.gates.{rule.metric}",
+                f"{rule.text!r} compares with '{rule.ref}', which is neither base, prod, staging, a declared "
+                f"[environments.{rule.ref}] nor an environment in environments/{hint}",
+            )
+        )
+    return out
 
 
 def needs_eval(card: Card, gates: Mapping[str, str]) -> str | None:

@@ -29,6 +29,12 @@ def completion_text(completion: Any) -> str:
     return completion if isinstance(completion, str) else completion[-1]["content"]
 
 
+def context_length(model) -> int | None:
+    """The most tokens the model reads at once (prompt and generated text together), when its config says."""
+    value = getattr(model.config, "max_position_embeddings", None)
+    return value if isinstance(value, int) and value > 0 else None
+
+
 def generate(
     model,
     tokenizer,
@@ -43,6 +49,10 @@ def generate(
     import torch
 
     device = next(model.parameters()).device
+    context = context_length(model)
+    if context is not None:  # prompt + answer must fit the context: keep the prompt's end
+        max_new_tokens = min(max_new_tokens, context - 1)
+        max_length = max(1, min(max_length, context - max_new_tokens))
     encoded = [tokenizer(p, add_special_tokens=True)["input_ids"][-max_length:] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import environments, fingerprints, manifest, ui, versions
-from adapterctl.errors import DataError, IntegrityError, ManifestError
+from adapterctl.errors import DataError, IntegrityError, ManifestError, UsageError
 from adapterctl.evaluation import bootstrap, gates, metrics, results
 from adapterctl.project import Project
 
@@ -136,6 +136,18 @@ def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None, pr
     )
 
 
+def check_budget(spec: manifest.AdapterSpec, context: int | None) -> None:
+    """eval.max_new_tokens must leave room for a prompt in the base's context, or generation
+    runs past what the model can read (and, on a long budget, for hours)."""
+    budget = spec.eval.max_new_tokens
+    if context is not None and budget >= context:
+        raise ManifestError(
+            f"adapterctl.toml: eval.max_new_tokens of '{spec.name}' is {budget}, but the base model reads at most "
+            f"{context} tokens, prompt included; set it below {context} (e.g. [adapters.{spec.name}.eval] "
+            f"max_new_tokens = {min(512, context // 2)})"
+        )
+
+
 def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]:
     """Per-row records of one model on the eval set: texts, scores, completion loss."""
     from adapterctl.evaluation import generate as gen
@@ -150,6 +162,8 @@ def run_model(model, tokenizer, es: EvalSet, label: str) -> list[dict[str, Any]]
     per_row: list[dict[str, Any]] = [{} for _ in rows]
     needs_loss = bool({"eval_loss", "perplexity"} & set(wanted))
     needs_text = bool(set(metrics.GENERATION) & set(wanted))
+    if needs_text:
+        check_budget(spec, gen.context_length(model))
     with ui.progress(len(rows) * (needs_text + needs_loss), f"eval {label}") as advance:
         if needs_text:
             outputs = gen.generate(
@@ -291,6 +305,8 @@ def evaluate_one(
     spec = m.adapter(version.name)
     from adapterctl.data import prompts
 
+    if unknown := gates.unknown_references(m, version.name, set(environments.load(project))):
+        raise unknown[0]  # before any generation: a mistyped environment must not pass as the base
     models.admit(version)  # before any model runs: refused versions cost nothing
     es = eval_set(project, spec, limit, prompts.for_version(project, version, notice=ui.info))
     base = base_result(project, es, models)
@@ -349,7 +365,7 @@ def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) 
     ours = results.read(project.root / e.results)
     if ours is None:
         raise DataError(f"{e.results}: the eval results of {e.ref} are missing; run `adapterctl eval {e.ref} --force`")
-    return sheets.export(path, ours, base)
+    return sheets.export(path, ours, base, entry.get("eval_md5", ""))
 
 
 def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
@@ -357,6 +373,15 @@ def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
     from adapterctl.evaluation import sheets
 
     version = versions.resolve(project, ref, verify=False)
-    summary = sheets.summarise(path)
+    evals: dict[str, set[str]] = {}
+    for entry in version.card.evals().values():
+        found = results.read(project.root / entry["results"])
+        if found is not None:
+            evals.setdefault(entry.get("eval_md5", ""), set()).update(r["hash"] for r in found.rows)
+    if not evals:
+        raise UsageError(
+            f"{version.ref} has no eval results to rate: run `adapterctl eval {version.ref}` and export a sheet"
+        )
+    summary = sheets.summarise(path, version.id, evals)
     versions.record_metrics(project, version, {"human_eval": summary})
     return summary

@@ -7,7 +7,7 @@ from pathlib import Path
 from adapterctl.errors import ManifestError
 from adapterctl.manifest.keypaths import _Ctx
 from adapterctl.manifest.model import Manifest
-from adapterctl.project import dvc_file
+from adapterctl.project import dvc_file, leads_outside, outside_message
 
 
 def check_files(manifest: Manifest) -> list[str]:
@@ -19,8 +19,8 @@ def check_files(manifest: Manifest) -> list[str]:
             if rel is None:
                 continue
             target = (manifest.root / rel).resolve()
-            if not target.is_relative_to(manifest.root.resolve()):
-                problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is outside the project")
+            if (real := leads_outside(manifest.root, rel)) is not None:
+                problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {outside_message(rel, real)}")
             elif target.is_dir():
                 problems.append(f"{manifest.path.name}: adapters.{name}.{key}: {rel} is a folder; name a file")
             elif not target.exists() and not dvc_file(target).exists():

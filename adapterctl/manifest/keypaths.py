@@ -60,21 +60,23 @@ class _Ctx:
             raise self.from_validation(exc, where) from None
 
     def from_validation(self, exc: ValidationError, where: str) -> ManifestError:
-        errors = exc.errors()
-        first = errors[0]
-        loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
-        # Literal/union errors carry the branch name in loc; keep the first key only.
-        fields = _field_prefix(loc)
-        key_path = ".".join([where, *fields]) if fields else where
-        if first["type"] == "extra_forbidden":
-            model_fields = _fields_at(exc, fields[:-1])
-            message = f"unknown key{_did_you_mean(fields[-1], model_fields)}"
-        elif first["type"] == "missing":
-            message = "required key is missing"
-        else:
-            message = f"{_clean(first['msg'])}, got {first.get('input')!r}"
-        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        return self.error(key_path, message + more)
+        """Every problem pydantic found, one line each (a union's branches count once)."""
+        lines: dict[str, str] = {}  # key path → its line: a union's branches each fail; the first says it
+        for error in exc.errors():
+            loc = [str(p) for p in error["loc"] if not isinstance(p, int)]
+            # Literal/union errors carry the branch name in loc; keep the first key only.
+            fields = _field_prefix(loc)
+            key_path = ".".join([where, *fields]) if fields else where
+            if error["type"] == "extra_forbidden":
+                model_fields = _fields_at(exc, fields[:-1])
+                message = f"unknown key{_did_you_mean(fields[-1], model_fields)}"
+            elif error["type"] == "missing":
+                message = "required key is missing"
+            else:
+                message = f"{_clean(error['msg'])}, got {error.get('input')!r}"
+            lines.setdefault(key_path, str(self.error(key_path, message)))
+        problems = list(lines.values())
+        return ManifestError(problems[0], problems)
 
     def line_of(self, key_path: str) -> str:
         """':LINE' where key_path is set in the file, best effort; '' when not found."""

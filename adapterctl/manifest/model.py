@@ -97,6 +97,10 @@ class Manifest:
     def root(self) -> Path:
         return self.path.parent
 
+    def error_at(self, key_path: str, message: str) -> ManifestError:
+        """An error naming this manifest's file, the line `key_path` is set on, and the key."""
+        return _Ctx(self.path, self.text).error(key_path, message)
+
     @property
     def adapter_names(self) -> list[str]:
         return list(self.raw_adapters)

@@ -61,10 +61,22 @@ def _early_stopping_needs_val(spec: AdapterSpec) -> Violation | None:
     return None
 
 
+def _gates_on_computed_metrics(spec: AdapterSpec) -> Violation | None:
+    missing = [metric for metric in spec.gates if metric not in spec.eval.metrics]
+    if missing:
+        return Violation(
+            "eval.metrics",
+            f"the gate on {missing[0]} can never pass: eval.metrics = {list(spec.eval.metrics)} does not compute it; "
+            f'add "{missing[0]}" to eval.metrics or drop the gate',
+        )
+    return None
+
+
 RULES: tuple[Callable[[AdapterSpec], Violation | None], ...] = (
     _init_vs_quantization,
     _checkpoints_on_evals,
     _early_stopping_needs_val,
+    _gates_on_computed_metrics,
 )
 
 

@@ -36,6 +36,8 @@ EVAL_METRICS = Literal[
 # room for a prompt token and an answer token.
 MAX_SEED = 2**32 - 1
 MAX_COUNT = 2**31 - 1
+# No base reads more than this in one go today: a larger eval budget is a typo, not a plan.
+MAX_NEW_TOKENS = 131_072
 MAX_BATCH = 2**20
 MIN_LENGTH = 2
 
@@ -170,7 +172,13 @@ class EvalSpec(Section):
         "accuracy and macro_f1 when rows carry the label field; eval_loss/perplexity over completion tokens; "
         "val_loss as training recorded it.",
     )
-    max_new_tokens: int = Field(128, gt=0, le=MAX_COUNT, description="Generation budget per eval row.")
+    max_new_tokens: int = Field(
+        128,
+        gt=0,
+        le=MAX_NEW_TOKENS,
+        description="Generation budget per eval row; eval also refuses a budget at or over the base model's "
+        "context length.",
+    )
     batch_size: int = Field(16, gt=0, le=MAX_BATCH, description="Rows generated at once.")
     limit: int | None = Field(None, gt=0, le=MAX_COUNT, description="Evaluate on the first N rows only.")
     samples: int = Field(
@@ -236,6 +244,13 @@ class DataCheckSpec(Section):
     )
     style_outlier: float = Field(
         3.5, gt=0, description="Robust z-score of an answer's log word count beyond which `style` flags it."
+    )
+    max_row_bytes: int = Field(
+        1_048_576,
+        gt=0,
+        le=1 << 30,
+        description="Rows longer than this (bytes in the file) are refused as a schema problem without being "
+        "parsed, which keeps the check's memory bounded.",
     )
     tag_field: str | None = Field(
         None,

@@ -37,6 +37,9 @@ def init(
     """Scaffold a project: git (if none), DVC, manifest, prompt template, .gitignore, CI workflow.
     `ci_requirement`: what the workflow installs (default: this adapterctl's exact version)."""
     root = Path(directory).resolve()
+    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UsageError(f"{blocking}: is a file, not a folder; name a new or existing folder for the project")
     if (root / MANIFEST).exists():
         raise UsageError(f"{root / MANIFEST} already exists: this folder is already an adapterctl project")
     if example and base:
@@ -123,7 +126,7 @@ def _scaffold_example(root: Path, remote_name: str | None) -> list[str]:
     source = assets.example_dir()
     for folder in ci_workflow.PROJECT_FOLDERS:
         shutil.copytree(source / folder, root / folder, dirs_exist_ok=True)
-    text = (source / MANIFEST).read_text()
+    text = _as_users_project((source / MANIFEST).read_text(), root.name)
     if remote_name:
         text = text.replace("[project]\n", f'[project]\nremote = "{remote_name}"\n', 1)
     atomic_write(root / MANIFEST, text)
@@ -133,8 +136,22 @@ def _scaffold_example(root: Path, remote_name: str | None) -> list[str]:
     return manifest.load(root / MANIFEST).adapter_names
 
 
+def _as_users_project(text: str, project_name: str) -> str:
+    """The example manifest as the user's own project: named after its folder, and with no
+    comment pointing at files of adapterctl's repository that the project does not have."""
+    import json
+
+    lines = [line for line in text.splitlines(keepends=True) if "scripts/make_example.py" not in line]
+    text = "".join(lines).replace('name = "example"', f"name = {json.dumps(project_name)}", 1)
+    return text
+
+
 def _build_tiny_base(root: Path) -> None:
     from adapterctl import tiny
+    from adapterctl.project import new_file_mode
 
-    tiny.build_tiny_model(root / EXAMPLE_BASE)
+    folder = tiny.build_tiny_model(root / EXAMPLE_BASE)
+    for path in Path(folder).rglob("*"):  # some writers (safetensors) create 0600 files
+        if path.is_file() and not path.is_symlink():
+            path.chmod(new_file_mode())
     storage.track(root, [root / EXAMPLE_BASE])

@@ -47,6 +47,8 @@ def train(
     from adapterctl.ops import combine as combining
     from adapterctl.train.launch import launcher_options
 
+    if evaluate:  # a gate comparing with a mistyped environment fails now, not after training
+        _check_gate_references(project, wanted)
     launch = launcher_options(launcher, num_processes, accelerate_config)
     combos = combining.combinations(project, wanted, overrides=bool(overrides), resume=resume)
     trained = [n for n in wanted if n not in combos]
@@ -66,3 +68,14 @@ def train(
             if r.version and m.adapter(r.adapter).eval_data:
                 (r.eval,) = eval_runner.evaluate(project, [f"{r.adapter}@{r.version}"])
     return results
+
+
+def _check_gate_references(project: Project, names: list[str]) -> None:
+    from adapterctl import environments
+    from adapterctl.evaluation import gates
+
+    m = manifest.load(project.manifest_path)
+    known = set(environments.load(project))
+    for name in names:
+        if name in m.raw_adapters and (unknown := gates.unknown_references(m, name, known)):
+            raise unknown[0]

@@ -8,9 +8,10 @@ served at GIT_REF; failing that, with the newest version there; failing that, wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from adapterctl import manifest
-from adapterctl.errors import AdapterctlError
+from adapterctl.errors import AdapterctlError, RefError, UsageError
 from adapterctl.evaluation.gates import needs_eval
 from adapterctl.project import Project
 from adapterctl.report import blocks as B
@@ -24,6 +25,7 @@ class AdapterReport:
     new_versions: list[str]  # refs, newest first
     comparison: compare.Comparison
     any_base: list[str] = field(default_factory=list)  # new versions imported with --any-base
+    declared_gates: dict[str, str] = field(default_factory=dict)  # the manifest's, judged or not
 
 
 @dataclass
@@ -39,7 +41,11 @@ class Report:
         rows = []
         for a in self.adapters:
             c = a.comparison
-            gates = ", ".join(f"{g.metric} {g.b}" for g in c.gates) or "none declared"
+            gates = ", ".join(f"{g.metric} {g.b}" for g in c.gates)
+            if not gates and a.declared_gates:
+                declared = ", ".join(f"{m} {rule}" for m, rule in a.declared_gates.items())
+                gates = f"not evaluated ({declared})"
+            gates = gates or "none declared"
             moved = ", ".join(f"{m.metric} {m.verdict}" for m in c.metrics if m.verdict in ("better", "worse"))
             rows.append([a.name, ", ".join(a.new_versions), c.a.label, gates, moved or "no significant change"])
         out.append(B.table(["adapter", "new versions", "compared with", "gates", "significant changes"], rows))
@@ -65,7 +71,9 @@ def new_cards(head: Source, base: Source, name: str) -> list[Card]:
 def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
     head, base = Source(project), Source(project, base_ref)
     out = Report(base_ref, env)
-    served = base.environments().get(env, {})
+    at_base = base.environments()
+    _check_env(project, env, at_base, head)
+    served = at_base.get(env, {})
     for name in head.adapter_names():
         new = new_cards(head, base, name)
         if not new:
@@ -87,7 +95,11 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
         side_b = compare.Side(newest.ref, newest, head.result(newest, key))
         c = compare.compare(name, side_a, side_b, samples=_samples(project, name, newest))
         adopted = [card.ref for card in new if card.training.any_base]
-        out.adapters.append(AdapterReport(name, [card.ref for card in new], c, adopted))
+        out.adapters.append(
+            AdapterReport(
+                name, [card.ref for card in new], c, any_base=adopted, declared_gates=_declared_gates(project, name)
+            )
+        )
     return out
 
 
@@ -99,6 +111,34 @@ def _samples(project: Project, name: str, card: Card) -> int:
 class CheckProblem:
     ref: str
     problem: str
+
+
+def _declared_gates(project: Project, name: str) -> dict[str, str]:
+    try:
+        section = manifest.load(project.manifest_path).raw_adapters.get(name)
+    except AdapterctlError:
+        return {}
+    return dict(section.gates) if section else {}
+
+
+def _check_env(project: Project, env: str, at_base: dict[str, Any], head: Source) -> None:
+    """--env must be an environment name that exists at the base, here, or in the manifest;
+    the default `prod` may not exist yet (the first PR compares with the base model)."""
+    from adapterctl.refs import is_env_name
+    from adapterctl.suggest import closest
+
+    if not is_env_name(env):
+        raise UsageError(f"--env {env}: not an environment name (a letter, then letters, digits, '-', '_')")
+    try:
+        declared = set(manifest.load(project.manifest_path).environments)
+    except AdapterctlError:
+        declared = set()
+    known = set(at_base) | set(head.environments()) | declared
+    if env in known or env == "prod":
+        return
+    close = closest(env, sorted(known))
+    hint = f"; did you mean '{close}'?" if close else f" (environments: {', '.join(sorted(known)) or 'none yet'})"
+    raise RefError(f"--env {env}: no environment named '{env}' at the base or here{hint}")
 
 
 def check(project: Project, base_ref: str) -> list[CheckProblem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from adapterctl.evaluation.bootstrap import MIN_ROWS
 from adapterctl.report import blocks as B
 from adapterctl.report.compare import Comparison
 
@@ -66,6 +67,11 @@ def _metrics(c: Comparison, level: int) -> list[B.Block]:
         f"Deltas are {c.b.label} − {c.a.label} with 95% paired-bootstrap intervals over "
         f"{c.rows_compared} eval rows; **noise** when the interval contains 0."
     )
+    if 0 < c.rows_compared < MIN_ROWS:
+        caption = (
+            f"Deltas are {c.b.label} − {c.a.label} over {c.rows_compared} eval rows: **too few rows** "
+            f"(fewer than {MIN_ROWS}) for an interval or a verdict."
+        )
     return [
         B.h("Metrics", level + 1),
         B.p(caption),

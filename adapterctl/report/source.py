@@ -28,22 +28,44 @@ class Source:
 
     def __init__(self, project: Project, ref: str | None = None):
         self.project, self.ref = project, ref
+        self._sha: str | None = None
+
+    @property
+    def sha(self) -> str:
+        """The commit `ref` names, resolved once: every file is then read at that one commit."""
+        if self._sha is None:
+            assert self.ref is not None
+            self._sha = gitio.commit_at(self.project.root, self.ref)
+        return self._sha
 
     @property
     def label(self) -> str:
-        return self.ref or "working tree"
+        """How messages name this snapshot: the ref and its commit, or "working tree"."""
+        if self.ref is None:
+            return "working tree"
+        return f"{self.ref}, commit {self.sha[:12]}"
+
+    def toml(self, rel: str) -> dict[str, Any]:
+        """A TOML file of the snapshot ({} when absent); a broken one is named with its commit and path."""
+        text = self.read(rel)
+        if not text:
+            return {}
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise IntegrityError(f"{rel} ({self.label}): invalid TOML: {exc}") from None
 
     def read(self, rel: str) -> str | None:
         if self.ref is None:
             path = self.project.root / rel
             return path.read_text(encoding="utf-8") if path.is_file() else None
-        return gitio.read_at(self.project.root, self.ref, rel)
+        return gitio.read_at(self.project.root, self.sha, rel, shown=self.ref)
 
     def adapter_names(self) -> list[str]:
         if self.ref is None:
             folder = self.project.adapters_dir
             return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-        return sorted(gitio.list_dirs_at(self.project.root, self.ref, "adapters"))
+        return sorted(gitio.list_dirs_at(self.project.root, self.sha, "adapters"))
 
     def cards(self, name: str) -> list[Card]:
         """Every card of adapter `name`, newest first."""
@@ -51,7 +73,7 @@ class Source:
             folder = self.project.adapter_dir(name)
             files = [f"adapters/{name}/{p.name}" for p in folder.glob("*.toml")] if folder.is_dir() else []
         else:
-            files = gitio.list_at(self.project.root, self.ref, f"adapters/{name}")
+            files = gitio.list_at(self.project.root, self.sha, f"adapters/{name}")
         out = []
         for rel in files:
             m = CARD.match(rel.rsplit("/", 1)[-1])
@@ -71,29 +93,28 @@ class Source:
     def environments(self) -> dict[str, dict[str, str]]:
         """env → adapter → version id: environments/ENV/NAME.toml, or a pre-layout adapterctl.lock."""
         out: dict[str, dict[str, str]] = {}
-        text = self.read(LEGACY_ENVS_FILE)
-        if text:
-            doc = tomllib.loads(text)
-            for env, adapters in doc.get("environments", {}).items():
-                out.setdefault(env, {}).update({name: t.get("version", "") for name, t in adapters.items()})
+        doc = self.toml(LEGACY_ENVS_FILE)
+        envs = doc.get("environments", {})
+        for env, adapters in (envs if isinstance(envs, dict) else {}).items():
+            if isinstance(adapters, dict):
+                out.setdefault(env, {}).update({name: _version_of(t) for name, t in adapters.items()})
         for env in self._dirs("environments"):
             for rel in self._files(f"environments/{env}"):
                 if rel.endswith(".toml"):
-                    version = tomllib.loads(self.read(rel) or "").get("version", "")
-                    out.setdefault(env, {})[rel.rsplit("/", 1)[-1][: -len(".toml")]] = version
+                    out.setdefault(env, {})[rel.rsplit("/", 1)[-1][: -len(".toml")]] = _version_of(self.toml(rel))
         return out
 
     def _dirs(self, rel: str) -> list[str]:
         if self.ref is None:
             folder = self.project.root / rel
             return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-        return sorted(gitio.list_dirs_at(self.project.root, self.ref, rel))
+        return sorted(gitio.list_dirs_at(self.project.root, self.sha, rel))
 
     def _files(self, rel: str) -> list[str]:
         if self.ref is None:
             folder = self.project.root / rel
             return sorted(f"{rel}/{p.name}" for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-        return sorted(gitio.list_at(self.project.root, self.ref, rel))
+        return sorted(gitio.list_at(self.project.root, self.sha, rel))
 
     def result(self, card: Card, key: str | None = None) -> results.EvalResult | None:
         """The card's eval results for `key` (default: its most recent eval)."""
@@ -109,6 +130,12 @@ class Source:
             return None
         text = self.read(entry["baseline"])
         return results.parse(text, entry["baseline"]) if text else None
+
+
+def _version_of(pointer: Any) -> str:
+    """A pointer table's version id; "" when the table says none (or is not a table)."""
+    version = pointer.get("version", "") if isinstance(pointer, dict) else ""
+    return version if isinstance(version, str) else ""
 
 
 def latest_eval(card: Card, key: str | None = None) -> dict[str, Any] | None:

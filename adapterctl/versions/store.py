@@ -170,6 +170,15 @@ def _by_prefix(versions: list[Version], r: Ref) -> Version:
 
 
 def _by_env(envs: environments.Environments, versions: list[Version], r: Ref) -> Version:
+    if r.value not in envs:  # not an environment at all: never suggest deploying to a typo
+        from adapterctl.suggest import closest
+
+        close = closest(r.value, sorted(envs))
+        hint = f"did you mean {r.name}@{close}?" if close else f"environments: {', '.join(sorted(envs)) or 'none yet'}"
+        raise RefError(
+            f"{r}: no environment named '{r.value}' ({hint}); a version id is 4 or more hex digits "
+            f"(see `adapterctl log {r.name}`)"
+        )
     pointer = envs.get(r.value, {}).get(r.name)
     if pointer is None or not pointer.version:
         raise RefError(

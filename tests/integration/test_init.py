@@ -40,6 +40,16 @@ def test_init_example_validates_and_lists_both_adapters(tmp_path: Path, cli) -> 
 
     assert AutoModelForCausalLM.from_pretrained(demo / "models/tiny-base").config.hidden_size == 64
 
+    # Issue 17: the project is the user's: named after its folder, no pointers at adapterctl's
+    # own repository files, and the README's output folders stay out of `git status`.
+    manifest = (demo / "adapterctl.toml").read_text()
+    assert 'name = "demo"' in manifest and "make_example" not in manifest
+    (demo / "merged").mkdir()
+    (demo / "merged/model.safetensors").write_text("x")
+    (demo / "clean").mkdir()
+    (demo / "clean/fixes.jsonl").write_text("")
+    assert not repo.is_dirty(untracked_files=True), "merged/ and clean/ are ignored"
+
 
 def test_init_refuses_an_existing_project(example_project: Path, cli) -> None:
     before = (example_project / "adapterctl.toml").read_text()
@@ -126,3 +136,18 @@ def test_init_writes_files_readable_by_other_users(tmp_path: Path) -> None:
     assert "adapterctl.toml" in written
     for rel in written:
         assert stat.S_IMODE((root / rel).stat().st_mode) == 0o644, rel
+    base_files = [p for p in (root / "models/tiny-base").rglob("*") if p.is_file()]
+    assert any(p.name == "model.safetensors" for p in base_files)
+    for path in base_files:  # issue 17: safetensors wrote the weights 0600
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+    assert "docs/manifest.md of the adapterctl project" in (root / "adapterctl.toml").read_text()
+
+
+def test_init_on_a_file_exits_2_and_leaves_it(tmp_path: Path, cli) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("mine")
+    for target in (path, path / "sub"):
+        result = cli("init", str(target), cwd=tmp_path)
+        assert result.exit_code == 2, result.stderr
+        assert "is a file, not a folder" in result.stderr and "Traceback" not in result.stderr
+    assert path.read_text() == "mine"

@@ -35,6 +35,7 @@ def root(tmp_path: Path) -> Path:
         ("train.max_length=1", "train.max_length"),  # no room for an answer: KeyError eval_loss
         ("train.max_steps=99999999999999999999", "train.max_steps"),
         ("eval.batch_size=99999999999999999999", "eval.batch_size"),
+        ("eval.max_new_tokens=10000000", "eval.max_new_tokens"),  # issue 17: generated for 300 s
     ],
 )
 def test_out_of_range_set_values_name_the_key(root: Path, assignment: str, key: str) -> None:

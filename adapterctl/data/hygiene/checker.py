@@ -19,12 +19,12 @@ from typing import Any
 from adapterctl import fingerprints
 from adapterctl.data.hygiene import contradictions, debris, duplicates, length, pii, rows, schema, style, tags, texts
 from adapterctl.data.hygiene.problems import CHECKS, ERROR, OFF, WARNING, Problem
-from adapterctl.errors import UsageError
+from adapterctl.errors import DataError, UsageError
 from adapterctl.manifest import AdapterSpec, BaseSection, DataCheckSpec
-from adapterctl.project import Project, atomic_write
+from adapterctl.project import Project, atomic_write, leads_outside, outside_message
 
 # Bump when a check changes what it finds: cached reports from older code are then ignored.
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2
 ROLES = (("train", "data"), ("val", "val_data"), ("eval", "eval_data"))
 
 
@@ -57,6 +57,15 @@ def data_files(spec: AdapterSpec) -> list[tuple[str, str]]:
     return [(role, rel) for rel, role in seen.items()]
 
 
+def refuse_outside(project: Project, spec: AdapterSpec) -> None:
+    """The rule `validate` applies: no data file may lead outside the project (a symlink to
+    /etc/passwd is refused here just as there), so nothing outside is read or echoed."""
+    for _, key in ROLES:
+        rel = getattr(spec, key)
+        if rel and (real := leads_outside(project.root, rel)) is not None:
+            raise DataError(f"adapterctl.toml: adapters.{spec.name}.{key}: {outside_message(rel, real)}")
+
+
 def check(
     project: Project, spec: AdapterSpec, base: BaseSection, *, use_cache: bool = True, require_heldout: bool = True
 ) -> Report:
@@ -69,6 +78,7 @@ def check(
             f"'{spec.name}' combines other adapters and has no data of its own; "
             "check the data of the adapters it combines"
         )
+    refuse_outside(project, spec)
     files = data_files(spec)
     missing = (
         []
@@ -112,7 +122,7 @@ def _run(
             summary["length"] = {"skipped": why_not}
     train_texts, train_index = None, None
     for role, rel in files:
-        data = rows.read(project.root / rel, rel, role)
+        data = rows.read(project.root / rel, rel, role, spec.data_checks.max_row_bytes)
         template = schema.detect(data, project.root, spec.template)
         bad, invalid = schema.check(data, template)
         found += data.unreadable + bad
@@ -149,7 +159,7 @@ def _run(
         summary["files"][rel] = {
             "role": role,
             "format": data.format,
-            "rows": len(data.rows) + len(data.unreadable),
+            "rows": len(data.rows) + sum(p.message != schema.NO_ROWS for p in data.unreadable),
             "valid": len(view),
         }
     for p in found:

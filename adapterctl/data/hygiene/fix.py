@@ -5,8 +5,9 @@ entities decoded, log lines removed, encoding repaired, control characters remov
 exact and near-duplicates are dropped, keeping the first of each group, and training rows
 that leak into a held-out file are dropped from the training file. Contradictions, long
 rows, personal data, style and tags need a person's judgement and are left as they are.
-Checks set to "off" change nothing. The input files are never written: OUT mirrors their
-project-relative paths (as JSONL), and OUT/fixes.jsonl lists each change with its input line.
+Checks set to "off" change nothing. The input files are never written: OUT (a new or empty
+folder, see fix_output) mirrors their project-relative paths (as JSONL), and OUT/fixes.jsonl
+lists each change with its input line; all of it appears at once or not at all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl.data.hygiene import checker, debris, duplicates, rows, schema, texts
+from adapterctl.data.hygiene import checker, debris, duplicates, fix_output, rows, schema, texts
 from adapterctl.data.hygiene.problems import OFF
 from adapterctl.errors import UsageError
 from adapterctl.manifest import AdapterSpec
@@ -58,12 +59,28 @@ def fix(project: Project, spec: AdapterSpec, out: Path) -> FixResult:
     on = {c: settings.severity(c) != OFF for c in ("duplicate", "near_duplicate", "leakage", "near_leakage", "debris")}
     if not spec.data:
         raise UsageError(f"'{spec.name}' combines other adapters and has no data of its own to fix")
+    checker.refuse_outside(project, spec)
     files = checker.data_files(spec)
-    targets = {rel: _target(project, out, rel) for _, rel in files}
+    with project.lock():
+        out = fix_output.checked(project, out, [project.root / rel for _, rel in files])
+        with fix_output.staged(out) as staging:
+            result = _fix(project, spec, files, on, staging)
+    # The files now lie in OUT: name them there.
+    result.out, result.report = out, out / REPORT
+    for f in result.files:
+        f.written = out / f.written.relative_to(staging)
+    return result
+
+
+def _fix(
+    project: Project, spec: AdapterSpec, files: list[tuple[str, str]], on: dict[str, bool], out: Path
+) -> FixResult:
+    settings = spec.data_checks
+    targets = {rel: (out / rel).with_suffix(".jsonl") for _, rel in files}
     result = FixResult(spec.name, out, out / REPORT)
     cleaned: dict[str, rows.DataFile] = {}
     for role, rel in files:
-        data = rows.read(project.root / rel, rel, role)
+        data = rows.read(project.root / rel, rel, role, spec.data_checks.max_row_bytes)
         template = schema.detect(data, project.root, spec.template)
         cleaned[rel] = _clean(data, template, on, result.changes)
 
@@ -88,14 +105,6 @@ def fix(project: Project, spec: AdapterSpec, out: Path) -> FixResult:
     result.changes.sort(key=lambda c: ([r for _, r in files].index(c.file), c.line))
     atomic_write(result.report, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in result.changes))
     return result
-
-
-def _target(project: Project, out: Path, rel: str) -> Path:
-    target = (out / rel).with_suffix(".jsonl").resolve()
-    source = (project.root / rel).resolve()
-    if target == source or target.is_relative_to(source) or out.resolve() == project.root.resolve():
-        raise UsageError(f"--fix {out}: would overwrite {rel}; name a new folder (the input is never changed)")
-    return target
 
 
 def _clean(data: rows.DataFile, template, on: dict[str, bool], changes: list[Change]) -> rows.DataFile:

@@ -8,7 +8,6 @@ rows keep their 1-based file line; JSON arrays and Parquet files have row number
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -19,6 +18,10 @@ from typing import Any
 from adapterctl.data.hygiene.problems import Problem
 from adapterctl.errors import DataError
 
+MAX_ROW_BYTES = 1_048_576  # the manifest's data_checks.max_row_bytes default
+# Deeper rows are refused: no prompt format nests past a handful of levels, and Python's JSON
+# parser (and every recursive walk of a row) would otherwise hit the recursion limit.
+MAX_DEPTH = 64
 ANSWER_KEYS = {"instruction": "output", "prompt_completion": "completion", "chat": "messages"}
 TAG_FIELDS = ("tag", "task", "task_type", "category")
 
@@ -58,11 +61,13 @@ def read_guard(path: Path, label: str) -> None:
         )
 
 
-def read(path: Path, label: str, role: str) -> DataFile:
+def read(path: Path, label: str, role: str, max_row_bytes: int = MAX_ROW_BYTES) -> DataFile:
     read_guard(path, label)
     suffix = path.suffix.lower()
     data = DataFile(role, label, path, "row" if suffix in (".json", ".parquet") else "line")
-    for number, value, error in _READERS[suffix](path):
+    for number, value, error in _READERS[suffix](path, max_row_bytes):
+        if not error and too_deep(value):
+            error = f"nested deeper than {MAX_DEPTH} levels; rows are flat objects or chat messages"
         if error:
             data.unreadable.append(Problem("schema", label, number, error))
         elif not isinstance(value, dict):
@@ -72,9 +77,47 @@ def read(path: Path, label: str, role: str) -> DataFile:
     return data
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests lists and objects deeper than `limit` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def _too_long(size: int, limit: int) -> str:
+    return f"row of {size:,} bytes is over data_checks.max_row_bytes ({limit:,}); it was not read"
+
+
+def _lines(f: Any, limit: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, bytes or None when over `limit`, bytes seen) of a binary file, holding
+    at most `limit` + 1 bytes of one line in memory: a 50 MB line is skipped, not loaded."""
+    number = 0
+    while True:
+        raw = f.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield number, raw, len(raw)
+            continue
+        size = len(raw)
+        while raw and not raw.endswith(b"\n"):  # skip the rest of the long line in chunks
+            raw = f.readline(1 << 20)
+            size += len(raw)
+        yield number, None, size
+
+
+def _jsonl(path: Path, limit: int) -> Iterator[tuple[int, Any, str | None]]:
     with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
+        for number, raw, size in _lines(f, limit):
+            if raw is None:
+                yield number, None, _too_long(size, limit)
+                continue
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]  # a UTF-8 byte-order mark, as some editors write
             if not raw.strip():
@@ -88,34 +131,42 @@ def _jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
                 yield number, json.loads(text), None
             except json.JSONDecodeError as exc:
                 yield number, None, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})"
+            except RecursionError:
+                yield number, None, f"nested deeper than {MAX_DEPTH} levels; rows are flat objects or chat messages"
 
 
-def _csv(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def _csv(path: Path, limit: int) -> Iterator[tuple[int, Any, str | None]]:
     # surrogateescape keeps undecodable bytes as lone surrogates, so one bad row is reported
-    # where it is instead of failing the whole file.
-    text = path.read_bytes().decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    end = reader.line_num
-    for record in reader:
-        start, end = end + 1, reader.line_num
-        if not any(cell.strip() for cell in record):
-            continue
-        if any(_SURROGATE.search(cell) for cell in record):
-            yield start, None, "not UTF-8 text"
-        elif len(record) != len(header):
-            yield start, None, f"{len(record)} fields where the header has {len(header)}"
-        else:
-            yield start, dict(zip(header, record, strict=True)), None
+    # where it is instead of failing the whole file. Read as a stream: a huge field is refused
+    # by the csv module's field limit (and the rest of the file then, as its place is lost).
+    csv.field_size_limit(max(csv.field_size_limit(), limit))
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader)
+            end = reader.line_num
+            for record in reader:
+                start, end = end + 1, reader.line_num
+                if not any(cell.strip() for cell in record):
+                    continue
+                if sum(len(cell) for cell in record) > limit:
+                    yield start, None, _too_long(sum(len(c) for c in record), limit)
+                elif any(_SURROGATE.search(cell) for cell in record):
+                    yield start, None, "not UTF-8 text"
+                elif len(record) != len(header):
+                    yield start, None, f"{len(record)} fields where the header has {len(header)}"
+                else:
+                    yield start, dict(zip(header, record, strict=True)), None
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, None, f"not readable as CSV ({exc}); the rest of the file was not read"
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
-def _json_array(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def _json_array(path: Path, limit: int) -> Iterator[tuple[int, Any, str | None]]:
     try:
         value = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -124,6 +175,9 @@ def _json_array(path: Path) -> Iterator[tuple[int, Any, str | None]]:
     except json.JSONDecodeError as exc:
         yield exc.lineno, None, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})"
         return
+    except RecursionError:
+        yield 1, None, f"nested deeper than {MAX_DEPTH} levels"
+        return
     if not isinstance(value, list):
         yield 1, None, "a .json data file must hold a list of row objects"
         return
@@ -131,7 +185,7 @@ def _json_array(path: Path) -> Iterator[tuple[int, Any, str | None]]:
         yield index, item, None
 
 
-def _parquet(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def _parquet(path: Path, limit: int) -> Iterator[tuple[int, Any, str | None]]:
     import pyarrow.parquet as pq
 
     try:

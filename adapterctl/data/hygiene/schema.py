@@ -19,6 +19,9 @@ from adapterctl.errors import DataError
 ROLES = examples.ROLES
 
 
+NO_ROWS = "the file has no rows (it is empty or blank)"  # a problem of the file, not of a row
+
+
 def detect(data: DataFile, root: Path, template: str | None) -> Template | None:
     """Set `data.format` from the columns and return the template that renders its prompts.
 
@@ -27,7 +30,7 @@ def detect(data: DataFile, root: Path, template: str | None) -> Template | None:
     """
     if not data.rows:
         if not data.unreadable:
-            data.unreadable.append(Problem("schema", data.label, 1, "no rows"))
+            data.unreadable.append(Problem("schema", data.label, 1, NO_ROWS))
         return None
     try:
         data.format = examples.detect_format(data.columns, data.label)

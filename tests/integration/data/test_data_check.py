@@ -221,3 +221,15 @@ def test_train_gate_skips_a_missing_held_out_file_that_data_check_requires(plant
     with pytest.raises(DataError, match="schema at data/train.jsonl lines 42, 43, 44, 45, 46") as refused:
         gate.for_training(project, m.adapter("planted"), m.base)
     assert "leakage" not in str(refused.value), "no held-out file, no leakage check"
+
+
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_an_empty_training_file_is_called_empty_not_one_row(planted_no_length, cli, content) -> None:
+    root, _ = planted_no_length
+    (root / "data/train.jsonl").write_text(content)
+    result = cli("data", "check", "planted", cwd=root)
+    assert result.exit_code == 1
+    assert "data/train.jsonl: empty (no rows)" in result.stdout and "1 rows" not in result.stdout
+    assert "data/train.jsonl:1  the file has no rows" in result.stdout
+    report = json.loads(cli("data", "check", "planted", "--json", cwd=root).stdout)
+    assert report["summary"]["files"]["data/train.jsonl"]["rows"] == 0

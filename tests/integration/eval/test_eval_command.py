@@ -118,8 +118,9 @@ def test_gates_decide_deploy(small_trained: tuple[Path, str], cli, monkeypatch) 
 def test_train_evaluates_each_new_version_unless_told_not_to(small: Path, cli) -> None:
     sets = [arg for kv in FAST for arg in ("--set", kv)]
     result = cli("train", "support", *sets, cwd=small)
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # a failed gate exits 1, as the README's table says
     assert "eval on 8 rows" in result.stderr and "gates failed: rouge_l >= 0.2" in result.stderr
+    assert "the version is registered, but deploy refuses it without --force" in result.stderr
     assert versions.resolve(Project(small), "support").card.gates.passed is False
     result = cli("train", "support", *sets, "--set", "train.seed=3", "--no-eval", cwd=small)
     assert result.exit_code == 0 and "eval on" not in result.stderr
@@ -159,5 +160,7 @@ def test_human_eval_sheet_round_trip(small_trained: tuple[Path, str], cli, tmp_p
     assert summary.base is not None and summary.base["safety"]["mean"] == 2.0
     assert "safety" not in summary.adapter
     cli("eval", f"support@{first[:12]}", cwd=small)
+    other = cli("sheet", "import", f"support@{first[:12]}", str(sheet), cwd=small)
+    assert other.exit_code == 2 and "import it into the version it was exported for" in other.stderr
     diff = cli("diff", f"support@{first[:12]}", "support", "--format", "md", cwd=small).stdout
     assert "### Human ratings (1-5)" in diff and "| adapter | style | 4 | 7 |" in diff

@@ -31,7 +31,7 @@ def test_ties_combination_of_the_example_adapters(project: Path, cli) -> None:
     from transformers import AutoModelForCausalLM
 
     _quick_training(project)
-    assert cli("train", "support", "docs", cwd=project).exit_code == 0
+    assert cli("train", "--no-eval", "support", "docs", cwd=project).exit_code == 0
     p = Project(project)
     support, docs = versions.resolve(p, "support"), versions.resolve(p, "docs")
 
@@ -50,12 +50,12 @@ def test_ties_combination_of_the_example_adapters(project: Path, cli) -> None:
     # A new version of one input makes the combination stale; `train --all-stale` rebuilds only it.
     manifest_path = project / "adapterctl.toml"
     manifest_path.write_text(manifest_path.read_text() + "\n[adapters.support.train]\nseed = 7\n")
-    assert cli("train", "support", cwd=project).exit_code == 0
+    assert cli("train", "--no-eval", "support", cwd=project).exit_code == 0
     rows = {r.name: r for r in api.status(p)}
     assert rows["support"].state == rows["docs"].state == "up to date"
     assert rows["both"].state == "stale"
     assert any("input support has a new version" in reason for reason in rows["both"].reasons)
-    rebuilt = cli("train", "--all-stale", "--json", cwd=project)
+    rebuilt = cli("train", "--no-eval", "--all-stale", "--json", cwd=project)
     assert rebuilt.exit_code == 0, rebuilt.stderr
     done = json.loads(rebuilt.stdout.strip().splitlines()[-1])
     assert [r["adapter"] for r in done["results"]] == ["both"]

@@ -21,7 +21,7 @@ def test_train_through_the_cli_shows_no_bitsandbytes_kernel_warning(demo: Path) 
     sets = ["train.max_steps=1", "train.eval_steps=1", "train.batch_size=4"]
     args = [a for s in sets for a in ("--set", s)]
     result = subprocess.run(
-        [sys.executable, "-m", "adapterctl", "train", "support", *args, "-m", "quiet"],
+        [sys.executable, "-m", "adapterctl", "train", "support", "--no-eval", *args, "-m", "quiet"],
         cwd=demo,
         env=subprocess_env(),
         capture_output=True,

@@ -28,7 +28,16 @@ def test_curve_summary() -> None:
 
 @pytest.mark.slow
 def test_train_hints_commit_and_show_summarises_history(example_project: Path, cli) -> None:
-    trained = cli("train", "support", "--set", "train.max_steps=6", "--set", "train.eval_steps=2", cwd=example_project)
+    trained = cli(
+        "train",
+        "--no-eval",
+        "support",
+        "--set",
+        "train.max_steps=6",
+        "--set",
+        "train.eval_steps=2",
+        cwd=example_project,
+    )
     assert trained.exit_code == 0, trained.output
     assert "commit the new versions: git add adapters/support && git commit" in trained.stderr
 

@@ -36,8 +36,8 @@ def test_token_budget_trains_with_steady_batches_and_the_same_version_for_the_sa
 
     budget = ["train.max_tokens_per_batch=700"]
     sets = [a for kv in [*FAST, *budget] for a in ("--set", kv)]
-    first = cli("train", "support", "--json", *sets, cwd=demo)
-    second = cli("train", "support", "--json", *sets, cwd=demo)
+    first = cli("train", "--no-eval", "support", "--json", *sets, cwd=demo)
+    second = cli("train", "--no-eval", "support", "--json", *sets, cwd=demo)
     assert first.exit_code == 0 and second.exit_code == 0, first.stderr + second.stderr
     ids = [json.loads(r.stdout.strip().splitlines()[-1])["results"][0]["version"] for r in (first, second)]
     assert ids[0] == ids[1]
@@ -48,7 +48,7 @@ def test_token_budget_trains_with_steady_batches_and_the_same_version_for_the_sa
     assert t["memory"]["max_tokens_per_batch"] == 700 and t["memory"]["peak"]["device"] == "cpu"
     assert t["attention"]["implementation"] == "sdpa", "the CPU keeps the binned sdpa path"
 
-    rows = cli("train", "support", "--json", *[a for kv in FAST for a in ("--set", kv)], cwd=demo)
+    rows = cli("train", "--no-eval", "support", "--json", *[a for kv in FAST for a in ("--set", kv)], cwd=demo)
     assert rows.exit_code == 0, rows.stderr
     assert json.loads(rows.stdout.strip().splitlines()[-1])["results"][0]["version"] != ids[0], (
         "rows by tokens are other batches than rows by count"

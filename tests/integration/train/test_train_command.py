@@ -33,7 +33,7 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
 
     from adapterctl import modeling
 
-    result = cli("train", "support", cwd=example_project)
+    result = cli("train", "--no-eval", "support", cwd=example_project)
     assert result.exit_code == 0, result.stderr
 
     project = Project(example_project)
@@ -63,9 +63,9 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
 
 @pytest.mark.slow
 def test_same_spec_and_seed_give_the_same_version_id(demo: Path, cli) -> None:
-    first = cli("train", "support", "--json", *sets(*FAST), cwd=demo)
-    second = cli("train", "support", "--json", *sets(*FAST), cwd=demo)
-    other_seed = cli("train", "support", "--json", *sets(*FAST, "train.seed=7"), cwd=demo)
+    first = cli("train", "--no-eval", "support", "--json", *sets(*FAST), cwd=demo)
+    second = cli("train", "--no-eval", "support", "--json", *sets(*FAST), cwd=demo)
+    other_seed = cli("train", "--no-eval", "support", "--json", *sets(*FAST, "train.seed=7"), cwd=demo)
     assert all(r.exit_code == 0 for r in (first, second, other_seed)), first.stderr + second.stderr
     ids = [json_lines(r.stdout)[-1]["results"][0]["version"] for r in (first, second, other_seed)]
     assert ids[0] == ids[1] and len(ids[0]) == 64
@@ -75,7 +75,7 @@ def test_same_spec_and_seed_give_the_same_version_id(demo: Path, cli) -> None:
 
 @pytest.mark.slow
 def test_json_progress_lines_and_card(demo: Path, cli) -> None:
-    result = cli("train", "support", "--json", *sets(*FAST, 'train.save_dtype="float16"'), cwd=demo)
+    result = cli("train", "--no-eval", "support", "--json", *sets(*FAST, 'train.save_dtype="float16"'), cwd=demo)
     assert result.exit_code == 0, result.stderr
     events = json_lines(result.stdout)
     progress = [e for e in events if e["event"] == "progress"]
@@ -114,18 +114,18 @@ def test_two_adapters_share_one_base_load(demo: Path, cli, monkeypatch) -> None:
 def test_all_stale_trains_what_changed(demo: Path, cli) -> None:
     manifest = demo / "adapterctl.toml"
     manifest.write_text(manifest.read_text().replace("epochs = 3\n", "epochs = 3\nmax_steps = 3\neval_steps = 3\n"))
-    assert cli("train", "support", cwd=demo).exit_code == 0
-    result = cli("train", "--all-stale", "--json", cwd=demo)
+    assert cli("train", "--no-eval", "support", cwd=demo).exit_code == 0
+    result = cli("train", "--no-eval", "--all-stale", "--json", cwd=demo)
     assert result.exit_code == 0, result.stderr
     assert [r["adapter"] for r in json_lines(result.stdout)[-1]["results"]] == ["docs"]
-    again = cli("train", "--all-stale", "--json", cwd=demo)
+    again = cli("train", "--no-eval", "--all-stale", "--json", cwd=demo)
     assert again.exit_code == 0 and json_lines(again.stdout)[-1]["results"] == []
 
 
 def test_nothing_to_train_is_a_usage_error(demo: Path, cli) -> None:
-    result = cli("train", cwd=demo)
+    result = cli("train", "--no-eval", cwd=demo)
     assert result.exit_code == 2 and "name at least one adapter" in result.stderr
-    result = cli("train", "nope", cwd=demo)
+    result = cli("train", "--no-eval", "nope", cwd=demo)
     assert result.exit_code == 2 and "no adapter named 'nope'" in result.stderr
 
 
@@ -137,14 +137,14 @@ def test_resume_after_kill_registers_exactly_one_version(demo: Path, cli) -> Non
     proc.wait(timeout=30)
     assert not versions.log(Project(demo), "support")
 
-    result = cli("train", "support", "--resume", "--json", cwd=demo)
+    result = cli("train", "--no-eval", "support", "--resume", "--json", cwd=demo)
     assert result.exit_code == 0, result.stderr
     assert f"resuming run {run_dir.name}" in result.stderr
     [version] = versions.log(Project(demo), "support")
     t = version.card.training.to_dict()
     assert t["run_id"] == run_dir.name and t["resumed_from_step"] >= 2 and t["steps"] == 12
     assert json.loads((run_dir / "run.json").read_text())["status"] == "registered"
-    again = cli("train", "support", "--resume", cwd=demo)
+    again = cli("train", "--no-eval", "support", "--resume", cwd=demo)
     assert again.exit_code == 2 and "no interrupted run of 'support'" in again.stderr
 
 
@@ -158,7 +158,7 @@ def test_resume_refuses_a_changed_spec(demo: Path, cli) -> None:
     spec = m.adapter("support")
     job = TrainJob.from_spec(spec, manifest.spec_hash(spec, project.root), m.base)
     runs.create(project, "support", job.to_dict()).update(status="interrupted", pid=None)
-    result = cli("train", "support", "--resume", "--set", "train.max_steps=5", cwd=demo)
+    result = cli("train", "--no-eval", "support", "--resume", "--set", "train.max_steps=5", cwd=demo)
     assert result.exit_code == 2 and "run without --resume to start over" in result.stderr
 
 

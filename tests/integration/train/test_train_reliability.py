@@ -26,7 +26,7 @@ def sets(*assignments: str) -> list[str]:
 
 def _train(root: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "adapterctl", "train", "support", *extra],
+        [sys.executable, "-m", "adapterctl", "train", "support", "--no-eval", *extra],
         cwd=root,
         env={**subprocess_env(), **(env or {})},
         capture_output=True,
@@ -158,7 +158,7 @@ def test_data_edited_without_dvc_add_is_stored_in_the_cache(demo: Path, cli) -> 
     data = demo / "data/support.jsonl"  # the demo fixture cut it to 200 rows without `dvc add`
     md5 = file_digest(data, "md5")
     assert storage.md5(data) != md5 and storage.cached_file(demo, md5) is None
-    result = cli("train", "support", *sets(*FAST), cwd=demo)
+    result = cli("train", "support", "--no-eval", *sets(*FAST), cwd=demo)
     assert result.exit_code == 0, result.stderr
     [version] = versions.log(Project(demo), "support")
     assert version.card.data.train.md5 == md5

@@ -82,7 +82,13 @@ def test_deploy_is_idempotent_and_validates_its_input(project: Path, imported, c
     result = cli("rollback", "support", "--env", "prod", cwd=project)
     assert result.exit_code == 2 and "never served" in result.stderr
     result = cli("resolve", "support@prod", cwd=project)
-    assert result.exit_code == 2 and "does not serve support" in result.stderr
+    assert result.exit_code == 2 and "no environment named 'prod' (environments: staging)" in result.stderr
+    # Issue 17: a mistyped id reads as an environment; never suggest deploying to it.
+    result = cli("deploy", "support@zzz", "--env", "staging", cwd=project)
+    assert result.exit_code == 2 and "no environment named 'zzz'" in result.stderr
+    assert "--env zzz" not in result.stderr and "a version id is 4 or more hex digits" in result.stderr
+    result = cli("resolve", "support@stagign", cwd=project)
+    assert "did you mean support@staging?" in result.stderr
 
 
 def test_deploy_refuses_failed_gates_unless_forced(project: Path, imported, cli) -> None:

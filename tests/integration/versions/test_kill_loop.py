@@ -1,8 +1,9 @@
 """Bounded kill -9 loop (issue 8, item 8): state-changing commands are killed at random points,
 and after every round the project must still be consistent.
 
-Each round starts one of `import`, `deploy`/`rollback`, `push`, `gc --yes` or (now and then)
-a tiny `train` as a real process on the example project with a local DVC remote, sends it
+Each round starts one of `import`, `deploy`/`rollback`, `push`, `gc --yes`, `eval` (which
+records results beside the card), `combine`, `data fix` or (now and then) a tiny
+`train` as a real process on the example project with a local DVC remote, sends it
 SIGKILL after a random, seeded fraction of its run time (or lets it finish), and then checks through the CLI:
 
 - `log`, `status`, `resolve` and `envs` agree on every adapter's versions and pointers;
@@ -13,9 +14,14 @@ SIGKILL after a random, seeded fraction of its run time (or lets it finish), and
 - no lost pointer: every environment points at a version whose card exists;
 - no temporary file of a killed card or pointer write is left in adapters/ or environments/
   (the next state-changing command sweeps them; `git add -A` would commit them);
+- every eval a card records has its results and baseline files, whole (as many rows as the
+  card says);
+- a `--fix` folder is either absent or complete (fixes.jsonl and both cleaned files); a
+  staging folder a killed fix left is git-ignored until the next fix removes it;
 - no traceback from a command that was allowed to finish.
 
-Rounds and seed: ADAPTERCTL_KILL_ROUNDS (default 50), ADAPTERCTL_KILL_SEED (default 8).
+Rounds and seed: ADAPTERCTL_KILL_ROUNDS (default 50), ADAPTERCTL_KILL_SEED (default 8);
+ADAPTERCTL_KILL_OPS=eval,combine,fix runs only those operations (a focused run).
 With ADAPTERCTL_KILL_REPORT=PATH the figures of the run are written there as JSON.
 """
 
@@ -44,12 +50,25 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 ROUNDS = int(os.environ.get("ADAPTERCTL_KILL_ROUNDS", "50"))
 SEED = int(os.environ.get("ADAPTERCTL_KILL_SEED", "8"))
 NAMES = ("support", "docs")
+COMBINED = "both"  # `combine support docs --into both` makes a third adapter
 # (operation, weight, first guess at its run time in seconds on this machine). The kill comes
 # after a random fraction of the run time learnt so far (0-1.3 of it, so some runs finish and
 # keep the estimate honest on fast and slow machines alike); train's fraction starts at 0.4
 # so that some kills land in its registration.
-OPERATIONS = [("import", 5, 3.0), ("deploy", 5, 2.0), ("push", 3, 2.5), ("gc", 3, 2.5), ("train", 1, 30.0)]
-FRACTION = {"train": (0.4, 1.3)}
+OPERATIONS = [
+    ("import", 5, 3.0),
+    ("deploy", 5, 2.0),
+    ("push", 3, 2.5),
+    ("gc", 3, 2.5),
+    ("eval", 3, 45.0),
+    ("combine", 2, 15.0),
+    ("fix", 2, 12.0),
+    ("train", 1, 30.0),
+]
+FRACTION = {"train": (0.4, 1.3), "eval": (0.3, 1.3)}
+if os.environ.get("ADAPTERCTL_KILL_OPS"):
+    _chosen = set(os.environ["ADAPTERCTL_KILL_OPS"].split(","))
+    OPERATIONS = [op for op in OPERATIONS if op[0] in _chosen]
 
 
 def _invoke(*args: str):
@@ -70,6 +89,7 @@ class Loop:
         self.finished: Counter[str] = Counter()
         self.run_time = {op: guess for op, _, guess in OPERATIONS}
         self.imported: set[tuple[str, Path]] = set()
+        self.fixes: list[str] = []  # --fix folders named so far
 
     # ── one round ──
 
@@ -98,6 +118,13 @@ class Loop:
             return ["push", self.rng.choice(ids)] if ids and self.rng.random() < 0.5 else ["push"]
         if op == "gc":
             return ["gc", "--yes", "--keep-last", str(self.rng.choice([0, 1]))]
+        if op == "eval":  # a few rows: generation, then results and the card written
+            return ["eval", name, "--limit", str(self.rng.choice([2, 3, 4]))]
+        if op == "combine":
+            return ["combine", "support", "docs", "--into", COMBINED, "--weights", f"{self.rng.randint(1, 9) / 10},0.5"]
+        if op == "fix":
+            self.fixes.append(f"clean-{round_no}")
+            return ["data", "fix", name, self.fixes[-1]]
         ids = [v.ref for v in versions.log(self.p, name)]
         env = self.rng.choice(["prod", "staging"])
         if not ids:
@@ -174,7 +201,9 @@ class Loop:
             bad(f"status exited {status.exit_code}: {status.stderr.strip()}")
             return
         latest = {s["name"]: s["latest"] for s in json.loads(status.stdout)}
-        for name in NAMES:
+        for name in (*NAMES, COMBINED):
+            if name == COMBINED and not self.p.adapter_dir(name).is_dir():
+                continue
             log = _invoke("log", name, "--json", "-C", root)
             state = self.p.state_dir
             leftovers = [*(state / "pending").glob("*"), *(state / "staging").glob("*")]
@@ -204,6 +233,7 @@ class Loop:
                     bad(f"lost pointer: {env} → {name}@{vid[:12]}, which has no card")
                     continue
                 self.check_resolve(bad, _invoke("resolve", f"{name}@{env}", "--json", "-C", root), f"{name}@{env}", vid)
+        self.check_fix_folders(bad)
         # finding F3: gc (above) took the lock and swept what killed writes left
         unswept = [x for x in self.workspace_debris() if x.startswith(("adapters/", "environments/"))]
         if unswept:
@@ -217,7 +247,34 @@ class Loop:
         elif "weights not available locally" not in result.stderr:
             bad(f"resolve {ref} exited {result.exit_code}: {result.stderr.strip()}")
 
+    def check_evals(self, bad, name: str, vid: str) -> None:
+        """Every eval the card records: its results and baseline are there and whole."""
+        from adapterctl.evaluation import results
+
+        card = versions.resolve(self.p, f"{name}@{vid}", verify=False).card
+        for key, entry in (card.metrics.evals or {}).items():
+            for rel in (entry.get("results"), entry.get("baseline")):
+                if rel and results.read(self.root / rel) is None:
+                    bad(f"{name}@{vid[:12]}: eval {key} names {rel}, which is missing")
+            found = results.read(self.root / entry.get("results"))
+            if found is not None and len(found.rows) != entry.get("rows"):
+                bad(f"{name}@{vid[:12]}: eval {key} has {len(found.rows)} rows, the card says {entry.get('rows')}")
+
+    def check_fix_folders(self, bad) -> None:
+        """A --fix folder is absent or whole; a killed fix's staging folder is git-ignored."""
+        for folder in self.fixes:
+            out = self.root / folder
+            if out.exists():
+                have = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+                if "fixes.jsonl" not in have or not any(h.startswith("data/") for h in have):
+                    bad(f"half-written --fix folder {folder}: {sorted(have)}")
+        for staging in self.root.glob(".*.fix-*"):
+            ignored = subprocess.run(["git", "check-ignore", "-q", staging.name + "/"], cwd=self.root)
+            if ignored.returncode != 0:
+                bad(f"staging folder {staging.name} of a killed fix is not git-ignored")
+
     def check_version(self, bad, name: str, vid: str, remote: str | None) -> None:
+        self.check_evals(bad, name, vid)
         path = versions.version_dir(self.p, name, vid)
         if path.is_dir():
             if not (path / weights.WEIGHTS).is_file() or weights.content_id(path) != vid:
@@ -275,7 +332,9 @@ def test_kill_nine_loop_leaves_a_consistent_project(project: Path, adapters: lis
         "seed": SEED,
         "killed": dict(loop.kills),
         "finished": dict(loop.finished),
-        "versions": {name: len(versions.log(p, name)) for name in NAMES},
+        "versions": {name: len(versions.log(p, name)) for name in NAMES if versions.log(p, name)},
+        "eval_results": sum(len(v.card.evals()) for name in NAMES for v in versions.log(p, name)),
+        "fix_folders": sum((project / f).is_dir() for f in loop.fixes),
         "inconsistencies": len(loop.findings),
         "remote_tmp_files": len(loop.remote_debris()),
         "workspace_tmp_files": loop.workspace_debris(),

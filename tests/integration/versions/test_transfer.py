@@ -41,6 +41,7 @@ def test_pull_env_after_deleting_adapters_and_cache_brings_back_exactly_that_ver
     result = cli("pull", "support@prod", "--json", cwd=project)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["verified"] == [first.ref]
+    assert json.loads(result.stdout)["files"] == len(wanted)  # every object came from the remote
     assert weights.content_id(first.path) == first.id
     assert not second.path.exists()
     assert _cache_objects(project) == wanted  # nothing else was fetched
@@ -109,3 +110,16 @@ def test_gc_dry_run_then_force_keeps_served_recent_and_unpushed(project: Path, i
     back = cli("pull", b.ref, cwd=project)
     assert back.exit_code == 0, back.stderr
     assert weights.content_id(b.path) == b.id
+
+
+def test_pull_from_the_local_cache_says_so_when_the_remote_is_unreachable(project: Path, imported, cli) -> None:
+    """Issue 17: the copy came from this machine's DVC cache, not from storage."""
+    from adapterctl import storage
+
+    [v] = imported(1)
+    shutil.rmtree(v.path)
+    storage.add_remote(project, "storage", str(project.parent / "no-such-remote"))
+    result = cli("pull", v.ref, cwd=project)
+    assert result.exit_code == 0, result.stderr
+    assert f"restored {v.ref} from the local DVC cache (nothing was downloaded from storage)" in result.stderr
+    assert "pulled" not in result.stderr and weights.content_id(v.path) == v.id
