@@ -32,6 +32,7 @@ def diff(
     ref_a: str = typer.Argument(..., help="The version to compare from, e.g. support@prod."),
     ref_b: str = typer.Argument(..., help="The version to compare to, e.g. support."),
     fmt: Format = FORMAT,
+    md: bool = typer.Option(False, "--md", hidden=True, help="Short for --format md."),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -41,7 +42,7 @@ def diff(
 
     Example: adapterctl diff support@prod support --format md > diff.md
     """
-    out = _format(fmt, as_json)
+    out = _format(fmt, as_json, md)
     from adapterctl.report import blocks, render
 
     p = api.open_project(project)

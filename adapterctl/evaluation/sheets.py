@@ -1,9 +1,9 @@
 """Human eval, as the practitioners' guide recommends: rate base and adapter answers 1-5 for
 accuracy, style and safety in a spreadsheet, then store the summary in the card.
 
-    eval REF --export-sheet out.csv   one row per eval row: prompt, reference, both answers,
+    sheet export REF out.csv          one row per eval row: prompt, reference, both answers,
                                       and empty rating columns
-    eval REF --import-sheet rated.csv the means and counts go to the card (metrics.human_eval)
+    sheet import REF rated.csv        the means and counts go to the card (metrics.human_eval)
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def escape_cell(text: str) -> str:
 
 def export(path: Path, version: EvalResult, base: EvalResult | None, eval_md5: str) -> int:
     """Write the sheet; returns the number of rows."""
-    _refuse_folder(path, "--export-sheet")
+    _refuse_folder(path, "sheet export")
     base_rows = base.by_hash() if base else {}
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -48,7 +48,7 @@ def export(path: Path, version: EvalResult, base: EvalResult | None, eval_md5: s
     try:
         atomic_write(path, buf.getvalue())
     except OSError as exc:
-        raise UsageError(f"--export-sheet {path}: cannot write there ({exc.strerror})") from None
+        raise UsageError(f"sheet export {path}: cannot write there ({exc.strerror})") from None
     return len(version.rows)
 
 
@@ -65,7 +65,7 @@ def summarise(path: Path, version_id: str, evals: dict[str, set[str]]) -> dict[s
         missing = [c for c in ["row", "version", "eval_md5", *RATING_COLUMNS] if c not in fields]
         if missing:
             raise DataError(
-                f"{path}: missing column(s) {', '.join(missing)}; export a sheet for this version with --export-sheet"
+                f"{path}: missing column(s) {', '.join(missing)}; export a sheet for this version with `adapterctl sheet export`"
             )
         sums: dict[str, list[int]] = {c: [] for c in RATING_COLUMNS}
         rows, seen = 0, set()
@@ -119,7 +119,7 @@ def _check_row(
 def _text(path: Path) -> str:
     """The sheet's text: UTF-8 (with or without BOM) or UTF-16 with its BOM, as spreadsheet
     tools save CSV; other bytes are read as Windows-1252 (only ids and digits are read back)."""
-    _refuse_folder(path, "--import-sheet")
+    _refuse_folder(path, "sheet import")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

@@ -1,7 +1,7 @@
 """contradiction: the same prompt (case and whitespace folded) answered differently.
 
 Two answers to one question pull the gradient two ways; the guide asks to resolve them.
-Some tasks have many right answers, so it is a warning by default, and `--fix` leaves the
+Some tasks have many right answers, so it is a warning by default, and `data fix` leaves the
 choice to a person.
 """
 

@@ -1,5 +1,5 @@
 """debris: HTML markup and entities, logging noise, mojibake and control characters left in
-the text by scraping and exporting. `clean` strips or repairs each kind for `--fix`."""
+the text by scraping and exporting. `clean` strips or repairs each kind for `data fix`."""
 
 from __future__ import annotations
 

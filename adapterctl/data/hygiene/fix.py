@@ -1,4 +1,4 @@
-"""`data check --fix OUT`: a cleaned copy of an adapter's data files, and a record of every change.
+"""`data fix NAME OUT`: a cleaned copy of an adapter's data files, and a record of every change.
 
 Rows that training cannot use are dropped (schema); text is cleaned (markup stripped,
 entities decoded, log lines removed, encoding repaired, control characters removed); then

@@ -1,4 +1,4 @@
-"""Where `data check --fix OUT` may write, and writing there all at once.
+"""Where `data fix NAME OUT` may write, and writing there all at once.
 
 OUT must be a new or empty folder inside the project that holds no input and lies under no
 input, outside the folders adapterctl owns (adapters/, environments/, .dvc/, .git/,
@@ -26,7 +26,7 @@ def checked(project: Project, out: Path, inputs: list[Path]) -> Path:
     """The real path of OUT (given as typed, not resolved), or a UsageError saying why not."""
     root = project.root.resolve()
     lexical = Path(os.path.abspath(out))
-    shown = f"--fix {project.relpath(lexical) if lexical.is_relative_to(root) else out}"
+    shown = f"data fix: {project.relpath(lexical) if lexical.is_relative_to(root) else out}"
     _refuse_links(root, lexical, shown)
     real = lexical.resolve()
     if not real.is_relative_to(root):

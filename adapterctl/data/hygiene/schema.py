@@ -2,7 +2,7 @@
 
 Unreadable rows (not UTF-8, not JSON, not an object) are found while reading (rows.py);
 this module judges the rows that did parse. Rows with a schema problem are left out of the
-other checks: training could not use them, and `--fix` drops them.
+other checks: training could not use them, and `data fix` drops them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`data check --fix OUT` never writes over an input, into adapterctl's folders or through a
+"""`data fix NAME OUT` never writes over an input, into adapterctl's folders or through a
 symlink, and writes all at once (issue 17, data loss); `data check` refuses a data file that
 leads outside the project, as `validate` does."""
 
@@ -44,9 +44,9 @@ def test_fix_into_the_folder_holding_an_input_of_the_same_name_is_refused(plante
         .replace("evals/eval.jsonl", "evals/train.jsonl")
     )
     before = _tree(root)
-    result = cli("data", "check", "planted", "--fix", "evals", cwd=root)
+    result = cli("data", "fix", "planted", "evals", cwd=root)
     assert result.exit_code == 2, result.stdout + result.stderr
-    assert "--fix evals: holds the input evals/train.jsonl" in result.stderr
+    assert "data fix: evals: holds the input evals/train.jsonl" in result.stderr
     assert _tree(root) == before, "no input (nor anything else) was written"
 
 
