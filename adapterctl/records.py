@@ -35,6 +35,10 @@ class Record(BaseModel):
         """A key that may be absent: declared fields and recorded extras alike."""
         return self.to_dict().get(key, default)
 
+    def __getitem__(self, key: str) -> Any:
+        """A key the file must hold, read as from the dict this table was (KeyError if absent)."""
+        return self.to_dict()[key]
+
     def to_dict(self) -> dict[str, Any]:
         """The keys the file holds (or the code set), nothing defaulted, under their file names."""
         return self.model_dump(exclude_none=True, exclude_unset=True, by_alias=True)

@@ -103,7 +103,7 @@ def explain(exc: BaseException, name: str, url: str, action: str) -> str:
     ):
         return _unreachable_line(name, url, detail)
     if "PermissionError" in kinds and getattr(exc, "filename", None):  # mode bits on a path, not the login
-        return f"remote {name} ({masked(url)}) does not let this user write {exc.filename}: check the folder's owner and mode"
+        return f"remote {name} ({masked(url)}) does not let this user write {getattr(exc, 'filename', '')}: check the folder's owner and mode"
     if kinds & {"NoCredentialsError", "PermissionDenied", "PermissionError"} or _AUTH.search(detail):
         return auth_refused(name, url, detail)
     if "FileNotFoundError" in kinds or _MISSING.search(detail):

@@ -2,7 +2,8 @@
 # The main job end to end on the built-in tiny model, offline, on a CPU:
 # init → validate → data check → train (+ eval and gates) → deploy → combine → branch → train a
 # second version → diff → a gate failure refused by deploy → report for the PR → deploy → rollback
-# → resolve → merge → export → generate → serve prod in the background, deploy and roll back live.
+# → resolve → merge → export → generate → serve prod in the background, deploy and roll back live,
+# verify the live server against the recorded eval → the dashboard.
 # Usage: scripts/demo.sh [DIR]   (ADAPTERCTL_DEMO_PORT picks the server's port, default 8765)
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
@@ -23,6 +24,7 @@ step adapterctl list
 step adapterctl show support
 step adapterctl data check support
 step adapterctl train support -m "first cut"          # evaluates the new version and checks its gates
+step python "$(dirname "$0")/show_answer.py" support     # one eval row: the base model's answer, then the adapter's
 step adapterctl eval support                           # stored beside the card: instant the second time
 step adapterctl deploy support --env prod -m "ship the first cut"
 step adapterctl train docs -m "docs assistant"
@@ -34,16 +36,16 @@ combine = ["support", "docs"]
 method = "ties"
 EOF
 step adapterctl combine support docs --into both --method ties
-git add -A && git commit -qm "support in prod, docs, both = ties(support, docs)" && echo "committed the versions, their eval results and adapterctl.lock"
+git add -A && git commit -qm "support in prod, docs, both = ties(support, docs)" && echo "committed the versions, their eval results and environments/"
 
 git checkout -qb smaller-rank
-step adapterctl train support --set lora.r=8 -m "smaller rank"
+judged adapterctl train support --set lora.r=8 -m "smaller rank"   # exit 1 if it misses a gate (still registered)
 step adapterctl log support
 step adapterctl status
 step adapterctl diff support@prod support
 
 # A gate nobody can pass: eval exits 1, and deploy refuses the version until it passes (or --ignore-gates).
-sed -i.bak '0,/rouge_l = ">= 0.2"/s//rouge_l = ">= 0.99"/' adapterctl.toml
+sed -i.bak '0,/rouge_l = ">= 0.3"/s//rouge_l = ">= 0.99"/' adapterctl.toml
 refused adapterctl eval support
 refused adapterctl deploy support --env prod
 mv adapterctl.toml.bak adapterctl.toml
@@ -51,7 +53,7 @@ judged adapterctl eval support                         # judged again under the 
 git add -A && git commit -qm "support: smaller rank" && echo "committed v2 on branch smaller-rank"
 
 judged adapterctl check --base main                    # what CI runs: exit 1 if a new version failed
-step adapterctl report --base main --format md --html report.html
+step adapterctl report --base main --format md --html "$outputs/report.html"
 step adapterctl deploy support --env prod --ignore-gates -m "try the smaller rank"   # an override is logged
 step adapterctl rollback support --env prod -m "back to the first cut"
 step adapterctl envs --history
@@ -59,7 +61,7 @@ step adapterctl resolve support@prod
 step adapterctl merge support@prod --out "$outputs/merged-support"
 step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
 git add -A && git commit -qm "demo: prod rolled back" && echo "committed environments/"
-step adapterctl generate support@prod "How do I reset my password?" --max-tokens 24
+step adapterctl generate support@prod "How do I reset my Keystone password manager password?" --max-tokens 40
 
 # Serve prod in the background (127.0.0.1 only); deploy and rollback reach it without a restart.
 port=${ADAPTERCTL_DEMO_PORT:-8765}
@@ -76,10 +78,10 @@ done
 served() {  # POST a completion; print the X-Adapter-Version header and the answer
   local headers body
   headers=$(mktemp)
-  body=$(curl -sS -D "$headers" "$url/v1/completions" -H 'Content-Type: application/json' \
-    -d '{"model": "support", "prompt": "How do I reset my password?", "max_tokens": 12, "temperature": 0}')
+  body=$(curl -sS -D "$headers" "$url/v1/chat/completions" -H 'Content-Type: application/json' \
+    -d '{"model": "support", "messages": [{"role": "user", "content": "How do I reset my Keystone password manager password?"}], "max_tokens": 40, "temperature": 0}')
   tr -d '\r' <"$headers" | grep -i '^x-adapter-version'
-  python -c 'import json, sys; print("answer:", repr(json.loads(sys.argv[1])["choices"][0]["text"]))' "$body"
+  python -c 'import json, sys; print("answer:", repr(json.loads(sys.argv[1])["choices"][0]["message"]["content"]))' "$body"
   rm -f "$headers"
 }
 step served
@@ -91,8 +93,10 @@ sleep 1
 step served
 step curl -sS "$url/healthz"
 echo
+step adapterctl verify --env prod --url "$url/v1" --rows 10   # the live answers equal what eval recorded
 kill -TERM "$server" && wait "$server" && echo "server drained and stopped (log: $log)"
 trap - EXIT
+git add -A && git commit -qm "demo: live moves" && echo "committed environments/ (the live moves)"
 
 # The dashboard: start it in the background, fetch the overview once, stop it.
 ui_port=$((port + 1))
@@ -105,4 +109,4 @@ step curl -sSf -o /dev/null -w 'adapterctl ui: overview HTTP %{http_code}, %{siz
 kill -TERM "$dashboard" && wait "$dashboard" || true
 trap - EXIT
 echo
-echo "demo project left in $dir (report.html: the PR report as one page); merged model in $outputs/merged-support"
+echo "demo project left in $dir; the PR report as one page in $outputs/report.html; merged model in $outputs/merged-support"

@@ -9,7 +9,7 @@ tiny model fine-tuned for a few epochs can learn the mapping and beat its
 untuned base on ROUGE-L, so the example's eval gates are meaningful.
 
 Run `python scripts/make_example.py [OUT_DIR]`; running it twice writes
-byte-identical files. `python scripts/make_example.py --pretrain-base [STEPS]`
+byte-identical files. `python scripts/make_example.py --pretrain-base [STEPS [OUT]]`
 pretrains the built-in base model's weights (adapterctl/tiny_base.safetensors)
 on the Python documentation shipped with the standard library: about 15 minutes
 on one CPU thread.
@@ -606,7 +606,7 @@ target_modules = "all-linear"
 
 [defaults.train]
 quantization = "nf4"
-learning_rate = 5e-3   # LoRA on a tiny random base takes a high rate: val loss 8.6 -> 1.3 in 3 epochs
+learning_rate = 5e-3   # the tiny base takes a high rate: support val loss 6.5 -> 0.19 in 3 epochs
 epochs = 3
 batch_size = 16
 max_length = 256
@@ -622,7 +622,7 @@ eval_data = "evals/support.jsonl"
 template = "templates/support.txt"
 
 [adapters.support.gates]
-rouge_l = ">= 0.2"
+rouge_l = ">= 0.3"   # the CPU demo reaches 0.41; docs reaches 0.28
 
 [adapters.docs]
 description = "Documentation assistant"
@@ -727,21 +727,30 @@ PRETRAIN_BATCH = 16
 PRETRAIN_LR = 3e-3
 
 
-def pretraining_text() -> str:
+def pretraining_paragraphs() -> list[str]:
     """English that ships with every Python (the language reference's topics, as `help()` shows
-    them), then the sentences the tokenizer was trained on (tiny.py's own corpus: support and
-    docs register, drawn at random; no row of the example)."""
+    them) as prose paragraphs, whitespace folded and code and grammar blocks left out, then the
+    sentences the tokenizer was trained on (tiny.py's own corpus: support and docs register,
+    drawn at random; no row of the example)."""
     from pydoc_data.topics import topics
 
     from adapterctl import tiny
 
-    return "\n\n".join(topics[key] for key in sorted(topics)) + "\n\n" + "\n".join(tiny.tokenizer_corpus())
+    paragraphs = []
+    for key in sorted(topics):
+        for block in re.split(r"\n\s*\n", topics[key]):
+            text = " ".join(block.split())
+            letters = sum(c.isalpha() or c == " " for c in text)
+            if len(text) > 40 and letters > 0.85 * len(text) and not block.startswith((" ", "*", "=")):
+                paragraphs.append(text)
+    return paragraphs + tiny.tokenizer_corpus()
 
 
 def pretrain_base(out: Path, steps: int = PRETRAIN_STEPS) -> None:
-    """Train the tiny model as a plain causal LM on `pretraining_text()` and write its weights
-    to `out` (adapterctl/tiny_base.safetensors), with the tokenizer's digest in the metadata.
-    One thread and fixed seeds: the same run on the same machine writes the same bytes."""
+    """Train the tiny model as a plain causal LM on `pretraining_paragraphs()`, each ended by the
+    eos token (so the base learns to stop), and write its weights to `out`
+    (adapterctl/tiny_base.safetensors) with the tokenizer's digest in the metadata. One thread
+    and fixed seeds: the same run on the same machine writes the same bytes."""
     import math
 
     import torch
@@ -751,7 +760,8 @@ def pretrain_base(out: Path, steps: int = PRETRAIN_STEPS) -> None:
 
     torch.set_num_threads(1)
     tokenizer = tiny.build_tokenizer()
-    ids = torch.tensor(tokenizer(pretraining_text(), add_special_tokens=False, verbose=False)["input_ids"])
+    encoded = tokenizer(pretraining_paragraphs(), add_special_tokens=False, verbose=False)["input_ids"]
+    ids = torch.tensor([token for paragraph in encoded for token in (*paragraph, tokenizer.eos_token_id)])
     model = tiny.build_model(tokenizer, seed=0).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=PRETRAIN_LR, weight_decay=0.01, betas=(0.9, 0.95))
     draw = torch.Generator().manual_seed(0)
@@ -779,6 +789,7 @@ if __name__ == "__main__":
     if args[:1] == ["--pretrain-base"]:
         from adapterctl import tiny
 
-        pretrain_base(tiny.PRETRAINED, int(args[1]) if len(args) > 1 else PRETRAIN_STEPS)
+        steps = int(args[1]) if len(args) > 1 else PRETRAIN_STEPS
+        pretrain_base(Path(args[2]) if len(args) > 2 else tiny.PRETRAINED, steps)
     else:
         main(Path(args[0]) if args else Path(__file__).resolve().parents[1] / "example-project")

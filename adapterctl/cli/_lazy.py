@@ -91,7 +91,7 @@ class LazyGroup(TyperGroup):
 def _build(app: typer.Typer, name: str) -> _click.Command | None:
     """The click command or group registered on `app` under `name`."""
     for info in app.registered_commands:
-        if (info.name or typer.main.get_command_name(info.callback.__name__)) == name:
+        if (info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))) == name:
             return typer.main.get_command_from_info(
                 info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode
             )

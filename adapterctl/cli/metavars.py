@@ -23,7 +23,7 @@ SHAPES = {
 }
 
 
-def _plain_runtime_param(param):  # type: ignore[no-untyped-def]
+def _plain_runtime_param(param: Any) -> Any:
     """Plain types skip Typer's pydantic coercion layer (see _coerce); others keep it."""
     if param._runtime_param is None:
         from adapterctl.cli._coerce import plain_runtime
@@ -33,7 +33,7 @@ def _plain_runtime_param(param):  # type: ignore[no-untyped-def]
 
 
 class _Argument(TyperArgument):
-    def get_runtime_param(self):  # type: ignore[no-untyped-def]
+    def get_runtime_param(self) -> Any:
         return _plain_runtime_param(self) or super().get_runtime_param()
 
     def _usage_display_name(self) -> str:
@@ -44,7 +44,7 @@ class _Argument(TyperArgument):
 
 
 class _Option(TyperOption):
-    def get_runtime_param(self):  # type: ignore[no-untyped-def]
+    def get_runtime_param(self) -> Any:
         return _plain_runtime_param(self) or super().get_runtime_param()
 
     def display_type_rich(self, ctx: Any) -> str | None:
@@ -85,7 +85,7 @@ def _clean_help_option(command: click.Command) -> None:
     """click builds --help on demand, outside `params`: clean it as it is made."""
     make = command.get_help_option
 
-    def get_help_option(ctx: click.Context) -> click.Option | None:
+    def get_help_option(ctx: Any) -> Any:
         option = make(ctx)
         if isinstance(option, TyperOption) and not isinstance(option, _Option):
             option.__class__ = _Option

@@ -62,7 +62,7 @@ def train(
 
     The data passes `adapterctl data check` first (cached while the files are unchanged); data with errors, such as eval rows leaked into training, is refused (exit 2) unless given --allow-data-errors.
 
-    Each new version is then evaluated on its adapter's eval set and its gates are checked (see `eval`); a failed gate is recorded and exits 1 (the version stays registered; deploy refuses it without --force). --no-eval skips this.
+    Each new version is then evaluated on its adapter's eval set and its gates are checked (see `eval`); a failed gate is recorded and exits 1 (the version stays registered; deploy refuses it without --ignore-gates). --no-eval skips this.
 
     Checkpoints go to .adapterctl/runs/; Ctrl-C exits 130 and registers nothing, and --resume continues from the last checkpoint. With --json, progress is printed as one JSON object per line.
 
@@ -94,7 +94,9 @@ def train(
     failed = [r.eval for r in results if r.eval is not None and not r.eval.passed]
     if failed:  # exit 1, as the README's table says for a failed gate; the versions stay registered
         detail = "; ".join(f"{e.ref}: {', '.join(e.failed)}" for e in failed)
-        raise CheckFailed(f"gates failed: {detail}; the version is registered, but deploy refuses it without --force")
+        raise CheckFailed(
+            f"gates failed: {detail}; the version is registered, but deploy refuses it without --ignore-gates"
+        )
 
 
 def _commit_hint(root: Path, adapters: list[str]) -> None:
@@ -123,7 +125,9 @@ def _render_trained(r: Any) -> None:
         if e.passed:
             ui.success(f"{e.ref}: gates passed" if e.gates.results else f"{e.ref}: no gates declared")
         else:
-            ui.warn(f"{e.ref}: gates failed: {'; '.join(e.failed)} (registered; deploy refuses it without --force)")
+            ui.warn(
+                f"{e.ref}: gates failed: {'; '.join(e.failed)} (registered; deploy refuses it without --ignore-gates)"
+            )
 
 
 @app.command()

@@ -8,6 +8,7 @@ on another site cannot send without the browser asking this server first (and it
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import shlex
@@ -48,7 +49,7 @@ def build(project: Project, api: Any, *, api_key: str | None = None, allow_actio
     app.state.live = live
     # every version's metric intervals: bootstrapped once per results file, then read from the cache
     names = Registry.load(project).names()
-    live.warm([(("intervals", n), lambda n=n: api.metric_intervals(project, n)) for n in names])
+    live.warm([(("intervals", n), functools.partial(api.metric_intervals, project, n)) for n in names])
 
     def authorised(request: Request) -> bool:
         if not api_key:

@@ -53,7 +53,9 @@ def gate_verdict(card: Card | None) -> str:
         return "no card here"
     if card.gates is None:
         return "no gates"
-    return {True: "pass", False: "FAIL"}.get(card.gates.passed, "not evaluated")
+    if card.gates.passed is None:
+        return "not evaluated"
+    return "pass" if card.gates.passed else "FAIL"
 
 
 def me(project: Project) -> str:

@@ -173,7 +173,7 @@ def unknown_references(m: Any, name: str, known_envs: set[str]) -> list[Exceptio
 
 
 def needs_eval(card: Card, gates: Mapping[str, str]) -> str | None:
-    """Why a version with `gates` declared cannot be deployed without --force, or None."""
+    """Why a version with `gates` declared cannot be deployed without --ignore-gates, or None."""
     if not gates:
         return None
     recorded = card.gates

@@ -55,7 +55,7 @@ def of_card(project: Project, card: Card, cache: fingerprints.FileCache | None =
     if not entries:
         return {}
     entry = entries[max(entries, key=lambda k: str(entries[k].get("created", "")))]
-    path = project.root / entry["results"]
+    path = project.root / entry.results
     if not path.is_file():
         return {}
     own = cache is None

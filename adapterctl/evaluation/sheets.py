@@ -68,7 +68,7 @@ def summarise(path: Path, version_id: str, evals: dict[str, set[str]]) -> dict[s
                 f"{path}: missing column(s) {', '.join(missing)}; export a sheet for this version with `adapterctl sheet export`"
             )
         sums: dict[str, list[int]] = {c: [] for c in RATING_COLUMNS}
-        rows, seen = 0, set()
+        rows, seen = 0, set[str]()
         for row in reader:
             number = reader.line_num
             rows += 1

@@ -92,6 +92,7 @@ def from_dict(doc: dict[str, Any], path: Path, text: str = "") -> Manifest:
             envs[env] = problems.attempt(ctx.validate, EnvironmentSection, table, f"environments.{env}")
     if project is None or base is None or defaults is None or None in envs.values():
         problems.raise_any()
+    assert project is not None and base is not None and defaults is not None  # each None recorded a problem
     manifest = Manifest(path, text, project, base, defaults, adapters, envs)
     for name in adapters:  # validates each merged spec, naming the key path on error
         problems.attempt(manifest.adapter, name)
@@ -104,7 +105,7 @@ def _adapter_section(name: str, table: Any, ctx: _Ctx) -> AdapterSection:
     where = f"adapters.{name}"
     if not isinstance(table, dict):
         raise ctx.error(where, "must be a table")
-    section = ctx.validate(AdapterSection, table, where)
+    section: AdapterSection = ctx.validate(AdapterSection, table, where)
     problems = _Problems()
     for sub, model in OVERRIDABLE.items():
         for key in getattr(section, sub):

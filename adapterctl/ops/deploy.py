@@ -44,7 +44,7 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
 
 
 def gate_refusal(project: Project, version: Version) -> str | None:
-    """Why deploy refuses `version` without --force: failed gates, or gates never evaluated."""
+    """Why deploy refuses `version` without --ignore-gates: failed gates, or gates never evaluated."""
     from adapterctl import manifest
     from adapterctl.evaluation.gates import needs_eval
 

@@ -14,6 +14,7 @@ from adapterctl.errors import IntegrityError, StorageError
 from adapterctl.ops import changes_state
 from adapterctl.project import Project
 from adapterctl.registry import Registry
+from adapterctl.storage_progress import TransferCount
 from adapterctl.versions import Version
 
 
@@ -25,7 +26,7 @@ class TransferResult:
     bytes: int = 0  # their size
     verified: list[str] = field(default_factory=list)  # pull: the versions checked against their ids
 
-    def add(self, count: storage.TransferCount) -> None:
+    def add(self, count: TransferCount) -> None:
         self.files += count.files
         self.bytes += count.bytes
 
@@ -36,9 +37,9 @@ class _Progress:
 
     def __init__(self, update) -> None:
         self.update = update
-        self.done: list[storage.TransferCount] = []
+        self.done: list[TransferCount] = []
 
-    def __call__(self, count: storage.TransferCount) -> None:
+    def __call__(self, count: TransferCount) -> None:
         finished = self.done
         self.update(
             sum(c.files for c in finished) + count.files,
@@ -149,7 +150,7 @@ def _fetch(project: Project, version: Version, name: str | None) -> None:
     _pull_verified(project, version, name, lambda paths: storage.pull(project.root, paths, name, force=True))
 
 
-def _pull_verified(project: Project, version: Version, name: str | None, fetch: Callable[[list], None]) -> None:
+def _pull_verified(project: Project, version: Version, name: str | None, fetch: Callable[[list], object]) -> None:
     """Pull one version (with `fetch`) and verify it. A copy that still fails came from a damaged
     local cache object or a damaged remote one: drop the local objects and fetch again, and if
     that copy fails too, the remote's is the bad one: say so (pulling again would fetch it again)."""

@@ -81,8 +81,8 @@ def _inner(s1: float, a1, b1, s2: float, a2, b2) -> float:
 def _effective_rank(s: float, a, b) -> float | None:
     import numpy as np
 
-    rb = np.linalg.qr(b, mode="r")
-    ra = np.linalg.qr(a.T, mode="r")
+    rb: Any = np.linalg.qr(b, mode="r")
+    ra: Any = np.linalg.qr(a.T, mode="r")
     sigma = np.linalg.svd(s * rb @ ra.T, compute_uv=False)
     total = float(sigma.sum())
     if total <= 0:

@@ -164,8 +164,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def _slot(state: ServerState, model: str) -> Slot:
     try:
         if "@" in model:  # a pin reads the version cards to resolve its id: off the event loop
-            return await run_in_threadpool(state.catalog.acquire, model)
-        return state.catalog.acquire(model, load=False)
+            slot = await run_in_threadpool(state.catalog.acquire, model)
+        else:
+            slot = state.catalog.acquire(model, load=False)
+        if slot is None:  # only a pin asked for with load=False comes back unloaded
+            raise UnknownModel(f"model '{model}' is not loaded")
+        return slot
     except UnknownModel as exc:
         raise ApiError(404, str(exc), param="model", code="model_not_found") from None
     except AmbiguousModel as exc:
@@ -195,9 +199,11 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
     echo_text = None
     try:
         if chat:  # the conversation in the served version's own prompt format (serve/prompting.py)
-            text = prompting.chat_prompt(engine, state.formats.get(slot.name, slot.version), messages)
+            assert state.formats is not None  # made in __post_init__
+            text = prompting.chat_prompt(engine, state.formats.get(slot.name, slot.version), messages or [])
             prompt_ids = engine.encode(text)
         else:
+            assert prompt is not None  # completions always carry one
             prompt_ids = engine.encode(prompt) if isinstance(prompt, str) else _token_ids(engine, prompt)
             echo_text = (prompt if isinstance(prompt, str) else engine.decode(prompt_ids)) if echo else None
         max_tokens = protocol.budget(req, len(prompt_ids), engine.context_length, DEFAULT_MAX_TOKENS[endpoint])
@@ -300,13 +306,14 @@ def _reply(
     """The finished answer with its logprobs (and, with echo, the prompt in front)."""
     logprobs = None
     echo = echo_text is not None
-    text = echo_text + answer if echo else answer
+    text = echo_text + answer if echo_text is not None else answer
     if job.logprobs is not None:
         kept = _answer_tokens(engine, job.tokens, answer)  # a stop string may have cut the last ones
-        tokens, entries = job.tokens[:kept], job.token_logprobs[:kept]
+        tokens, answered = job.tokens[:kept], job.token_logprobs[:kept]
         if chat:
-            logprobs = protocol.chat_logprobs(tokens, entries, engine.token_text)
+            logprobs = protocol.chat_logprobs(tokens, answered, engine.token_text)
         else:
+            entries: list[tuple[float, dict[int, float]] | None] = list(answered)
             if echo:
                 tokens, entries = job.prompt_ids + tokens, job.prompt_logprobs + entries
             logprobs = protocol.completion_logprobs(

@@ -19,6 +19,7 @@ class Row(Protocol):
     logprobs: int | None  # top logprobs wanted per generated token (None: none)
     echo_logprobs: bool  # completions' echo: the prompt tokens' logprobs too
     prompt_logprobs: list[Any]
+    seed: int | None  # a seeded sampled row runs alone
 
 
 class Host(Protocol):
@@ -29,7 +30,7 @@ class Host(Protocol):
     base: Any
     model: Any
 
-    def step(self, jobs: Any, tokens: list[int]) -> list[bool]: ...  # hands each row its new token
+    def step(self, jobs: Any, tokens: list[int], logprobs: Any = None) -> list[bool]: ...  # each row's new token
 
 
 def generate_batch(engine: Host, jobs: Sequence[Row]) -> None:

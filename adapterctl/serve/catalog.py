@@ -150,6 +150,7 @@ class Catalog:
                     if slot is None and not load:
                         return None
             if slot is None:
+                assert vid is not None  # a name without a current slot raised above
                 return self._load_pinned(ref.name, vid, model)
             if self.engine.acquire(slot):
                 return slot

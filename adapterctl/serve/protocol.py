@@ -167,7 +167,7 @@ def prompt_input(req: CompletionRequest) -> str | list[int]:
         prompt = prompt[0]
     if isinstance(prompt, list) and not prompt:
         raise ApiError(400, "prompt: is empty", param="prompt", code="invalid_value")
-    return prompt
+    return prompt  # type: ignore[return-value]  # the list checks above leave a str or a list of ids
 
 
 def chat_messages(req: ChatRequest) -> list[dict[str, str]]:

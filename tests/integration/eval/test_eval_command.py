@@ -120,7 +120,7 @@ def test_train_evaluates_each_new_version_unless_told_not_to(small: Path, cli) -
     result = cli("train", "support", *sets, cwd=small)
     assert result.exit_code == 1, result.stderr  # a failed gate exits 1, as the README's table says
     assert "eval on 8 rows" in result.stderr and "gates failed: rouge_l >= 0.2" in result.stderr
-    assert "the version is registered, but deploy refuses it without --force" in result.stderr
+    assert "the version is registered, but deploy refuses it without --ignore-gates" in result.stderr
     assert versions.resolve(Project(small), "support").card.gates.passed is False
     result = cli("train", "support", *sets, "--set", "train.seed=3", "--no-eval", cwd=small)
     assert result.exit_code == 0 and "eval on" not in result.stderr

@@ -40,6 +40,10 @@ def test_a_load_that_raises_leaves_nothing_behind(_example_template, peft_adapte
     bad_id = forge_version(root, v1, broken_adapter(peft_adapters[2], tmp_path / "bad"))
     bad = versions.resolve(Project(root), f"support@{bad_id}", verify=True)  # passes every hash check
     engine = load_engine(Project(root), dev="cpu")
+    # The structural check at the door refuses this version before any load (tests/integration/
+    # versions/test_integrity_at_the_door.py); without it, the load itself raises, as any load may
+    # (memory, a PEFT error): that path must leave nothing behind too.
+    engine.admission = None
     try:
         with pytest.raises(LoadRefused, match="cannot be loaded: RuntimeError"):
             engine.add(bad)  # the first adapter: PEFT had wrapped the base's layers already

@@ -39,7 +39,7 @@ def test_generate_applies_the_versions_prompt_format_unless_raw(
     rendered = template.format(instruction="Answer the customer.", input=PROMPTS[1])
     expected = reference_answers(root, {v1.id: v1.path}, 8, [rendered])[(v1.id, rendered)]
 
-    args = ("generate", f"support@{v1.short}", PROMPTS[1], "--system", "Answer the customer.", "-n", "8")
+    args = ("generate", f"support@{v1.short}", PROMPTS[1], "--system", "Answer the customer.", "--max-tokens", "8")
     result = cli(*args, "--json", cwd=root)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -48,7 +48,9 @@ def test_generate_applies_the_versions_prompt_format_unless_raw(
     assert "records no prompt format" in result.stderr
     assert json.loads(cli(*args, "--chat", "--json", cwd=root).stdout)["rendered"] == rendered
 
-    raw = json.loads(cli("generate", f"support@{v1.short}", PROMPTS[1], "--raw", "-n", "8", "--json", cwd=root).stdout)
+    raw = json.loads(
+        cli("generate", f"support@{v1.short}", PROMPTS[1], "--raw", "--max-tokens", "8", "--json", cwd=root).stdout
+    )
     assert raw["rendered"] == PROMPTS[1] and raw["usage"]["prompt_tokens"] < data["usage"]["prompt_tokens"]
     both = cli("generate", "support", "hi", "--raw", "--system", "x", cwd=root)
     assert both.exit_code == 2 and "--raw sends the prompt verbatim" in both.stderr

@@ -57,7 +57,7 @@ def trained(_example_template: Path, tmp_path_factory: pytest.TempPathFactory):
     [d1] = api.train(project, ["docs"], overrides=FAST, progress="none")
     refs = [f"support@{s1.version}", f"support@{s2.version}", f"docs@{d1.version}"]
     card = versions.resolve(project, refs[0]).card  # the format training used travels on the card
-    assert card.prompt == {
+    assert card.prompt is not None and card.prompt.to_dict() == {
         "kind": "template",
         "source": "templates/support.txt",
         "text": (root / "templates/support.txt").read_text(),

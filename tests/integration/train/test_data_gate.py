@@ -58,7 +58,7 @@ def test_deep_and_huge_rows_are_named_by_data_check_and_train_force(demo: Path, 
     size = len(huge) + 1  # with its newline
     assert (11, f"row of {size:,} bytes is over data_checks.max_row_bytes (1,048,576)") in found
 
-    forced = cli("train", "support", "--force", *sets(*FAST), cwd=demo)
+    forced = cli("train", "support", "--allow-data-errors", *sets(*FAST), cwd=demo)
     assert forced.exit_code == 2, forced.stderr
     assert "data/support.jsonl:6: nested deeper than 64 levels" in forced.stderr
     assert versions.log(Project(demo), "support") == []

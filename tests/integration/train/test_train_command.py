@@ -165,7 +165,16 @@ def test_resume_refuses_a_changed_spec(demo: Path, cli) -> None:
 @pytest.mark.slow
 def test_accelerate_launcher_two_cpu_processes(demo: Path, cli) -> None:
     result = cli(
-        "train", "support", "--launcher", "accelerate", "--num-processes", "2", "--json", *sets(*FAST), cwd=demo
+        "train",
+        "support",
+        "--no-eval",
+        "--launcher",
+        "accelerate",
+        "--num-processes",
+        "2",
+        "--json",
+        *sets(*FAST),
+        cwd=demo,
     )
     assert result.exit_code == 0, result.stderr
     [version] = versions.log(Project(demo), "support")

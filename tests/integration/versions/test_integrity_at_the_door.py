@@ -175,7 +175,7 @@ def test_generate_eval_and_merge_refuse_a_wrong_base_and_a_broken_version(
 ) -> None:
     broken = planted(_copy(adapters[1], tmp_path / "nan", value=math.nan))
     for args in (
-        ("generate", broken.ref, "hello", "-n", "4"),
+        ("generate", broken.ref, "hello", "--max-tokens", "4"),
         ("eval", broken.ref),
         ("merge", broken.ref, "--out", str(tmp_path / "merged")),
     ):
@@ -186,7 +186,7 @@ def test_generate_eval_and_merge_refuse_a_wrong_base_and_a_broken_version(
     build_tiny_model(project / BASE, seed=5)
     trained_on, here = _hashes(project, v.id)
     for args in (
-        ("generate", v.ref, "hello", "-n", "4"),
+        ("generate", v.ref, "hello", "--max-tokens", "4"),
         ("eval", v.ref),
         ("merge", v.ref, "--out", str(tmp_path / "merged")),
     ):
