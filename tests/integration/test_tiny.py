@@ -95,12 +95,13 @@ def test_the_shipped_base_has_learned_english(tokenizer, model, tmp_path):
     from transformers import AutoModelForCausalLM
 
     random_base = AutoModelForCausalLM.from_pretrained(build_tiny_model(tmp_path / "random", seed=0))
-    text = textwrap.__doc__ + (subprocess.__doc__ or "")[:2000]  # not in pydoc_data.topics
+    # Prose it never saw (not in pydoc_data.topics), whitespace folded as its training text was.
+    text = " ".join((textwrap.__doc__ + (subprocess.__doc__ or "")[:2000]).split())
     batch = tokenizer(text, return_tensors="pt", truncation=True, max_length=512)
     with torch.no_grad():
         pretrained = model(**batch, labels=batch["input_ids"]).loss.item()
         untrained = random_base(**batch, labels=batch["input_ids"]).loss.item()
-    assert pretrained < untrained - 3, (pretrained, untrained)  # nats per token; measured 4.3 vs 8.9
+    assert pretrained < untrained - 2.5, (pretrained, untrained)  # nats per token; measured 5.3 vs 9.0
 
 
 def test_build_leaves_the_global_torch_rng_alone(tmp_path):

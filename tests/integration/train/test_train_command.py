@@ -33,7 +33,7 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
 
     from adapterctl import modeling
 
-    result = cli("train", "--no-eval", "support", cwd=example_project)
+    result = cli("train", "support", cwd=example_project)  # evaluated too: exit 1 if its gate failed
     assert result.exit_code == 0, result.stderr
 
     project = Project(example_project)
@@ -44,11 +44,11 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     assert t["loss_curve"] == "loss_curve.png" and (version.path / "loss_curve.png").is_file()
     assert t["quantization"]["used"] == "nf4" and t["batching"]["used"] == "padding_free"
     assert f"support: version {version.short}" in result.stderr
-    # train evaluated it: the example's gate (rouge_l >= 0.2) passes and ROUGE-L beats the base model's.
+    # train evaluated it: the example's gate (rouge_l >= 0.3) passes and ROUGE-L beats the base model's.
     assert f"{version.ref}: gates passed" in result.stderr
     [evaluated] = (version.card.metrics.evals or {}).values()
     base_rouge = json.loads((example_project / evaluated.baseline).read_text().splitlines()[0])["metrics"]["rouge_l"]
-    assert version.card.metrics.scalars()["rouge_l"] >= 0.2 > base_rouge
+    assert version.card.metrics.scalars()["rouge_l"] >= 0.3 > base_rouge
 
     ours, tokenizer = modeling.load_version(project, "support")
     base = AutoModelForCausalLM.from_pretrained(example_project / "models/tiny-base")
