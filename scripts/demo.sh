@@ -61,7 +61,8 @@ step adapterctl resolve support@prod
 step adapterctl merge support@prod --out "$outputs/merged-support"
 step adapterctl export support@prod --format vllm --out "$outputs/vllm-support"
 git add -A && git commit -qm "demo: prod rolled back" && echo "committed environments/"
-step adapterctl generate support@prod "How do I reset my Keystone password manager password?" --max-tokens 40
+step adapterctl generate support@prod "Mateo here, locked out of my Keystone password manager account." \
+  --system "Reply to the customer as a support agent." --max-tokens 48   # in the adapter's own prompt format
 
 # Serve prod in the background (127.0.0.1 only); deploy and rollback reach it without a restart.
 port=${ADAPTERCTL_DEMO_PORT:-8765}
@@ -79,7 +80,7 @@ served() {  # POST a completion; print the X-Adapter-Version header and the answ
   local headers body
   headers=$(mktemp)
   body=$(curl -sS -D "$headers" "$url/v1/chat/completions" -H 'Content-Type: application/json' \
-    -d '{"model": "support", "messages": [{"role": "user", "content": "How do I reset my Keystone password manager password?"}], "max_tokens": 40, "temperature": 0}')
+    -d '{"model": "support", "messages": [{"role": "system", "content": "Reply to the customer as a support agent."}, {"role": "user", "content": "Mateo here, locked out of my Keystone password manager account."}], "max_tokens": 40, "temperature": 0}')
   tr -d '\r' <"$headers" | grep -i '^x-adapter-version'
   python -c 'import json, sys; print("answer:", repr(json.loads(sys.argv[1])["choices"][0]["message"]["content"]))' "$body"
   rm -f "$headers"

@@ -41,6 +41,21 @@ def model_logprobs(root, version, ids: list[int]) -> list[float]:
     return [float(rows[i - 1, ids[i]]) for i in range(1, len(ids))]
 
 
+def greedy_ids(root, version, prompt_ids: list[int], n: int) -> list[int]:
+    """The ids plain transformers + PEFT generates greedily after `prompt_ids` (not re-tokenized
+    text: BPE may merge tokens across the end of the prompt)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(root / "models/tiny-base"), str(version.path)
+    ).eval()
+    with torch.inference_mode():
+        out = model.generate(input_ids=torch.tensor([prompt_ids]), max_new_tokens=n, do_sample=False)
+    return out[0, len(prompt_ids) :].tolist()
+
+
 def tokenize(root, text: str) -> list[int]:
     from transformers import AutoTokenizer
 
@@ -72,7 +87,8 @@ def test_completions_logprobs_and_echo_are_the_models_own(live, sdk) -> None:
     for chosen, top in zip(lp.token_logprobs, lp.top_logprobs, strict=True):
         assert len(top) == 3 and max(top.values()) == pytest.approx(chosen, abs=1e-5)  # greedy: the top token
     prompt_ids = tokenize(server.root, PROMPTS[0])
-    full = model_logprobs(server.root, v2, prompt_ids + tokenize(server.root, PROMPTS[0] + expected)[len(prompt_ids) :])
+    answer_ids = greedy_ids(server.root, v2, prompt_ids, 8)[: len(lp.tokens)]
+    full = model_logprobs(server.root, v2, prompt_ids + answer_ids)
     assert sum(lp.token_logprobs) == pytest.approx(sum(full[len(prompt_ids) - 1 :]), abs=1e-3)
 
     # lm-evaluation-harness's loglikelihood request: echo, max_tokens 0, token ids in.
