@@ -167,6 +167,19 @@ def transfer_progress(description: str):
     return line()
 
 
+def server_log(name: str) -> None:
+    """Send logger `name` (a long-running server's: adapterctl.serve, adapterctl.ui) to stderr,
+    one timestamped line per record, once per process."""
+    import logging
+
+    logger = logging.getLogger(name)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def human_bytes(n: int) -> str:
     """1234567 -> '1.2 MB' (decimal units, as file managers and cloud consoles show)."""
     size = float(n)

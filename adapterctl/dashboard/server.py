@@ -50,7 +50,7 @@ def run(project: Project, options: UiOptions, api: Any) -> None:
         ) from None
     key = check_exposure(options)
     _check_port(options.host, options.port)
-    _log_to_stderr()
+    ui.server_log("adapterctl.ui")  # unexpected page failures: one line on the page, the stack here
     app = build(project, api, api_key=key, allow_actions=options.allow_actions)
     url = f"http://{options.host}:{options.port}/" + (f"?key={key}" if key else "")
     mode = "deploy and rollback allowed" if options.allow_actions else "read-only"
@@ -62,18 +62,6 @@ def run(project: Project, options: UiOptions, api: Any) -> None:
         webbrowser.open(url)
     _serve_until_stopped(config)
     ui.info("adapterctl ui stopped")
-
-
-def _log_to_stderr() -> None:
-    """Unexpected page failures: one line on the page, the stack here (the server's log)."""
-    import logging
-    import sys
-
-    logger = logging.getLogger("adapterctl.ui")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
 
 
 def _serve_until_stopped(config) -> None:

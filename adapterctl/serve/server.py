@@ -13,9 +13,7 @@ anything says "serving".
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import sys
 from dataclasses import dataclass
 
 from adapterctl import ui
@@ -69,7 +67,7 @@ def run(project: Project, opts: ServeOptions) -> None:
 
     from adapterctl.serve.app import create_app
 
-    _log_to_stderr()
+    ui.server_log("adapterctl.serve")
     opts.api_key = _api_key(opts.api_key)
     sock = bind(opts.host, opts.port)
     if opts.host not in ("127.0.0.1", "localhost", "::1") and not opts.api_key:
@@ -165,12 +163,3 @@ def _serve_until_signal(config, sock, on_signal) -> None:
                     signal.signal(sig, handler)
 
     DrainingServer(config).run(sockets=[sock])
-
-
-def _log_to_stderr() -> None:
-    logger = logging.getLogger("adapterctl.serve")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)

@@ -27,6 +27,7 @@ from adapterctl.data import prompts
 from adapterctl.errors import StorageError, UsageError
 from adapterctl.evaluation import results
 from adapterctl.project import Project
+from adapterctl.serve.client import json_request
 
 VERSION_HEADER = "X-Adapter-Version"  # as serve/app.py sends it
 DEFAULT_ROWS = 20
@@ -200,11 +201,7 @@ class _Client:
         return text, headers.get(VERSION_HEADER, "")
 
     def _call(self, method: str, path: str, body: dict | None = None) -> tuple[dict[str, Any], Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        if self.api_key:
-            req.add_header("Authorization", f"Bearer {self.api_key}")
+        req = json_request(self.url + path, method, body, self.api_key)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return json.loads(resp.read() or b"{}"), resp.headers

@@ -31,6 +31,7 @@ from adapterctl.errors import AdapterctlError, StorageError, UsageError
 from adapterctl.manifest import EnvironmentSection
 from adapterctl.project import Project, atomic_write
 from adapterctl.refs import parse_ref
+from adapterctl.serve.client import json_request
 
 
 class ServerError(AdapterctlError):
@@ -56,11 +57,7 @@ class VllmClient:
         self._call("POST", "/v1/unload_lora_adapter", {"lora_name": name})
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        if self.api_key:
-            request.add_header("Authorization", f"Bearer {self.api_key}")
+        request = json_request(self.url + path, method, body, self.api_key)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 text = response.read().decode("utf-8", "replace")
