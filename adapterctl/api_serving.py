@@ -107,7 +107,7 @@ def eval_results(project: Project, ref: str):
     from adapterctl.registry import Registry
     from adapterctl.report.source import Source
 
-    return Source(project).result(Registry.load(project).resolve(ref).card)
+    return Source(project).result(Registry(project).resolve(ref).card)
 
 
 def metric_intervals(project: Project, name: str) -> dict[str, dict[str, dict[str, float]]]:
@@ -119,7 +119,7 @@ def metric_intervals(project: Project, name: str) -> dict[str, dict[str, dict[st
 
     cache = fingerprints.FileCache(project)
     try:
-        return {v.id: intervals.of_card(project, v.card, cache) for v in Registry.load(project).log(name)}
+        return {v.id: intervals.of_card(project, v.card, cache) for v in Registry(project).log(name)}
     finally:
         cache.save()
 

@@ -21,14 +21,11 @@ from adapterctl.versions.store import Version
 
 @dataclass
 class Registry:
+    """Cards and pointers of PROJECT; `Registry(project)` reads nothing until first asked."""
+
     project: Project
     _envs: Environments | None = None
     _logs: dict[str, list[Version]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, project: Project) -> Registry:
-        """A registry over PROJECT; files are read on first use, once."""
-        return cls(project)
 
     @property
     def envs(self) -> Environments:
@@ -58,7 +55,7 @@ class Registry:
         from adapterctl.refs import parse_ref
 
         r = parse_ref(ref) if isinstance(ref, str) else ref
-        envs = self.envs if r.kind == "env" else None  # the lock file is read only when needed
+        envs = self.envs if r.kind == "env" else None  # the pointers are read only when needed
         return store.resolve(self.project, r, verify=verify, history=self.log(r.name), envs=envs)
 
     def by_id(self, name: str, vid: str) -> Version | None:

@@ -38,7 +38,7 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
     m = manifest.load(project.manifest_path)
     for name in names or []:
         m.adapter(name)  # an unknown name is an error with a did-you-mean
-    registry = Registry.load(project)
+    registry = Registry(project)
     cache = fingerprints.FileCache(project)
     base_now: dict[str, str] | None = None
     out = []

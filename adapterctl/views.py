@@ -178,7 +178,7 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
 
     if limit is not None and limit < 0:
         raise UsageError(f"--limit {limit}: must be 0 or more")
-    registry = Registry.load(project)
+    registry = Registry(project)
     history = registry.log(name)
     if not history:
         registry.resolve(name)  # raises the right "no versions" error
@@ -208,7 +208,7 @@ def show_version(project: Project, ref: str) -> VersionView:
     """The card of the version REF names, plus where it is and which environments serve it."""
     from adapterctl.registry import Registry
 
-    registry = Registry.load(project)
+    registry = Registry(project)
     version = registry.resolve(ref)
     serving = registry.serving(version.name)
     return VersionView(
@@ -221,7 +221,7 @@ def environments(project: Project, name: str | None = None, env: str | None = No
     from adapterctl.registry import Registry
     from adapterctl.versions import short
 
-    registry = Registry.load(project)
+    registry = Registry(project)
     _check_filters(project, registry, name, env)
     rows = []
     for env_name, adapters in sorted(registry.envs.items()):

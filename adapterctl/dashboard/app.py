@@ -48,7 +48,7 @@ def build(project: Project, api: Any, *, api_key: str | None = None, allow_actio
     live = Live(project)
     app.state.live = live
     # every version's metric intervals: bootstrapped once per results file, then read from the cache
-    names = Registry.load(project).names()
+    names = Registry(project).names()
     live.warm([(("intervals", n), functools.partial(api.metric_intervals, project, n)) for n in names])
 
     def authorised(request: Request) -> bool:
@@ -165,7 +165,7 @@ def _act(project: Project, api: Any, action: str, body: dict[str, Any]) -> dict[
 
 
 def _nav(project: Project) -> dict[str, list[str]]:
-    registry = Registry.load(project)
+    registry = Registry(project)
     return {"adapters": registry.names(), "envs": sorted(registry.envs), "project": [project.root.name]}
 
 

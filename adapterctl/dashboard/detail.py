@@ -85,7 +85,7 @@ def version(project: Project, api: Any, live: Any, ref: str, **table: Any) -> di
 
 def _version(project: Project, api: Any, live: Any, ref: str) -> dict[str, Any]:
     view = api.show_version(project, ref)  # raises the CLI's error for an unknown ref
-    registry = Registry.load(project)
+    registry = Registry(project)
     v = registry.resolve(ref)
     result = api.eval_results(project, v.ref)
     intervals = live.memo(("intervals", v.name), lambda: api.metric_intervals(project, v.name)).get(v.id, {})
@@ -104,7 +104,7 @@ def _version(project: Project, api: Any, live: Any, ref: str) -> dict[str, Any]:
 
 
 def compare(project: Project, api: Any, live: Any, ref_a: str, ref_b: str) -> dict[str, Any]:
-    registry = Registry.load(project)
+    registry = Registry(project)
     va, vb = registry.resolve(ref_a), registry.resolve(ref_b)
     c = live.memo(("diff", va.id, vb.id), lambda: api.diff(project, va.ref, vb.ref))
     return {"c": c, "a": va, "b": vb, "curves": _curves(c.curves)}

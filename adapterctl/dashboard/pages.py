@@ -111,7 +111,7 @@ def cell(project: Project, registry: Registry, pointer: environments.Pointer) ->
 
 
 def overview(project: Project, api: Any) -> dict[str, Any]:
-    registry = Registry.load(project)
+    registry = Registry(project)
     problem = ""
     try:
         declared = api.load_manifest(project).adapter_names
@@ -141,7 +141,7 @@ def overview(project: Project, api: Any) -> dict[str, Any]:
 
 
 def adapter(project: Project, api: Any, live: Any, name: str, curves: list[str] | None) -> dict[str, Any]:
-    registry = Registry.load(project)
+    registry = Registry(project)
     entries = api.log(project, name)  # raises "no adapter named" / "no versions yet" as the CLI does
     cards = {v.id: v.card for v in registry.log(name)}
     columns = _metric_columns([e.metrics for e in entries])
@@ -187,7 +187,7 @@ def _metric_columns(all_metrics: list[dict[str, Any]]) -> list[str]:
 
 
 def environment(project: Project, api: Any, env: str) -> dict[str, Any]:
-    registry = Registry.load(project)
+    registry = Registry(project)
     api.environments(project, env=env)  # an unknown environment: the CLI's error, with a did-you-mean
     out = []
     for name, pointer in sorted(registry.envs.get(env, {}).items()):

@@ -32,7 +32,7 @@ def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bo
     weights (--force never overrides those), and (unless forced) versions whose card records
     failed eval gates."""
     check_env(env)
-    registry = Registry.load(project)
+    registry = Registry(project)
     version = registry.resolve(ref)
     ensure_available(project, version)
     refusal = gate_refusal(project, version)

@@ -40,7 +40,7 @@ def gc(project: Project, *, keep_last: int = 3, force: bool = False) -> GcResult
 
 @changes_state
 def _gc(project: Project, keep_last: int, force: bool, remote_name: str | None) -> GcResult:
-    registry = Registry.load(project)
+    registry = Registry(project)
     served = registry.served_ids()
     remove: list[tuple[Version, GcEntry]] = []
     kept: list[GcEntry] = []

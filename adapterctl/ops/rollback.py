@@ -15,7 +15,7 @@ from adapterctl.versions import short
 def rollback(project: Project, name: str, env: str, *, to: str | None = None, message: str = "") -> MoveResult:
     """Move `env`'s pointer for NAME back to its previous target, or to `to`."""
     check_env(env)
-    registry = Registry.load(project)
+    registry = Registry(project)
     if not registry.log(name):
         registry.resolve(name)  # raises "no adapter named NAME" (with a did-you-mean) or "no versions yet"
     pointer = registry.pointer(env, name)

@@ -102,7 +102,7 @@ def _pull(project: Project, ref: str | None, name: str, progress: _Progress, job
         _pull_verified(project, version, name, lambda paths: fetch(paths, result=result))
         _check_structure(project, [version])
         return result
-    every = Registry.load(project).all_versions()
+    every = Registry(project).all_versions()
     result = TransferResult(name, ["everything"], verified=[v.ref for v in every])
     for v in every:  # all checked before any is written
         project.check_inside(v.path)
@@ -160,7 +160,7 @@ def _pull_verified(project: Project, version: Version, name: str | None, fetch: 
         return
     except IntegrityError:
         pass
-    others = [v.path for v in Registry.load(project).all_versions() if v.id != version.id]
+    others = [v.path for v in Registry(project).all_versions() if v.id != version.id]
     storage.drop_local(project.root, version.path, others)
     fetch([version.path])
     problem = versions.weights_problem(version)

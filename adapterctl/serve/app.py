@@ -27,7 +27,7 @@ from adapterctl.serve.drain import Drain
 from adapterctl.serve.engine import Engine, Job, Slot
 from adapterctl.serve.metrics import CONTENT_TYPE, Metrics
 from adapterctl.serve.protocol import ApiError
-from adapterctl.serve.watcher import LockWatcher
+from adapterctl.serve.watcher import EnvironmentWatcher
 
 VERSION_HEADER = "X-Adapter-Version"
 DEFAULT_MAX_TOKENS = {"completions": 16, "chat": 256}  # OpenAI's completions default is 16
@@ -37,7 +37,7 @@ DEFAULT_MAX_TOKENS = {"completions": 16, "chat": 256}  # OpenAI's completions de
 class ServerState:
     catalog: Catalog
     engine: Engine
-    watcher: LockWatcher | None = None
+    watcher: EnvironmentWatcher | None = None
     api_key: str | None = None
     max_body: int = 1 << 20  # bytes
     metrics: Metrics = field(default_factory=Metrics)
@@ -102,8 +102,8 @@ def create_app(state: ServerState) -> FastAPI:
         refused (paths included) only with the API key."""
         cat = state.catalog
         refused = [vars(r) for r in cat.refusals.values()]
-        lock_error = state.watcher.last_error if state.watcher else None
-        status = "degraded" if refused or lock_error else "ok"
+        pointers_error = state.watcher.last_error if state.watcher else None
+        status = "degraded" if refused or pointers_error else "ok"
         if not state.authorized(request):
             return {"status": status}
         return {
@@ -112,7 +112,7 @@ def create_app(state: ServerState) -> FastAPI:
             "serving": {name: slot.version for name, slot in cat.current().items()},
             "loaded": sorted(s.ref for s in state.engine.loaded()),
             "refused": refused,
-            "lock_error": lock_error,
+            "pointers_error": pointers_error,
             "swaps": cat.swaps,
             "base": {"loads": state.engine.base_loads, "object_id": id(state.engine.base)},
             "precision": state.engine.precision,

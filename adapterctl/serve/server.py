@@ -41,7 +41,7 @@ def build_state(project: Project, opts: ServeOptions):
     from adapterctl.serve.app import ServerState
     from adapterctl.serve.catalog import Catalog
     from adapterctl.serve.startup import load_engine
-    from adapterctl.serve.watcher import LockWatcher, pointers
+    from adapterctl.serve.watcher import EnvironmentWatcher, pointers
 
     wanted = pointers(project, opts.env)
     if not wanted:
@@ -51,7 +51,7 @@ def build_state(project: Project, opts: ServeOptions):
         )
     engine = load_engine(project, max_batch=opts.max_batch)
     catalog = Catalog(project, engine, opts.env, max_loaded=opts.max_loaded)
-    watcher = LockWatcher(project, catalog, interval=opts.poll_seconds)
+    watcher = EnvironmentWatcher(project, catalog, interval=opts.poll_seconds)
     watcher.check()
     if not catalog.current():
         reasons = "; ".join(f"{r.adapter}@{r.version[:12]}: {r.reason}" for r in catalog.refusals.values())

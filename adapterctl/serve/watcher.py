@@ -26,7 +26,9 @@ def pointers(project: Project, env: str) -> dict[str, str]:
     return {name: p.version for name, p in environments.load(project).get(env, {}).items() if p.version}
 
 
-class LockWatcher:
+class EnvironmentWatcher:
+    """Follows environments/ for one served environment and applies each move to the catalog."""
+
     def __init__(self, project: Project, catalog: Catalog, *, interval: float = 0.2, retry: float = 30.0):
         self.project = project
         self.catalog = catalog

@@ -38,7 +38,7 @@ def store(tmp_path: Path) -> Project:
 
 
 def test_versions_and_pointers_are_read_once(store: Project) -> None:
-    registry = Registry.load(store)
+    registry = Registry(store)
     assert [v.id for v in registry.log("support")] == [B, A]
     assert registry.log("support") is registry.log("support")
     assert registry.names() == ["docs", "support"] and len(registry.all_versions()) == 3
@@ -48,7 +48,7 @@ def test_versions_and_pointers_are_read_once(store: Project) -> None:
 
 
 def test_previous_and_by_id_answer_rollback(store: Project) -> None:
-    registry = Registry.load(store)
+    registry = Registry(store)
     assert registry.pointer("prod", "support").version == A
     assert registry.previous("staging", "support") is None  # one move: nowhere to go back to
     assert registry.by_id("support", B).ref == f"support@{B[:12]}" and registry.by_id("support", C) is None
@@ -56,7 +56,7 @@ def test_previous_and_by_id_answer_rollback(store: Project) -> None:
 
 def test_the_lock_file_is_read_only_when_a_question_needs_it(store: Project) -> None:
     environments.pointer_path(store, "prod", "support").write_text("<<<<<<< HEAD\n")
-    registry = Registry.load(store)
+    registry = Registry(store)
     assert registry.resolve("support@~1").id == A  # no environment involved
     with pytest.raises(MergeConflict, match="merge conflict"):
         registry.resolve("support@prod")
@@ -64,4 +64,4 @@ def test_the_lock_file_is_read_only_when_a_question_needs_it(store: Project) -> 
 
 def test_an_environment_without_the_adapter_is_a_ref_error(store: Project) -> None:
     with pytest.raises(RefError, match="does not serve docs"):
-        Registry.load(store).resolve("docs@prod")
+        Registry(store).resolve("docs@prod")

@@ -12,7 +12,7 @@ from adapterctl import environments, versions
 from adapterctl.project import Project
 from adapterctl.serve.catalog import Catalog, UnknownModel
 from adapterctl.serve.engine import Slot
-from adapterctl.serve.watcher import LockWatcher
+from adapterctl.serve.watcher import EnvironmentWatcher
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def watched(_example_template, peft_adapters, tmp_path):
     environments.move(envs, "prod", "support", made[0].id, action="deploy")
     environments.save(project, envs)
     catalog = Catalog(project, RecordingEngine(), "prod", max_loaded=1)
-    watcher = LockWatcher(project, catalog)
+    watcher = EnvironmentWatcher(project, catalog)
     assert watcher.check()
     return project, made, catalog, watcher
 
