@@ -244,7 +244,7 @@ def version_result(
     result = results.EvalResult(
         es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra), rows
     )
-    _refuse_nonfinite(version, result.metrics)
+    refuse_nonfinite(version, result.metrics)
     entry = results.card_entry(result, project.relpath(path))
     entry["baseline"] = project.relpath(results.base_file(project, es.spec.name, es.base_key))
     with versions.changing(project):  # results and card together, under the project lock
@@ -256,9 +256,10 @@ def version_result(
     return updated, result, False
 
 
-def _refuse_nonfinite(version: versions.Version, scores: dict[str, Any]) -> None:
-    """NaN metrics (or an infinite loss) come from a broken model, not from a bad adapter that a
-    gate should weigh: nothing is recorded, and no comparison calls them noise."""
+def refuse_nonfinite(version: versions.Version, scores: dict[str, Any]) -> None:
+    """Raise IntegrityError when SCORES hold NaN (or an infinite loss): such numbers come from a
+    broken model, not from a bad adapter that a gate should weigh, so nothing is recorded and no
+    comparison calls them noise."""
     bad = [
         k
         for k, v in scores.items()

@@ -21,7 +21,6 @@ from adapterctl.manifest.hashing import (
     spec_hash,
     weight_material,
 )
-from adapterctl.manifest.hashing import _without_unset_additions as _without_unset_additions
 from adapterctl.manifest.loading import check_adapter_name, from_dict, load
 from adapterctl.manifest.model import DENSITY_METHODS, AdapterSpec, Manifest, combine_recipe
 from adapterctl.manifest.overrides import parse_overrides, parse_value

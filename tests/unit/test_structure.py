@@ -131,9 +131,9 @@ def test_base_mismatch_compares_hashes_first_then_names() -> None:
 
 
 def test_eval_refuses_nan_metrics_instead_of_calling_them_noise() -> None:
-    from adapterctl.evaluation.runner import _refuse_nonfinite
+    from adapterctl.evaluation.runner import refuse_nonfinite
 
     version = SimpleNamespace(ref="support@abc")
-    _refuse_nonfinite(version, {"eval_loss": 1.5, "perplexity": math.inf, "rouge_l": 0.2})
+    refuse_nonfinite(version, {"eval_loss": 1.5, "perplexity": math.inf, "rouge_l": 0.2})
     with pytest.raises(IntegrityError, match=r"support@abc: eval gave eval_loss = nan"):
-        _refuse_nonfinite(version, {"eval_loss": math.nan, "rouge_l": 0.0})
+        refuse_nonfinite(version, {"eval_loss": math.nan, "rouge_l": 0.0})
