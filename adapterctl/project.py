@@ -170,7 +170,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException:  # any exit, Ctrl-C included, leaves no temporary file; re-raised
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise

@@ -124,7 +124,7 @@ def merge_checkpoint(
                     else:
                         writer.copy_bytes(name, raw, info)
             writer.close()
-        except BaseException:
+        except BaseException:  # any exit, Ctrl-C included, closes the shard file; re-raised
             writer.abort()
             raise
         stats.tensors += len(layout)

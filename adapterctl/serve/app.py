@@ -210,7 +210,7 @@ async def _answer(state: ServerState, request: Request, *, chat: bool):
     except prompting.PromptError as exc:
         engine.release(slot)
         raise ApiError(400, str(exc), param="messages") from None
-    except BaseException:
+    except BaseException:  # a cancelled request too: free the slot, then re-raise
         engine.release(slot)
         raise
     loop = asyncio.get_running_loop()

@@ -135,7 +135,7 @@ class Engine:
     def _load(self, version: Version, adapter: str) -> None:
         try:
             load_adapter(self, str(version.path), adapter)
-        except BaseException:
+        except BaseException:  # Ctrl-C too: never leave a half-loaded adapter; re-raised
             discard_adapter(self, adapter)
             raise
 

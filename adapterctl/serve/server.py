@@ -74,7 +74,7 @@ def run(project: Project, opts: ServeOptions) -> None:
         ui.warn(f"binding {opts.host} without --api-key: anyone who can reach this port can use the model")
     try:
         state = build_state(project, opts)
-    except BaseException:
+    except BaseException:  # Ctrl-C during the load too: free the port, then re-raise
         sock.close()
         raise
     app = create_app(state)

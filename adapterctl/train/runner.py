@@ -137,7 +137,7 @@ def execute(project: Project, run: runs.Run, job: TrainJob, *, bases, resume: bo
             f"{'terminated' if error is Terminated else 'interrupted'}: nothing was registered for '{job.adapter}'; "
             f"continue with `adapterctl train {job.adapter} --resume`"
         ) from None
-    except BaseException as exc:
+    except BaseException as exc:  # the run record says why it stopped, whatever stopped it; re-raised
         run.update(status="failed", error=f"{type(exc).__name__}: {exc}", pid=None)
         raise
 

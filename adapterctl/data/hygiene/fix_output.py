@@ -78,7 +78,7 @@ def staged(out: Path) -> Iterator[Path]:
         if out.is_dir():
             out.rmdir()  # empty (checked); os.replace would also replace it, but only on POSIX
         os.replace(staging, out)
-    except BaseException:
+    except BaseException:  # any exit, Ctrl-C included, removes the staging folder; re-raised
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
