@@ -79,11 +79,11 @@ def verify(
     env: str,
     url: str,
     *,
-    rows: int = 20,
+    rows: int | None = 20,
     adapters: list[str] | None = None,
     api_key: str | None = None,
 ):
-    """Replay ROWS recorded eval rows per adapter of ENV against the OpenAI endpoint URL; the
+    """Replay the first ROWS recorded eval rows (None: all) per adapter of ENV against the OpenAI endpoint URL; the
     report says whether it serves ENV's versions and answers as they were evaluated."""
     from adapterctl.serve import verify as verify_mod
 

@@ -67,7 +67,7 @@ class ManifestError(AdapterctlError):
 
 
 class RefError(AdapterctlError):
-    """A reference (NAME, NAME@id, NAME@env, NAME@~N) that does not parse or resolve."""
+    """A reference (NAME, NAME@<id>, NAME@<env>, NAME@~N) that does not parse or resolve."""
 
 
 class IntegrityError(AdapterctlError):

@@ -94,7 +94,7 @@ sleep 1
 step served
 step curl -sS "$url/healthz"
 echo
-step adapterctl verify --env prod --url "$url/v1" --rows 10   # the live answers equal what eval recorded
+step adapterctl verify --env prod --url "$url/v1" --limit 10   # the live answers equal what eval recorded
 kill -TERM "$server" && wait "$server" && echo "server drained and stopped (log: $log)"
 trap - EXIT
 git add -A && git commit -qm "demo: live moves" && echo "committed environments/ (the live moves)"

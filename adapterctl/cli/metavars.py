@@ -20,6 +20,7 @@ SHAPES = {
     "--env": "ENV",
     "--to": "REF",
     "--base": "GIT_REF",
+    "--accelerate-config": "ddp|fsdp|cpu|YAML",
 }
 
 

@@ -79,7 +79,7 @@ def report(
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
-    """The PR report: each adapter's newest version on this branch against what the --env environment (prod unless given) served at --base.
+    """The PR report: each adapter's newest version on this branch against the version the --env environment served at --base (the base model where it served none).
 
     Gates, metric deltas with 95% paired-bootstrap intervals, top regressions and improvements with their texts, spec and data changes, loss curves. Reads committed cards and eval results only: no weights, no GPU, no DVC.
 

@@ -114,7 +114,9 @@ def generate(
 def verify(
     env: str = typer.Option(..., "--env", "-e", help="Environment whose versions the endpoint should serve."),
     url: str = typer.Option(..., "--url", help="The endpoint's OpenAI base URL, e.g. http://127.0.0.1:8000/v1."),
-    rows: int = typer.Option(20, "--rows", "-n", help="Recorded eval rows to replay per adapter."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", min=0, help="Replay the first N recorded eval rows per adapter (0: no limit)."
+    ),
     adapter: list[str] = typer.Option(
         None,
         "--adapter",
@@ -136,7 +138,7 @@ def verify(
     X-Adapter-Version header; a vLLM environment is asked for NAME@<id12>, the name
     `sync` loads each version under. Exit 1 with the differing rows.
 
-    Example: adapterctl verify --env prod --url http://127.0.0.1:8000/v1 --rows 50
+    Example: adapterctl verify --env prod --url http://127.0.0.1:8000/v1 --limit 50
     """
     import os
 
@@ -144,7 +146,7 @@ def verify(
         api.open_project(project),
         env,
         url,
-        rows=rows,
+        rows=limit or None,
         adapters=adapter or None,
         api_key=api_key or os.environ.get("ADAPTERCTL_API_KEY") or None,
     )
@@ -173,7 +175,7 @@ def render_verify(report: Any) -> None:
 @app.command()
 def sync(
     env: str = typer.Option(
-        ..., "--env", "-e", help="Environment whose vLLM server, declared in [environments.ENV], to update."
+        ..., "--env", "-e", help="The environment to sync; its vLLM server is declared in [environments.ENV]."
     ),
     project: Path = PROJECT,
     as_json: bool = JSON,

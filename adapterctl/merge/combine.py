@@ -30,7 +30,7 @@ class CombineResult:
     name: str
     id: str
     parent: str  # the previous version of NAME ("" for the first)
-    parents: list[str]  # the input versions, NAME@fullid
+    parents: list[str]  # the input versions, NAME@<full id>
     method: str
     weights: list[float]
     density: float | None

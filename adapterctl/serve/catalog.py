@@ -219,7 +219,7 @@ def _parse_model(model: str):
     try:
         ref = parse_ref(model)
     except AdapterctlError:
-        raise UnknownModel(f"model '{model}': write NAME or NAME@<version id>") from None
+        raise UnknownModel(f"model '{model}': write NAME or NAME@<id>") from None
     if ref.kind not in ("latest", "id"):
         raise UnknownModel(
             f"model '{model}': pin a version by id (NAME@<id>); environments are chosen when the server starts"

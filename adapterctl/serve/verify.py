@@ -70,13 +70,13 @@ def verify(
     env: str,
     url: str,
     *,
-    rows: int = DEFAULT_ROWS,
+    rows: int | None = DEFAULT_ROWS,
     adapters: list[str] | None = None,
     api_key: str | None = None,
     timeout: float = 120.0,
 ) -> VerifyReport:
-    if rows < 1:
-        raise UsageError("--rows must be at least 1")
+    if rows is not None and rows < 1:  # None: every recorded row
+        raise UsageError(f"--limit {rows}: replay at least 1 row, or 0 for every recorded row")
     pointers = environments.load(project).get(env) or {}
     if not pointers:
         known = sorted(environments.load(project))
@@ -97,7 +97,7 @@ def verify(
 
 
 def _verify_one(
-    project: Project, client: _Client, engine: str, name: str, vid: str, n: int, listed: list[str] | None
+    project: Project, client: _Client, engine: str, name: str, vid: str, n: int | None, listed: list[str] | None
 ) -> AdapterVerify:
     from adapterctl.serve.vllm import served_name
 

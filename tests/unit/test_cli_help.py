@@ -11,12 +11,23 @@ import typer
 
 from adapterctl.cli import COMMANDS, app, docgen
 
-# Commands that print no result to parse: `serve` and `ui` run a server until stopped.
-NO_JSON = {"serve", "ui"}
+# The only commands without --json, and why: they print no result to parse.
+NO_JSON = {
+    "serve": "runs the OpenAI-compatible server until stopped; its answers go over HTTP",
+    "ui": "runs the dashboard server until stopped",
+}
 
 
 def leaf_names() -> list[str]:
-    return [name for name, _ in docgen.leaf_commands()]
+    """Every command a user can run (`data check`, not `data`), for every line of cli.COMMANDS."""
+    names = [name for name, _ in docgen.leaf_commands()]
+    assert {n.split()[0] for n in names} == set(COMMANDS), "a COMMANDS line has no runnable command"
+    return names
+
+
+def choices(param) -> list[str]:
+    desc = getattr(param, "type_descriptor", None)
+    return [str(getattr(c, "value", c)) for c in desc.choices or ()] if desc is not None and desc.is_choice else []
 
 
 @pytest.mark.parametrize("name", ["", *leaf_names()])
@@ -36,6 +47,12 @@ def test_help(cli, name: str) -> None:
     assert all(getattr(p, "help", None) for p in options), f"{name} has an option without help"
     has_json = any("--json" in p.opts for p in options)
     assert has_json == (name not in NO_JSON), f"{name}: --json {'missing' if not has_json else 'unexpected'}"
+    for p in options:
+        if choices(p) and not getattr(p, "hidden", False):
+            assert "|".join(choices(p)) in result.stdout, f"{name} {p.opts[0]}: help does not list its choices"
+    refs = re.findall(r"NAME@\S*", command.help + " ".join(getattr(p, "help", None) or "" for p in options))
+    odd = [r for r in refs if not re.match(r"NAME@(<[a-z0-9 ]+>|~N|\.\.\.)", r)]
+    assert odd == [], f"{name}: write versions as NAME@<id>, NAME@<env> or NAME@~N, not {odd}"
 
 
 def test_help_shows_value_shapes_and_choices(cli) -> None:
@@ -45,6 +62,17 @@ def test_help_shows_value_shapes_and_choices(cli) -> None:
     assert re.search(r"--resume\s+Continue", text), "a flag takes no value, so none is shown"
     assert re.search(r"--launcher\s+none\|accelerate", text), "a choice lists its values"
     assert re.search(r"--grid\s+KEY=V1,V2", cli("sweep", "--help").stdout)
+
+
+def test_n_is_limit_everywhere_and_limit_0_means_no_limit() -> None:
+    limits = []
+    for name, command in docgen.leaf_commands():
+        for p in command.params:
+            if "-n" in getattr(p, "opts", ()) or "--limit" in getattr(p, "opts", ()):
+                assert p.opts == ["--limit", "-n"], f"{name}: -n is short for --limit only, not {p.opts}"
+                assert "(0: no limit" in p.help, f"{name} --limit: help must say that 0 means no limit"
+                limits.append(name)
+    assert {"log", "eval", "verify"} <= set(limits)
 
 
 @pytest.mark.parametrize(("name", "old"), [("deploy", "--force"), ("report", "--md")])

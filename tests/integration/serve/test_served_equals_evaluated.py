@@ -123,6 +123,12 @@ def test_the_servers_chat_answers_equal_evals_recorded_outputs_and_verify_agrees
         report = json.loads(passed.stdout)
         assert report["passed"] and [a["name"] for a in report["adapters"]] == ["docs", "support"]
         assert all(a["matched"] == a["rows"] == 20 and a["served"] == a["version"] for a in report["adapters"])
+        every = adapterctl(
+            root, "verify", "--env", "prod", "--url", f"{server.url}/v1", "-a", "docs", "-n", "0", "--json"
+        )
+        assert every.returncode == 0, every.stdout + every.stderr
+        [docs] = json.loads(every.stdout)["adapters"]
+        assert docs["matched"] == docs["rows"] == len(recorded_rows(project, docs1)[0]) > 20, "0: no limit"
     finally:
         server.stop()
 
@@ -136,19 +142,19 @@ def test_verify_fails_when_the_environment_moves_behind_the_servers_back(trained
         other = tmp_path / "other-checkout"
         shutil.copytree(root, other, symlinks=True)
         api.deploy(Project(other), support2, "prod", force=True)
-        failed = adapterctl(other, "verify", "--env", "prod", "--url", f"{server.url}/v1", "--rows", "5", "--json")
+        failed = adapterctl(other, "verify", "--env", "prod", "--url", f"{server.url}/v1", "--limit", "5", "--json")
         assert failed.returncode == 1, failed.stdout + failed.stderr
         by_name = {a["name"]: a for a in json.loads(failed.stdout)["adapters"]}
         v1, v2 = (versions.resolve(Project(root), r).id for r in (support1, support2))
         assert not by_name["support"]["passed"] and by_name["support"]["served"] == v1
         assert f"{v2[:12]} is what the environment points at" in by_name["support"]["problem"]
         assert by_name["docs"]["passed"]  # the adapter that did not move still verifies
-        human = adapterctl(other, "verify", "--env", "prod", "--url", f"{server.url}/v1", "--rows", "5")
+        human = adapterctl(other, "verify", "--env", "prod", "--url", f"{server.url}/v1", "--limit", "5")
         assert human.returncode == 1 and "does not answer as prod was evaluated: support" in human.stderr
 
         # Verifying an environment the server does not serve fails the same way.
         api.deploy(Project(root), support2, "staging", force=True)
-        staging = adapterctl(root, "verify", "--env", "staging", "--url", f"{server.url}/v1", "--rows", "3")
+        staging = adapterctl(root, "verify", "--env", "staging", "--url", f"{server.url}/v1", "--limit", "3")
         assert staging.returncode == 1 and v2[:12] in staging.stderr
 
         # The same move made in the server's own checkout reaches it live, and verify passes.
@@ -157,7 +163,7 @@ def test_verify_fails_when_the_environment_moves_behind_the_servers_back(trained
         with server.client() as client:
             while client.get("/healthz").json()["serving"]["support"] != v2 and time.monotonic() < deadline:
                 time.sleep(0.2)
-        moved = adapterctl(root, "verify", "--env", "prod", "--url", f"{server.url}/v1", "--rows", "10")
+        moved = adapterctl(root, "verify", "--env", "prod", "--url", f"{server.url}/v1", "--limit", "10")
         assert moved.returncode == 0, moved.stdout + moved.stderr
     finally:
         server.stop()
