@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl import __version__, faults, fingerprints, manifest, ui, versions
+from adapterctl import __version__, base_files, faults, manifest, ui, versions
 from adapterctl.errors import CheckFailed, StorageError, UsageError
 from adapterctl.merge import output, streaming
 from adapterctl.project import Project
@@ -59,7 +59,7 @@ def merge_version(
     output.check_destination(out)
     version = versions.resolve(project, ref, verify=True)
     base = _card_base(project, version)
-    base_dir = fingerprints.locate_base(project, base.model, base.revision)
+    base_dir = base_files.locate_base(project, base.model, base.revision)
     if base_dir is not None:
         versions.card_base(project, version).admit(version)  # the same base as trained on; sound
     if base_dir is None:

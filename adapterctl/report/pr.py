@@ -25,6 +25,7 @@ class AdapterReport:
     new_versions: list[str]  # refs, newest first
     comparison: compare.Comparison
     any_base: list[str] = field(default_factory=list)  # new versions imported with --any-base
+    base_unhashed: list[str] = field(default_factory=list)  # new versions whose card could not hash the base
     declared_gates: dict[str, str] = field(default_factory=dict)  # the manifest's, judged or not
 
 
@@ -55,6 +56,14 @@ class Report:
                 B.p(
                     f"**Imported with `--any-base`:** {', '.join(adopted)}. Their own configs named another "
                     "base; the manifest's base was taken on the importer's word."
+                )
+            )
+        unhashed = [ref for a in self.adapters for ref in a.base_unhashed]
+        if unhashed:
+            out.append(
+                B.p(
+                    f"**Base not hashed:** {', '.join(unhashed)}. The base was not on the machine that "
+                    "registered them, so their cards cannot prove which base weights they were trained on."
                 )
             )
         for a in self.adapters:
@@ -94,10 +103,14 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
             side_a = compare.Side("base model", None, head.baseline(newest, key) if key else None)
         side_b = compare.Side(newest.ref, newest, head.result(newest, key))
         c = compare.compare(name, side_a, side_b, samples=_samples(project, name, newest))
-        adopted = [card.ref for card in new if card.training.any_base]
         out.adapters.append(
             AdapterReport(
-                name, [card.ref for card in new], c, any_base=adopted, declared_gates=_declared_gates(project, name)
+                name,
+                [card.ref for card in new],
+                c,
+                any_base=[card.ref for card in new if card.training.any_base],
+                base_unhashed=[card.ref for card in new if card.base.hash_unknown],
+                declared_gates=_declared_gates(project, name),
             )
         )
     return out

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from adapterctl import faults, fingerprints, manifest, storage, weights
+from adapterctl import base_files, faults, manifest, storage, weights
 from adapterctl.errors import Terminated, UsageError
 from adapterctl.manifest import AdapterSpec
 from adapterctl.project import Project, atomic_write, atomic_write_leftovers
@@ -87,7 +87,7 @@ def register(
 
 def _base_tensors(project: Project, base: manifest.BaseSection) -> dict[str, weights.TensorInfo] | None:
     """The base's tensor shapes from its safetensors headers; None when they are not here."""
-    folder = fingerprints.locate_base(project, base.model, base.revision)
+    folder = base_files.locate_base(project, base.model, base.revision)
     return (weights.base_tensors(folder) or None) if folder is not None else None
 
 

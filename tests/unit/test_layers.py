@@ -27,6 +27,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "environments",
         "weights",
         "fingerprints",
+        "rowcount",
+        "base_files",
         "remote_errors",
         "remote_checks",
         "storage_progress",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapterctl import storage
 from adapterctl.data.hygiene.problems import Problem
 from adapterctl.errors import DataError
 
@@ -53,8 +54,7 @@ class DataFile:
 def read_guard(path: Path, label: str) -> None:
     """Bad input, not a data problem: a file that is not there or not a data format."""
     if not path.is_file():
-        hint = " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if Path(f"{path}.dvc").exists() else ""
-        raise DataError(f"{label}: file not found{hint}")
+        raise DataError(f"{label}: file not found{storage.not_pulled_hint(path)}")
     if path.suffix.lower() not in _READERS:
         raise DataError(
             f"{label}: unsupported data format {path.suffix or '(no suffix)'}; use .jsonl, .csv, .json or .parquet"
