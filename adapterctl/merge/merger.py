@@ -201,11 +201,11 @@ def _worst(*dtypes: str) -> str:
     return next((d for d in ("bfloat16", "float16") if d in dtypes), "float32")
 
 
-def _spec_or_none(project: Project, name: str):
-    try:
-        return manifest.load(project.manifest_path).adapter(name)
-    except Exception:  # noqa: BLE001 - an undeclared adapter simply has no eval prompts
-        return None
+def _spec_or_none(project: Project, name: str) -> manifest.AdapterSpec | None:
+    """The manifest's spec of NAME, None when the manifest no longer declares it (imported or
+    removed since: verified on built-in prompts). A broken manifest is an error, not None."""
+    m = manifest.load(project.manifest_path)
+    return m.adapter(name) if name in m.adapter_names else None
 
 
 def _reference(project: Project, version: versions.Version, base: manifest.BaseSection, quant: str):
