@@ -21,11 +21,6 @@ from adapterctl.serve.catalog import Catalog
 log = logging.getLogger("adapterctl.serve")
 
 
-def pointers(project: Project, env: str) -> dict[str, str]:
-    """adapter name → version id that `env` points at."""
-    return {name: p.version for name, p in environments.load(project).get(env, {}).items() if p.version}
-
-
 class LockWatcher:
     def __init__(self, project: Project, catalog: Catalog, *, interval: float = 0.2, retry: float = 30.0):
         self.project = project
@@ -52,7 +47,7 @@ class LockWatcher:
 
     def sync(self) -> None:
         try:
-            wanted = pointers(self.project, self.catalog.env)
+            wanted = environments.served(self.project, self.catalog.env)
         except Exception as exc:  # noqa: BLE001 - a half-merged pointer file: keep serving, say why
             self.last_error = str(exc)
             log.error("cannot read environments: %s (still serving what was loaded)", exc)
