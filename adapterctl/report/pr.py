@@ -50,22 +50,20 @@ class Report:
             moved = ", ".join(f"{m.metric} {m.verdict}" for m in c.metrics if m.verdict in ("better", "worse"))
             rows.append([a.name, ", ".join(a.new_versions), c.a.label, gates, moved or "no significant change"])
         out.append(B.table(["adapter", "new versions", "compared with", "gates", "significant changes"], rows))
-        adopted = [ref for a in self.adapters for ref in a.any_base]
-        if adopted:
-            out.append(
-                B.p(
-                    f"**Imported with `--any-base`:** {', '.join(adopted)}. Their own configs named another "
-                    "base; the manifest's base was taken on the importer's word."
-                )
-            )
-        unhashed = [ref for a in self.adapters for ref in a.base_unhashed]
-        if unhashed:
-            out.append(
-                B.p(
-                    f"**Base not hashed:** {', '.join(unhashed)}. The base was not on the machine that "
-                    "registered them, so their cards cannot prove which base weights they were trained on."
-                )
-            )
+        notes = (
+            (
+                [ref for a in self.adapters for ref in a.any_base],
+                "Imported with `--any-base`",
+                "Their own configs named another base; the manifest's base was taken on the importer's word.",
+            ),
+            (
+                [ref for a in self.adapters for ref in a.base_unhashed],
+                "Base not hashed",
+                "The base was not on the machine that registered them, so their cards cannot prove which "
+                "base weights they were trained on.",
+            ),
+        )
+        out += [B.p(f"**{title}:** {', '.join(refs)}. {why}") for refs, title, why in notes if refs]
         for a in self.adapters:
             c = a.comparison
             out += [B.h(f"{a.name}: {c.b.label} vs {c.a.label}", 3), *render.comparison(c, level=3)]
