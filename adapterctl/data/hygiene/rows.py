@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,6 +240,24 @@ def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from strings(item, f"{path}[{index}]")
+
+
+def first_of_each_kind(
+    data: DataFile, invalid: set[int], check: str, find: Callable[[str], Iterable[tuple[str, str]]]
+) -> list[Problem]:
+    """For checks that scan every string of a row (`find(text)` yields (kind, what to show)):
+    one problem per row and kind, the first found, naming the field it is in."""
+    problems = []
+    for row in data.rows:
+        if row.line in invalid:
+            continue
+        reported = set()
+        for path, text in strings(row.data):
+            for kind, shown in find(text):
+                if kind not in reported:
+                    reported.add(kind)
+                    problems.append(Problem(check, data.label, row.line, f"{kind} in `{path}`: {shown}"))
+    return problems
 
 
 def map_strings(value: Any, fn) -> Any:
