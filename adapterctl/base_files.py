@@ -25,3 +25,11 @@ def locate_base(project: Project, model: str, revision: str | None) -> Path | No
         return Path(snapshot_download(model, revision=revision, local_files_only=True))
     except Exception:  # noqa: BLE001 - not in the local hub cache: nothing to hash
         return None
+
+
+def why_missing(project: Project, model: str) -> str:
+    """Why `locate_base` found no folder for `model`, in words that say what to do."""
+    hint = storage.not_pulled_hint(project.root / model)
+    if hint:
+        return f"not on this machine{hint}"
+    return "neither a folder here nor in the local Hugging Face cache"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapterctl import base_files, rowcount, storage, ui
+from adapterctl import base_files, rowcount, ui
 from adapterctl.project import Project, atomic_write
 
 _CHUNK = 1 << 20
@@ -99,7 +99,7 @@ def base_fingerprint(project: Project, model: str, revision: str | None, cache: 
     if folder is not None:
         out["hash"], out["tokenizer_hash"] = model_hashes(folder, cache)
         return out
-    out["hash_unknown"] = _why_not_here(project, model)
+    out["hash_unknown"] = base_files.why_missing(project, model)
     if (model, revision or "") not in _warned:
         _warned.add((model, revision or ""))
         ui.warn(f"base {model}: {out['hash_unknown']}, so its weights are not hashed (recorded as unknown)")
@@ -107,13 +107,6 @@ def base_fingerprint(project: Project, model: str, revision: str | None, cache: 
 
 
 _warned: set[tuple[str, str]] = set()  # (model, revision) already warned about in this process
-
-
-def _why_not_here(project: Project, model: str) -> str:
-    hint = storage.not_pulled_hint(project.root / model)
-    if hint:
-        return f"not on this machine{hint}"
-    return "neither a folder here nor in the local Hugging Face cache"
 
 
 def model_hashes(folder: Path, cache: FileCache) -> tuple[str, str]:

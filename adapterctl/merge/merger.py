@@ -64,8 +64,8 @@ def merge_version(
         versions.card_base(project, version).admit(version)  # the same base as trained on; sound
     if base_dir is None:
         raise StorageError(
-            f"base {base.model} is not available on this machine: check it out (`dvc pull`) "
-            "or download it into the Hugging Face cache, then merge again"
+            f"base {base.model}: {base_files.why_missing(project, base.model)}; merging needs its weights: "
+            "pull it or download it into the Hugging Face cache, then merge again"
         )
     trained_on = _trained_quantization(version.card)
     checkpoint, plan, config = streaming.prepare(base_dir, version.path)
