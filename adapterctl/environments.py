@@ -217,6 +217,11 @@ def previous(pointer: Pointer) -> str | None:
     return path[-2] if len(path) >= 2 else None
 
 
+def served(project: Project, env: str) -> dict[str, str]:
+    """adapter name → the version id `env` points at (pointers with no version left out)."""
+    return {name: p.version for name, p in load(project).get(env, {}).items() if p.version}
+
+
 def pointing_at(envs: Environments, name: str) -> dict[str, list[str]]:
     """version id → the environments that serve it, for adapter `name`."""
     out: dict[str, list[str]] = {}

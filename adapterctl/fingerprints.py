@@ -1,5 +1,6 @@
-"""Fingerprints of a version's inputs: data files (md5 as DVC computes it, row counts),
-the base model's weight files and its tokenizer (sha256).
+"""Fingerprints of a version's inputs: data files (md5 as DVC computes it), the base model's
+weight files and its tokenizer (sha256). Row counting lives in rowcount.py, finding the base's
+folder in base_files.py.
 
 Hashing a multi-GB base on every `status` would be slow, so what is learnt about a file is
 cached in .adapterctl/files.json keyed by path, size and mtime: a file that changes gets
@@ -8,17 +9,14 @@ looked at again. Version cards are cached there too (JSON loads far faster than 
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import csv
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapterctl import storage
+from adapterctl import base_files, rowcount, ui
 from adapterctl.project import Project, atomic_write
 
 _CHUNK = 1 << 20
@@ -76,7 +74,7 @@ class FileCache:
         return self.memo(path, algo, lambda p: file_digest(p, algo))
 
     def rows(self, path: Path) -> int | None:
-        return self.memo(path, "rows", count_rows)
+        return self.memo(path, "rows", rowcount.count_rows)
 
     def save(self) -> None:
         if self.dirty:  # a lost race only costs a rehash later
@@ -92,49 +90,23 @@ def file_digest(path: Path, algo: str) -> str:
     return h.hexdigest()
 
 
-def count_rows(path: Path) -> int | None:
-    """Records in a JSONL, CSV or Parquet file; None for formats we cannot count cheaply."""
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open("rb") as f:
-            return sum(1 for line in f if line.strip())
-    if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8", errors="replace") as f:
-            return max(sum(1 for _ in csv.reader(f)) - 1, 0)
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_metadata(path).num_rows
-    return None
-
-
-def _records(path: Path, suffix: str) -> collections.Counter[str] | None:
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8", errors="replace") as f:
-            return collections.Counter(line.strip() for line in f if line.strip())
-    if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8", errors="replace") as f:
-            return collections.Counter("\x1f".join(row) for row in list(csv.reader(f))[1:])
-    return None
-
-
-def row_delta(old: Path, new: Path) -> tuple[int, int] | None:
-    """(rows added, rows removed) from `old` to `new`, as multisets of records. The format is
-    `new`'s: `old` is usually a DVC cache object, which has no file extension."""
-    suffix = new.suffix.lower()
-    before, after = _records(old, suffix), _records(new, suffix)
-    if before is None or after is None:
-        return None
-    return sum((after - before).values()), sum((before - after).values())
-
-
 def base_fingerprint(project: Project, model: str, revision: str | None, cache: FileCache) -> dict[str, str]:
-    """model, revision, and sha256 fingerprints of the weight and tokenizer files ("" if not local)."""
-    folder = locate_base(project, model, revision)
+    """model, revision, and sha256 fingerprints of the weight and tokenizer files. A base that
+    is not on this machine cannot be hashed: both hashes are "" and `hash_unknown` says why
+    (once per process, a warning says so too, since a card written now cannot prove its base)."""
+    folder = base_files.locate_base(project, model, revision)
     out = {"model": model, "revision": revision or "", "hash": "", "tokenizer_hash": ""}
     if folder is not None:
         out["hash"], out["tokenizer_hash"] = model_hashes(folder, cache)
+        return out
+    out["hash_unknown"] = base_files.why_missing(project, model)
+    if (model, revision or "") not in _warned:
+        _warned.add((model, revision or ""))
+        ui.warn(f"base {model}: {out['hash_unknown']}, so its weights are not hashed (recorded as unknown)")
     return out
+
+
+_warned: set[tuple[str, str]] = set()  # (model, revision) already warned about in this process
 
 
 def model_hashes(folder: Path, cache: FileCache) -> tuple[str, str]:
@@ -152,20 +124,3 @@ def _combined(paths: list[Path], cache: FileCache) -> str:
     for p in paths:
         h.update(f"{p.name}\0{cache.digest(p, 'sha256')}\n".encode())
     return h.hexdigest()
-
-
-def locate_base(project: Project, model: str, revision: str | None) -> Path | None:
-    """The base model's folder on this machine: a project folder, or a hub model already cached."""
-    local = project.root / model
-    if local.is_dir():
-        return local
-    if os.path.isabs(model) and Path(model).is_dir():
-        return Path(model)
-    if storage.dvc_file(project.root / model).exists():
-        return None  # a DVC-tracked folder not pulled yet
-    try:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(model, revision=revision, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not in the local hub cache: nothing to hash
-        return None

@@ -125,22 +125,22 @@ def read_at(root: Path, ref: str, rel: str, *, shown: str | None = None) -> str 
 
 def list_at(root: Path, ref: str, rel_dir: str) -> list[str]:
     """Paths (relative to `root`) of the files directly in `rel_dir` at revision `ref`."""
-    _, commit, inside = _at(root, ref)
-    try:
-        tree = commit.tree / "/".join(p for p in (inside, rel_dir) if p)
-    except KeyError:
-        return []
-    return [f"{rel_dir}/{item.name}" for item in tree if item.type == "blob"]
+    return [f"{rel_dir}/{name}" for name in _names_at(root, ref, rel_dir, "blob")]
 
 
 def list_dirs_at(root: Path, ref: str, rel_dir: str) -> list[str]:
     """Names of the folders directly in `rel_dir` at revision `ref`."""
+    return _names_at(root, ref, rel_dir, "tree")
+
+
+def _names_at(root: Path, ref: str, rel_dir: str, kind: str) -> list[str]:
+    """Names of the entries of git type `kind` ("blob", "tree") in `rel_dir` at `ref`; none when it is not there."""
     _, commit, inside = _at(root, ref)
     try:
         tree = commit.tree / "/".join(p for p in (inside, rel_dir) if p)
     except KeyError:
         return []
-    return [item.name for item in tree if item.type == "tree"]
+    return [item.name for item in tree if item.type == kind]
 
 
 def describe_head(path: Path) -> str:

@@ -74,9 +74,7 @@ def base_source(project: Project, base: BaseSection) -> tuple[str, str]:
     if candidate.is_dir():
         return str(candidate), "local"
     if storage.dvc_file(candidate).exists():
-        raise StorageError(
-            f"base model folder {base.model} is DVC-tracked but not checked out: run `dvc pull {base.model}.dvc`"
-        )
+        raise StorageError(f"base model folder {base.model} is not here{storage.not_pulled_hint(candidate)}")
     if base.model.startswith((".", "/", "~")) or base.model.count("/") > 1:  # hub ids are NAME or ORG/NAME
         raise ManifestError(f"base.model {base.model!r}: no such folder in {project.root}")
     return base.model, "hub"

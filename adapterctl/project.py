@@ -7,7 +7,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,23 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def add_to_gitignore(root: Path, lines: Iterable[str], *, replacing: Iterable[str] = ()) -> None:
+    """Give ROOT/.gitignore each of `lines` it lacks, appended in order, and drop the lines in
+    `replacing` (patterns they supersede). Untouched when nothing changes; written atomically."""
+    path = root / ".gitignore"
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    old = set(replacing)
+    kept = [line for line in current.splitlines() if line.strip() not in old]
+    missing = [line for line in dict.fromkeys(lines) if line and line not in kept]
+    if len(kept) < len(current.splitlines()):
+        text = "".join(f"{line}\n" for line in kept)
+    elif missing:
+        text = current if not current or current.endswith("\n") else current + "\n"
+    else:
+        return
+    atomic_write(path, text + "".join(f"{line}\n" for line in missing))
 
 
 # atomic_write's temporary file: "." + the target's name + "." + mkstemp's 8 random characters

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import fingerprints, manifest, storage, versions
+from adapterctl import fingerprints, manifest, rowcount, storage, versions
 from adapterctl.project import Project
 from adapterctl.refs import short
 from adapterctl.registry import Registry
@@ -126,7 +126,7 @@ def _compare_data(
             "removed": None,
         }
         old_copy = storage.cached_file(project.root, before["md5"]) if before.get("md5") else None
-        delta = fingerprints.row_delta(old_copy, project.root / after["path"]) if old_copy else None
+        delta = rowcount.row_delta(old_copy, project.root / after["path"]) if old_copy else None
         if delta is not None:
             change["added"], change["removed"] = delta
             detail = f"+{delta[0]} rows, −{delta[1]} rows"

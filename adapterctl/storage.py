@@ -257,6 +257,14 @@ def _os_reason(exc: OSError) -> str:
     return f"{exc.strerror or type(exc).__name__}{where}"
 
 
+def not_pulled_hint(path: Path) -> str:
+    """What to add to a "not found" message for `path`: the way to fetch it when DVC tracks it
+    (a .dvc file beside it), else nothing. One wording for every file a command needs."""
+    if not dvc_file(path).exists():
+        return ""
+    return f" (it is DVC-tracked but not pulled here: run `adapterctl pull` or `dvc pull {dvc_file(path).name}`)"
+
+
 def md5(path: Path) -> str | None:
     """The md5 DVC recorded for `path` in its .dvc file, or None when it is not tracked."""
     from dvc.utils.serialize import load_yaml

@@ -84,6 +84,7 @@ class LogEntry:
     environments: list[str]  # environments serving this version
     path: str
     any_base: bool = False  # imported with --any-base: its own config named another base
+    base_hash_unknown: str = ""  # why the card could not hash its base ("" when it did)
 
 
 @dataclass
@@ -199,6 +200,7 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
             environments=serving.get(v.id, []),
             path=str(v.path),
             any_base=bool(v.card.training.any_base),
+            base_hash_unknown=v.card.base.hash_unknown,
         )
         for v in history[:limit]
     ]

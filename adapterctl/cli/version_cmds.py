@@ -76,13 +76,19 @@ def log(
                     ", ".join(e.environments),
                     _metrics(e.metrics),
                     short(e.parent) or "-",
-                    f"{e.message} (imported with --any-base)" if e.any_base else e.message,
+                    e.message + _notes(e),
                 )
                 for e in rows
             ],
         )
 
     ui.emit(entries, as_json, render)
+
+
+def _notes(entry: api.LogEntry) -> str:
+    """What the log line must not hide: an adopted adapter from another base, an unhashed base."""
+    notes = ["imported with --any-base"] * entry.any_base + ["base not hashed"] * bool(entry.base_hash_unknown)
+    return "".join(f" ({note})" for note in notes)
 
 
 def _metrics(metrics: dict[str, Any], most: int = 3) -> str:

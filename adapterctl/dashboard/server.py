@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from adapterctl import ui
+from adapterctl import listening, ui
 from adapterctl.errors import UsageError
 from adapterctl.project import Project
 
@@ -49,9 +49,13 @@ def run(project: Project, options: UiOptions, api: Any) -> None:
             f"adapterctl ui needs the web stack ({exc.name} is not installed): pip install 'adapterctl[serve]'"
         ) from None
     key = check_exposure(options)
-    _check_port(options.host, options.port)
+    sock = listening.bind(options.host, options.port)
     ui.server_log("adapterctl.ui")  # unexpected page failures: one line on the page, the stack here
-    app = build(project, api, api_key=key, allow_actions=options.allow_actions)
+    try:
+        app = build(project, api, api_key=key, allow_actions=options.allow_actions)
+    except BaseException:
+        sock.close()
+        raise
     url = f"http://{options.host}:{options.port}/" + (f"?key={key}" if key else "")
     mode = "deploy and rollback allowed" if options.allow_actions else "read-only"
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", access_log=False)
@@ -60,42 +64,5 @@ def run(project: Project, options: UiOptions, api: Any) -> None:
         import webbrowser
 
         webbrowser.open(url)
-    _serve_until_stopped(config)
+    listening.run_until_signal(config, sock)
     ui.info("adapterctl ui stopped")
-
-
-def _serve_until_stopped(config) -> None:
-    import contextlib
-    import signal
-
-    import uvicorn
-
-    class StoppingServer(uvicorn.Server):
-        """uvicorn re-raises SIGTERM after finishing in-flight requests; stopping on request is
-        a clean exit (0) here, as for `serve`."""
-
-        @contextlib.contextmanager
-        def capture_signals(self):
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                yield
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
-
-    StoppingServer(config).run()
-
-
-def _check_port(host: str, port: int) -> None:
-    """A busy port is one clear line, not uvicorn's stack of socket errors."""
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise UsageError(
-                f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); choose another port"
-            ) from None

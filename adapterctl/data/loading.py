@@ -33,10 +33,7 @@ def load_table(path: Path, *, label: str | None = None, numbered: bool = False):
             f"{label}: unsupported data format {path.suffix or '(no suffix)'}; use .jsonl, .csv or .parquet"
         )
     if not path.is_file():
-        hint = (
-            " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if storage.dvc_file(Path(path)).exists() else ""
-        )
-        raise DataError(f"{label}: file not found{hint}")
+        raise DataError(f"{label}: file not found{storage.not_pulled_hint(Path(path))}")
     if path.stat().st_size == 0:
         raise DataError(f"{label}: the file is empty (no rows)")
     lines = scan_text(path, label) if builder != "parquet" else None

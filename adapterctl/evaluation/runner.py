@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import environments, fingerprints, manifest, ui, versions
+from adapterctl import environments, fingerprints, manifest, storage, ui, versions
 from adapterctl.errors import DataError, IntegrityError, ManifestError, UsageError
 from adapterctl.evaluation import bootstrap, gates, metrics, results
 from adapterctl.project import Project
@@ -106,10 +106,7 @@ def eval_set(project: Project, spec: manifest.AdapterSpec, limit: int | None, pr
         raise ManifestError(f"adapters.{spec.name}.eval_data is not set: name a held-out eval set to evaluate on")
     path = project.root / spec.eval_data
     if not path.is_file():
-        hint = (
-            " (DVC-tracked: run `adapterctl pull` or `dvc pull`)" if path.with_name(path.name + ".dvc").exists() else ""
-        )
-        raise DataError(f"{spec.eval_data}: eval set not found{hint}")
+        raise DataError(f"{spec.eval_data}: eval set not found{storage.not_pulled_hint(path)}")
     cache = fingerprints.FileCache(project)
     try:
         md5 = cache.digest(path, "md5")

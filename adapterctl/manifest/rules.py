@@ -38,21 +38,20 @@ def _init_vs_quantization(spec: AdapterSpec) -> Violation | None:
     return None
 
 
-def _checkpoints_on_evals(spec: AdapterSpec) -> Violation | None:
+def _early_stopping(spec: AdapterSpec) -> Violation | None:
+    """Early stopping judges val loss at each eval and keeps the best checkpoint: it needs a
+    validation set, and checkpoints that fall on evals."""
     train = spec.train
+    if train.early_stopping_patience <= 0:
+        return None
     every = train.checkpoint_steps
-    if train.early_stopping_patience > 0 and every is not None and every % train.eval_steps:
+    if every is not None and every % train.eval_steps:
         return Violation(
             "train.checkpoint_steps",
             f"checkpoint_steps = {every} must be a multiple of train.eval_steps = {train.eval_steps} with early stopping "
             "(the best checkpoint is kept and loaded at the end)",
         )
-    return None
-
-
-def _early_stopping_needs_val(spec: AdapterSpec) -> Violation | None:
-    train = spec.train
-    if train.early_stopping_patience > 0 and spec.val_data is None and train.val_split == 0:
+    if spec.val_data is None and train.val_split == 0:
         return Violation(
             "train.early_stopping_patience",
             "early_stopping_patience needs val loss, but there is no validation set: set train.val_split > 0 "
@@ -74,8 +73,7 @@ def _gates_on_computed_metrics(spec: AdapterSpec) -> Violation | None:
 
 RULES: tuple[Callable[[AdapterSpec], Violation | None], ...] = (
     _init_vs_quantization,
-    _checkpoints_on_evals,
-    _early_stopping_needs_val,
+    _early_stopping,
     _gates_on_computed_metrics,
 )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import fingerprints, manifest, versions, weights
+from adapterctl import base_files, manifest, versions, weights
 from adapterctl.errors import CheckFailed, IntegrityError, UsageError
 from adapterctl.merge import output, plan
 from adapterctl.project import Project
@@ -178,7 +178,7 @@ def serve_command(project: Project, version: versions.Version, out: Path, checks
 
     base = version.card.base.model or manifest.load(project.manifest_path).base.model
     revision = version.card.base.revision
-    folder = fingerprints.locate_base(project, base, revision or None)
+    folder = base_files.locate_base(project, base, revision or None)
     local = (project.root / base).is_dir()
     model = str(folder.resolve()) if local and folder is not None else base
     rank = next(c.detail.split()[-1] for c in checks if c.name == "rank")

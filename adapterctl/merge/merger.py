@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl import __version__, faults, fingerprints, manifest, ui, versions
+from adapterctl import __version__, base_files, faults, manifest, ui, versions
 from adapterctl.errors import CheckFailed, StorageError, UsageError
 from adapterctl.merge import output, streaming
 from adapterctl.project import Project
@@ -59,13 +59,13 @@ def merge_version(
     output.check_destination(out)
     version = versions.resolve(project, ref, verify=True)
     base = _card_base(project, version)
-    base_dir = fingerprints.locate_base(project, base.model, base.revision)
+    base_dir = base_files.locate_base(project, base.model, base.revision)
     if base_dir is not None:
         versions.card_base(project, version).admit(version)  # the same base as trained on; sound
     if base_dir is None:
         raise StorageError(
-            f"base {base.model} is not available on this machine: check it out (`dvc pull`) "
-            "or download it into the Hugging Face cache, then merge again"
+            f"base {base.model}: {base_files.why_missing(project, base.model)}; merging needs its weights: "
+            "pull it or download it into the Hugging Face cache, then merge again"
         )
     trained_on = _trained_quantization(version.card)
     checkpoint, plan, config = streaming.prepare(base_dir, version.path)
@@ -201,11 +201,11 @@ def _worst(*dtypes: str) -> str:
     return next((d for d in ("bfloat16", "float16") if d in dtypes), "float32")
 
 
-def _spec_or_none(project: Project, name: str):
-    try:
-        return manifest.load(project.manifest_path).adapter(name)
-    except Exception:  # noqa: BLE001 - an undeclared adapter simply has no eval prompts
-        return None
+def _spec_or_none(project: Project, name: str) -> manifest.AdapterSpec | None:
+    """The manifest's spec of NAME, None when the manifest no longer declares it (imported or
+    removed since: verified on built-in prompts). A broken manifest is an error, not None."""
+    m = manifest.load(project.manifest_path)
+    return m.adapter(name) if name in m.adapter_names else None
 
 
 def _reference(project: Project, version: versions.Version, base: manifest.BaseSection, quant: str):

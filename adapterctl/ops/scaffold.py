@@ -10,7 +10,7 @@ from pathlib import Path
 from adapterctl import assets, gitio, manifest, storage
 from adapterctl.errors import UsageError
 from adapterctl.ops import ci_workflow
-from adapterctl.project import MANIFEST, atomic_write
+from adapterctl.project import MANIFEST, add_to_gitignore, atomic_write
 
 EXAMPLE_BASE = "models/tiny-base"
 
@@ -60,7 +60,7 @@ def init(
         storage.add_remote(root, remote_name, _remote_url(remote))
 
     templates = assets.templates_dir()
-    _append_gitignore(root, (templates / "gitignore").read_text())
+    add_to_gitignore(root, (templates / "gitignore").read_text().splitlines())
     workflow = root / ci_workflow.WORKFLOW
     if not workflow.exists():
         atomic_write(workflow, ci_workflow.render_workflow())
@@ -111,15 +111,6 @@ def _render_manifest(project_name: str, base_model: str, remote_name: str | None
         .replace("{remote_line}", f'remote = "{remote_name}"\n' if remote_name else "")
         .replace("{revision_line}", "")
     )
-
-
-def _append_gitignore(root: Path, block: str) -> None:
-    path = root / ".gitignore"
-    current = path.read_text() if path.exists() else ""
-    missing = [line for line in block.splitlines() if line and line not in current.splitlines()]
-    if missing:
-        sep = "" if not current or current.endswith("\n") else "\n"
-        atomic_write(path, current + sep + "\n".join(missing) + "\n")
 
 
 def _scaffold_example(root: Path, remote_name: str | None) -> list[str]:

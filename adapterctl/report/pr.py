@@ -25,6 +25,7 @@ class AdapterReport:
     new_versions: list[str]  # refs, newest first
     comparison: compare.Comparison
     any_base: list[str] = field(default_factory=list)  # new versions imported with --any-base
+    base_unhashed: list[str] = field(default_factory=list)  # new versions whose card could not hash the base
     declared_gates: dict[str, str] = field(default_factory=dict)  # the manifest's, judged or not
 
 
@@ -49,14 +50,20 @@ class Report:
             moved = ", ".join(f"{m.metric} {m.verdict}" for m in c.metrics if m.verdict in ("better", "worse"))
             rows.append([a.name, ", ".join(a.new_versions), c.a.label, gates, moved or "no significant change"])
         out.append(B.table(["adapter", "new versions", "compared with", "gates", "significant changes"], rows))
-        adopted = [ref for a in self.adapters for ref in a.any_base]
-        if adopted:
-            out.append(
-                B.p(
-                    f"**Imported with `--any-base`:** {', '.join(adopted)}. Their own configs named another "
-                    "base; the manifest's base was taken on the importer's word."
-                )
-            )
+        notes = (
+            (
+                [ref for a in self.adapters for ref in a.any_base],
+                "Imported with `--any-base`",
+                "Their own configs named another base; the manifest's base was taken on the importer's word.",
+            ),
+            (
+                [ref for a in self.adapters for ref in a.base_unhashed],
+                "Base not hashed",
+                "The base was not on the machine that registered them, so their cards cannot prove which "
+                "base weights they were trained on.",
+            ),
+        )
+        out += [B.p(f"**{title}:** {', '.join(refs)}. {why}") for refs, title, why in notes if refs]
         for a in self.adapters:
             c = a.comparison
             out += [B.h(f"{a.name}: {c.b.label} vs {c.a.label}", 3), *render.comparison(c, level=3)]
@@ -94,10 +101,14 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
             side_a = compare.Side("base model", None, head.baseline(newest, key) if key else None)
         side_b = compare.Side(newest.ref, newest, head.result(newest, key))
         c = compare.compare(name, side_a, side_b, samples=_samples(project, name, newest))
-        adopted = [card.ref for card in new if card.training.any_base]
         out.adapters.append(
             AdapterReport(
-                name, [card.ref for card in new], c, any_base=adopted, declared_gates=_declared_gates(project, name)
+                name,
+                [card.ref for card in new],
+                c,
+                any_base=[card.ref for card in new if card.training.any_base],
+                base_unhashed=[card.ref for card in new if card.base.hash_unknown],
+                declared_gates=_declared_gates(project, name),
             )
         )
     return out

@@ -16,8 +16,8 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-from adapterctl import ui
-from adapterctl.errors import StorageError, UsageError
+from adapterctl import environments, listening, ui
+from adapterctl.errors import UsageError
 from adapterctl.project import Project
 
 API_KEY_ENV = "ADAPTERCTL_API_KEY"
@@ -41,9 +41,9 @@ def build_state(project: Project, opts: ServeOptions):
     from adapterctl.serve.app import ServerState
     from adapterctl.serve.catalog import Catalog
     from adapterctl.serve.startup import load_engine
-    from adapterctl.serve.watcher import EnvironmentWatcher, pointers
+    from adapterctl.serve.watcher import EnvironmentWatcher
 
-    wanted = pointers(project, opts.env)
+    wanted = environments.served(project, opts.env)
     if not wanted:
         raise UsageError(
             f"environment '{opts.env}' serves no adapter yet: deploy one first "
@@ -69,7 +69,7 @@ def run(project: Project, opts: ServeOptions) -> None:
 
     ui.server_log("adapterctl.serve")
     opts.api_key = _api_key(opts.api_key)
-    sock = bind(opts.host, opts.port)
+    sock = listening.bind(opts.host, opts.port)
     if opts.host not in ("127.0.0.1", "localhost", "::1") and not opts.api_key:
         ui.warn(f"binding {opts.host} without --api-key: anyone who can reach this port can use the model")
     try:
@@ -98,7 +98,7 @@ def run(project: Project, opts: ServeOptions) -> None:
         timeout_graceful_shutdown=int(opts.drain_seconds) + 3,  # the drain ends answers first
         access_log=False,
     )
-    _serve_until_signal(config, sock, lambda: state.drain.begin(opts.drain_seconds))
+    listening.run_until_signal(config, sock, lambda: state.drain.begin(opts.drain_seconds))
     if state.drain.cut:
         ui.warn(
             f"server stopped: {state.drain.cut} answer(s) still running after the drain limit of "
@@ -117,49 +117,3 @@ def _api_key(given: str | None) -> str | None:
             f"{source} is empty: give a real key, or unset {API_KEY_ENV} to serve on 127.0.0.1 without one"
         )
     return key
-
-
-def bind(host: str, port: int):
-    """The listening socket, bound now so that a busy port fails fast and clearly."""
-    import socket
-
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror as exc:
-        raise UsageError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is not busy
-    try:
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        raise StorageError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server on this port? pick one with --port)"
-        ) from None
-    sock.set_inheritable(True)
-    return sock
-
-
-def _serve_until_signal(config, sock, on_signal) -> None:
-    import signal
-
-    import uvicorn
-
-    class DrainingServer(uvicorn.Server):
-        """uvicorn re-raises the signal after its graceful shutdown, so a drained server would
-        still die by SIGTERM; here a clean drain is a clean exit (0)."""
-
-        def handle_exit(self, sig, frame):
-            on_signal()
-            super().handle_exit(sig, frame)
-
-        @contextlib.contextmanager
-        def capture_signals(self):
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                yield
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
-
-    DrainingServer(config).run(sockets=[sock])

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import environments, manifest, versions
+from adapterctl import environments, manifest, storage, versions
 from adapterctl.data import prompts
 from adapterctl.errors import StorageError, UsageError
 from adapterctl.evaluation import results
@@ -160,8 +160,7 @@ def _source_rows(project: Project, result: results.EvalResult) -> dict[str, dict
     rel = result.header.get("eval_data") or ""
     path = project.root / rel
     if not path.is_file():
-        hint = " (DVC-tracked: run `adapterctl pull`)" if path.with_name(path.name + ".dvc").exists() else ""
-        raise UsageError(f"{rel}: eval set not found{hint}; verify replays its rows")
+        raise UsageError(f"{rel}: eval set not found{storage.not_pulled_hint(path)}; verify replays its rows")
     if path.suffix == ".jsonl":
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:

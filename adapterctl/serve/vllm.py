@@ -131,7 +131,7 @@ def sync(project: Project, env: str, *, client: VllmClient | None = None) -> Syn
     client = client or VllmClient(spec.server, api_key=api_key, timeout=spec.timeout_seconds)
     state = _load_state(project, env)
     report = SyncReport(env, spec.server, synced=True)
-    pointers = {n: p.version for n, p in environments.load(project).get(env, {}).items() if p.version}
+    pointers = environments.served(project, env)
     try:
         loaded = {m.get("id") for m in client.models()}
     except ServerError as exc:

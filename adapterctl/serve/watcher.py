@@ -21,11 +21,6 @@ from adapterctl.serve.catalog import Catalog
 log = logging.getLogger("adapterctl.serve")
 
 
-def pointers(project: Project, env: str) -> dict[str, str]:
-    """adapter name → version id that `env` points at."""
-    return {name: p.version for name, p in environments.load(project).get(env, {}).items() if p.version}
-
-
 class EnvironmentWatcher:
     """Follows environments/ for one served environment and applies each move to the catalog."""
 
@@ -54,7 +49,7 @@ class EnvironmentWatcher:
 
     def sync(self) -> None:
         try:
-            wanted = pointers(self.project, self.catalog.env)
+            wanted = environments.served(self.project, self.catalog.env)
         except Exception as exc:  # noqa: BLE001 - a half-merged pointer file: keep serving, say why
             self.last_error = str(exc)
             log.error("cannot read environments: %s (still serving what was loaded)", exc)

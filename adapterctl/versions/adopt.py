@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapterctl import fingerprints, manifest, ui, weights
+from adapterctl import base_files, fingerprints, manifest, ui, weights
 from adapterctl.errors import UsageError
 from adapterctl.manifest import AdapterSpec
 from adapterctl.project import Project
@@ -31,7 +31,7 @@ def import_folder(project: Project, name: str, folder: Path, *, message: str = "
     config = weights.read_config(folder)
     if config.get("peft_type", "LORA") != "LORA":
         raise UsageError(f"{folder}: a {config.get('peft_type')} adapter; adapterctl versions LoRA adapters")
-    base_dir = fingerprints.locate_base(project, m.base.model, m.base.revision)
+    base_dir = base_files.locate_base(project, m.base.model, m.base.revision)
     declared = config.get("base_model_name_or_path") or ""
     same = _same_base(project, declared, m.base.model, base_dir)
     if not same and not any_base:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import fingerprints, manifest, weights
+from adapterctl import base_files, fingerprints, manifest, weights
 from adapterctl.errors import IntegrityError
 from adapterctl.project import Project
 from adapterctl.versions import structure
@@ -91,7 +91,7 @@ def card_base(project: Project, version: Version) -> BaseInUse:
 def unhashed_manifest_base(project: Project) -> BaseInUse:
     """The manifest's base for structural checks only (`pull`): its shapes, not its hash."""
     base = manifest.load(project.manifest_path).base
-    folder = fingerprints.locate_base(project, base.model, base.revision)
+    folder = base_files.locate_base(project, base.model, base.revision)
     return BaseInUse(base.model, base.revision or "", folder, {"model": base.model})
 
 
@@ -101,7 +101,7 @@ def _fingerprinted(project: Project, model: str, revision: str) -> BaseInUse:
         fingerprint = fingerprints.base_fingerprint(project, model, revision or None, cache)
     finally:
         cache.save()
-    return BaseInUse(model, revision, fingerprints.locate_base(project, model, revision or None), fingerprint)
+    return BaseInUse(model, revision, base_files.locate_base(project, model, revision or None), fingerprint)
 
 
 def _way_out(version: Version) -> str:

@@ -145,6 +145,7 @@ class BaseFacts(_Table):
     revision: str = ""
     hash: str = ""  # "" when it could not be hashed
     tokenizer_hash: str = ""
+    hash_unknown: str = ""  # why hash is "": the base was not on the machine that wrote the card
 
 
 class DataFile(_Table):

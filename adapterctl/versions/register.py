@@ -20,10 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from adapterctl import faults, fingerprints, manifest, storage, weights
+from adapterctl import base_files, faults, manifest, storage, weights
 from adapterctl.errors import Terminated, UsageError
 from adapterctl.manifest import AdapterSpec
-from adapterctl.project import Project, atomic_write, atomic_write_leftovers
+from adapterctl.project import Project, add_to_gitignore, atomic_write, atomic_write_leftovers
 from adapterctl.versions import card as cards
 from adapterctl.versions import structure
 from adapterctl.versions.lineage import new_card
@@ -87,18 +87,13 @@ def register(
 
 def _base_tensors(project: Project, base: manifest.BaseSection) -> dict[str, weights.TensorInfo] | None:
     """The base's tensor shapes from its safetensors headers; None when they are not here."""
-    folder = fingerprints.locate_base(project, base.model, base.revision)
+    folder = base_files.locate_base(project, base.model, base.revision)
     return (weights.base_tensors(folder) or None) if folder is not None else None
 
 
 def _ensure_versions_ignored(project: Project) -> None:
     """Projects made before the pattern was right, or without `init`, get it here."""
-    path = project.root / ".gitignore"
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    if IGNORE_VERSIONS in lines:
-        return
-    lines = [line for line in lines if line.strip() != _IGNORE_VERSIONS_OLD]
-    atomic_write(path, "\n".join([*lines, IGNORE_VERSIONS]) + "\n")
+    add_to_gitignore(project.root, [IGNORE_VERSIONS], replacing=[_IGNORE_VERSIONS_OLD])
 
 
 def _stage(source: Path, staging: Path, extra_files: Sequence[Path], base: manifest.BaseSection) -> None:

@@ -19,7 +19,19 @@ PACKAGE = Path(__file__).resolve().parents[2] / "adapterctl"
 # DESIGN.md §5, lowest first: the first part of a module's name below adapterctl. `runtime`
 # (quiet, precision, threads) is layer 4's "what every model user shares"; __main__ is a face.
 LAYERS: dict[int, tuple[str, ...]] = {
-    1: ("__init__", "project", "refs", "errors", "ui", "faults", "tomlread", "suggest", "assets", "records"),
+    1: (
+        "__init__",
+        "project",
+        "refs",
+        "errors",
+        "ui",
+        "faults",
+        "tomlread",
+        "suggest",
+        "assets",
+        "records",
+        "listening",
+    ),
     2: (
         "manifest",
         "storage",
@@ -27,6 +39,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "environments",
         "weights",
         "fingerprints",
+        "rowcount",
+        "base_files",
         "remote_errors",
         "remote_checks",
         "storage_progress",

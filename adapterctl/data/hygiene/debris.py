@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from html.entities import html5
 
 from adapterctl.data.hygiene.problems import Problem, excerpt
-from adapterctl.data.hygiene.rows import DataFile, strings
+from adapterctl.data.hygiene.rows import DataFile, first_of_each_kind
 
 # Known tag names only: `List<String>` or a `<name>` placeholder in a docs answer is not markup.
 _TAG = re.compile(
@@ -60,17 +60,7 @@ def find(text: str) -> Iterator[tuple[str, str]]:
 
 
 def check(data: DataFile, invalid: set[int]) -> list[Problem]:
-    problems = []
-    for row in data.rows:
-        if row.line in invalid:
-            continue
-        reported = set()
-        for path, text in strings(row.data):
-            for kind, found in find(text):
-                if kind not in reported:
-                    reported.add(kind)
-                    problems.append(Problem("debris", data.label, row.line, f"{kind} in `{path}`: {found}"))
-    return problems
+    return first_of_each_kind(data, invalid, "debris", find)
 
 
 def clean(text: str) -> str:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 from adapterctl.data.hygiene.problems import Problem
-from adapterctl.data.hygiene.rows import DataFile, strings
+from adapterctl.data.hygiene.rows import DataFile, first_of_each_kind
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b")
 # RFC 2606/6761 names that can never reach a person.
@@ -56,16 +56,4 @@ def luhn_valid(digits: str) -> bool:
 
 
 def check(data: DataFile, invalid: set[int]) -> list[Problem]:
-    problems = []
-    for row in data.rows:
-        if row.line in invalid:
-            continue
-        reported = set()
-        for path, text in strings(row.data):
-            if not _CANDIDATE.search(text):
-                continue
-            for kind, masked in find(text):
-                if kind not in reported:
-                    reported.add(kind)
-                    problems.append(Problem("pii", data.label, row.line, f"{kind} in `{path}`: {masked}"))
-    return problems
+    return first_of_each_kind(data, invalid, "pii", lambda text: find(text) if _CANDIDATE.search(text) else ())

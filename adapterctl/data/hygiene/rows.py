@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapterctl import storage
 from adapterctl.data.hygiene.problems import Problem
 from adapterctl.errors import DataError
 
@@ -53,8 +54,7 @@ class DataFile:
 def read_guard(path: Path, label: str) -> None:
     """Bad input, not a data problem: a file that is not there or not a data format."""
     if not path.is_file():
-        hint = " (it is DVC-tracked: run `adapterctl pull` or `dvc pull`)" if Path(f"{path}.dvc").exists() else ""
-        raise DataError(f"{label}: file not found{hint}")
+        raise DataError(f"{label}: file not found{storage.not_pulled_hint(path)}")
     if path.suffix.lower() not in _READERS:
         raise DataError(
             f"{label}: unsupported data format {path.suffix or '(no suffix)'}; use .jsonl, .csv, .json or .parquet"
@@ -240,6 +240,24 @@ def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from strings(item, f"{path}[{index}]")
+
+
+def first_of_each_kind(
+    data: DataFile, invalid: set[int], check: str, find: Callable[[str], Iterable[tuple[str, str]]]
+) -> list[Problem]:
+    """For checks that scan every string of a row (`find(text)` yields (kind, what to show)):
+    one problem per row and kind, the first found, naming the field it is in."""
+    problems = []
+    for row in data.rows:
+        if row.line in invalid:
+            continue
+        reported = set()
+        for path, text in strings(row.data):
+            for kind, shown in find(text):
+                if kind not in reported:
+                    reported.add(kind)
+                    problems.append(Problem(check, data.label, row.line, f"{kind} in `{path}`: {shown}"))
+    return problems
 
 
 def map_strings(value: Any, fn) -> Any:

@@ -3,6 +3,7 @@ keys, read-only refusals, error pages without tracebacks, and a light `--help`."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -54,6 +55,28 @@ def test_the_cli_refuses_an_exposed_host_in_one_line(example_project: Path) -> N
     )
     assert result.returncode == 2
     assert "--api-key" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_busy_port_is_one_line_and_exit_4(example_project: Path) -> None:
+    """The same check as `serve`'s (listening.bind): storage/network exit code, no stack."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "adapterctl", "ui", "--port", str(port)],
+            cwd=example_project,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 4, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0], result.stderr
 
 
 def test_a_key_is_needed_then_remembered_by_cookie(client_for) -> None:

@@ -55,7 +55,10 @@ def test_local_folders_and_their_errors(tmp_path: Path, tiny_model_dir: Path) ->
     with pytest.raises(ManifestError, match=r"base.model './missing': no such folder"):
         modeling.base_source(Project(tmp_path), BaseSection(model="./missing"))
     (tmp_path / "models/gone.dvc").write_text("outs: []\n")
-    with pytest.raises(StorageError, match=r"DVC-tracked but not checked out: run `dvc pull models/gone.dvc`"):
+    with pytest.raises(
+        StorageError,
+        match=r"models/gone is not here \(it is DVC-tracked but not pulled here: run `adapterctl pull` or `dvc pull gone.dvc`\)",
+    ):
         modeling.base_source(Project(tmp_path), BaseSection(model="models/gone"))
     assert modeling.base_source(Project(tmp_path), BaseSection(model="gpt2")) == ("gpt2", "hub")
 
