@@ -134,15 +134,24 @@ def test_resume_after_kill_registers_exactly_one_version(demo: Path, cli) -> Non
     proc = start_training(demo, "--set", "train.max_steps=12")
     run_dir = wait_for_checkpoint(demo, proc)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    first_stdout, _ = proc.communicate(timeout=30)
     assert not versions.log(Project(demo), "support")
+    assert first_stdout == "", "started without --json, the first run printed no JSON progress"
+    job = json.loads((run_dir / "run.json").read_text())["job"]
+    assert "progress" not in job and "launcher" not in job, "run.json holds what to train, not how it ran"
 
-    result = cli("train", "--no-eval", "support", "--resume", "--json", cwd=demo)
+    # The resuming command's options, not the first run's: JSON progress, two processes.
+    resume = ["--resume", "--json", "--launcher", "accelerate", "--num-processes", "2"]
+    result = cli("train", "--no-eval", "support", *resume, cwd=demo)
     assert result.exit_code == 0, result.stderr
     assert f"resuming run {run_dir.name}" in result.stderr
+    assert "checkpointed by 1 process(es) and resumes in 2: the effective batch changes" in result.stderr
     [version] = versions.log(Project(demo), "support")
     t = version.card.training.to_dict()
     assert t["run_id"] == run_dir.name and t["resumed_from_step"] >= 2 and t["steps"] == 12
+    assert t["launcher"]["kind"] == "accelerate" and t["world_size"] == 2
+    steps = [e["step"] for e in json_lines(result.stdout) if e["event"] == "progress"]
+    assert steps and max(steps) == 12 and all(s > t["resumed_from_step"] for s in steps if s), steps
     assert json.loads((run_dir / "run.json").read_text())["status"] == "registered"
     again = cli("train", "--no-eval", "support", "--resume", cwd=demo)
     assert again.exit_code == 2 and "no interrupted run of 'support'" in again.stderr
