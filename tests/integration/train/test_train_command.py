@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from helpers import FAST, start_training, wait_for_checkpoint
+from helpers import FAST, loaded_version, start_training, wait_for_checkpoint
 
 from adapterctl import versions
 from adapterctl.project import Project
@@ -31,8 +31,6 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from adapterctl import modeling
-
     result = cli("train", "support", cwd=example_project)  # evaluated too: exit 1 if its gate failed
     assert result.exit_code == 0, result.stderr
 
@@ -50,14 +48,15 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     base_rouge = json.loads((example_project / evaluated.baseline).read_text().splitlines()[0])["metrics"]["rouge_l"]
     assert version.card.metrics.scalars()["rouge_l"] >= 0.3 > base_rouge
 
-    ours, tokenizer = modeling.load_version(project, "support")
     base = AutoModelForCausalLM.from_pretrained(example_project / "models/tiny-base")
     plain = PeftModel.from_pretrained(base, version.path).eval()
-    ids = tokenizer(
-        "### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n", return_tensors="pt"
-    ).input_ids
-    with torch.no_grad():
-        expected, got = plain(input_ids=ids).logits, ours(input_ids=ids).logits
+    with loaded_version(project, "support") as (ours, tokenizer):
+        ids = tokenizer(
+            "### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n",
+            return_tensors="pt",
+        ).input_ids
+        with torch.no_grad():
+            expected, got = plain(input_ids=ids).logits, ours(input_ids=ids).logits
     assert torch.equal(expected, got)
 
 
