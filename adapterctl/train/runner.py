@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from adapterctl import manifest as manifest_mod
@@ -110,7 +111,7 @@ def _finished(run: runs.Run) -> bool:
     return run.summary_path.is_file() and (run.adapter_dir / weights.WEIGHTS).is_file()
 
 
-def _warn_if_processes_change(run: runs.Run, checkpoint, options: RunOptions) -> None:
+def _warn_if_processes_change(run: runs.Run, checkpoint: Path, options: RunOptions) -> None:
     """The launcher is the resuming command's choice, not the run's; a different number of
     processes still resumes, but the effective batch (and the data order) change from there."""
     before = run.checkpoint_processes(checkpoint)
