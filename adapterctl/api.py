@@ -16,7 +16,6 @@ from adapterctl.errors import UsageError
 from adapterctl.ops import scaffold
 from adapterctl.ops.adopt import ImportResult as ImportResult
 from adapterctl.ops.scaffold import InitResult as InitResult
-from adapterctl.ops.train import train as train
 from adapterctl.project import Project, find_project
 from adapterctl.views import AdapterSummary as AdapterSummary
 from adapterctl.views import EnvironmentEntry as EnvironmentEntry
@@ -39,10 +38,10 @@ if TYPE_CHECKING:  # result types live with the modules that produce them
     from adapterctl.report.pr import CheckProblem, Report
     from adapterctl.serve.vllm import SyncReport
     from adapterctl.status import AdapterStatus
-    from adapterctl.train.results import SweepResult
+    from adapterctl.train.results import SweepResult, TrainResult
 
-# Read-only commands (list, show, validate, log, envs) live in views.py; train's batching in
-# ops/train.py. They are part of this face: api.log, api.train, ... as before.
+# Read-only commands (list, show, validate, log, envs) live in views.py. They are part of this
+# face: api.log, api.show_spec, ... as before.
 # Serving, live checks and the dashboard: their own module, part of this face.
 from adapterctl.api_serving import eval_results as eval_results  # noqa: E402
 from adapterctl.api_serving import generate as generate  # noqa: E402
@@ -179,8 +178,48 @@ def gc(project: Project, *, keep_last: int = 3, force: bool = False) -> GcResult
 
 # ── training: train, sweep (see train/) ──
 #
-# `train` is ops/train.py (imported above as api.train). train/runner.py runs the jobs (in this
-# process or under accelerate) and registers what they produce. Nothing imports torch until a job runs.
+# The how-to-run keywords (progress, launcher, allow_data_errors) become one RunOptions here,
+# once; ops/train.py and train/runner.py run the jobs (in this process or under accelerate) and
+# register what they produce. Nothing imports torch until a job runs.
+
+
+def train(
+    project: Project,
+    names: list[str] | tuple[str, ...] = (),
+    *,
+    overrides: list[str] | None = None,
+    resume: bool = False,
+    all_stale: bool = False,
+    launcher: str = "none",
+    num_processes: int | None = None,
+    accelerate_config: str | None = None,
+    progress: str = "auto",
+    message: str = "",
+    evaluate: bool = False,
+    force: bool = False,
+) -> list[TrainResult]:
+    """Train adapters NAME… into new versions (ops/train.py). progress: auto, rich, plain, json
+    or none; `force` trains data that `data check` finds errors in (the card records it)."""
+    from adapterctl.ops import train as training
+    from adapterctl.train.options import RunOptions
+
+    options = RunOptions.build(
+        progress=progress,
+        launcher=launcher,
+        num_processes=num_processes,
+        accelerate_config=accelerate_config,
+        allow_data_errors=force,
+    )
+    return training.train(
+        project,
+        names,
+        overrides=overrides,
+        resume=resume,
+        all_stale=all_stale,
+        options=options,
+        message=message,
+        evaluate=evaluate,
+    )
 
 
 def sweep(
@@ -196,9 +235,11 @@ def sweep(
     val loss; the best is registered last, so it becomes the latest version (train/sweep.py)."""
     from adapterctl.ops import combine as combining
     from adapterctl.train import sweep as sweeps
+    from adapterctl.train.options import RunOptions
 
+    options = RunOptions.build(progress=progress)
     combining.combinations(project, [name], overrides=True, resume=False)  # a combination cannot be swept
-    return sweeps.run(project, name, grid, overrides=list(overrides or []), progress=progress, message=message)
+    return sweeps.run(project, name, grid, overrides=list(overrides or []), options=options, message=message)
 
 
 # ── evaluation: eval, diff, report, check (see evaluation/, report/) ──

@@ -1,8 +1,11 @@
 """One error hierarchy, and the one table of exit codes.
 
-Every error a user may see is an `AdapterctlError` whose class decides the exit code; the CLI
-turns it into one line and that code in one place (`cli.AdapterctlGroup.invoke`). Foreign
-exceptions are translated where they enter: DVC's in `storage`, git's in `gitio`.
+Every error a user may see is an `AdapterctlError` whose class decides the exit code (a
+feature may subclass one beside its code, as serve/catalog.py and data/prompts.py do). The
+CLI turns it into one line and that code in one place, `cli.AdapterctlGroup.invoke`, which
+also maps Ctrl-C to 130; the dashboard and the server map the same classes to HTTP statuses.
+Foreign exceptions are translated where they enter: DVC's in `storage` (the words in
+`remote_errors`), git's in `gitio`, the model loaders' in `modeling`.
 
 | code | meaning |
 |------|---------|

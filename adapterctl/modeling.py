@@ -1,5 +1,5 @@
-"""Loading models: the base (a hub id at its pinned revision, or a local folder), quantised
-or not, and trained versions as PeftModels.
+"""Loading the base model: a hub id at its pinned revision, or a local folder, quantised or
+not. Eval and serve put versions on top of it with PEFT (evaluation/runner.py, serve/batch.py).
 
 bitsandbytes runs nf4/fp4/int8 on CPUs too (0.46+), so QLoRA is the same path everywhere.
 Where it cannot run, the base loads in full precision with one notice that the caller
@@ -252,29 +252,3 @@ def _hub_commit(repo_id: str, revision: str | None) -> str | None:
 
     cached = try_to_load_from_cache(repo_id, "config.json", revision=revision)
     return Path(cached).parent.name if isinstance(cached, str) else None
-
-
-def load_version(project: Project, ref: str, *, quantization: str = "none", dev: str | None = None):
-    """(PeftModel, tokenizer) for version `ref`, its files verified by the version store.
-
-    The base is the one the version's card records (falling back to the manifest's), loaded
-    in full precision unless `quantization` says otherwise.
-    """
-    from adapterctl import manifest, versions
-
-    version = versions.resolve(project, ref, verify=True)
-    versions.card_base(project, version).admit(version)
-    current = manifest.load(project.manifest_path).base
-    recorded = version.card.base
-    base = current.model_copy(update={k: getattr(recorded, k) for k in ("model", "revision") if getattr(recorded, k)})
-    if quantization not in ("nf4", "fp4", "int8", "none"):
-        raise ManifestError(f"quantization {quantization!r}: use nf4, fp4, int8 or none")
-    train = TrainSpec.model_validate({"quantization": quantization})  # checked just above
-    loaded = load_base(project, base, train, for_training=False, dev=dev)
-    from adapterctl.runtime.quiet import quiet
-
-    with quiet():
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(loaded.model, str(version.path), is_trainable=False)
-    return model.eval(), loaded.tokenizer

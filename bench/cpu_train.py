@@ -110,11 +110,12 @@ def main() -> None:
 
 def full_train(project, adapter: str) -> dict:
     from adapterctl.train import runner
-    from adapterctl.train.job import Launcher
+    from adapterctl.train.options import RunOptions
 
     started = time.perf_counter()
-    jobs = runner.prepare(project, [adapter], [], progress="none", launcher=Launcher())
-    [outcome] = runner.train_all(project, jobs, do_register=False)
+    options = RunOptions(progress="none")
+    jobs = runner.prepare(project, [adapter], [], options=options)
+    [outcome] = runner.train_all(project, jobs, options, do_register=False)
     s = outcome.summary
     return {
         "wall_seconds": round(time.perf_counter() - started, 1),

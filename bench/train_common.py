@@ -171,10 +171,11 @@ def run_naive(
 def run_recipe(project, job, bases, *, steps: int, device: str) -> Measurement:
     """adapterctl's SFTRecipe, as `adapterctl train` runs it, with val loss off (pure training time)."""
     from adapterctl.train import runs
+    from adapterctl.train.options import RunOptions
     from adapterctl.train.recipe import SFTRecipe
 
     run = runs.create(project, job.adapter, job.to_dict())
-    recipe = SFTRecipe(project, run, job, bases=bases)
+    recipe = SFTRecipe(project, run, job, RunOptions(progress="none"), bases=bases)
     recipe.setup()
     trainer = recipe.trainer
     collator = CountingCollator(trainer.data_collator, recipe.base.tokenizer.pad_token_id)
@@ -338,7 +339,7 @@ def recipe_job(project, name: str, overrides: list[str], steps: int):
     spec = m.adapter(
         name, manifest.parse_overrides([f"train.max_steps={steps + 1}", "train.val_split=0.0", *overrides])
     )
-    return TrainJob.from_spec(spec, manifest.spec_hash(spec, project.root), m.base, progress="none")
+    return TrainJob.from_spec(spec, manifest.spec_hash(spec, project.root), m.base)
 
 
 def report(results: list[Measurement], baseline: Measurement) -> str:

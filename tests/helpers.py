@@ -3,6 +3,7 @@ import from here, never from each other or from a conftest."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -51,6 +52,25 @@ def wait_for_checkpoint(root: Path, proc: subprocess.Popen, timeout: float = 180
         time.sleep(0.2)
     proc.kill()
     raise AssertionError("no checkpoint appeared in time")
+
+
+@contextlib.contextmanager
+def loaded_version(project, ref: str):
+    """(PeftModel, tokenizer) of version REF, loaded as `adapterctl eval` loads it: the store
+    resolves and verifies it, the base is the manifest's in full precision. The process's
+    torch thread count is restored afterwards (eval keeps its own for the process)."""
+    import torch
+
+    from adapterctl import manifest, versions
+    from adapterctl.evaluation.runner import Models
+
+    threads = torch.get_num_threads()
+    models = Models(project, manifest.load(project.manifest_path))
+    try:
+        with models.use(versions.resolve(project, ref, verify=True)) as loaded:
+            yield loaded
+    finally:
+        torch.set_num_threads(threads)
 
 
 def without_gates(text: str) -> str:

@@ -64,7 +64,7 @@ def train(
 
     Each new version is then evaluated on its adapter's eval set and its gates are checked (see `eval`); a failed gate is recorded and exits 1 (the version stays registered; deploy refuses it without --ignore-gates). --no-eval skips this.
 
-    Checkpoints go to .adapterctl/runs/; Ctrl-C exits 130 and registers nothing, and --resume continues from the last checkpoint. With --json, progress is printed as one JSON object per line.
+    Checkpoints go to .adapterctl/runs/; Ctrl-C exits 130 and registers nothing, and --resume continues from the last checkpoint, run with this command's --launcher and --json (the run keeps only what it trains). With --json, progress is printed as one JSON object per line.
 
     Example: adapterctl train support --set train.learning_rate=1e-4
     """

@@ -1,5 +1,6 @@
 """Baking adapters into base weights, combining adapters, exporting for serving engines.
 
+- merger.py     `merge`: resolve the version, stream, verify, publish the folder all or nothing
 - plan.py       what a merge changes, read from safetensors headers; refusals by name
 - shards.py     the base checkpoint's shards and a streaming safetensors writer
 - streaming.py  the shard-by-shard merge itself
@@ -9,6 +10,8 @@
 - combine.py    PEFT add_weighted_adapter → a new registered version
 - export.py     peft / merged / vllm export, with vLLM's constraints checked
 
-Only `streaming` and `plan` run for every merge; they import torch and safetensors, never
-transformers or peft, so a merge of a large base costs about one tensor of memory.
+The weights are merged by `streaming` and `plan` alone: torch and safetensors, never
+transformers or peft, about one tensor in memory at a time. Verification (on unless
+--no-verify) loads the base with the adapter and then the merged folder, one at a time, so
+it needs one model's memory.
 """

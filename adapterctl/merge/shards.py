@@ -58,10 +58,6 @@ class Checkpoint:
     def tensors(self) -> dict[str, TensorInfo]:
         return {name: info for shard in self.shards for name, info in shard.tensors.items()}
 
-    @property
-    def total_bytes(self) -> int:
-        return sum(s.path.stat().st_size for s in self.shards)
-
 
 def open_checkpoint(folder: Path) -> Checkpoint:
     """The shards of a base model folder (an index json, or one model.safetensors)."""

@@ -1,7 +1,9 @@
-"""State-changing operations, one per module (as dvc/repo/*.py): scaffold, add, import
-(adopt), deploy, rollback, transfer (push/pull), gc, combine, sync. Each takes the project lock
-once, through `changes_state`; read-only commands (views.py, status.py) never take it and
-never delete anything."""
+"""State-changing operations, one per module (as dvc/repo/*.py): scaffold (init, with
+ci_workflow), add, adopt (import), deploy, rollback, transfer (push/pull), gc, combine, sync,
+train. What changes the project's state runs under the project lock, taken once through
+`changes_state`. Three take it narrower: init has no project to lock yet, push only reads
+local state, and train holds it while registering (versions.register), not for the hours it
+trains. Read-only commands (views.py, status.py) never take it and never delete anything."""
 
 from __future__ import annotations
 

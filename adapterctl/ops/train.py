@@ -6,6 +6,7 @@ from __future__ import annotations
 from adapterctl import manifest, ui
 from adapterctl.errors import UsageError
 from adapterctl.project import Project
+from adapterctl.train.options import RunOptions
 from adapterctl.train.results import TrainResult
 
 
@@ -16,20 +17,16 @@ def train(
     overrides: list[str] | None = None,
     resume: bool = False,
     all_stale: bool = False,
-    launcher: str = "none",
-    num_processes: int | None = None,
-    accelerate_config: str | None = None,
-    progress: str = "auto",
+    options: RunOptions = RunOptions(),
     message: str = "",
     evaluate: bool = False,
-    force: bool = False,
 ) -> list[TrainResult]:
     """Train adapters NAME… from their resolved specs into new versions, one after another.
 
     The base is loaded once for all of them where quantisation and dtypes agree. Ctrl-C
     raises Interrupted (exit 130) and registers nothing; `resume=True` continues the newest
     interrupted run of each name from its last checkpoint. Data with `data check` errors is
-    refused (DataError) unless `force`; the card records the check and any override.
+    refused (DataError) unless `options.allow_data_errors`; the card records the check and any override.
     """
     from adapterctl.train import runner
     from adapterctl.train.results import train_result
@@ -45,16 +42,14 @@ def train(
     if not wanted:
         raise UsageError("name at least one adapter to train, or pass --all-stale")
     from adapterctl.ops import combine as combining
-    from adapterctl.train.launch import launcher_options
 
     if evaluate:  # a gate comparing with a mistyped environment fails now, not after training
         _check_gate_references(project, wanted)
-    launch = launcher_options(launcher, num_processes, accelerate_config)
     combos = combining.combinations(project, wanted, overrides=bool(overrides), resume=resume)
     trained = [n for n in wanted if n not in combos]
-    jobs = runner.prepare(project, trained, list(overrides or []), progress=progress, launcher=launch, force=force)
+    jobs = runner.prepare(project, trained, list(overrides or []), options=options)
     outcomes = (
-        runner.train_all(project, jobs, resume=resume, overrides_given=bool(overrides), message=message)
+        runner.train_all(project, jobs, options, resume=resume, overrides_given=bool(overrides), message=message)
         if trained
         else []
     )

@@ -1,8 +1,10 @@
-"""Serving adapters: the built-in OpenAI-compatible server (app, engine, catalog, watcher)
-and the bridge that drives a vLLM server's runtime LoRA API (vllm.py).
+"""Serving adapters: the built-in OpenAI-compatible server (app, engine, catalog, watcher),
+`generate` on the same engine (oneshot.py), the bridge that drives a vLLM server's runtime
+LoRA API (vllm.py), and `verify` against a live endpoint (verify.py).
 
-The HTTP server needs the optional `serve` extra (FastAPI, uvicorn); `require_extra` says
-so in one line instead of an ImportError. The engine and the vLLM bridge need neither.
+The HTTP server needs the optional `serve` extra (FastAPI, uvicorn, prometheus_client);
+`require_extra` says so in one line instead of an ImportError. The engine, `generate`, the
+vLLM bridge and `verify` need none of them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""Training: the SFT recipe and what it is made of (LoRA config, trainer config, callbacks,
-progress, loss curve, runs and checkpoints, the accelerate launcher, sweeps).
+"""Training: jobs (job.py: what to train, kept in run.json) and run options (options.py: how,
+chosen by each command), the runner that trains and registers them (runner.py, runs.py), the
+SFT recipe and what it is made of (LoRA and trainer config, attention, batching, the memory
+plan, callbacks, progress, loss curve, saving), the accelerate launcher and sweeps.
 
 Importing this package, or any module of it but callbacks.py, imports nothing heavy: torch and
 friends are imported inside the functions that need them. callbacks.py subclasses transformers'

@@ -1,25 +1,14 @@
-"""A training job: everything one run needs, typed. It is stored in run.json (`to_dict`), and an
-`accelerate launch` worker or a resumed run rebuilds it from there (`from_dict`)."""
+"""A training job: what one run trains, typed. It is stored in run.json (`to_dict`), and an
+`accelerate launch` worker or a resumed run rebuilds it from there (`from_dict`). How the run
+is carried out (progress, launcher) is not part of it: see options.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from adapterctl.manifest import AdapterSpec, BaseSection
 from adapterctl.versions.card import DataCheck, SweepInfo
-
-
-class Launcher(BaseModel):
-    """How the run is started: in this process, or one process per device under accelerate."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: str = "none"  # none | accelerate
-    num_processes: int | None = 1  # None: one per device
-    config: str | None = None  # an accelerate config preset or YAML path
 
 
 @dataclass
@@ -29,8 +18,6 @@ class TrainJob:
     spec_hash: str
     base: BaseSection
     overrides: list[str] = field(default_factory=list)  # the --set assignments, as typed
-    progress: str = "auto"  # auto | rich | plain | json | none
-    launcher: Launcher = field(default_factory=Launcher)
     sweep: SweepInfo | None = None  # set on sweep candidates
     data_check: DataCheck | None = None  # the data check's summary, for the card (data/hygiene/gate.py)
 
@@ -47,8 +34,6 @@ class TrainJob:
             spec_hash=data["spec_hash"],
             base=BaseSection.model_validate(data["base"], strict=False),
             overrides=list(data.get("overrides") or []),
-            progress=data.get("progress", "auto"),
-            launcher=Launcher.model_validate(data.get("launcher") or {}),
             sweep=SweepInfo.model_validate(data["sweep"]) if data.get("sweep") else None,
             data_check=DataCheck.model_validate(data["data_check"]) if data.get("data_check") else None,
         )
@@ -60,8 +45,6 @@ class TrainJob:
             "spec_hash": self.spec_hash,
             "base": self.base.model_dump(),
             "overrides": list(self.overrides),
-            "progress": self.progress,
-            "launcher": self.launcher.model_dump(),
             "sweep": self.sweep.to_dict() if self.sweep else None,
             "data_check": self.data_check.to_dict() if self.data_check else None,
         }

@@ -1,7 +1,8 @@
 """`--launcher accelerate`: the same recipe, one process per device, under `accelerate launch`.
 
-This process validates the job, starts `accelerate launch -m adapterctl.train.worker RUN_DIR`
-with a config from templates/accelerate/ (ddp, fsdp, cpu) or the user's own, and waits.
+This process validates the job, starts `accelerate launch -m adapterctl.train.worker RUN_DIR
+--options JSON` with a config from templates/accelerate/ (ddp, fsdp, cpu) or the user's own,
+and waits. The workers read the job from run.json and the run options from their command line.
 Rank 0 writes the adapter folder and summary into the run folder; registration then happens
 here, exactly as after an in-process run.
 """
@@ -15,37 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adapterctl import assets, modeling
-from adapterctl.errors import TrainingFailed, UsageError
+from adapterctl import modeling
+from adapterctl.errors import TrainingFailed
 from adapterctl.project import Project
-from adapterctl.train.job import Launcher, TrainJob
+from adapterctl.train.job import TrainJob
+from adapterctl.train.options import RunOptions, config_path
 from adapterctl.train.runs import Run
-
-CONFIGS = ("ddp", "fsdp", "cpu")
-
-
-def config_path(choice: str | None, dev: str) -> Path:
-    if choice is None:
-        choice = "ddp" if dev == "cuda" else "cpu"
-    if choice in CONFIGS:
-        return assets.templates_dir() / "accelerate" / f"{choice}.yaml"
-    path = Path(choice).expanduser()
-    if not path.is_file():
-        raise UsageError(f"--accelerate-config {choice}: use {', '.join(CONFIGS)} or a path to a YAML file")
-    return path.resolve()
-
-
-def launcher_options(kind: str, num_processes: int | None, config: str | None) -> Launcher:
-    """`train --launcher/--num-processes/--accelerate-config`, checked, as TrainJob.launcher."""
-    if kind not in ("none", "accelerate"):
-        raise UsageError(f"--launcher {kind}: use none or accelerate")
-    if kind == "none" and (num_processes or config):
-        raise UsageError("--num-processes and --accelerate-config need --launcher accelerate")
-    if num_processes is not None and num_processes < 1:
-        raise UsageError("--num-processes must be at least 1")
-    if config is not None:  # launch.config_path rejects a name that is neither a preset nor a file
-        config = config if config in CONFIGS else str(config_path(config, "cpu"))
-    return Launcher(kind=kind, num_processes=num_processes or (1 if kind == "none" else None), config=config)
 
 
 def default_processes(dev: str) -> int:
@@ -54,8 +30,8 @@ def default_processes(dev: str) -> int:
     return max(torch.cuda.device_count(), 1) if dev == "cuda" else 1
 
 
-def command(run: Run, job: TrainJob, dev: str, *, resume: bool) -> list[str]:
-    launcher = job.launcher
+def command(run: Run, options: RunOptions, dev: str, *, resume: bool) -> list[str]:
+    launcher = options.launcher
     n = launcher.num_processes or default_processes(dev)
     cmd = [
         sys.executable,
@@ -70,11 +46,12 @@ def command(run: Run, job: TrainJob, dev: str, *, resume: bool) -> list[str]:
         "-m",
         "adapterctl.train.worker",
         str(run.dir),
+        *options.to_argv(),
     ]
     return cmd + (["--resume"] if resume else [])
 
 
-def run(project: Project, run: Run, job: TrainJob, *, resume: bool) -> None:
+def run(project: Project, run: Run, job: TrainJob, options: RunOptions, *, resume: bool) -> None:
     """Start the workers and wait; Ctrl-C stops them all and re-raises."""
     from adapterctl.data import examples
     from adapterctl.runtime.quiet import quiet
@@ -91,7 +68,7 @@ def run(project: Project, run: Run, job: TrainJob, *, resume: bool) -> None:
             val_split=spec.train.val_split,
             seed=spec.train.seed,
         )
-    cmd = command(run, job, modeling.device(), resume=resume)
+    cmd = command(run, options, modeling.device(), resume=resume)
     env = {**os.environ, "PYTHONPATH": _pythonpath(), "ACCELERATE_LOG_LEVEL": "error"}
     # Workers' stdout (the --json progress lines of rank 0) is relayed through ours, so it
     # reaches whoever reads this process; stderr (the progress bar) goes straight through.

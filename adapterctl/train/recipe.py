@@ -1,13 +1,14 @@
 """The SFT recipe: one adapter spec in, one PEFT adapter folder and a training record out.
 
-    recipe = SFTRecipe(project, run, job)
+    recipe = SFTRecipe(project, run, job, options)
     recipe.setup()    # data, base (quantised), LoRA, batching check, trainer
     recipe.train()    # baseline val loss, then the loop (resumes from the last checkpoint)
     recipe.save()     # PEFT folder in save_dtype, loss curve, summary.json
     recipe.cleanup()  # unload LoRA so the next adapter can reuse the base
 
 The same class runs in-process and under `accelerate launch` (one per process, rank 0
-writes the files). All decisions come from the spec; nothing here reads the manifest.
+writes the files). What to train comes from the job's spec, how to report it from the run
+options (options.py); nothing here reads the manifest.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from adapterctl.runtime.threads import cpu_threads
 from adapterctl.train import attention, collate, lora, memory, save
 from adapterctl.train.base_cache import BaseCache
 from adapterctl.train.job import TrainJob
+from adapterctl.train.options import RunOptions
 from adapterctl.train.runs import Run
 
 
@@ -37,6 +39,7 @@ class SFTRecipe:
         project: Project,
         run: Run,
         job: TrainJob,
+        options: RunOptions,
         *,
         bases: BaseCache | None = None,
         sink=None,
@@ -47,9 +50,10 @@ class SFTRecipe:
         self.project = project
         self.run = run
         self.job = job
+        self.options = options
         self.spec = job.adapter_spec()
         self.bases = bases or BaseCache()
-        self.sink = sink or progress.make(job.progress)
+        self.sink = sink or progress.make(options.progress)
         self.resume = resume
         self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
@@ -345,7 +349,7 @@ class SFTRecipe:
             "memory": {**self.plan.record(), "peak": memory.peak(self.device)},
             "save_dtype": train.save_dtype,
             "init_lora_weights": self.spec.lora.init_lora_weights,
-            "launcher": self.job.launcher.model_dump(),
+            "launcher": self.options.launcher.model_dump(),
             "loss_curve": self.run.curve_path.name,
             "history": curve.compact(points),
             "notices": [r["notice"] for r in (self.base.info.quantization, self.batching) if "notice" in r]

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from adapterctl import manifest as manifest_mod
@@ -22,7 +23,8 @@ from adapterctl.errors import AdapterctlError, Interrupted, ManifestError, Termi
 from adapterctl.project import Project
 from adapterctl.refs import short
 from adapterctl.train import runs
-from adapterctl.train.job import Launcher, TrainJob
+from adapterctl.train.job import TrainJob
+from adapterctl.train.options import RunOptions
 from adapterctl.versions.card import DataCheck, SweepInfo
 
 
@@ -43,15 +45,13 @@ def prepare(
     names: list[str],
     overrides: list[str],
     *,
-    progress: str,
-    launcher: Launcher,
+    options: RunOptions,
     sweep: SweepInfo | None = None,
-    force: bool = False,
 ) -> list[TrainJob]:
     """Resolve and validate every spec before anything trains: a typo in the last name fails fast.
 
     Each adapter's data passes `data check` first (cached by the files' md5): errors refuse
-    it unless `force`; the summary goes into the version card."""
+    it unless `options.allow_data_errors`; the summary goes into the version card."""
     from adapterctl.data.hygiene import gate
 
     m = manifest_mod.load(project.manifest_path)
@@ -69,10 +69,10 @@ def prepare(
                 manifest_mod.spec_hash(spec, project.root),
                 m.base,
                 overrides=list(overrides),
-                progress=progress,
-                launcher=launcher,
                 sweep=sweep,
-                data_check=DataCheck.model_validate(gate.for_training(project, spec, m.base, force=force)),
+                data_check=DataCheck.model_validate(
+                    gate.for_training(project, spec, m.base, force=options.allow_data_errors)
+                ),
             )
         )
     return jobs
@@ -83,6 +83,7 @@ def claim_for_resume(project: Project, job: TrainJob, overrides_given: bool) -> 
 
     Without --set, the run's own overrides are reapplied, so `train x --set a=b` followed
     by `train x --resume` continues that run. The spec must still resolve to the same hash.
+    run.json holds only the job: how it runs now (progress, launcher) is the resuming command's.
     """
     run = runs.resumable(project, job.adapter)
     stored = TrainJob.from_dict(run.record["job"])
@@ -97,7 +98,6 @@ def claim_for_resume(project: Project, job: TrainJob, overrides_given: bool) -> 
             f"run {run.id} trained '{job.adapter}' with spec {short(stored.spec_hash)}, but the manifest now "
             f"resolves to {short(current_hash)}; run without --resume to start over"
         )
-    stored.progress = job.progress
     # A run that finished training keeps "trained": `execute` must register exactly that
     # result, never train it again (a resumed Trainer would run past max_steps).
     run.update(status="trained" if _finished(run) else "running", pid=os.getpid())
@@ -111,19 +111,38 @@ def _finished(run: runs.Run) -> bool:
     return run.summary_path.is_file() and (run.adapter_dir / weights.WEIGHTS).is_file()
 
 
-def execute(project: Project, run: runs.Run, job: TrainJob, *, bases, resume: bool) -> dict[str, Any]:
+def _warn_if_processes_change(run: runs.Run, checkpoint: Path, options: RunOptions) -> None:
+    """The launcher is the resuming command's choice, not the run's; a different number of
+    processes still resumes, but the effective batch (and the data order) change from there."""
+    before = run.checkpoint_processes(checkpoint)
+    now = options.launcher.num_processes
+    if now is None:  # one per device
+        from adapterctl import modeling
+        from adapterctl.train import launch
+
+        now = launch.default_processes(modeling.device())
+    if now != before:
+        ui.warn(
+            f"run {run.id} was checkpointed by {before} process(es) and resumes in {now}: the effective batch "
+            "changes from here on (give --launcher/--num-processes as the run started to keep it)"
+        )
+
+
+def execute(
+    project: Project, run: runs.Run, job: TrainJob, options: RunOptions, *, bases, resume: bool
+) -> dict[str, Any]:
     """Train `job` into `run`'s folder; returns the training summary. Ctrl-C → Interrupted."""
     try:
         if _finished(run):
             return run.summary()  # finished before: only registration is left
-        if job.launcher.kind == "accelerate":
+        if options.launcher.kind == "accelerate":
             from adapterctl.train import launch
 
-            launch.run(project, run, job, resume=resume)
+            launch.run(project, run, job, options, resume=resume)
             return runs.load(run.dir).summary()
         from adapterctl.train.recipe import SFTRecipe
 
-        recipe = SFTRecipe(project, run, job, bases=bases, resume=resume)
+        recipe = SFTRecipe(project, run, job, options, bases=bases, resume=resume)
         try:
             recipe.setup()
             recipe.train()
@@ -186,6 +205,7 @@ def register(
 def train_all(
     project: Project,
     jobs: list[TrainJob],
+    options: RunOptions,
     *,
     resume: bool = False,
     overrides_given: bool = False,
@@ -201,6 +221,7 @@ def train_all(
         return _train_each(
             project,
             jobs,
+            options,
             bases,
             outcomes,
             resume=resume,
@@ -233,6 +254,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 def _train_each(
     project: Project,
     jobs: list[TrainJob],
+    options: RunOptions,
     bases,
     outcomes: list[Outcome],
     *,
@@ -252,9 +274,11 @@ def _train_each(
                         f"resuming run {run.id} of {job.adapter}"
                         + (f" from {ckpt.name}" if (ckpt := run.last_checkpoint()) else " from the start")
                     )
+                    if ckpt is not None:
+                        _warn_if_processes_change(run, ckpt, options)
             else:
                 run = runs.create(project, job.adapter, job.to_dict())
-            summary = execute(project, run, job, bases=bases, resume=resume)
+            summary = execute(project, run, job, options, bases=bases, resume=resume)
             for notice in summary.get("notices", []):
                 ui.warn(f"{job.adapter}: {notice}")
             outcome = Outcome(

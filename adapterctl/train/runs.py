@@ -71,6 +71,12 @@ class Run:
         complete = [p for p in found if (p / "trainer_state.json").exists()]  # a kill mid-save leaves a partial one
         return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
+    @staticmethod
+    def checkpoint_processes(checkpoint: Path) -> int:
+        """How many processes wrote a checkpoint: the Trainer saves one rng_state_RANK.pth per
+        process when there are several, a single rng_state.pth otherwise."""
+        return len(list(checkpoint.glob("rng_state_*.pth"))) or 1
+
     def summary(self) -> dict[str, Any]:
         return json.loads(self.summary_path.read_text())
 

@@ -16,7 +16,7 @@ from typing import Any
 from adapterctl import manifest
 from adapterctl.errors import ManifestError, UsageError
 from adapterctl.project import Project, atomic_write
-from adapterctl.train.job import Launcher
+from adapterctl.train.options import RunOptions
 from adapterctl.train.results import SweepResult, train_result
 from adapterctl.versions.card import SweepInfo
 
@@ -88,7 +88,7 @@ def rank(val_losses: list[float | None]) -> list[int]:
 
 
 def run(
-    project: Project, name: str, grid: list[str], *, overrides: list[str], progress: str, message: str
+    project: Project, name: str, grid: list[str], *, overrides: list[str], options: RunOptions, message: str
 ) -> SweepResult:
     """Train every combination of the grid's values as a candidate version of NAME.
 
@@ -109,18 +109,11 @@ def run(
     jobs = []
     for i, combo in enumerate(combos, start=1):
         info = SweepInfo(id=sweep_id, candidate=i, of=len(combos), params=params(combo))
-        jobs += runner.prepare(
-            project,
-            [name],
-            overrides + combo,
-            progress=progress,
-            launcher=Launcher(),
-            sweep=info,
-        )
+        jobs += runner.prepare(project, [name], overrides + combo, options=options, sweep=info)
     spec = jobs[0].adapter_spec()
     if not spec.val_data and spec.train.val_split == 0:
         raise UsageError(f"sweep ranks by val loss: give '{name}' val_data or a val_split above 0")
-    outcomes = runner.train_all(project, jobs, do_register=False)
+    outcomes = runner.train_all(project, jobs, options, do_register=False)
     order = rank([o.summary["val_loss"].get("final") for o in outcomes])
     # Worst first, best last: the best becomes the adapter's latest version.
     for rank_pos, index in reversed(list(enumerate(order, start=1))):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import loaded_version
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,7 +23,7 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from adapterctl import modeling, versions
+    from adapterctl import versions
     from adapterctl.project import Project
 
     # batch_size at its default: on a GPU the batches are then token budgets chosen from free memory.
@@ -47,14 +48,15 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     assert t["memory"]["peak"]["device"] == "cuda" and t["memory"]["peak"]["peak_allocated_gb"] > 0
     assert trained["val_loss"]["final"] < trained["val_loss"]["first"]
 
-    ours, tokenizer = modeling.load_version(project, "support")
     base = AutoModelForCausalLM.from_pretrained(example_project / "models/tiny-base", dtype=torch.bfloat16).cuda()
     plain = PeftModel.from_pretrained(base, versions.resolve(project, "support").path).eval()
-    ids = tokenizer(
-        "### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n", return_tensors="pt"
-    ).input_ids.cuda()
-    with torch.no_grad():
-        assert torch.allclose(ours(input_ids=ids).logits.float(), plain(input_ids=ids).logits.float(), atol=5e-2)
+    with loaded_version(project, "support") as (ours, tokenizer):
+        ids = tokenizer(
+            "### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n",
+            return_tensors="pt",
+        ).input_ids.cuda()
+        with torch.no_grad():
+            assert torch.allclose(ours(input_ids=ids).logits.float(), plain(input_ids=ids).logits.float(), atol=5e-2)
 
 
 def test_gpu_bench_script_runs() -> None:

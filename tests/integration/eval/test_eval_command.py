@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import loaded_version
 
 from adapterctl import environments, versions
 from adapterctl.evaluation import results
@@ -64,20 +65,19 @@ def test_eval_stores_results_beside_the_card_and_reuses_them(small_trained: tupl
 def test_teacher_forced_loss_matches_the_model_loss_over_completion_tokens(small_trained: tuple[Path, str]) -> None:
     import torch
 
-    from adapterctl import modeling
     from adapterctl.evaluation import runner
 
     small, _ = small_trained
     project = Project(small)
     [e] = runner.evaluate(project, ["support"])
     stored = results.read(small / e.results)
-    model, tokenizer = modeling.load_version(project, "support")
     row = stored.rows[0]
-    prompt_ids = tokenizer(row["prompt"])["input_ids"]
-    ids = tokenizer(row["prompt"] + row["reference"])["input_ids"] + [tokenizer.eos_token_id]
-    labels = [-100] * len(prompt_ids) + ids[len(prompt_ids) :]
-    with torch.no_grad():
-        out = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels]))
+    with loaded_version(project, "support") as (model, tokenizer):
+        prompt_ids = tokenizer(row["prompt"])["input_ids"]
+        ids = tokenizer(row["prompt"] + row["reference"])["input_ids"] + [tokenizer.eos_token_id]
+        labels = [-100] * len(prompt_ids) + ids[len(prompt_ids) :]
+        with torch.no_grad():
+            out = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels]))
     assert row["loss"][1] == len(ids) - len(prompt_ids)
     assert row["loss"][0] / row["loss"][1] == pytest.approx(float(out.loss), rel=1e-4)
 

@@ -34,16 +34,11 @@ def project(demo: Path) -> Project:
 def train_unregistered(project: Project):
     """Train adapters through the real runner, stopping short of registration; returns Outcomes."""
     from adapterctl.train import runner
-    from adapterctl.train.job import Launcher
+    from adapterctl.train.options import RunOptions
 
     def run(*names: str, overrides: list[str] = (), progress: str = "none"):
-        jobs = runner.prepare(
-            project,
-            list(names),
-            [*FAST, *overrides],
-            progress=progress,
-            launcher=Launcher(),
-        )
-        return runner.train_all(project, jobs, do_register=False)
+        options = RunOptions(progress=progress)
+        jobs = runner.prepare(project, list(names), [*FAST, *overrides], options=options)
+        return runner.train_all(project, jobs, options, do_register=False)
 
     return run

@@ -8,7 +8,7 @@ import pytest
 from helpers import FAST
 
 from adapterctl.train import runner, runs
-from adapterctl.train.job import Launcher
+from adapterctl.train.options import RunOptions
 from adapterctl.train.recipe import SFTRecipe
 
 
@@ -18,10 +18,9 @@ def test_training_steps_never_run_the_full_lm_head(project) -> None:
         project,
         ["support"],
         [*FAST, "train.max_steps=2", "train.val_split=0.0"],
-        progress="none",
-        launcher=Launcher(),
+        options=RunOptions(progress="none"),
     )
-    recipe = SFTRecipe(project, runs.create(project, "support", job.to_dict()), job)
+    recipe = SFTRecipe(project, runs.create(project, "support", job.to_dict()), job, RunOptions(progress="none"))
     recipe.setup()
     calls = []
     head = recipe.model.get_output_embeddings()

@@ -26,3 +26,17 @@ def test_bad_train_options_exit_2_with_one_line(example_project: Path, cli, args
 def test_sweep_needs_a_val_set(example_project: Path, cli) -> None:
     result = cli("sweep", "support", "--grid", "lora.r=4,8", "--set", "train.val_split=0.0", cwd=example_project)
     assert result.exit_code == 2 and "sweep ranks by val loss" in result.stderr
+
+
+def test_run_options_are_checked_and_never_part_of_the_job(project) -> None:
+    from adapterctl import api
+    from adapterctl.errors import UsageError
+    from adapterctl.train import runner
+    from adapterctl.train.options import RunOptions
+
+    with pytest.raises(UsageError, match="progress 'bar': use one of auto, rich, plain, json, none"):
+        api.train(project, ["support"], progress="bar")
+    options = RunOptions.build(progress="json", launcher="accelerate", num_processes=2)
+    assert RunOptions.from_argv(["--resume", *options.to_argv()]) == options, "what a worker rebuilds"
+    [job] = runner.prepare(project, ["support"], [], options=options)
+    assert not {"progress", "launcher", "allow_data_errors"} & set(job.to_dict())

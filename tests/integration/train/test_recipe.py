@@ -178,6 +178,7 @@ def test_pissa_adapter_is_saved_as_plain_lora_for_the_original_base(project) -> 
     from adapterctl import manifest
     from adapterctl.train import runs
     from adapterctl.train.job import TrainJob
+    from adapterctl.train.options import RunOptions
     from adapterctl.train.recipe import SFTRecipe
 
     m = manifest.load(project.manifest_path)
@@ -194,8 +195,8 @@ def test_pissa_adapter_is_saved_as_plain_lora_for_the_original_base(project) -> 
             ]
         ),
     )
-    job = TrainJob.from_spec(spec, "h", m.base, progress="none")
-    recipe = SFTRecipe(project, runs.create(project, "support", job.to_dict()), job)
+    job = TrainJob.from_spec(spec, "h", m.base)
+    recipe = SFTRecipe(project, runs.create(project, "support", job.to_dict()), job, RunOptions(progress="none"))
     recipe.setup()
     recipe.train()
     recipe.save()

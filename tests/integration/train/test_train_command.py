@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from helpers import FAST, start_training, wait_for_checkpoint
+from helpers import FAST, loaded_version, start_training, wait_for_checkpoint
 
 from adapterctl import versions
 from adapterctl.project import Project
@@ -31,8 +31,6 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from adapterctl import modeling
-
     result = cli("train", "support", cwd=example_project)  # evaluated too: exit 1 if its gate failed
     assert result.exit_code == 0, result.stderr
 
@@ -50,14 +48,15 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
     base_rouge = json.loads((example_project / evaluated.baseline).read_text().splitlines()[0])["metrics"]["rouge_l"]
     assert version.card.metrics.scalars()["rouge_l"] >= 0.3 > base_rouge
 
-    ours, tokenizer = modeling.load_version(project, "support")
     base = AutoModelForCausalLM.from_pretrained(example_project / "models/tiny-base")
     plain = PeftModel.from_pretrained(base, version.path).eval()
-    ids = tokenizer(
-        "### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n", return_tensors="pt"
-    ).input_ids
-    with torch.no_grad():
-        expected, got = plain(input_ids=ids).logits, ours(input_ids=ids).logits
+    with loaded_version(project, "support") as (ours, tokenizer):
+        ids = tokenizer(
+            "### Instruction:\nHelp.\n\n### Customer message:\nMy order is late.\n\n### Answer:\n",
+            return_tensors="pt",
+        ).input_ids
+        with torch.no_grad():
+            expected, got = plain(input_ids=ids).logits, ours(input_ids=ids).logits
     assert torch.equal(expected, got)
 
 
@@ -134,15 +133,24 @@ def test_resume_after_kill_registers_exactly_one_version(demo: Path, cli) -> Non
     proc = start_training(demo, "--set", "train.max_steps=12")
     run_dir = wait_for_checkpoint(demo, proc)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    first_stdout, _ = proc.communicate(timeout=30)
     assert not versions.log(Project(demo), "support")
+    assert first_stdout == "", "started without --json, the first run printed no JSON progress"
+    job = json.loads((run_dir / "run.json").read_text())["job"]
+    assert "progress" not in job and "launcher" not in job, "run.json holds what to train, not how it ran"
 
-    result = cli("train", "--no-eval", "support", "--resume", "--json", cwd=demo)
+    # The resuming command's options, not the first run's: JSON progress, two processes.
+    resume = ["--resume", "--json", "--launcher", "accelerate", "--num-processes", "2"]
+    result = cli("train", "--no-eval", "support", *resume, cwd=demo)
     assert result.exit_code == 0, result.stderr
     assert f"resuming run {run_dir.name}" in result.stderr
+    assert "checkpointed by 1 process(es) and resumes in 2: the effective batch changes" in result.stderr
     [version] = versions.log(Project(demo), "support")
     t = version.card.training.to_dict()
     assert t["run_id"] == run_dir.name and t["resumed_from_step"] >= 2 and t["steps"] == 12
+    assert t["launcher"]["kind"] == "accelerate" and t["world_size"] == 2
+    steps = [e["step"] for e in json_lines(result.stdout) if e["event"] == "progress"]
+    assert steps and max(steps) == 12 and all(s > t["resumed_from_step"] for s in steps if s), steps
     assert json.loads((run_dir / "run.json").read_text())["status"] == "registered"
     again = cli("train", "--no-eval", "support", "--resume", cwd=demo)
     assert again.exit_code == 2 and "no interrupted run of 'support'" in again.stderr
