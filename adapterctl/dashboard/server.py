@@ -53,7 +53,7 @@ def run(project: Project, options: UiOptions, api: Any) -> None:
     ui.server_log("adapterctl.ui")  # unexpected page failures: one line on the page, the stack here
     try:
         app = build(project, api, api_key=key, allow_actions=options.allow_actions)
-    except BaseException:
+    except BaseException:  # Ctrl-C while building too: free the port, then re-raise
         sock.close()
         raise
     url = f"http://{options.host}:{options.port}/" + (f"?key={key}" if key else "")
