@@ -152,12 +152,10 @@ def test_human_eval_sheet_round_trip(small_trained: tuple[Path, str], cli, tmp_p
     assert cli("sheet", "import", "support", str(sheet), cwd=small).exit_code == 0
     summary = versions.resolve(Project(small), "support").card.metrics.human_eval
     assert summary is not None and summary.adapter is not None
-    assert summary.adapter["accuracy"] == {
-        "mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
-        "n": EVAL_ROWS,
-    }
-    assert summary.adapter["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1}
-    assert summary.base is not None and summary.base["safety"]["mean"] == 2.0
+    accuracy, style = summary.adapter["accuracy"], summary.adapter["style"]
+    assert (accuracy.mean, accuracy.n) == (round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3), EVAL_ROWS)
+    assert (style.mean, style.n) == (4.0, EVAL_ROWS - 1)
+    assert summary.base is not None and summary.base["safety"].mean == 2.0
     assert "safety" not in summary.adapter
     cli("eval", f"support@{first[:12]}", cwd=small)
     other = cli("sheet", "import", f"support@{first[:12]}", str(sheet), cwd=small)
