@@ -365,7 +365,7 @@ def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) 
     ours = results.read(project.root / e.results)
     if ours is None:
         raise DataError(f"{e.results}: the eval results of {e.ref} are missing; run `adapterctl eval {e.ref} --force`")
-    return sheets.export(path, ours, base, entry.get("eval_md5", ""))
+    return sheets.export(path, ours, base, entry.eval_md5)
 
 
 def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
@@ -375,9 +375,9 @@ def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
     version = versions.resolve(project, ref, verify=False)
     evals: dict[str, set[str]] = {}
     for entry in version.card.evals().values():
-        found = results.read(project.root / entry["results"])
+        found = results.read(project.root / entry.results)
         if found is not None:
-            evals.setdefault(entry.get("eval_md5", ""), set()).update(r["hash"] for r in found.rows)
+            evals.setdefault(entry.eval_md5, set()).update(r["hash"] for r in found.rows)
     if not evals:
         raise UsageError(
             f"{version.ref} has no eval results to rate: run `adapterctl eval {version.ref}` and export a sheet"
