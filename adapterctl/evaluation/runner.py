@@ -238,8 +238,8 @@ def version_result(
     with models.use(version) as (model, tokenizer):
         rows = run_model(model, tokenizer, es, version.ref)
     extra = {}
-    val = (version.card.training.get("val_loss") or {}).get("final")
-    if "val_loss" in es.spec.eval.metrics and isinstance(val, (int, float)):
+    val = version.card.training.val_loss.final if version.card.training.val_loss else None
+    if "val_loss" in es.spec.eval.metrics and val is not None:
         extra["val_loss"] = round(float(val), 6)
     result = results.EvalResult(
         es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra), rows

@@ -41,6 +41,7 @@ from adapterctl.versions.tables import (
     HumanEval,
     Libraries,
     LoraRecord,
+    LossPoint,
     Metrics,
     Number,
     PromptRecord,
@@ -48,6 +49,7 @@ from adapterctl.versions.tables import (
     SweepInfo,
     Training,
     TrainRecord,
+    ValLoss,
 )
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "HumanEval",
     "Libraries",
     "LoraRecord",
+    "LossPoint",
     "Metrics",
     "Number",
     "PromptRecord",
@@ -77,6 +80,7 @@ __all__ = [
     "SweepInfo",
     "TrainRecord",
     "Training",
+    "ValLoss",
     "dump",
     "from_dict",
     "load",
@@ -144,8 +148,8 @@ class Card(BaseModel):
         return self.metrics.human_eval
 
     def loss_history(self) -> list[dict[str, Any]]:
-        """training.history: the per-step loss curve, [] for imports and old cards."""
-        return self.training.get("history") or []
+        """training.history as plain points ({step, loss?, val_loss?}), [] for imports and old cards."""
+        return [point.to_dict() for point in self.training.history or []]
 
     def scalar_metrics(self) -> dict[str, Any]:
         """Scalar metrics, one level of nesting flattened (`val.loss`), for tables."""

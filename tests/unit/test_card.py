@@ -178,6 +178,10 @@ def test_a_card_with_every_table_saves_back_byte_for_byte() -> None:
     assert card.spec.eval.metrics == ["rouge_l", "exact_match", "val_loss"] and card.spec.eval.samples == 3
     assert card.spec.combine is not None and card.spec.combine.inputs == ["a", "b"]
     assert card.spec.combine.weights == [1.0, 0.5] and card.spec.combine.density == 0.5
+    assert card.training.val_loss is not None and card.training.val_loss.final == 2.31
+    assert card.training.history is not None and card.training.history[0] == cards.LossPoint(step=0, val_loss=3.2)
+    assert card.loss_history()[-1] == {"step": 30, "loss": 2.1, "val_loss": 2.31}
+    assert card.training.get("quantization") == {"mode": "none"}  # the run's other records, as written
 
 
 def test_an_old_card_loads_unchanged_with_keys_this_version_does_not_know(tmp_path: Path) -> None:
@@ -208,6 +212,8 @@ def test_an_old_card_loads_unchanged_with_keys_this_version_does_not_know(tmp_pa
         ("r = 8\nalpha", 'r = "eight"\nalpha', "spec.lora.r"),
         ("max_steps = 30", "max_steps = true", "spec.train.max_steps"),
         ("samples = 3", "samples = 2.5", "spec.eval.samples"),
+        ("final = 2.31", 'final = "low"', "training.val_loss.final"),
+        ("{ step = 10,", '{ step = "ten",', "training.history.1.step"),
         ('inputs = [\n    "a",', "inputs = [\n    1,", "spec.combine.inputs.0"),
     ],
 )
