@@ -245,9 +245,8 @@ def for_version(project: Any, version: Any, *, notice: Any = None) -> PromptForm
     table = card.prompt
     if table:
         return PromptFormat.from_card(table, where)
-    spec = card.spec or {}
-    template = spec.get("template")
-    rel = spec.get("eval_data") or spec.get("data") or ""
+    template = card.spec.template
+    rel = card.spec.eval_data or card.spec.data or ""
     columns = first_columns(project.root / rel) if rel and (project.root / rel).is_file() else []
     kind = "chat" if "messages" in columns else "prompt_completion" if "prompt" in columns else "instruction"
     if not template:

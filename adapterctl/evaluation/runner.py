@@ -235,8 +235,8 @@ def version_result(
     with models.use(version) as (model, tokenizer):
         rows = run_model(model, tokenizer, es, version.ref)
     extra = {}
-    val = (version.card.training.get("val_loss") or {}).get("final")
-    if "val_loss" in es.spec.eval.metrics and isinstance(val, (int, float)):
+    val = version.card.training.val_loss.final if version.card.training.val_loss else None
+    if "val_loss" in es.spec.eval.metrics and val is not None:
         extra["val_loss"] = round(float(val), 6)
     result = results.EvalResult(
         es.key, version.id, _header(es, version.id, rows, time.monotonic() - started, extra), rows
@@ -363,7 +363,7 @@ def export_sheet(project: Project, ref: str, path, *, limit: int | None = None) 
     ours = results.read(project.root / e.results)
     if ours is None:
         raise DataError(f"{e.results}: the eval results of {e.ref} are missing; run `adapterctl eval {e.ref} --force`")
-    return sheets.export(path, ours, base, entry.get("eval_md5", ""))
+    return sheets.export(path, ours, base, entry.eval_md5)
 
 
 def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
@@ -373,9 +373,9 @@ def import_sheet(project: Project, ref: str, path) -> dict[str, Any]:
     version = versions.resolve(project, ref, verify=False)
     evals: dict[str, set[str]] = {}
     for entry in version.card.evals().values():
-        found = results.read(project.root / entry["results"])
+        found = results.read(project.root / entry.results)
         if found is not None:
-            evals.setdefault(entry.get("eval_md5", ""), set()).update(r["hash"] for r in found.rows)
+            evals.setdefault(entry.eval_md5, set()).update(r["hash"] for r in found.rows)
     if not evals:
         raise UsageError(
             f"{version.ref} has no eval results to rate: run `adapterctl eval {version.ref}` and export a sheet"

@@ -22,7 +22,7 @@ from adapterctl.manifest.hashing import (
     weight_material,
 )
 from adapterctl.manifest.loading import check_adapter_name, from_dict, load
-from adapterctl.manifest.model import DENSITY_METHODS, AdapterSpec, Manifest, combine_recipe
+from adapterctl.manifest.model import DENSITY_METHODS, AdapterSpec, CombineSpec, Manifest, combine_recipe
 from adapterctl.manifest.overrides import parse_overrides, parse_value
 from adapterctl.manifest.schema import (
     ADAPTER_NAME,
@@ -61,6 +61,7 @@ __all__ = [
     "AdapterSection",
     "AdapterSpec",
     "BaseSection",
+    "CombineSpec",
     "DataCheckSpec",
     "Defaults",
     "EnvironmentSection",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from adapterctl.errors import ManifestError
 from adapterctl.manifest import rules
@@ -26,6 +26,18 @@ from adapterctl.manifest.schema import (
 )
 
 
+class CombineSpec(BaseModel):
+    """A combination's recipe: the adapters it combines (by name), how, with which weights.
+    Its dump is part of the spec hash: field order and float values must stay as they are."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inputs: list[str]
+    method: str
+    weights: list[float]
+    density: float | None = None  # ties / dare_* only
+
+
 @dataclass(frozen=True)
 class AdapterSpec:
     """One adapter with defaults and overrides applied: what `train` and `eval` use."""
@@ -41,13 +53,12 @@ class AdapterSpec:
     eval: EvalSpec
     gates: dict[str, str]
     data_checks: DataCheckSpec = field(default_factory=DataCheckSpec)
-    # A combination's recipe ({inputs, method, weights, density}); None for trained adapters.
-    combine: dict[str, Any] | None = None
+    combine: CombineSpec | None = None  # None for trained adapters
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as a version card records it (and `spec_hash` reads it). Data checks are not
         part of it: they judge the data, not the weights, and adding them would change every card."""
-        return ({"combine": dict(self.combine)} if self.combine else {}) | {
+        return ({"combine": self.combine.model_dump()} if self.combine else {}) | {
             "name": self.name,
             "description": self.description,
             "data": self.data,
@@ -79,7 +90,7 @@ class AdapterSpec:
             eval=EvalSpec.model_validate(data["eval"], strict=False),
             gates=dict(data.get("gates") or {}),
             data_checks=DataCheckSpec.model_validate(data.get("data_checks") or {}, strict=False),
-            combine=dict(data["combine"]) if data.get("combine") else None,
+            combine=CombineSpec.model_validate(data["combine"]) if data.get("combine") else None,
         )
 
 
@@ -158,15 +169,15 @@ class Manifest:
 DENSITY_METHODS = ("ties", "dare_linear", "dare_ties")
 
 
-def combine_recipe(section: AdapterSection) -> dict[str, Any] | None:
-    """{inputs, method, weights, density} of a combination adapter, defaults filled; None otherwise."""
+def combine_recipe(section: AdapterSection) -> CombineSpec | None:
+    """The recipe of a combination adapter, defaults filled; None otherwise."""
     if section.combine is None:
         return None
     method = section.method or "linear"
     density = section.density if section.density is not None else (0.5 if method in DENSITY_METHODS else None)
-    return {
-        "inputs": list(section.combine),
-        "method": method,
-        "weights": list(section.weights) if section.weights else [1.0] * len(section.combine),
-        "density": density,
-    }
+    return CombineSpec(
+        inputs=list(section.combine),
+        method=method,
+        weights=list(section.weights) if section.weights else [1.0] * len(section.combine),
+        density=density,
+    )

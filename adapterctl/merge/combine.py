@@ -62,7 +62,7 @@ def combine(
     for v in inputs:  # the base about to be loaded is the one each card records; each input is sound
         on_base.admit(v)
     configs = [weights.read_config(v.path) for v in inputs]
-    _check_configs(inputs, configs, recipe["method"])
+    _check_configs(inputs, configs, recipe.method)
     m = manifest.load(project.manifest_path)
     spec, declared = _spec(m, into, inputs, recipe)
     before = {v.id for v in versions.log(project, into)}
@@ -79,12 +79,12 @@ def combine(
             into,
             folder,
             spec=spec,
-            message=message or f"combine {' + '.join(v.ref for v in inputs)} ({recipe['method']})",
+            message=message or f"combine {' + '.join(v.ref for v in inputs)} ({recipe.method})",
             training={"source": "combine"},
-            label=f"combine result ({recipe['method']} of {', '.join(v.ref for v in inputs)})",
+            label=f"combine result ({recipe.method} of {', '.join(v.ref for v in inputs)})",
             card_extra={
                 "parents": parents,
-                "combine": {**recipe, "inputs": [{"name": v.name, "id": v.id} for v in inputs]},
+                "combine": {**recipe.model_dump(), "inputs": [{"name": v.name, "id": v.id} for v in inputs]},
             },
         )
     finally:
@@ -95,9 +95,9 @@ def combine(
         version.id,
         version.parent,
         parents,
-        recipe["method"],
-        recipe["weights"],
-        recipe["density"],
+        recipe.method,
+        recipe.weights,
+        recipe.density,
         r,
         declared,
         version.id not in before,
@@ -112,16 +112,16 @@ def rebuild(project: Project, name: str, *, message: str = "") -> CombineResult:
     c = spec.combine
     return combine(
         project,
-        list(c["inputs"]),
+        list(c.inputs),
         name,
-        method=c["method"],
-        weights_=c["weights"],
-        density=c["density"],
+        method=c.method,
+        weights_=c.weights,
+        density=c.density,
         message=message,
     )
 
 
-def _recipe(refs: list[str], method: str, weights_: list[float] | None, density: float | None) -> dict[str, Any]:
+def _recipe(refs: list[str], method: str, weights_: list[float] | None, density: float | None) -> manifest.CombineSpec:
     if len(refs) < 2:
         raise UsageError("combine: name at least two versions")
     if method not in METHODS:
@@ -141,12 +141,12 @@ def _recipe(refs: list[str], method: str, weights_: list[float] | None, density:
     if density is None and method in manifest.DENSITY_METHODS:
         density = 0.5
     # Inputs are named by adapter in the recipe: what the manifest's `combine` list holds.
-    return {
-        "inputs": [r.split("@")[0] for r in refs],
-        "method": method,
-        "weights": [float(w) for w in weights_] if weights_ else [1.0] * len(refs),
-        "density": density,
-    }
+    return manifest.CombineSpec(
+        inputs=[r.split("@")[0] for r in refs],
+        method=method,
+        weights=[float(w) for w in weights_] if weights_ else [1.0] * len(refs),
+        density=density,
+    )
 
 
 def _check_same_base(inputs: list[versions.Version]) -> None:
@@ -188,7 +188,7 @@ def _max_rank(config: dict[str, Any]) -> int:
 
 
 def _spec(
-    m: manifest.Manifest, into: str, inputs: list[versions.Version], recipe: dict[str, Any]
+    m: manifest.Manifest, into: str, inputs: list[versions.Version], recipe: manifest.CombineSpec
 ) -> tuple[manifest.AdapterSpec, bool]:
     """The card's spec: the manifest's, when INTO is a declared combination; a minimal one otherwise."""
     if into in m.raw_adapters:
@@ -201,12 +201,12 @@ def _spec(
         return replace(declared, combine=recipe), True
     ui.warn(
         f"'{into}' is not declared in {m.path.name}: declare [adapters.{into}] combine = "
-        f"{recipe['inputs']} so `status` tracks when an input gets a new version"
+        f"{recipe.inputs} so `status` tracks when an input gets a new version"
     )
     first = m.adapter(inputs[0].name) if inputs[0].name in m.raw_adapters else None
     return manifest.AdapterSpec(
         name=into,
-        description=f"combination of {', '.join(recipe['inputs'])}",
+        description=f"combination of {', '.join(recipe.inputs)}",
         data=None,
         eval_data=None,
         val_data=None,
@@ -219,7 +219,7 @@ def _spec(
     ), False
 
 
-def _build(project: Project, inputs: list[versions.Version], recipe: dict[str, Any], staging: Path) -> Path:
+def _build(project: Project, inputs: list[versions.Version], recipe: manifest.CombineSpec, staging: Path) -> Path:
     """add_weighted_adapter on the full-precision base; returns the saved PEFT folder."""
     from adapterctl import modeling
     from adapterctl.runtime.quiet import quiet
@@ -235,11 +235,9 @@ def _build(project: Project, inputs: list[versions.Version], recipe: dict[str, A
         model = PeftModel.from_pretrained(loaded.model, str(inputs[0].path), adapter_name=names[0])
         for name, v in zip(names[1:], inputs[1:], strict=True):
             model.load_adapter(str(v.path), adapter_name=name)
-        kwargs = {"density": recipe["density"]} if recipe["density"] is not None else {}
+        kwargs = {"density": recipe.density} if recipe.density is not None else {}
         try:
-            model.add_weighted_adapter(
-                names, recipe["weights"], "combined", combination_type=recipe["method"], **kwargs
-            )
+            model.add_weighted_adapter(names, recipe.weights, "combined", combination_type=recipe.method, **kwargs)
         except (ValueError, TypeError) as exc:
             raise UsageError(f"combine: PEFT refused the combination: {exc}") from None
         model.save_pretrained(str(staging), selected_adapters=["combined"], safe_serialization=True)

@@ -11,6 +11,7 @@ from typing import Any
 from adapterctl import manifest
 from adapterctl.evaluation import bootstrap, metrics, results
 from adapterctl.report.source import Card
+from adapterctl.versions.card import GateCheck, HumanEval
 
 ROW_METRICS = ("rouge_l", "rouge1", "chrf", "bleu", "exact_match", "eval_loss")
 
@@ -74,7 +75,7 @@ class Comparison:
     improved: list[MovedRow]
     regressed: list[MovedRow]
     curves: dict[str, list[dict[str, Any]]]  # side label → loss history
-    ratings: dict[str, dict[str, Any]]  # side label → human rating summary
+    ratings: dict[str, HumanEval]  # side label → human rating summary
     rows_compared: int = 0
     notes: list[str] = field(default_factory=list)
     weights: list[Any] | None = None  # diff only: weights.ModuleDiff per module
@@ -102,7 +103,7 @@ def compare(name: str, a: Side, b: Side, *, samples: int = 3) -> Comparison:
         improved=improved,
         regressed=regressed,
         curves={s.label: s.card.loss_history() for s in (a, b) if s.card},
-        ratings={s.label: s.card.human_eval() for s in (a, b) if s.card and s.card.human_eval()},
+        ratings={s.label: rated for s in (a, b) if s.card and (rated := s.card.human_eval())},
         rows_compared=rows_compared,
         notes=notes,
     )
@@ -149,21 +150,21 @@ def _metrics(a: Side, b: Side) -> tuple[list[MetricRow], int]:
 
 
 def _gates(a: Card | None, b: Card | None) -> list[GateRow]:
-    def verdicts(side: Card | None) -> dict[str, dict[str, Any]]:
-        return {g["metric"]: g for g in (side.gates.checked if side and side.gates else [])}
+    def verdicts(side: Card | None) -> dict[str, GateCheck]:
+        return {g.metric: g for g in (side.gates.checked if side and side.gates else [])}
 
     va, vb = verdicts(a), verdicts(b)
     out = []
     for metric in list(dict.fromkeys([*vb, *va])):
-        ga, gb = va.get(metric, {}), vb.get(metric, {})
+        ga, gb = va.get(metric), vb.get(metric)
         out.append(
             GateRow(
                 metric,
-                gb.get("rule") or ga.get("rule", ""),
-                ga.get("verdict", "-"),
-                gb.get("verdict", "-"),
-                gb.get("value"),
-                gb.get("threshold"),
+                (gb.rule if gb else "") or (ga.rule if ga else ""),
+                ga.verdict if ga else "-",
+                gb.verdict if gb else "-",
+                gb.value if gb else None,
+                gb.threshold if gb else None,
             )
         )
     return out

@@ -115,7 +115,8 @@ def report(project: Project, base_ref: str, *, env: str = "prod") -> Report:
 
 
 def _samples(project: Project, name: str, card: Card) -> int:
-    return int(card.spec.eval.get("samples", 3))
+    samples = card.spec.eval.samples
+    return 3 if samples is None else samples
 
 
 @dataclass

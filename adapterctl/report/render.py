@@ -112,9 +112,9 @@ def _ratings(c: Comparison, level: int) -> list[B.Block]:
         return []
     rows = []
     for label, summary in c.ratings.items():
-        for who in ("adapter", "base"):
-            for criterion, stats in (summary.get(who) or {}).items():
-                rows.append([label, who, criterion, _num(stats.get("mean")), stats.get("n", 0)])
+        for who, scores in (("adapter", summary.adapter), ("base", summary.base)):
+            for criterion, score in (scores or {}).items():
+                rows.append([label, who, criterion, _num(score.mean), score.n])
     return [B.h("Human ratings (1-5)", level + 1), B.table(["version", "answer", "criterion", "mean", "rated"], rows)]
 
 

@@ -144,9 +144,9 @@ def _verify_one(
 
 def recorded(project: Project, version: versions.Version) -> tuple[results.EvalResult | None, Path | None]:
     """The newest eval results committed beside the card that hold generated outputs."""
-    entries = sorted(version.card.evals().values(), key=lambda e: str(e.get("created", "")), reverse=True)
+    entries = sorted(version.card.evals().values(), key=lambda e: e.created, reverse=True)
     for entry in entries:
-        path = project.root / entry["results"]
+        path = project.root / entry.results
         result = results.read(path)
         if result is None or not result.header.get("max_new_tokens"):
             continue

@@ -43,9 +43,13 @@ def import_folder(project: Project, name: str, folder: Path, *, message: str = "
         ui.warn(f"base {m.base.model} is not available locally: tensor shapes were not checked against it")
     elif not weights.base_tensors(base_dir):
         ui.warn(f"base {m.base.model} has no safetensors weights: tensor shapes were not checked against it")
-    training: dict[str, Any] = {"source": "import", "from": str(folder)}
+    # Keys in the order cards have always held them (the declared `any_base` before `from`).
+    training: dict[str, Any] = {"source": "import"}
     if not same:  # adopted on the user's word that the weights are the manifest's base
-        training.update(any_base=True, declared_base=declared)
+        training["any_base"] = True
+    training["from"] = str(folder)
+    if not same:
+        training["declared_base"] = declared
     return register(
         project,
         name,

@@ -106,9 +106,9 @@ def _fingerprinted(project: Project, model: str, revision: str) -> BaseInUse:
 
 def _way_out(version: Version) -> str:
     training = version.card.training
-    if training.get("source") == "import":
+    if training.source == "import":
         how = f"re-import the adapter on this base (`adapterctl import {version.name} PATH`)"
-    elif training.get("source") == "combine":
+    elif training.source == "combine":
         how = f"combine its inputs again on this base (`adapterctl combine ... --into {version.name}`)"
     else:
         how = f"retrain it on this base (`adapterctl train {version.name}`)"

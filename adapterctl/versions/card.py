@@ -3,8 +3,14 @@
 Cards written before `schema_version` existed carry `schema = 1` and load as version 1.
 Unknown keys are kept (a newer adapterctl's card survives a round trip through an older
 one), and every table a later feature fills (metrics, gates, eval, sweep, combine) has a
-typed place. Tables that were written as plain dicts before they were typed (`_Recorded`,
-see records.py) keep their keys in the order they were given, so card text stays the same.
+typed place (tables.py). Tables that were written as plain dicts before they were typed
+(`_Recorded`, see records.py) keep their keys in the order they were given, so card text
+stays the same: loading and re-saving a committed card changes no byte.
+
+The typing rule: a table whose keys adapterctl chooses is a model with one field per key.
+A map keyed by names the user chooses (metric name, gate metric, grid key, criterion, file
+path) may stay a `dict[str, X]`, where X is a number, text or another model, never `Any`.
+A table whose keys the code does not know (metrics by name, [eval]) keeps them as extras.
 """
 
 from __future__ import annotations
@@ -16,179 +22,72 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from adapterctl import tomlread
 from adapterctl.errors import IntegrityError, MergeConflict, UsageError
-from adapterctl.records import Record
 from adapterctl.refs import short
+from adapterctl.versions.tables import (
+    BaseFacts,
+    CombineInfo,
+    CombineInput,
+    CombineRecipe,
+    CriterionScore,
+    DataCheck,
+    DataFacts,
+    DataFile,
+    EvalEntry,
+    EvalRecord,
+    EvalSettings,
+    FileDigests,
+    GateCheck,
+    Gates,
+    HumanEval,
+    Libraries,
+    LoraRecord,
+    LossPoint,
+    Metrics,
+    Number,
+    PromptRecord,
+    SpecRecord,
+    SweepInfo,
+    Training,
+    TrainRecord,
+    ValLoss,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "BaseFacts",
+    "Card",
+    "CombineInfo",
+    "CombineInput",
+    "CombineRecipe",
+    "CriterionScore",
+    "DataCheck",
+    "DataFacts",
+    "DataFile",
+    "EvalEntry",
+    "EvalRecord",
+    "EvalSettings",
+    "FileDigests",
+    "GateCheck",
+    "Gates",
+    "HumanEval",
+    "Libraries",
+    "LoraRecord",
+    "LossPoint",
+    "Metrics",
+    "Number",
+    "PromptRecord",
+    "SpecRecord",
+    "SweepInfo",
+    "TrainRecord",
+    "Training",
+    "ValLoss",
+    "dump",
+    "from_dict",
+    "load",
+    "without_none",
+]
 
 SCHEMA_VERSION = 2  # 1: `schema = 1`, untyped; 2: `schema_version`, this model
-
-
-class _Table(BaseModel):
-    """A card table: typed where adapterctl reads it, open to keys it only records."""
-
-    model_config = ConfigDict(extra="allow")
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """A key that may be absent: declared fields and recorded extras alike."""
-        return self.to_dict().get(key, default)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The keys the file holds (or the code set), nothing defaulted."""
-        return self.model_dump(exclude_none=True, exclude_unset=True)
-
-    def to_json(self) -> dict[str, Any]:  # ui.to_jsonable's hook
-        return self.to_dict()
-
-
-class _Recorded(Record, _Table):
-    """A card table that was a plain dict before it was typed: written in the order given."""
-
-
-Number = int | float  # int first: a whole number stays an int in the file
-
-
-class EvalEntry(_Recorded):
-    """metrics.evals.KEY: one eval of this version under one key (evaluation/results.card_entry)."""
-
-    eval_data: str = ""
-    eval_md5: str = ""
-    rows: int = 0
-    limit: int = 0
-    max_new_tokens: int | None = None
-    created: str = ""
-    seconds: Number | None = None
-    results: str = ""  # project-relative path of the per-row results file
-    metrics: dict[str, Number] = Field(default_factory=dict)
-    baseline: str = ""  # project-relative path of the base model's results under the same key
-
-
-class HumanEval(_Recorded):
-    """metrics.human_eval: the summary of a rated sheet (evaluation/sheets.summarise)."""
-
-    adapter: dict[str, dict[str, Number]] | None = None  # criterion → {mean, n}
-    base: dict[str, dict[str, Number]] | None = None
-    rows: int | None = None
-
-
-class Metrics(_Recorded):
-    """[metrics], filled by eval: scalar metrics by name (`rouge_l = 0.41`, or a table such as
-    `[metrics.val] loss = 2.5`, kept as extra keys), each eval's entry, and human ratings."""
-
-    evals: dict[str, EvalEntry] | None = None
-    human_eval: HumanEval | None = None
-
-    def scalars(self) -> dict[str, Any]:
-        """The metric values and tables, without `evals` and `human_eval`."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("evals", "human_eval")}
-
-
-class SweepInfo(_Recorded):
-    """[sweep] on a sweep candidate: which sweep, which candidate, and how it ranked."""
-
-    id: str = ""
-    candidate: int = 0
-    of: int = 0
-    params: dict[str, Any] = Field(default_factory=dict)  # the grid values of this candidate
-    rank: int | None = None  # 1 = best
-    best: bool | None = None
-    metric: str | None = None  # what ranked it: val_loss
-    value: Number | None = None
-
-
-class CombineInput(_Recorded):
-    name: str = ""
-    id: str = ""
-
-
-class CombineInfo(_Recorded):
-    """[combine] on a combination: its inputs, method, weights and density (merge/combine.py)."""
-
-    inputs: list[CombineInput] = Field(default_factory=list)
-    method: str = ""
-    weights: list[Number] = Field(default_factory=list)
-    density: Number | None = None
-
-
-class EvalRecord(_Recorded):
-    """[eval]: reserved for per-row scores, samples and settings; kept as written."""
-
-
-class PromptRecord(_Recorded):
-    """[prompt]: the format training and eval used (data/prompts.py's PromptFormat)."""
-
-    kind: str = ""  # template | plain | chat
-    source: str = ""  # the template's path, or "<default template>"
-    text: str | None = None  # the template text (kind "template")
-    chat_template: str | None = None  # kind "chat"; absent = the tokenizer's own
-
-
-class SpecRecord(_Recorded):
-    """[spec]: the resolved AdapterSpec.to_dict() the version was trained from, kept as written
-    (older cards lack newer keys; manifest.spec_changes compares two of them)."""
-
-    name: str = ""
-    description: str = ""
-    data: str | None = None
-    eval_data: str | None = None
-    val_data: str | None = None
-    template: str | None = None
-    lora: dict[str, Any] = Field(default_factory=dict)
-    train: dict[str, Any] = Field(default_factory=dict)
-    eval: dict[str, Any] = Field(default_factory=dict)
-    gates: dict[str, str] = Field(default_factory=dict)
-    combine: dict[str, Any] | None = None
-
-
-class BaseFacts(_Table):
-    """The base model a version was trained on, fingerprinted (fingerprints.base_fingerprint)."""
-
-    model: str = ""
-    revision: str = ""
-    hash: str = ""  # "" when it could not be hashed
-    tokenizer_hash: str = ""
-    hash_unknown: str = ""  # why hash is "": the base was not on the machine that wrote the card
-
-
-class DataFile(_Table):
-    path: str = ""
-    md5: str = ""  # as DVC records it; "" when neither here nor tracked
-    rows: int | None = None
-
-
-class DataFacts(_Table):
-    train: DataFile | None = None
-    val: DataFile | None = None
-    eval: DataFile | None = None
-
-    def role(self, name: str) -> DataFile | None:
-        return getattr(self, name, None)
-
-
-class Training(_Table):
-    """What produced the weights: the run summary for trained versions, `source` for imports."""
-
-    source: str | None = None  # "import" for adopted folders
-    any_base: bool | None = None  # imported with --any-base: its own config named another base
-    run_id: str | None = None
-    steps: int | None = None
-
-
-class Gates(_Table):
-    """Eval gate verdicts: `deploy` refuses passed = false unless forced."""
-
-    passed: bool | None = None
-    failed: list[str] = Field(default_factory=list)
-    rules: dict[str, str] | None = None  # the gates as declared when checked: a change means re-eval
-    checked: list[dict[str, Any]] = Field(default_factory=list)  # per rule: metric, rule, value, threshold, verdict
-
-
-class DataCheck(_Table):
-    """The `data check` that `train` ran first: counts per check, and whether --force overrode errors."""
-
-    passed: bool | None = None
-    errors: int = 0
-    warnings: int = 0
-    problems: dict[str, int] = Field(default_factory=dict)  # check → problems found
-    forced: bool = False
 
 
 class Card(BaseModel):
@@ -208,7 +107,7 @@ class Card(BaseModel):
     seed: int | None = None
     base: BaseFacts = Field(default_factory=BaseFacts)
     data: DataFacts = Field(default_factory=DataFacts)
-    libraries: dict[str, str] = Field(default_factory=dict)
+    libraries: Libraries = Field(default_factory=Libraries)
     training: Training = Field(default_factory=Training)
     metrics: Metrics = Field(default_factory=Metrics)  # filled by eval
     gates: Gates | None = None  # filled by eval
@@ -223,7 +122,7 @@ class Card(BaseModel):
     prompt: PromptRecord | None = None
     # sha256 of every file in the version folder, by relative path, written at registration;
     # cards from before it lack the table and are verified by the id alone.
-    files: dict[str, str] | None = None
+    files: FileDigests | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -244,13 +143,13 @@ class Card(BaseModel):
         """metrics.evals: eval key → entry (results file, baseline, created), entries with results only."""
         return {k: v for k, v in (self.metrics.evals or {}).items() if v.results}
 
-    def human_eval(self) -> dict[str, Any]:
-        """metrics.human_eval: the summary of an imported rating sheet, {} when none."""
-        return self.metrics.human_eval.to_dict() if self.metrics.human_eval else {}
+    def human_eval(self) -> HumanEval | None:
+        """metrics.human_eval: the summary of an imported rating sheet, None when none."""
+        return self.metrics.human_eval
 
     def loss_history(self) -> list[dict[str, Any]]:
-        """training.history: the per-step loss curve, [] for imports and old cards."""
-        return self.training.get("history") or []
+        """training.history as plain points ({step, loss?, val_loss?}), [] for imports and old cards."""
+        return [point.to_dict() for point in self.training.history or []]
 
     def scalar_metrics(self) -> dict[str, Any]:
         """Scalar metrics, one level of nesting flattened (`val.loss`), for tables."""
@@ -293,12 +192,52 @@ def without_none(value: Any) -> Any:
 
 
 def from_dict(data: dict[str, Any], where: Path | str = "version card") -> Card:
+    clean = without_none(data)
     try:
-        return Card.model_validate(without_none(data))
+        return Card.model_validate(clean)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise IntegrityError(f"{where}: invalid version card: {key}: {err['msg']}") from None
+        raise IntegrityError(f"{where}: invalid version card: {_first_problem(exc, clean)}") from None
+
+
+# What a value failed to be, by pydantic's error type: one union's alternatives become one phrase.
+_EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+}
+
+
+def _first_problem(exc: ValidationError, data: Any) -> str:
+    """`key.path: what is wrong`, the key as the file spells it: a union's member tags
+    (`threshold.int`, `threshold.float`) are not keys, and its alternatives are said once."""
+    errors = exc.errors()
+
+    def key_of(error: Any) -> str:
+        keys, node = [], data
+        for i, part in enumerate(error["loc"]):
+            in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+            if in_list or isinstance(node, dict) and part in node:
+                keys.append(str(part))
+                node = node[part]
+            elif error["type"] == "missing" and i == len(error["loc"]) - 1:
+                keys.append(str(part))  # a required key the table lacks
+            # else: a union member's tag (`int`, `list[str]`), not a key of the file
+        return ".".join(keys) or "(top level)"
+
+    key = key_of(errors[0])
+    alike = [e for e in errors if key_of(e) == key]
+    expected = list(dict.fromkeys(_EXPECTED.get(e["type"], "") for e in alike))
+    if "a number" in expected and "an integer" in expected:  # Number = int | float
+        expected.remove("an integer")
+    if len(alike) > 1 and "" not in expected:
+        return f"{key}: expected {' or '.join(expected)}, not {alike[0]['input']!r}"[:300]
+    return f"{key}: {errors[0]['msg']}"
 
 
 def load(path: Path) -> Card:

@@ -9,9 +9,9 @@ from adapterctl import environments, fingerprints, manifest, storage
 from adapterctl.manifest import AdapterSpec
 from adapterctl.project import Project
 from adapterctl.versions import card as cards
-from adapterctl.versions.card import Card
+from adapterctl.versions.card import Card, Libraries
 
-LIBRARIES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets")
+LIBRARIES = tuple(Libraries.model_fields)  # the card's [libraries] declares what is recorded
 
 
 def new_card(

@@ -222,12 +222,12 @@ def weights_problem(version: Version) -> str | None:
     if recorded is None:
         return None  # a card from before the files table: the id covers config and tensors
     present = weights.file_hashes(version.path)
-    for name in sorted(set(recorded) | set(present)):
+    for name in sorted(set(recorded.names()) | set(present)):
         if name not in present:
             return f"{version.path / name} is missing"
         if name not in recorded:
             return f"{version.path / name} is not part of the version (its card records no such file)"
-        if present[name] != recorded[name]:
+        if present[name] != recorded.digest(name):
             return f"{version.path / name} does not match the sha256 in its card"
     return None
 

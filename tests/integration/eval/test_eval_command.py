@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from helpers import loaded_version
 
-from adapterctl import environments, versions
+from adapterctl import environments, versions, weights
 from adapterctl.evaluation import results
 from adapterctl.project import Project
+from adapterctl.versions import card as cards
 from tests.integration.eval.conftest import EVAL_ROWS, FAST, set_gates, train_fast
 
 pytestmark = pytest.mark.slow
@@ -49,7 +50,12 @@ def test_eval_stores_results_beside_the_card_and_reuses_them(small_trained: tupl
     entry = (version.card.metrics.evals or {})[e["key"]]
     assert entry.rows == EVAL_ROWS and entry.results == e["results"] and (small / e["results"]).is_file()
     assert version.card.metrics.scalars()["rouge_l"] == e["metrics"]["rouge_l"]
-    assert version.card.gates.passed is False and version.card.gates.get("rules") == {"rouge_l": ">= 0.2"}
+    assert version.card.gates.passed is False and version.card.gates.rules == {"rouge_l": ">= 0.2"}
+    [check] = version.card.gates.checked
+    assert (check.metric, check.verdict, check.threshold) == ("rouge_l", "FAIL", 0.2)
+    # A trained, evaluated card (training, files, libraries, evals, gates) saves back byte for byte.
+    assert cards.dump(cards.load(version.card_path)) == version.card_path.read_text()
+    assert version.card.libraries.torch and version.card.files is not None and weights.WEIGHTS in version.card.files
     stored = results.read(small / e["results"])
     assert stored.subject == vid and len(stored.rows) == EVAL_ROWS
     assert all(r["output"] is not None and r["reference"] and "### Answer:" in r["prompt"] for r in stored.rows)
@@ -152,12 +158,10 @@ def test_human_eval_sheet_round_trip(small_trained: tuple[Path, str], cli, tmp_p
     assert cli("sheet", "import", "support", str(sheet), cwd=small).exit_code == 0
     summary = versions.resolve(Project(small), "support").card.metrics.human_eval
     assert summary is not None and summary.adapter is not None
-    assert summary.adapter["accuracy"] == {
-        "mean": round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3),
-        "n": EVAL_ROWS,
-    }
-    assert summary.adapter["style"] == {"mean": 4.0, "n": EVAL_ROWS - 1}
-    assert summary.base is not None and summary.base["safety"]["mean"] == 2.0
+    accuracy, style = summary.adapter["accuracy"], summary.adapter["style"]
+    assert (accuracy.mean, accuracy.n) == (round(sum(1 + i % 5 for i in range(EVAL_ROWS)) / EVAL_ROWS, 3), EVAL_ROWS)
+    assert (style.mean, style.n) == (4.0, EVAL_ROWS - 1)
+    assert summary.base is not None and summary.base["safety"].mean == 2.0
     assert "safety" not in summary.adapter
     cli("eval", f"support@{first[:12]}", cwd=small)
     other = cli("sheet", "import", f"support@{first[:12]}", str(sheet), cwd=small)

@@ -11,7 +11,9 @@ import pytest
 
 from tests.integration.eval.conftest import git
 
-CARD = next((Path(__file__).parents[2] / "fixtures/cards").glob("*.toml"))
+CARD = (
+    Path(__file__).parents[2] / "fixtures/cards/fdbb76b1093a3a913cd81a1408261b0d064690038aa155f02dcd19c3cf075eb8.toml"
+)
 OTHER_ID = "ab" * 32
 
 

@@ -178,7 +178,9 @@ def test_data_rows_check_without_tracebacks(rows_project: Path, file: tuple[str,
 
 # ── report and check: git revisions and what the base commit holds ────────────
 
-CARD = next((Path(__file__).parents[2] / "fixtures/cards").glob("*.toml"))
+CARD = (
+    Path(__file__).parents[2] / "fixtures/cards/fdbb76b1093a3a913cd81a1408261b0d064690038aa155f02dcd19c3cf075eb8.toml"
+)
 OTHER = "ab" * 32
 REVISIONS = [
     "main",

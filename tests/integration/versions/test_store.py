@@ -129,7 +129,7 @@ def test_register_for_training_records_spec_summary_extras(project: Path, adapte
     assert (v.path / "loss_curve.png").read_bytes() == b"\x89PNG fake"
     assert v.card.training.to_dict() == {"steps": 30, "train_loss": 1.25}  # TOML has no null
     assert v.card.extra("run_id") == "run-7" and v.card.metrics.to_dict() == {}
-    assert v.card.spec.lora["r"] == 16 and v.card.spec_hash == manifest.spec_hash(spec, project)
+    assert v.card.spec.lora.r == 16 and v.card.spec_hash == manifest.spec_hash(spec, project)
     assert versions.resolve(p, "support").id == v.id
 
 

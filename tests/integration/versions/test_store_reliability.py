@@ -73,8 +73,8 @@ def test_gc_force_with_a_symlinked_version_folder_deletes_nothing(project: Path,
 
 def test_card_records_a_hash_of_every_file(imported) -> None:
     (v,) = imported(1)
-    assert v.card.files == weights.file_hashes(v.path)
-    assert set(v.card.files) == {weights.CONFIG, weights.WEIGHTS}
+    assert v.card.files is not None and v.card.files.root == weights.file_hashes(v.path)
+    assert set(v.card.files.names()) == {weights.CONFIG, weights.WEIGHTS}
 
 
 def test_appended_bytes_are_caught_by_resolve_deploy_and_import(
