@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapterctl import manifest
-from adapterctl.errors import UsageError
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project, find_project
 from adapterctl.ops import scaffold
 from adapterctl.ops.adopt import ImportResult as ImportResult
 from adapterctl.ops.scaffold import InitResult as InitResult
-from adapterctl.project import Project, find_project
 from adapterctl.views import AdapterSummary as AdapterSummary
 from adapterctl.views import EnvironmentEntry as EnvironmentEntry
 from adapterctl.views import LogEntry as LogEntry

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from adapterctl.errors import UsageError
-from adapterctl.project import Project
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
 
 if TYPE_CHECKING:
     from adapterctl.serve.oneshot import GenerateResult
@@ -104,8 +104,8 @@ def sync(project: Project, env: str) -> SyncReport:
 def eval_results(project: Project, ref: str):
     """The committed per-row eval results of version REF's most recent eval (an
     evaluation.results.EvalResult), or None when it has none on this branch."""
-    from adapterctl.registry import Registry
     from adapterctl.report.source import Source
+    from adapterctl.versions.registry import Registry
 
     return Source(project).result(Registry(project).resolve(ref).card)
 
@@ -113,9 +113,9 @@ def eval_results(project: Project, ref: str):
 def metric_intervals(project: Project, name: str) -> dict[str, dict[str, dict[str, float]]]:
     """version id → metric → {value, low, high}: every version of NAME with its metrics' 95%
     bootstrap intervals over its committed eval rows (remembered per results file)."""
-    from adapterctl import fingerprints
     from adapterctl.evaluation import intervals
-    from adapterctl.registry import Registry
+    from adapterctl.store import fingerprints
+    from adapterctl.versions.registry import Registry
 
     cache = fingerprints.FileCache(project)
     try:

@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import storage, ui
-from adapterctl.errors import ManifestError, StorageError
+from adapterctl.core import ui
+from adapterctl.core.errors import ManifestError, StorageError
+from adapterctl.core.project import Project
 from adapterctl.manifest import BaseSection, TrainSpec
-from adapterctl.project import Project
+from adapterctl.store import storage
 
 DISABLE_BNB_ENV = "ADAPTERCTL_NO_BITSANDBYTES"  # set to 1 to train without bitsandbytes
 

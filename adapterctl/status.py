@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import fingerprints, manifest, rowcount, storage, versions
-from adapterctl.project import Project
-from adapterctl.refs import short
-from adapterctl.registry import Registry
+from adapterctl import manifest, versions
+from adapterctl.core.project import Project
+from adapterctl.core.refs import short
+from adapterctl.store import fingerprints, rowcount, storage
 from adapterctl.versions.card import Card
+from adapterctl.versions.registry import Registry
 
 UP_TO_DATE, STALE, NEVER = "up to date", "stale", "never trained"
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import manifest, storage, ui
-from adapterctl.errors import ManifestError, UsageError
-from adapterctl.project import MANIFEST, Project
-from adapterctl.refs import short
+from adapterctl import manifest
+from adapterctl.core import ui
+from adapterctl.core.errors import ManifestError, UsageError
+from adapterctl.core.project import MANIFEST, Project
+from adapterctl.core.refs import short
+from adapterctl.store import storage
 
 
 @dataclass
@@ -149,8 +151,8 @@ def show_spec(project: Project, name: str, overrides: list[str] | None = None) -
 def validate(project: Project) -> ValidationReport:
     """Every problem of the manifest: schema, types, ranges, names, gate references and the
     files it names, each "file:line: key: message". The report's `errors` is empty when valid."""
-    from adapterctl import environments
     from adapterctl.evaluation import gates
+    from adapterctl.store import environments
 
     where = str(project.manifest_path)
     try:
@@ -175,7 +177,7 @@ def validate(project: Project) -> ValidationReport:
 def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEntry]:
     """Versions of NAME, newest first, with the environments that serve each."""
     from adapterctl import versions
-    from adapterctl.registry import Registry
+    from adapterctl.versions.registry import Registry
 
     if limit is not None and limit < 0:
         raise UsageError(f"--limit {limit}: must be 0 or more")
@@ -208,7 +210,7 @@ def log(project: Project, name: str, *, limit: int | None = None) -> list[LogEnt
 
 def show_version(project: Project, ref: str) -> VersionView:
     """The card of the version REF names, plus where it is and which environments serve it."""
-    from adapterctl.registry import Registry
+    from adapterctl.versions.registry import Registry
 
     registry = Registry(project)
     version = registry.resolve(ref)
@@ -220,8 +222,8 @@ def show_version(project: Project, ref: str) -> VersionView:
 
 def environments(project: Project, name: str | None = None, env: str | None = None) -> list[EnvironmentEntry]:
     """What each environment serves, with the history of moves."""
-    from adapterctl.registry import Registry
     from adapterctl.versions import short
+    from adapterctl.versions.registry import Registry
 
     registry = Registry(project)
     _check_filters(project, registry, name, env)
@@ -238,8 +240,8 @@ def environments(project: Project, name: str | None = None, env: str | None = No
 
 def _check_filters(project: Project, registry, name: str | None, env: str | None) -> None:
     """`envs NAME --env E` with a NAME or E that does not exist is an error, not an empty table."""
-    from adapterctl.errors import RefError
-    from adapterctl.suggest import closest
+    from adapterctl.core.errors import RefError
+    from adapterctl.core.suggest import closest
 
     if name is not None:
         known = set(load_manifest(project).adapter_names) | set(registry.names())

@@ -33,8 +33,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def make_project(folder: Path):
     import shutil
 
-    from adapterctl import assets, tiny
-    from adapterctl.project import Project
+    from adapterctl import tiny
+    from adapterctl.core import assets
+    from adapterctl.core.project import Project
 
     root = folder / "demo"
     shutil.copytree(assets.example_dir(), root)

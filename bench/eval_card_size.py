@@ -53,9 +53,10 @@ def main() -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from adapterctl import api, environments, versions
+    from adapterctl import api, versions
+    from adapterctl.core.project import Project
     from adapterctl.evaluation import metrics, results
-    from adapterctl.project import Project
+    from adapterctl.store import environments
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "demo"

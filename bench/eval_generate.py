@@ -38,10 +38,11 @@ def main() -> None:
 
     import torch
 
-    from adapterctl import assets, manifest, modeling, tiny
+    from adapterctl import manifest, modeling, tiny
+    from adapterctl.core import assets
+    from adapterctl.core.project import Project
     from adapterctl.data import examples
     from adapterctl.evaluation import generate as gen
-    from adapterctl.project import Project
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -163,7 +163,7 @@ def main() -> None:
     )
 
     from adapterctl import modeling, tiny
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
     from adapterctl.runtime.precision import prepare_kbit
     from adapterctl.runtime.quiet import quiet
     from adapterctl.train.recipe import BaseCache
@@ -189,7 +189,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, quiet():
         import shutil
 
-        from adapterctl import assets
+        from adapterctl.core import assets
 
         root = Path(tmp) / "demo"
         shutil.copytree(assets.example_dir(), root)

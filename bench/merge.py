@@ -147,7 +147,7 @@ def write_random_adapter(folder: Path, base: str, layers: int, rank: int) -> Non
 
 def make_project(root: Path, layers: int, shard_mb: int, rank: int) -> tuple[str, Path, int]:
     from adapterctl import api, versions
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     api.init(root, base="models/random-1b")
     params = write_random_model(root / "models/random-1b", layers, shard_mb)

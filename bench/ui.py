@@ -47,9 +47,10 @@ def weights_folder(folder: Path, seed: int) -> None:
 
 
 def build(root: Path) -> list[str]:
-    from adapterctl import api, weights
+    from adapterctl import api
+    from adapterctl.core.project import Project
     from adapterctl.evaluation import results
-    from adapterctl.project import Project
+    from adapterctl.store import weights
     from adapterctl.versions import card as cards
 
     api.init(root, example=True, remote=str(root.parent / "remote"))

@@ -9,8 +9,8 @@ import sys
 import textwrap
 
 from adapterctl import versions
+from adapterctl.core.project import find_project
 from adapterctl.evaluation import results
-from adapterctl.project import find_project
 
 
 def main(ref: str, row: int = 0) -> None:

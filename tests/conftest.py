@@ -64,7 +64,7 @@ def example_project(_example_template: Path, tmp_path: Path) -> Path:
     shutil.copytree(_example_template, root, symlinks=True)
     remote = tmp_path / "remote"
     shutil.copytree(_example_template.parent / "remote", remote)
-    from adapterctl import storage
+    from adapterctl.store import storage
 
     storage.add_remote(root, "storage", str(remote))  # point the copy at its own remote
     return root

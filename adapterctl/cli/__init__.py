@@ -17,7 +17,7 @@ To add a command:
 A test checks that every line loads a command with help, an example and --json.
 
 Errors are mapped to exit codes in one place, `AdapterctlGroup.invoke`, by the table in
-`adapterctl.errors`. Users see one line; `--traceback` shows the stack.
+`adapterctl.core.errors`. Users see one line; `--traceback` shows the stack.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import typer
 
 from adapterctl import __version__
 from adapterctl.cli._lazy import LazyGroup
-from adapterctl.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, AdapterctlError, Terminated
+from adapterctl.core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, AdapterctlError, Terminated
 
 # name: (module under adapterctl/cli/, the one-line summary `adapterctl --help` lists)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -77,7 +77,7 @@ class AdapterctlGroup(LazyGroup):
     package = "adapterctl.cli"
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
-        from adapterctl import ui
+        from adapterctl.core import ui
 
         try:
             return super().invoke(ctx)

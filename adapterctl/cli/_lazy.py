@@ -80,7 +80,7 @@ class LazyGroup(TyperGroup):
         try:
             return self._click_resolve_command(ctx, args)
         except _click.exceptions.UsageError as exc:
-            from adapterctl.suggest import closest
+            from adapterctl.core.suggest import closest
 
             close = closest(args[0], self.table) if args else None
             if close:

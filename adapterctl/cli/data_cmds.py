@@ -7,11 +7,11 @@ from typing import Any
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
-from adapterctl.errors import CheckFailed
+from adapterctl.core import ui
+from adapterctl.core.errors import CheckFailed
 
 data_app = typer.Typer(help="Check training data, and write a cleaned copy.", no_args_is_help=True)
 app.add_typer(data_app, name="data")

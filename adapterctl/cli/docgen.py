@@ -17,7 +17,7 @@ import typer
 from typer import _click as click
 
 from adapterctl.cli import app
-from adapterctl.errors import EXIT_CODES
+from adapterctl.core.errors import EXIT_CODES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -36,7 +36,7 @@ def cli_markdown() -> str:
         "",
         "Global options: `--traceback` (show the stack on errors), `--version`.",
         "",
-        "Exit codes, the same for every command (`adapterctl/errors.py`):",
+        "Exit codes, the same for every command (`adapterctl/core/errors.py`):",
         "",
         "| code | meaning |",
         "|---|---|",

@@ -7,11 +7,11 @@ from typing import Any
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, when
-from adapterctl.refs import short
+from adapterctl.core import ui
+from adapterctl.core.refs import short
 
 ENV = typer.Option(..., "--env", "-e", help="Environment name, e.g. prod or staging.")
 MESSAGE = typer.Option("", "--message", "-m", help="Why: recorded with the move.")

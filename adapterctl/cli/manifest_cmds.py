@@ -10,13 +10,13 @@ from pathlib import Path
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
-from adapterctl.errors import ManifestError, UsageError
-from adapterctl.project import find_project
-from adapterctl.refs import is_version_ref, short
+from adapterctl.core import ui
+from adapterctl.core.errors import ManifestError, UsageError
+from adapterctl.core.project import find_project
+from adapterctl.core.refs import is_version_ref, short
 
 
 @app.command()

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
+from adapterctl.core import ui
 
 Dtype = Literal["bfloat16", "float16", "float32"]
 DTYPE = typer.Option(None, "--dtype", help="Output dtype (default: the base's).", show_default=False)
@@ -103,7 +103,7 @@ def combine(
 
 
 def _floats(text: str, option: str) -> list[float]:
-    from adapterctl.errors import UsageError
+    from adapterctl.core.errors import UsageError
 
     try:
         return [float(x) for x in text.split(",") if x.strip()]

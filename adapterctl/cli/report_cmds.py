@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
-from adapterctl.errors import CheckFailed, UsageError
+from adapterctl.core import ui
+from adapterctl.core.errors import CheckFailed, UsageError
 
 Format = Literal["text", "md", "json"]
 FORMAT = typer.Option(
@@ -93,7 +93,7 @@ def report(
     r = api.report(api.open_project(project), base, env=env)
     doc = r.blocks()
     if html is not None:
-        from adapterctl.project import atomic_write
+        from adapterctl.core.project import atomic_write
 
         try:
             atomic_write(html, blocks.html_page(f"adapterctl report vs {base}", doc))

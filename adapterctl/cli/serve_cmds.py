@@ -8,11 +8,11 @@ from typing import Any
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
-from adapterctl.errors import CheckFailed, UsageError
+from adapterctl.core import ui
+from adapterctl.core.errors import CheckFailed, UsageError
 
 
 @app.command()

@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, SET
-from adapterctl.errors import CheckFailed
-from adapterctl.refs import short
+from adapterctl.core import ui
+from adapterctl.core.errors import CheckFailed
+from adapterctl.core.refs import short
 
 
 @app.command()

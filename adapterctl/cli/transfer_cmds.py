@@ -7,10 +7,10 @@ from typing import Any
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT
+from adapterctl.core import ui
 
 
 @app.command()

@@ -12,12 +12,12 @@ from typing import Any
 
 import typer
 
-from adapterctl import ui
 from adapterctl.cli import app
 from adapterctl.cli._lazy import api
 from adapterctl.cli._options import JSON, PROJECT, when
-from adapterctl.project import find_project
-from adapterctl.refs import short
+from adapterctl.core import ui
+from adapterctl.core.project import find_project
+from adapterctl.core.refs import short
 
 
 @app.command("import")

@@ -21,10 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from adapterctl import gitio
-from adapterctl.dashboard import detail, pages, render
-from adapterctl.dashboard.live import Live
-from adapterctl.errors import (
+from adapterctl.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
     EXIT_INTEGRITY,
@@ -33,11 +30,14 @@ from adapterctl.errors import (
     RefError,
     UsageError,
 )
-from adapterctl.project import Project
-from adapterctl.refs import short
-from adapterctl.registry import Registry
+from adapterctl.core.project import Project
+from adapterctl.core.refs import short
+from adapterctl.dashboard import detail, pages, render
+from adapterctl.dashboard.live import Live
+from adapterctl.store import gitio
+from adapterctl.versions.registry import Registry
 
-log = logging.getLogger("adapterctl.ui")
+log = logging.getLogger("adapterctl.core.ui")
 COOKIE = "adapterctl_ui_key"
 ACTION_HEADER = "x-adapterctl-action"
 STATUS = {EXIT_CHECK_FAILED: 409, EXIT_BAD_INPUT: 400, EXIT_INTEGRITY: 422, EXIT_STORAGE: 503}

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapterctl.project import Project
-from adapterctl.registry import Registry
+from adapterctl.core.project import Project
+from adapterctl.versions.registry import Registry
 
 PAGE_ROWS = 50  # eval rows per page of the version page's table
 TEXT_LIMIT = 600  # characters of a prompt, reference or output shown in a table cell

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from adapterctl import environments
-from adapterctl.project import Project
+from adapterctl.core.project import Project
+from adapterctl.store import environments
 
 POLL_SECONDS = 0.2  # as serve's watcher: fingerprints younger than this are reused
 

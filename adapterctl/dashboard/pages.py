@@ -9,13 +9,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import environments, gitio
-from adapterctl.errors import AdapterctlError
-from adapterctl.project import Project
-from adapterctl.refs import short
-from adapterctl.registry import Registry
-from adapterctl.tomlread import tomllib
+from adapterctl.core.errors import AdapterctlError
+from adapterctl.core.project import Project
+from adapterctl.core.refs import short
+from adapterctl.core.tomlread import tomllib
+from adapterctl.store import environments, gitio
 from adapterctl.versions.card import Card
+from adapterctl.versions.registry import Registry
 
 CURVES_SHOWN = 3  # loss curves drawn by default: the newest versions that have one
 

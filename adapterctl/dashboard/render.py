@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from adapterctl.refs import short
+from adapterctl.core.refs import short
 
 HERE = Path(__file__).parent
 FILE_IN_MESSAGE = re.compile(r"((?:/[^\s:'\"]+|[\w.-]+(?:/[\w.@-]+)+)\.(?:toml|jsonl|json|lock))")

@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from adapterctl import listening, ui
-from adapterctl.errors import UsageError
-from adapterctl.project import Project
+from adapterctl.core import listening, ui
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
 
 API_KEY_ENV = "ADAPTERCTL_API_KEY"  # the same variable `serve` reads
 LOCAL = "127.0.0.1"
@@ -50,7 +50,7 @@ def run(project: Project, options: UiOptions, api: Any) -> None:
         ) from None
     key = check_exposure(options)
     sock = listening.bind(options.host, options.port)
-    ui.server_log("adapterctl.ui")  # unexpected page failures: one line on the page, the stack here
+    ui.server_log("adapterctl.core.ui")  # unexpected page failures: one line on the page, the stack here
     try:
         app = build(project, api, api_key=key, allow_actions=options.allow_actions)
     except BaseException:  # Ctrl-C while building too: free the port, then re-raise

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapterctl.core.errors import DataError
 from adapterctl.data.loading import load_table
 from adapterctl.data.prompts import PromptFormat
 from adapterctl.data.templates import DEFAULT_TEXT, Template
-from adapterctl.errors import DataError
-from adapterctl.fingerprints import file_digest
+from adapterctl.store.fingerprints import file_digest
 
 ROLES = {"system", "user", "assistant", "tool"}
 

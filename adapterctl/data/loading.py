@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapterctl import storage
+from adapterctl.core.errors import DataError
 from adapterctl.data.hygiene.rows import MAX_DEPTH, too_deep
 from adapterctl.data.hygiene.rows import kind as json_kind
-from adapterctl.errors import DataError
+from adapterctl.store import storage
 
 # file suffix → the `datasets` builder that reads it
 BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}

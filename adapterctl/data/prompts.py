@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapterctl.core.errors import AdapterctlError, DataError
 from adapterctl.data.templates import DEFAULT_TEXT, Template
-from adapterctl.errors import AdapterctlError, DataError
 
 KINDS = ("template", "plain", "chat")
 SYSTEM_FIELD = "instruction"  # a system message fills this field where the template has it
@@ -253,7 +253,7 @@ def for_version(project: Any, version: Any, *, notice: Any = None) -> PromptForm
         fmt = for_data(project.root, kind, None, columns)
         origin = "the data's row format"
     else:
-        from adapterctl import gitio
+        from adapterctl.store import gitio
 
         text = None
         commit = card.git_commit.removesuffix("-dirty")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import DataError
+from adapterctl.core.errors import DataError
 
 DEFAULT_TEXT = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
 from adapterctl.manifest import GATE
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def unknown_references(m: Any, name: str, known_envs: set[str]) -> list[Exceptio
     an environment the manifest declares, nor one that exists (`known_envs`): a typo such as
     `prdo` would otherwise be compared with the base and pass. `validate`, `train` and `eval`
     ask this."""
-    from adapterctl.suggest import closest
+    from adapterctl.core.suggest import closest
 
     known = set(known_envs) | set(m.environments) | set(USUAL_ENVS)
     out: list[Exception] = []

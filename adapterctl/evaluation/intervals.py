@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adapterctl import fingerprints
+from adapterctl.core.project import Project
 from adapterctl.evaluation import bootstrap, metrics, results
-from adapterctl.project import Project
+from adapterctl.store import fingerprints
 from adapterctl.versions.card import Card
 
 CELLS = 1_000_000  # weights per resample matrix (8 MB): 10,000 rows take 100 resamples at a time

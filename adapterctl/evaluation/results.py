@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import IntegrityError
+from adapterctl.core.errors import IntegrityError
+from adapterctl.core.project import Project, atomic_write
 from adapterctl.manifest import AdapterSpec, canonical_json
-from adapterctl.project import Project, atomic_write
 
 SCHEMA = 1
 

@@ -18,10 +18,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import environments, fingerprints, manifest, storage, ui, versions
-from adapterctl.errors import DataError, IntegrityError, ManifestError, UsageError
+from adapterctl import manifest, versions
+from adapterctl.core import ui
+from adapterctl.core.errors import DataError, IntegrityError, ManifestError, UsageError
+from adapterctl.core.project import Project
 from adapterctl.evaluation import bootstrap, gates, metrics, results
-from adapterctl.project import Project
+from adapterctl.store import environments, fingerprints, storage
 
 
 @dataclass

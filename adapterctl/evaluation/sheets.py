@@ -14,9 +14,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import DataError, UsageError
+from adapterctl.core.errors import DataError, UsageError
+from adapterctl.core.project import atomic_write
 from adapterctl.evaluation.results import EvalResult
-from adapterctl.project import atomic_write
 
 CRITERIA = ("accuracy", "style", "safety")
 WHO = ("adapter", "base")

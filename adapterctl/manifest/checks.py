@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
+from adapterctl.core.project import dvc_file, leads_outside, outside_message
 from adapterctl.manifest.keypaths import _Ctx
 from adapterctl.manifest.model import Manifest
-from adapterctl.project import dvc_file, leads_outside, outside_message
 
 
 def check_files(manifest: Manifest) -> list[str]:

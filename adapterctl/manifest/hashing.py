@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.fingerprints import file_digest
 from adapterctl.manifest.model import AdapterSpec
+from adapterctl.store.fingerprints import file_digest
 
 WEIGHT_KEYS = ("data", "val_data", "template", "lora", "train", "combine")
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
+from adapterctl.core.suggest import closest
 from adapterctl.manifest.schema import (
     AdapterSection,
     BaseSection,
@@ -21,7 +22,6 @@ from adapterctl.manifest.schema import (
     Section,
     TrainSpec,
 )
-from adapterctl.suggest import closest
 
 
 def _did_you_mean(word: str, choices: Any) -> str:

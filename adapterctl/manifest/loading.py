@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any, get_args
 
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
+from adapterctl.core.refs import ENV_NAME
+from adapterctl.core.tomlread import tomllib
 from adapterctl.manifest.keypaths import _Ctx, _did_you_mean, _toml_error_line
 from adapterctl.manifest.model import DENSITY_METHODS, Manifest
 from adapterctl.manifest.schema import (
@@ -23,8 +25,6 @@ from adapterctl.manifest.schema import (
     EnvironmentSection,
     ProjectSection,
 )
-from adapterctl.refs import ENV_NAME
-from adapterctl.tomlread import tomllib
 
 
 def load(path: Path) -> Manifest:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
 from adapterctl.manifest import rules
 from adapterctl.manifest.keypaths import _as_manifest_error, _Ctx, _did_you_mean
 from adapterctl.manifest.schema import (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
+from adapterctl.core.tomlread import tomllib
 from adapterctl.manifest.keypaths import _did_you_mean
 from adapterctl.manifest.schema import OVERRIDABLE
-from adapterctl.tomlread import tomllib
 
 
 def parse_overrides(assignments: list[str]) -> dict[str, dict[str, Any]]:

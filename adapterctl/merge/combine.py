@@ -16,9 +16,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from adapterctl import manifest, ui, versions, weights
-from adapterctl.errors import IntegrityError, UsageError
-from adapterctl.project import Project
+from adapterctl import manifest, versions
+from adapterctl.core import ui
+from adapterctl.core.errors import IntegrityError, UsageError
+from adapterctl.core.project import Project
+from adapterctl.store import weights
 
 METHODS = ("linear", "cat", "svd", "ties", "dare_linear", "dare_ties")
 EQUAL_RANK = ("linear", "ties", "dare_linear", "dare_ties")

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import base_files, manifest, versions, weights
-from adapterctl.errors import CheckFailed, IntegrityError, UsageError
+from adapterctl import manifest, versions
+from adapterctl.core.errors import CheckFailed, IntegrityError, UsageError
+from adapterctl.core.project import Project
 from adapterctl.merge import output, plan
-from adapterctl.project import Project
+from adapterctl.store import base_files, weights
 
 FORMATS = ("peft", "merged", "vllm")
 CHAT_TEMPLATE = "chat_template.jinja"  # in a vllm export: the version's prompt format, for --chat-template
@@ -89,7 +90,8 @@ def export(
 def chat_template(project: Project, version: versions.Version) -> str:
     """The version's prompt format as a chat template for vLLM (`--chat-template`): it renders a
     conversation into exactly the prompt training and eval used (data/prompts.py)."""
-    from adapterctl import modeling, ui
+    from adapterctl import modeling
+    from adapterctl.core import ui
     from adapterctl.data import prompts
 
     fmt = prompts.for_version(project, version, notice=ui.info)

@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl import __version__, base_files, faults, manifest, ui, versions
-from adapterctl.errors import CheckFailed, StorageError, UsageError
+from adapterctl import __version__, manifest, versions
+from adapterctl.core import faults, ui
+from adapterctl.core.errors import CheckFailed, StorageError, UsageError
+from adapterctl.core.project import Project
 from adapterctl.merge import output, streaming
-from adapterctl.project import Project
+from adapterctl.store import base_files
 
 DTYPES = ("float32", "float16", "bfloat16")
 INTO = ("full", "dequantized")

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from adapterctl import fingerprints
-from adapterctl.errors import UsageError
-from adapterctl.project import process_alive
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import process_alive
+from adapterctl.store import fingerprints
 
 PARTIAL = ".partial-"
 COPIED = ("config.json", "generation_config.json", *fingerprints.TOKENIZER_FILES)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import weights
-from adapterctl.errors import UsageError
-from adapterctl.weights import TensorInfo
+from adapterctl.core.errors import UsageError
+from adapterctl.store import weights
+from adapterctl.store.weights import TensorInfo
 
 PREFIX = "base_model.model."
 # adapter_config.json keys that switch on a LoRA variant whose merge is not plain LoRA/DoRA.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import UsageError
+from adapterctl.core.errors import UsageError
 
 BLOCKSIZE = 64  # bitsandbytes' Params4bit default, what from_pretrained quantises with
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from adapterctl import weights
-from adapterctl.errors import UsageError
-from adapterctl.weights import TensorInfo
+from adapterctl.core.errors import UsageError
+from adapterctl.store import weights
+from adapterctl.store.weights import TensorInfo
 
 INDEX = "model.safetensors.index.json"
 SINGLE = "model.safetensors"

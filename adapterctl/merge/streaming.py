@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl import weights
-from adapterctl.errors import UsageError
+from adapterctl.core.errors import UsageError
 from adapterctl.merge import plan as plans
 from adapterctl.merge import shards as shard_io
 from adapterctl.merge.plan import MergePlan
+from adapterctl.store import weights
 
 ShardDone = Callable[[int, int, str], None]  # (shards done, total, shard name)
 

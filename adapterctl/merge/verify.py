@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import DataError
+from adapterctl.core.errors import DataError
 
 MAX_PROMPTS = 4
 MAX_TOKENS = 96

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapterctl import manifest
-from adapterctl.errors import ManifestError, UsageError
+from adapterctl.core.errors import ManifestError, UsageError
+from adapterctl.core.project import MANIFEST, Project, atomic_write
 from adapterctl.ops import changes_state
-from adapterctl.project import MANIFEST, Project, atomic_write
 
 
 @changes_state

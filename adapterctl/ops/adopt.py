@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapterctl.core.project import Project
 from adapterctl.ops import changes_state
-from adapterctl.project import Project
 
 
 @dataclass

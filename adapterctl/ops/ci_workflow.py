@@ -8,9 +8,10 @@ import json
 import re
 import shlex
 
-from adapterctl import assets, environments
-from adapterctl.errors import UsageError
-from adapterctl.project import ADAPTERS_DIR, MANIFEST
+from adapterctl.core import assets
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import ADAPTERS_DIR, MANIFEST
+from adapterctl.store import environments
 
 # The folders `init --example` fills and the manifest's example entries point into.
 PROJECT_FOLDERS = ("data", "evals", "templates")

@@ -4,12 +4,12 @@ from other versions (merge/combine.py does the work), under the project lock."""
 from __future__ import annotations
 
 from adapterctl import manifest
-from adapterctl.errors import UsageError
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
+from adapterctl.core.refs import short
 from adapterctl.merge import combine as combining
 from adapterctl.merge.combine import CombineResult
 from adapterctl.ops import changes_state
-from adapterctl.project import Project
-from adapterctl.refs import short
 from adapterctl.train.results import TrainResult
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import storage, versions
-from adapterctl.errors import CheckFailed, StorageError, UsageError
+from adapterctl import versions
+from adapterctl.core.errors import CheckFailed, StorageError, UsageError
+from adapterctl.core.project import Project
+from adapterctl.core.refs import is_env_name
 from adapterctl.ops import changes_state
 from adapterctl.ops.transfer import remote
-from adapterctl.project import Project
-from adapterctl.refs import is_env_name
-from adapterctl.registry import Registry
+from adapterctl.store import storage
 from adapterctl.versions import Version
+from adapterctl.versions.registry import Registry
 
 
 @dataclass

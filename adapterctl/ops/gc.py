@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapterctl import storage
-from adapterctl.errors import UsageError
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
 from adapterctl.ops import changes_state
 from adapterctl.ops.transfer import remote
-from adapterctl.project import Project
-from adapterctl.registry import Registry
+from adapterctl.store import storage
 from adapterctl.versions import Version
+from adapterctl.versions.registry import Registry
 
 
 @dataclass

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from adapterctl.errors import RefError, UsageError
+from adapterctl.core.errors import RefError, UsageError
+from adapterctl.core.project import Project
+from adapterctl.core.refs import target_for
 from adapterctl.ops import changes_state
 from adapterctl.ops.deploy import MoveResult, check_env, ensure_available, move
-from adapterctl.project import Project
-from adapterctl.refs import target_for
-from adapterctl.registry import Registry
 from adapterctl.versions import short
+from adapterctl.versions.registry import Registry
 
 
 @changes_state

@@ -7,10 +7,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapterctl import assets, gitio, manifest, storage
-from adapterctl.errors import UsageError
+from adapterctl import manifest
+from adapterctl.core import assets
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import MANIFEST, add_to_gitignore, atomic_write
 from adapterctl.ops import ci_workflow
-from adapterctl.project import MANIFEST, add_to_gitignore, atomic_write
+from adapterctl.store import gitio, storage
 
 EXAMPLE_BASE = "models/tiny-base"
 
@@ -139,7 +141,7 @@ def _as_users_project(text: str, project_name: str) -> str:
 
 def _build_tiny_base(root: Path) -> None:
     from adapterctl import tiny
-    from adapterctl.project import new_file_mode
+    from adapterctl.core.project import new_file_mode
 
     folder = tiny.build_tiny_model(root / EXAMPLE_BASE)
     for path in Path(folder).rglob("*"):  # some writers (safetensors) create 0600 files

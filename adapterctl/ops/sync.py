@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from adapterctl.core.project import Project
 from adapterctl.ops import changes_state
-from adapterctl.project import Project
 from adapterctl.serve import vllm
 
 

@@ -3,9 +3,10 @@ batch that shares the base load, combinations last, then eval when asked (api.tr
 
 from __future__ import annotations
 
-from adapterctl import manifest, ui
-from adapterctl.errors import UsageError
-from adapterctl.project import Project
+from adapterctl import manifest
+from adapterctl.core import ui
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
 from adapterctl.train.options import RunOptions
 from adapterctl.train.results import TrainResult
 
@@ -66,8 +67,8 @@ def train(
 
 
 def _check_gate_references(project: Project, names: list[str]) -> None:
-    from adapterctl import environments
     from adapterctl.evaluation import gates
+    from adapterctl.store import environments
 
     m = manifest.load(project.manifest_path)
     known = set(environments.load(project))

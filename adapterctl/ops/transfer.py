@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from adapterctl import manifest, storage, ui, versions
-from adapterctl.errors import IntegrityError, StorageError
+from adapterctl import manifest, versions
+from adapterctl.core import ui
+from adapterctl.core.errors import IntegrityError, StorageError
+from adapterctl.core.project import Project
 from adapterctl.ops import changes_state
-from adapterctl.project import Project
-from adapterctl.registry import Registry
-from adapterctl.storage_progress import TransferCount
+from adapterctl.store import storage
+from adapterctl.store.storage_progress import TransferCount
 from adapterctl.versions import Version
+from adapterctl.versions.registry import Registry
 
 
 @dataclass

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import storage
+from adapterctl.core.project import Project
 from adapterctl.evaluation.results import row_hash
-from adapterctl.project import Project
+from adapterctl.store import storage
 
 ANSWER_KEYS = ("output", "completion")
 
@@ -113,7 +113,7 @@ def changes(project: Project, data: list[dict[str, Any]], *, examples: int = 3) 
 def _locate(project: Project, rel: str, md5: str) -> Path | None:
     if not md5:
         return None
-    from adapterctl import fingerprints
+    from adapterctl.store import fingerprints
 
     here = project.root / rel
     if here.is_file() and fingerprints.file_digest(here, "md5") == md5:

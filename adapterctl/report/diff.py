@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from adapterctl import manifest, versions
-from adapterctl.errors import AdapterctlError
-from adapterctl.project import Project
+from adapterctl.core.errors import AdapterctlError
+from adapterctl.core.project import Project
 from adapterctl.report import compare, data_diff, weights
 from adapterctl.report.source import Source, latest_eval
 

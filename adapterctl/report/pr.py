@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import manifest
-from adapterctl.errors import AdapterctlError, RefError, UsageError
+from adapterctl.core.errors import AdapterctlError, RefError, UsageError
+from adapterctl.core.project import Project
 from adapterctl.evaluation.gates import needs_eval
-from adapterctl.project import Project
 from adapterctl.report import blocks as B
 from adapterctl.report import compare, render
 from adapterctl.report.source import Card, Source, latest_eval
@@ -136,8 +136,8 @@ def _declared_gates(project: Project, name: str) -> dict[str, str]:
 def _check_env(project: Project, env: str, at_base: dict[str, Any], head: Source) -> None:
     """--env must be an environment name that exists at the base, here, or in the manifest;
     the default `prod` may not exist yet (the first PR compares with the base model)."""
-    from adapterctl.refs import is_env_name
-    from adapterctl.suggest import closest
+    from adapterctl.core.refs import is_env_name
+    from adapterctl.core.suggest import closest
 
     if not is_env_name(env):
         raise UsageError(f"--env {env}: not an environment name (a letter, then letters, digits, '-', '_')")

@@ -208,7 +208,7 @@ def _curves(c: Comparison, level: int) -> list[B.Block]:
 
 def as_json(c: Comparison) -> dict[str, Any]:
     """The comparison for --json, each side's per-row results summarised (they can be 10,000 rows)."""
-    from adapterctl import ui
+    from adapterctl.core import ui
 
     out = ui.to_jsonable({k: v for k, v in vars(c).items() if k not in ("a", "b")})
     for name in ("a", "b"):

@@ -7,10 +7,10 @@ import re
 import sys
 from typing import Any
 
-from adapterctl import gitio
-from adapterctl.errors import IntegrityError
+from adapterctl.core.errors import IntegrityError
+from adapterctl.core.project import LEGACY_ENVS_FILE, Project
 from adapterctl.evaluation import results
-from adapterctl.project import LEGACY_ENVS_FILE, Project
+from adapterctl.store import gitio
 from adapterctl.versions.card import Card, from_dict
 
 if sys.version_info >= (3, 11):

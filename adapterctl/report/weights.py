@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import IntegrityError
-from adapterctl.weights import CONFIG, WEIGHTS, read_header
+from adapterctl.core.errors import IntegrityError
+from adapterctl.store.weights import CONFIG, WEIGHTS, read_header
 
 
 @dataclass

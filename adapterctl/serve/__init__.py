@@ -9,7 +9,7 @@ vLLM bridge and `verify` need none of them.
 
 from __future__ import annotations
 
-from adapterctl.errors import UsageError
+from adapterctl.core.errors import UsageError
 
 EXTRA_MODULES = ("fastapi", "uvicorn", "prometheus_client")
 

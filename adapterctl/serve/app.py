@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from adapterctl.errors import AdapterctlError
+from adapterctl.core.errors import AdapterctlError
 from adapterctl.serve import prompting, protocol
 from adapterctl.serve.catalog import AmbiguousModel, Catalog, RefusedModel, UnknownModel
 from adapterctl.serve.drain import Drain

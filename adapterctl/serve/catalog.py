@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from adapterctl import versions
-from adapterctl.errors import AdapterctlError, RefError
-from adapterctl.project import Project
-from adapterctl.refs import parse_ref
+from adapterctl.core.errors import AdapterctlError, RefError
+from adapterctl.core.project import Project
+from adapterctl.core.refs import parse_ref
 from adapterctl.serve.engine import Engine, Slot
 
 log = logging.getLogger("adapterctl.serve")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapterctl import versions
-from adapterctl.errors import AdapterctlError, IntegrityError
+from adapterctl.core.errors import AdapterctlError, IntegrityError
 from adapterctl.serve.batch import discard_adapter, generate_batch, load_adapter, token_logprob
 from adapterctl.versions import Version
 

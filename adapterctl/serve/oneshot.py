@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapterctl import ui, versions
+from adapterctl import versions
+from adapterctl.core import ui
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
 from adapterctl.data.prompts import for_version
-from adapterctl.errors import UsageError
-from adapterctl.project import Project
 from adapterctl.serve import prompting
 from adapterctl.serve.engine import Job
 from adapterctl.serve.protocol import MAX_TEMPERATURE

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapterctl import versions
+from adapterctl.core.project import Project
 from adapterctl.data.prompts import PromptError, PromptFormat, for_version
-from adapterctl.project import Project
 
 log = logging.getLogger("adapterctl.serve")
 

@@ -16,9 +16,10 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-from adapterctl import environments, listening, ui
-from adapterctl.errors import UsageError
-from adapterctl.project import Project
+from adapterctl.core import listening, ui
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
+from adapterctl.store import environments
 
 API_KEY_ENV = "ADAPTERCTL_API_KEY"
 

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import environments, manifest, storage, versions
+from adapterctl import manifest, versions
+from adapterctl.core.errors import StorageError, UsageError
+from adapterctl.core.project import Project
 from adapterctl.data import prompts
-from adapterctl.errors import StorageError, UsageError
 from adapterctl.evaluation import results
-from adapterctl.project import Project
 from adapterctl.serve.client import json_request
+from adapterctl.store import environments, storage
 
 VERSION_HEADER = "X-Adapter-Version"  # as serve/app.py sends it
 DEFAULT_ROWS = 20

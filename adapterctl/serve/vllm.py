@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import environments, manifest, versions
-from adapterctl.errors import AdapterctlError, StorageError, UsageError
+from adapterctl import manifest, versions
+from adapterctl.core.errors import AdapterctlError, StorageError, UsageError
+from adapterctl.core.project import Project, atomic_write
+from adapterctl.core.refs import parse_ref
 from adapterctl.manifest import EnvironmentSection
-from adapterctl.project import Project, atomic_write
-from adapterctl.refs import parse_ref
 from adapterctl.serve.client import json_request
+from adapterctl.store import environments
 
 
 class ServerError(AdapterctlError):

@@ -1,6 +1,6 @@
 """Watch the environment pointers and hand every move to the catalog.
 
-The pointers are only ever read through `adapterctl.environments`, whose files and layout
+The pointers are only ever read through `adapterctl.store.environments`, whose files and layout
 are its own business (one file per pointer today, a single adapterctl.lock before): every
 `interval` seconds the watcher asks it for a fingerprint of everything `load` reads, and
 re-reads the pointers when that changes. Writers replace files atomically, so a read never
@@ -14,9 +14,9 @@ import logging
 import threading
 import time
 
-from adapterctl import environments
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 from adapterctl.serve.catalog import Catalog
+from adapterctl.store import environments
 
 log = logging.getLogger("adapterctl.serve")
 

@@ -49,11 +49,11 @@ def choose(device: str, compute_dtype: str) -> tuple[str | None, str]:
     forced = os.environ.get(ATTENTION_ENV, "").strip()
     if forced:
         if forced not in BY_SHORT_NAME:
-            from adapterctl.errors import ManifestError
+            from adapterctl.core.errors import ManifestError
 
             raise ManifestError(f"{ATTENTION_ENV}={forced!r}: use one of {', '.join(BY_SHORT_NAME)}")
         if forced == "flex" and device != "cuda":
-            from adapterctl.errors import ManifestError
+            from adapterctl.core.errors import ManifestError
 
             raise ManifestError(
                 f"{ATTENTION_ENV}=flex: flex_attention has no backward pass on the CPU; use reference there"

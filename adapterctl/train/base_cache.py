@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 from adapterctl import modeling
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 from adapterctl.train.job import TrainJob
 
 

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from adapterctl import modeling
-from adapterctl.errors import TrainingFailed
-from adapterctl.project import Project
+from adapterctl.core.errors import TrainingFailed
+from adapterctl.core.project import Project
 from adapterctl.train.job import TrainJob
 from adapterctl.train.options import RunOptions, config_path
 from adapterctl.train.runs import Run

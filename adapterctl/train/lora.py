@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
+from adapterctl.core.suggest import closest
 from adapterctl.manifest import LoraSpec
-from adapterctl.suggest import closest
 
 # Init methods that rewrite the base weights (base ← base − initial adapter). Their adapters
 # are converted to plain LoRA on save, and the base cannot be reused afterwards.

@@ -15,8 +15,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from adapterctl import assets
-from adapterctl.errors import UsageError
+from adapterctl.core import assets
+from adapterctl.core.errors import UsageError
 
 CONFIGS = ("ddp", "fsdp", "cpu")
 

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, Protocol
 
-from adapterctl import ui
+from adapterctl.core import ui
 
 
 class ProgressSink(Protocol):

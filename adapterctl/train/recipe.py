@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from adapterctl import modeling
+from adapterctl.core.errors import DataError, ManifestError
+from adapterctl.core.project import Project
 from adapterctl.data import examples
 from adapterctl.data.prompts import PromptFormat
-from adapterctl.errors import DataError, ManifestError
-from adapterctl.project import Project
 from adapterctl.runtime.quiet import quiet
 from adapterctl.runtime.threads import cpu_threads
 from adapterctl.train import attention, collate, lora, memory, save
@@ -264,7 +264,7 @@ class SFTRecipe:
         import json
         import shutil
 
-        from adapterctl.project import atomic_write
+        from adapterctl.core.project import atomic_write
         from adapterctl.train import curve
 
         spec, base = self.spec, self.job.base_section()

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from adapterctl import manifest as manifest_mod
-from adapterctl import ui
-from adapterctl.errors import AdapterctlError, Interrupted, ManifestError, Terminated, UsageError
-from adapterctl.project import Project
-from adapterctl.refs import short
+from adapterctl.core import ui
+from adapterctl.core.errors import AdapterctlError, Interrupted, ManifestError, Terminated, UsageError
+from adapterctl.core.project import Project
+from adapterctl.core.refs import short
 from adapterctl.train import runs
 from adapterctl.train.job import TrainJob
 from adapterctl.train.options import RunOptions
@@ -106,7 +106,7 @@ def claim_for_resume(project: Project, job: TrainJob, overrides_given: bool) -> 
 
 def _finished(run: runs.Run) -> bool:
     """Training wrote its summary, which happens only after the adapter folder is saved."""
-    from adapterctl import weights
+    from adapterctl.store import weights
 
     return run.summary_path.is_file() and (run.adapter_dir / weights.WEIGHTS).is_file()
 

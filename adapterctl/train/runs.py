@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import UsageError
-from adapterctl.project import Project, atomic_write, process_alive
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project, atomic_write, process_alive
 
 RUNS_DIR = "runs"
 UNFINISHED = {"running", "interrupted", "failed", "trained"}

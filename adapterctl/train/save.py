@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adapterctl.weights import CONFIG, WEIGHTS
+from adapterctl.store.weights import CONFIG, WEIGHTS
 
 
 def save_adapter(

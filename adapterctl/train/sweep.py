@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from adapterctl import manifest
-from adapterctl.errors import ManifestError, UsageError
-from adapterctl.project import Project, atomic_write
+from adapterctl.core.errors import ManifestError, UsageError
+from adapterctl.core.project import Project, atomic_write
 from adapterctl.train.options import RunOptions
 from adapterctl.train.results import SweepResult, train_result
 from adapterctl.versions.card import SweepInfo
@@ -98,7 +98,7 @@ def run(
     """
     import json
 
-    from adapterctl import ui
+    from adapterctl.core import ui
     from adapterctl.train import runner, runs
 
     axes = parse_grid(grid)

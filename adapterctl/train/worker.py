@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 from adapterctl.train import runs
 from adapterctl.train.job import TrainJob
 from adapterctl.train.options import RunOptions

@@ -7,6 +7,8 @@
     adopt.py     `import`: adopting an existing PEFT folder
     structure.py the structural check at the door (config vs tensors, every value finite)
     base_identity.py  a version put on a base: same base as its card records, structurally sound
+    tables.py    the card's typed tables
+    registry.py  cards and environment pointers, read once per command
 
 This module is the package's public face: `versions.resolve(...)`, `versions.Version`.
 """
@@ -20,8 +22,8 @@ from typing import Any
 # name: (module, its name there). Loaded on first use, so a read such as `adapterctl log`
 # imports store and card but never register (the publish transaction) or adopt.
 _EXPORTS = {
-    "TEST_HOOK": ("adapterctl.faults", "ENV_VAR"),
-    "short": ("adapterctl.refs", "short"),
+    "TEST_HOOK": ("adapterctl.core.faults", "ENV_VAR"),
+    "short": ("adapterctl.core.refs", "short"),
     "BaseInUse": ("adapterctl.versions.base_identity", "BaseInUse"),
     "card_base": ("adapterctl.versions.base_identity", "card_base"),
     "manifest_base": ("adapterctl.versions.base_identity", "manifest_base"),

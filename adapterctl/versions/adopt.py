@@ -8,10 +8,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapterctl import base_files, fingerprints, manifest, ui, weights
-from adapterctl.errors import UsageError
+from adapterctl import manifest
+from adapterctl.core import ui
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
 from adapterctl.manifest import AdapterSpec
-from adapterctl.project import Project
+from adapterctl.store import base_files, fingerprints, weights
 from adapterctl.versions.register import register
 from adapterctl.versions.store import Version
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import base_files, fingerprints, manifest, weights
-from adapterctl.errors import IntegrityError
-from adapterctl.project import Project
+from adapterctl import manifest
+from adapterctl.core.errors import IntegrityError
+from adapterctl.core.project import Project
+from adapterctl.store import base_files, fingerprints, weights
 from adapterctl.versions import structure
 from adapterctl.versions.store import Version, check_weights
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from adapterctl import tomlread
-from adapterctl.errors import IntegrityError, MergeConflict, UsageError
-from adapterctl.refs import short
+from adapterctl.core import tomlread
+from adapterctl.core.errors import IntegrityError, MergeConflict, UsageError
+from adapterctl.core.refs import short
 from adapterctl.versions.tables import (
     BaseFacts,
     CombineInfo,

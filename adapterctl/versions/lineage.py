@@ -5,9 +5,10 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
-from adapterctl import environments, fingerprints, manifest, storage
+from adapterctl import manifest
+from adapterctl.core.project import Project
 from adapterctl.manifest import AdapterSpec
-from adapterctl.project import Project
+from adapterctl.store import environments, fingerprints, storage
 from adapterctl.versions import card as cards
 from adapterctl.versions.card import Card, Libraries
 
@@ -26,7 +27,7 @@ def new_card(
     *,
     parent: str,
 ) -> Card:
-    from adapterctl import gitio
+    from adapterctl.store import gitio
 
     cache = fingerprints.FileCache(project)
     try:
@@ -82,8 +83,8 @@ def store_training_data(project: Project, spec: AdapterSpec, summary: dict[str, 
     """Before a trained version is registered: its data files must hold the bytes it trained on
     (else refuse), and a DVC-tracked file edited since `dvc add` is added again, so the md5 the
     card records is in the DVC cache and `push` uploads it."""
-    from adapterctl import ui
-    from adapterctl.errors import DataError
+    from adapterctl.core import ui
+    from adapterctl.core.errors import DataError
 
     trained = summary.get("data") or {}
     for rel, key in ((spec.data, "data_sha256"), (spec.val_data, "val_sha256")):

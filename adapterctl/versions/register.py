@@ -20,10 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from adapterctl import base_files, faults, manifest, storage, weights
-from adapterctl.errors import Terminated, UsageError
+from adapterctl import manifest
+from adapterctl.core import faults
+from adapterctl.core.errors import Terminated, UsageError
+from adapterctl.core.project import Project, add_to_gitignore, atomic_write, atomic_write_leftovers
 from adapterctl.manifest import AdapterSpec
-from adapterctl.project import Project, add_to_gitignore, atomic_write, atomic_write_leftovers
+from adapterctl.store import base_files, storage, weights
 from adapterctl.versions import card as cards
 from adapterctl.versions import structure
 from adapterctl.versions.lineage import new_card
@@ -191,7 +193,7 @@ def recover(project: Project) -> list[str]:
 
 def _write_leftovers(project: Project) -> list[Path]:
     """atomic_write temporary files beside cards (adapters/NAME/) and pointers (environments/ENV/)."""
-    from adapterctl.environments import envs_dir
+    from adapterctl.store.environments import envs_dir
 
     inside = project.root.resolve()
     folders = [

@@ -19,11 +19,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapterctl import environments, fingerprints, manifest, weights
-from adapterctl.errors import IntegrityError, ManifestError, RefError, StorageError
-from adapterctl.project import Project
-from adapterctl.refs import Ref, parse_ref, short
-from adapterctl.suggest import closest
+from adapterctl import manifest
+from adapterctl.core.errors import IntegrityError, ManifestError, RefError, StorageError
+from adapterctl.core.project import Project
+from adapterctl.core.refs import Ref, parse_ref, short
+from adapterctl.core.suggest import closest
+from adapterctl.store import environments, fingerprints, weights
 from adapterctl.versions import card as cards
 from adapterctl.versions.card import Card
 
@@ -171,7 +172,7 @@ def _by_prefix(versions: list[Version], r: Ref) -> Version:
 
 def _by_env(envs: environments.Environments, versions: list[Version], r: Ref) -> Version:
     if r.value not in envs:  # not an environment at all: never suggest deploying to a typo
-        from adapterctl.suggest import closest
+        from adapterctl.core.suggest import closest
 
         close = closest(r.value, sorted(envs))
         hint = f"did you mean {r.name}@{close}?" if close else f"environments: {', '.join(sorted(envs)) or 'none yet'}"

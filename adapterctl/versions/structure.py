@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from adapterctl import weights
-from adapterctl.errors import IntegrityError
-from adapterctl.weights import TensorInfo
+from adapterctl.core.errors import IntegrityError
+from adapterctl.store import weights
+from adapterctl.store.weights import TensorInfo
 
 _CHUNK = 4 << 20
 # Bit masks that pick the exponent of each float format: all ones means NaN or infinity.

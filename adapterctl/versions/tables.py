@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from adapterctl.records import Record
+from adapterctl.core.records import Record
 
 Number = int | float  # int first: a whole number stays an int in the file
 Scalar = bool | int | float | str  # a TOML scalar, as `--set`/`--grid` parse one

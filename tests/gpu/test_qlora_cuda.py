@@ -24,7 +24,7 @@ def test_nf4_qlora_trains_on_cuda_and_loads_back(example_project: Path, cli) -> 
     from transformers import AutoModelForCausalLM
 
     from adapterctl import versions
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     # batch_size at its default: on a GPU the batches are then token budgets chosen from free memory.
     result = cli(

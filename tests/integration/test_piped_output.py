@@ -10,7 +10,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
-from adapterctl import ui
+from adapterctl.core import ui
 ui.info("info " + "word " * 40)
 ui.warn("warn " + "word " * 40)
 ui.success("done " + "word " * 40)

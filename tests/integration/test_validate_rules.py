@@ -106,7 +106,7 @@ def test_early_stopping_needs_a_validation_set(cli, project: Path) -> None:
 
 def test_set_overrides_are_checked_against_the_rules(project: Path) -> None:
     from adapterctl import manifest
-    from adapterctl.errors import ManifestError
+    from adapterctl.core.errors import ManifestError
 
     validate_text = MANIFEST.format(defaults="", lora="", train="")
     (project / "adapterctl.toml").write_text(validate_text)

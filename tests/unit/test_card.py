@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl.errors import IntegrityError, MergeConflict
-from adapterctl.tomlread import tomllib
+from adapterctl.core.errors import IntegrityError, MergeConflict
+from adapterctl.core.tomlread import tomllib
 from adapterctl.versions import card as cards
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cards"
@@ -257,7 +257,7 @@ def _untyped(annotation: object, where: str, seen: set[type]) -> list[str]:
 
 
 def test_no_field_of_a_card_a_pointer_or_a_training_job_is_an_untyped_dict() -> None:
-    from adapterctl.environments import Pointer
+    from adapterctl.store.environments import Pointer
     from adapterctl.train.job import TrainJob
 
     assert _untyped(cards.Card, "Card", set()) == []

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from adapterctl.core.errors import DataError
 from adapterctl.data import examples
 from adapterctl.data.templates import Template
-from adapterctl.errors import DataError
-from adapterctl.fingerprints import file_digest
+from adapterctl.store.fingerprints import file_digest
 
 ROWS = [{"instruction": "Answer briefly.", "input": f"question {i}", "output": f"answer {i}"} for i in range(20)]
 

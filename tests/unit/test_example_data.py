@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl.tomlread import tomllib
+from adapterctl.core.tomlread import tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "example-project"

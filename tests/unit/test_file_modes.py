@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl.project import atomic_write
+from adapterctl.core.project import atomic_write
 
 
 @pytest.fixture

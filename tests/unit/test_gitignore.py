@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from adapterctl.project import add_to_gitignore
+from adapterctl.core.project import add_to_gitignore
 
 
 def test_missing_lines_are_appended_once_and_the_rest_is_kept(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapterctl import manifest
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
 
 GOOD = """\
 # a comment that must not matter

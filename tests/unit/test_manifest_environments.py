@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from adapterctl import manifest
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
 
 BASE = '[base]\nmodel = "models/tiny-base"\n'
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapterctl.errors import RefError
-from adapterctl.refs import Ref, format_ref, is_env_name, parse_ref
+from adapterctl.core.errors import RefError
+from adapterctl.core.refs import Ref, format_ref, is_env_name, parse_ref
 
 CANONICAL = [
     ("support", Ref("support")),

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl import environments
-from adapterctl.errors import MergeConflict, RefError
-from adapterctl.project import Project
-from adapterctl.registry import Registry
+from adapterctl.core.errors import MergeConflict, RefError
+from adapterctl.core.project import Project
+from adapterctl.store import environments
 from adapterctl.versions import card as cards
+from adapterctl.versions.registry import Registry
 
 A, B, C = ("a" * 64), ("b" * 64), ("c" * 64)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from adapterctl import versions
-from adapterctl.errors import IntegrityError, MergeConflict, RefError, StorageError
-from adapterctl.project import Project
+from adapterctl.core.errors import IntegrityError, MergeConflict, RefError, StorageError
+from adapterctl.core.project import Project
 
 
 def _card(project: Project, vid: str, *, created: str, parent: str = "", name: str = "support") -> str:

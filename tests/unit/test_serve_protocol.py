@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from adapterctl.errors import UsageError
+from adapterctl.core.errors import UsageError
 from adapterctl.serve import protocol, require_extra
 from adapterctl.serve.metrics import Metrics
 from adapterctl.serve.protocol import ApiError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl.errors import DataError, UsageError
+from adapterctl.core.errors import DataError, UsageError
 from adapterctl.evaluation import sheets
 from adapterctl.evaluation.results import EvalResult
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from adapterctl import weights
-from adapterctl.errors import IntegrityError
+from adapterctl.core.errors import IntegrityError
+from adapterctl.store import weights
+from adapterctl.store.weights import TensorInfo
 from adapterctl.versions import base_identity, structure
-from adapterctl.weights import TensorInfo
 
 Q = "base_model.model.model.layers.0.self_attn.q_proj"
 V = "base_model.model.model.layers.0.self_attn.v_proj"

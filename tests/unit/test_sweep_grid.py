@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapterctl.errors import ManifestError, UsageError
+from adapterctl.core.errors import ManifestError, UsageError
 from adapterctl.train import sweep
 
 

@@ -51,7 +51,7 @@ def test_choice_per_device(monkeypatch) -> None:
     assert attention.choose("cpu", "float32")[0] == attention.REFERENCE
     monkeypatch.setenv(attention.ATTENTION_ENV, "flex")
     assert attention.choose("cuda", "bfloat16")[0] == attention.FLEX
-    from adapterctl.errors import ManifestError
+    from adapterctl.core.errors import ManifestError
 
     with pytest.raises(ManifestError, match="no backward pass on the CPU"):
         attention.choose("cpu", "float32")

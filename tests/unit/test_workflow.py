@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from adapterctl import __version__
-from adapterctl.errors import UsageError
+from adapterctl.core.errors import UsageError
 from adapterctl.ops import ci_workflow
 
 

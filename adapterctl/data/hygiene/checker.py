@@ -16,12 +16,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import fingerprints
+from adapterctl.core.errors import DataError, UsageError
+from adapterctl.core.project import Project, atomic_write, leads_outside, outside_message
 from adapterctl.data.hygiene import contradictions, debris, duplicates, length, pii, rows, schema, style, tags, texts
 from adapterctl.data.hygiene.problems import CHECKS, ERROR, OFF, WARNING, Problem
-from adapterctl.errors import DataError, UsageError
 from adapterctl.manifest import AdapterSpec, BaseSection, DataCheckSpec
-from adapterctl.project import Project, atomic_write, leads_outside, outside_message
+from adapterctl.store import fingerprints
 
 # Bump when a check changes what it finds: cached reports from older code are then ignored.
 CHECKS_VERSION = 2

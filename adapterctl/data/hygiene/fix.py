@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project, atomic_write
 from adapterctl.data.hygiene import checker, debris, duplicates, fix_output, rows, schema, texts
 from adapterctl.data.hygiene.problems import OFF
-from adapterctl.errors import UsageError
 from adapterctl.manifest import AdapterSpec
-from adapterctl.project import Project, atomic_write
 
 REPORT = "fixes.jsonl"
 

@@ -15,8 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapterctl.errors import UsageError
-from adapterctl.project import Project, new_file_mode
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project, new_file_mode
 
 OWNED = ("adapters", "environments", ".dvc", ".git", ".adapterctl")
 _STAGING = ".fix-"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from adapterctl import ui
+from adapterctl.core import ui
+from adapterctl.core.errors import DataError
+from adapterctl.core.project import Project
 from adapterctl.data.hygiene import checker
-from adapterctl.errors import DataError
 from adapterctl.manifest import AdapterSpec, BaseSection
-from adapterctl.project import Project
 
 
 def for_training(project: Project, spec: AdapterSpec, base: BaseSection, *, force: bool = False) -> dict[str, Any]:

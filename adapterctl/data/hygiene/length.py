@@ -11,11 +11,11 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from adapterctl.core.project import Project
 from adapterctl.data.hygiene.problems import Problem
 from adapterctl.data.hygiene.rows import DataFile
 from adapterctl.data.templates import Template
 from adapterctl.manifest import BaseSection
-from adapterctl.project import Project
 
 BINS = (0.125, 0.25, 0.5, 0.75, 1.0)  # histogram edges, as fractions of max_length
 
@@ -23,7 +23,7 @@ BINS = (0.125, 0.25, 0.5, 0.75, 1.0)  # histogram edges, as fractions of max_len
 def load_tokenizer(project: Project, base: BaseSection) -> tuple[Any, str | None]:
     """(tokenizer, None), or (None, why not) when the base is not available here."""
     from adapterctl import modeling
-    from adapterctl.errors import StorageError
+    from adapterctl.core.errors import StorageError
 
     try:
         source, kind = modeling.base_source(project, base)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapterctl import storage
+from adapterctl.core.errors import DataError
 from adapterctl.data.hygiene.problems import Problem
-from adapterctl.errors import DataError
+from adapterctl.store import storage
 
 MAX_ROW_BYTES = 1_048_576  # the manifest's data_checks.max_row_bytes default
 # Deeper rows are refused: no prompt format nests past a handful of levels, and Python's JSON

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from adapterctl.core.errors import DataError
 from adapterctl.data import examples
 from adapterctl.data.hygiene.problems import Problem
 from adapterctl.data.hygiene.rows import DataFile, kind
 from adapterctl.data.templates import Template
-from adapterctl.errors import DataError
 
 ROLES = examples.ROLES
 

@@ -34,8 +34,9 @@ def free_port() -> int:
 def dash_project(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Two versions of support (v1 its parent), both evaluated; prod moved v1 → v2 (forced: the
     tiny model fails the example's rouge gate), staging at v1; everything committed."""
-    from adapterctl import api, storage
-    from adapterctl.project import Project
+    from adapterctl import api
+    from adapterctl.core.project import Project
+    from adapterctl.store import storage
 
     root = tmp_path_factory.mktemp("dash") / "demo"
     api.init(root, example=True, remote=str(root.parent / "remote"))

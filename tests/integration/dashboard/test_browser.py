@@ -43,7 +43,7 @@ def test_walk_every_page_shows_the_cards_numbers(dash_project, ui_server, browse
     from selenium.webdriver.support.ui import WebDriverWait
 
     from adapterctl import api, versions
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     project = Project(dash_project["root"])
     v1, v2 = (versions.resolve(project, f"support@{dash_project[k][:12]}", verify=False) for k in ("v1", "v2"))
@@ -144,7 +144,7 @@ def test_the_page_follows_a_deploy_and_a_rollback_within_two_seconds(dash_projec
     from selenium.webdriver.support.ui import WebDriverWait
 
     from adapterctl import api
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     project = Project(dash_project["root"])
     console_errors(browser)  # drain what earlier tests left in the log

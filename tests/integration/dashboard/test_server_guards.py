@@ -28,8 +28,8 @@ def client_for(example_project: Path):
 
 
 def test_any_host_but_localhost_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapterctl.core.errors import UsageError
     from adapterctl.dashboard.server import UiOptions, check_exposure
-    from adapterctl.errors import UsageError
 
     monkeypatch.delenv("ADAPTERCTL_API_KEY", raising=False)
     assert check_exposure(UiOptions("127.0.0.1")) is None

@@ -14,7 +14,7 @@ import planted_data as planted
 import pytest
 
 from adapterctl import api
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -209,8 +209,8 @@ def _env() -> dict[str, str]:
 
 def test_train_gate_skips_a_missing_held_out_file_that_data_check_requires(planted_no_length) -> None:
     from adapterctl import manifest
+    from adapterctl.core.errors import DataError
     from adapterctl.data.hygiene import gate
-    from adapterctl.errors import DataError
 
     root, _ = planted_no_length
     (root / "evals/eval.jsonl").unlink()

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from adapterctl import api
+from adapterctl.core.errors import DataError, UsageError
+from adapterctl.core.project import Project
 from adapterctl.data.hygiene import fix_output
-from adapterctl.errors import DataError, UsageError
-from adapterctl.project import Project
 
 
 def _fix(root: Path, out: str):

@@ -35,7 +35,7 @@ def make_small(root: Path) -> None:
     manifest = root / "adapterctl.toml"
     manifest.write_text(manifest.read_text().replace("max_new_tokens = 64", "max_new_tokens = 16"))
     set_gates(root, 'rouge_l = ">= 0.2"')  # these tests' own gate, whatever the example sets
-    from adapterctl import storage
+    from adapterctl.store import storage
 
     storage.track(root, [*root.glob("data/*.jsonl"), *root.glob("evals/*.jsonl")])
     git(root, "add", "-A")
@@ -45,7 +45,7 @@ def make_small(root: Path) -> None:
 def train_fast(root: Path, *overrides: str, name: str = "support") -> str:
     """Train NAME in the project at `root` (no eval) with FAST and `overrides`; the new version id."""
     from adapterctl import api
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     [result] = api.train(Project(root), [name], overrides=[*FAST, *overrides], progress="none")
     return result.version
@@ -60,7 +60,7 @@ def small(example_project: Path) -> Path:
 @pytest.fixture(scope="session")
 def _small_trained_template(_example_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """`small` with `support` trained once (FAST, no eval), shared by the tests that start there."""
-    from adapterctl import storage
+    from adapterctl.store import storage
 
     base = tmp_path_factory.mktemp("small-trained")
     root, remote = base / "demo", base / "remote"
@@ -75,7 +75,7 @@ def _small_trained_template(_example_template: Path, tmp_path_factory: pytest.Te
 def small_trained(_small_trained_template: tuple[Path, str], tmp_path: Path) -> tuple[Path, str]:
     """A fresh copy of `small` with one trained, never evaluated version of `support`: (root, its id).
     The same spec and seed always give the same id, so sharing the training changes nothing."""
-    from adapterctl import storage
+    from adapterctl.store import storage
 
     template, vid = _small_trained_template
     root, remote = tmp_path / "demo", tmp_path / "remote"

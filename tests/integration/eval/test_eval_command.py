@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from helpers import loaded_version
 
-from adapterctl import environments, versions, weights
+from adapterctl import versions
+from adapterctl.core.project import Project
 from adapterctl.evaluation import results
-from adapterctl.project import Project
+from adapterctl.store import environments, weights
 from adapterctl.versions import card as cards
 from tests.integration.eval.conftest import EVAL_ROWS, FAST, set_gates, train_fast
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapterctl import manifest
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
 from adapterctl.evaluation import generate, runner
 
 

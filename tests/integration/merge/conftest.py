@@ -27,7 +27,7 @@ def project(example_project: Path) -> Path:
 def import_variant(project: Path, tmp_path: Path) -> Callable[..., str]:
     """Build an adapter with peft on the project's base and import it as a version of NAME; returns its ref."""
     from adapterctl import versions
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     def _import(
         name: str = "support", *, seed: int = 1, r: int = 4, config_patch: dict | None = None, **options

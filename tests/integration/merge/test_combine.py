@@ -10,8 +10,8 @@ import pytest
 from merge_helpers import BASE
 
 from adapterctl import api, versions
-from adapterctl.errors import IntegrityError, UsageError
-from adapterctl.project import Project
+from adapterctl.core.errors import IntegrityError, UsageError
+from adapterctl.core.project import Project
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from merge_helpers import BASE
 
-from adapterctl import fingerprints, versions
-from adapterctl.project import Project
+from adapterctl import versions
+from adapterctl.core.project import Project
+from adapterctl.store import fingerprints
 from adapterctl.tiny import build_tiny_model
 
 

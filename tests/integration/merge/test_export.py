@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl import api, versions, weights
+from adapterctl import api, versions
+from adapterctl.core.project import Project
 from adapterctl.merge import export as exporting
-from adapterctl.project import Project
+from adapterctl.store import weights
 
 pytestmark = pytest.mark.slow
 

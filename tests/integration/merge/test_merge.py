@@ -14,8 +14,8 @@ import pytest
 from merge_helpers import BASE, REPO_ROOT, VARIANTS, logits_of, make_adapter
 
 from adapterctl import api, versions
-from adapterctl.errors import UsageError
-from adapterctl.project import Project
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
 
 pytestmark = pytest.mark.slow
 PROMPT = [[1, 40, 41, 300, 301, 302, 7, 8, 9, 500]]

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl import api, faults
-from adapterctl.errors import ManifestError
-from adapterctl.project import Project
+from adapterctl import api
+from adapterctl.core import faults
+from adapterctl.core.errors import ManifestError
+from adapterctl.core.project import Project
 
 pytestmark = pytest.mark.slow
 

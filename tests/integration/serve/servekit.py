@@ -41,8 +41,9 @@ def make_project(template: Path, dest: Path, adapters: list[Path], n: int = 2, d
     """Copy the example project, import `n` adapters as versions of support and (with
     `deploy`) deploy each in turn to prod, so prod's history is v1 → v2 when n = 2.
     Returns (root, [Version, ...])."""
-    from adapterctl import api, storage, versions
-    from adapterctl.project import Project
+    from adapterctl import api, versions
+    from adapterctl.core.project import Project
+    from adapterctl.store import storage
 
     shutil.copytree(template, dest, symlinks=True)
     remote = dest.parent / f"{dest.name}-remote"
@@ -141,7 +142,7 @@ def forge_version(root: Path, like, folder: Path) -> str:
     hash but may fail to load, as one pulled from a branch made elsewhere could. Returns its id."""
     import re
 
-    from adapterctl import weights
+    from adapterctl.store import weights
 
     vid = weights.content_id(folder)
     dest = like.path.with_name(vid)
@@ -176,8 +177,8 @@ def rss_mb(pid: int) -> float:
 
 def move_pointer(root: Path, vid: str, name: str = "support", env: str = "prod") -> None:
     """Point `env` at `vid` as a `git pull` would: no deploy-time checks, the server must check."""
-    from adapterctl import environments
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
+    from adapterctl.store import environments
 
     project = Project(root)
     envs = environments.load(project)

@@ -12,8 +12,9 @@ import time
 import pytest
 from servekit import REPO_ROOT, free_port, make_project, start_server
 
-from adapterctl import api, fingerprints, versions
-from adapterctl.project import Project
+from adapterctl import api, versions
+from adapterctl.core.project import Project
+from adapterctl.store import fingerprints
 from adapterctl.tiny import build_tiny_model
 
 pytestmark = pytest.mark.slow

@@ -34,7 +34,7 @@ def lora_modules(model) -> int:
 
 
 def test_a_load_that_raises_leaves_nothing_behind(_example_template, peft_adapters, tmp_path) -> None:
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     root, (v1, v2) = make_project(_example_template, tmp_path / "demo", peft_adapters, deploy=False)
     bad_id = forge_version(root, v1, broken_adapter(peft_adapters[2], tmp_path / "bad"))

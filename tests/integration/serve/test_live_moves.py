@@ -12,8 +12,8 @@ import httpx
 import pytest
 from servekit import PROMPTS, metric, reference_answers
 
-from adapterctl import environments
-from adapterctl.project import Project
+from adapterctl.core.project import Project
+from adapterctl.store import environments
 
 pytestmark = pytest.mark.slow
 HEADER = "X-Adapter-Version"

@@ -15,7 +15,7 @@ import pytest
 import torch
 from servekit import make_project
 
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 from adapterctl.serve.engine import Job
 from adapterctl.serve.startup import load_engine
 

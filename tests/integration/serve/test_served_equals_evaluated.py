@@ -22,8 +22,8 @@ import pytest
 from servekit import REPO_ROOT, start_server
 
 from adapterctl import api, versions
+from adapterctl.core.project import Project
 from adapterctl.evaluation import results
-from adapterctl.project import Project
 
 pytestmark = pytest.mark.slow
 ROWS = 50  # per adapter, sent as chat messages

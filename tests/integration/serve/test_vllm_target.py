@@ -10,8 +10,8 @@ import pytest
 from servekit import make_project
 from vllm_standin import VllmStandIn
 
-from adapterctl import environments
-from adapterctl.project import Project
+from adapterctl.core.project import Project
+from adapterctl.store import environments
 
 pytestmark = pytest.mark.slow
 

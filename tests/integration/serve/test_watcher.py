@@ -8,11 +8,12 @@ import shutil
 import pytest
 from servekit import make_project
 
-from adapterctl import environments, versions
-from adapterctl.project import Project
+from adapterctl import versions
+from adapterctl.core.project import Project
 from adapterctl.serve.catalog import Catalog, UnknownModel
 from adapterctl.serve.engine import Slot
 from adapterctl.serve.watcher import EnvironmentWatcher
+from adapterctl.store import environments
 
 pytestmark = pytest.mark.slow
 

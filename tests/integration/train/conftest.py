@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import FAST
 
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 SMALL_ROWS = 200
 EVAL_ROWS = 4

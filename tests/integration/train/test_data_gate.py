@@ -10,7 +10,7 @@ import pytest
 from helpers import FAST
 
 from adapterctl import versions
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 
 def sets(*assignments: str) -> list[str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from adapterctl import modeling
-from adapterctl.errors import ManifestError, StorageError
+from adapterctl.core.errors import ManifestError, StorageError
+from adapterctl.core.project import Project
 from adapterctl.manifest import BaseSection, TrainSpec
-from adapterctl.project import Project
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

@@ -30,7 +30,7 @@ def test_sweep_needs_a_val_set(example_project: Path, cli) -> None:
 
 def test_run_options_are_checked_and_never_part_of_the_job(project) -> None:
     from adapterctl import api
-    from adapterctl.errors import UsageError
+    from adapterctl.core.errors import UsageError
     from adapterctl.train import runner
     from adapterctl.train.options import RunOptions
 

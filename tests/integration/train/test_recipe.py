@@ -7,7 +7,7 @@ import json
 import pytest
 from helpers import run_dir
 
-from adapterctl.errors import ManifestError
+from adapterctl.core.errors import ManifestError
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ def test_schema_documents_the_key_and_keeps_old_spec_hashes(example_project: Pat
 @pytest.mark.slow
 def test_token_budget_trains_with_steady_batches_and_the_same_version_for_the_same_seed(demo: Path, cli) -> None:
     from adapterctl import versions
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     budget = ["train.max_tokens_per_batch=700"]
     sets = [a for kv in [*FAST, *budget] for a in ("--set", kv)]

@@ -11,7 +11,7 @@ import pytest
 from helpers import FAST, loaded_version, start_training, wait_for_checkpoint
 
 from adapterctl import versions
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 
 def sets(*assignments: str) -> list[str]:

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from helpers import FAST, start_training, subprocess_env, wait_for_checkpoint
 
-from adapterctl import faults, storage, versions, weights
-from adapterctl.fingerprints import file_digest
-from adapterctl.project import Project
+from adapterctl import versions
+from adapterctl.core import faults
+from adapterctl.core.project import Project
+from adapterctl.store import storage, weights
+from adapterctl.store.fingerprints import file_digest
 
 pytestmark = pytest.mark.slow  # trains, or loads the training stack
 

@@ -64,7 +64,7 @@ def project(example_project: Path) -> Path:
 def imported(project: Path, adapters: list[Path]) -> Callable[[int], list]:
     """Import the first N test adapters as versions of `support` (messages v0, v1, ...)."""
     from adapterctl import versions
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
 
     def _import(n: int) -> list[versions.Version]:
         return [

@@ -48,8 +48,8 @@ def test_a_local_base_is_hashed_without_a_warning(project: Path, adapters: list[
 
 
 def test_a_dvc_tracked_base_not_pulled_says_how_to_get_it(tmp_path: Path) -> None:
-    from adapterctl import fingerprints
-    from adapterctl.project import Project
+    from adapterctl.core.project import Project
+    from adapterctl.store import fingerprints
 
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "base.dvc").write_text("outs:\n- path: base\n")

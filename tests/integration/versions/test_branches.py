@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from adapterctl import versions
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 
 def test_two_branches_that_each_add_versions_merge_cleanly_and_log_lists_all(

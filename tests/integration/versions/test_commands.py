@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from adapterctl import versions
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl import environments, versions
-from adapterctl.project import Project
+from adapterctl import versions
+from adapterctl.core.project import Project
+from adapterctl.store import environments
 
 CONFLICT = "unresolved git merge conflict"
 

@@ -6,9 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
-from adapterctl import environments, versions, weights
-from adapterctl.project import Project
-from adapterctl.tomlread import tomllib
+from adapterctl import versions
+from adapterctl.core.project import Project
+from adapterctl.core.tomlread import tomllib
+from adapterctl.store import environments, weights
 
 
 def test_deploy_deploy_rollback_returns_to_the_first_with_three_moves(project: Path, imported, cli) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from adapterctl import errors, storage, weights
-from adapterctl.project import Project
+from adapterctl.core import errors
+from adapterctl.core.project import Project
+from adapterctl.store import storage, weights
 
 
 def test_the_table_is_the_documented_one() -> None:

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from adapterctl import manifest
-from adapterctl.errors import AdapterctlError
+from adapterctl.core.errors import AdapterctlError
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapterctl.errors import AdapterctlError
+from adapterctl.core.errors import AdapterctlError
 
 pytestmark = pytest.mark.slow
 
@@ -163,9 +163,9 @@ def rows_project(tmp_path: Path) -> Path:
 @given(file=data_files())
 def test_data_rows_check_without_tracebacks(rows_project: Path, file: tuple[str, bytes]) -> None:
     from adapterctl import manifest
+    from adapterctl.core.project import Project
     from adapterctl.data import loading
     from adapterctl.data.hygiene import checker
-    from adapterctl.project import Project
 
     suffix, raw = file
     path = rows_project / f"data/t.{suffix}"

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl import versions, weights
-from adapterctl.project import Project
+from adapterctl import versions
+from adapterctl.core.project import Project
+from adapterctl.core.tomlread import tomllib
+from adapterctl.store import weights
 from adapterctl.tiny import build_tiny_model
-from adapterctl.tomlread import tomllib
 
 BASE = "models/tiny-base"
 
@@ -99,7 +100,7 @@ def test_registration_after_training_refuses_a_run_that_diverged(
     """`train` registers its run folder through `versions.register`, as here: a run whose
     weights went NaN is refused, named by its folder, and no version appears."""
     from adapterctl import manifest
-    from adapterctl.errors import IntegrityError
+    from adapterctl.core.errors import IntegrityError
 
     run_dir = _copy(adapters[0], tmp_path / "runs" / "r1" / "adapter", value=math.nan)
     spec = manifest.load(project / "adapterctl.toml").adapter("support")
@@ -146,7 +147,7 @@ def test_any_base_import_says_so_in_card_log_and_report(
 
 
 def _hashes(project: Path, vid: str) -> tuple[str, str]:
-    from adapterctl import fingerprints
+    from adapterctl.store import fingerprints
 
     card = tomllib.loads((project / "adapters" / "support" / f"{vid}.toml").read_text())
     now = fingerprints.model_hashes(project / BASE, fingerprints.FileCache(Project(project)))[0]

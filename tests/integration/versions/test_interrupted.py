@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl import faults, versions
-from adapterctl.project import Project
+from adapterctl import versions
+from adapterctl.core import faults
+from adapterctl.core.project import Project
 
 
 def _wait_for(proc: subprocess.Popen, text: str) -> str:

@@ -41,8 +41,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from adapterctl import storage, versions, weights
-from adapterctl.project import Project
+from adapterctl import versions
+from adapterctl.core.project import Project
+from adapterctl.store import storage, weights
 
 pytestmark = pytest.mark.slow
 

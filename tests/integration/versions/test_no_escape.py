@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapterctl import versions
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 pytestmark = pytest.mark.slow
 

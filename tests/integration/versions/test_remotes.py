@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from remote_servers import S3Server, SSHServer, closed_port, create_bucket, moto_s3, openssh, sshd_unavailable
 
-from adapterctl import versions, weights
+from adapterctl import versions
+from adapterctl.store import weights
 
 SECRET = "s3cr3t-adapterctl-9f8e7d6c5b4a"  # a value that must never reach git
 ACCESS_KEY = "AKIAADAPTERCTLTEST01"

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from adapterctl import manifest, versions
-from adapterctl.project import Project
+from adapterctl.core.project import Project
 
 
 def _register_from_manifest(project: Path, adapter: Path) -> versions.Version:

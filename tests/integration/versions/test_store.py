@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from adapterctl import api, manifest, versions, weights
-from adapterctl.errors import UsageError
-from adapterctl.project import Project
-from adapterctl.tomlread import tomllib
+from adapterctl import api, manifest, versions
+from adapterctl.core.errors import UsageError
+from adapterctl.core.project import Project
+from adapterctl.core.tomlread import tomllib
+from adapterctl.store import weights
 
 
 def test_import_two_adapters_then_log_lists_both_newest_first(project: Path, adapters: list[Path], cli) -> None:

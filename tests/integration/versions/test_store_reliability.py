@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from adapterctl import manifest, storage, versions, weights
-from adapterctl.project import Project
-from adapterctl.tomlread import tomllib
+from adapterctl import manifest, versions
+from adapterctl.core.project import Project
+from adapterctl.core.tomlread import tomllib
+from adapterctl.store import storage, weights
 
 
 def _one_line(result) -> str:

@@ -6,7 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from adapterctl import versions, weights
+from adapterctl import versions
+from adapterctl.store import weights
 
 
 def _cache_objects(project: Path) -> set[str]:
@@ -114,7 +115,7 @@ def test_gc_dry_run_then_force_keeps_served_recent_and_unpushed(project: Path, i
 
 def test_pull_from_the_local_cache_says_so_when_the_remote_is_unreachable(project: Path, imported, cli) -> None:
     """Issue 17: the copy came from this machine's DVC cache, not from storage."""
-    from adapterctl import storage
+    from adapterctl.store import storage
 
     [v] = imported(1)
     shutil.rmtree(v.path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from adapterctl import storage_progress
+from adapterctl.store import storage_progress
 
 
 def test_counts_files_and_bytes_as_dvc_reports_them() -> None:

@@ -55,7 +55,7 @@ def test_built_wheel_runs_the_first_commands_in_a_fresh_venv(tmp_path: Path, ada
     where = _sh(
         py,
         "-c",
-        "import adapterctl, adapterctl.assets as a; print(adapterctl.__file__); print(a.templates_dir())",
+        "import adapterctl, adapterctl.core.assets as a; print(adapterctl.__file__); print(a.templates_dir())",
         cwd=work,
         env=env,
     )

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from adapterctl import faults
+from adapterctl.core import faults
 
 
 def _killed_write(folder: Path, target: str, partial: str) -> Path:

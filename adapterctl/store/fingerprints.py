@@ -16,8 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapterctl import base_files, rowcount, ui
-from adapterctl.project import Project, atomic_write
+from adapterctl.core import ui
+from adapterctl.core.project import Project, atomic_write
+from adapterctl.store import base_files, rowcount
 
 _CHUNK = 1 << 20
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import IntegrityError, UsageError
+from adapterctl.core.errors import IntegrityError, UsageError
 
 CONFIG = "adapter_config.json"
 WEIGHTS = "adapter_model.safetensors"

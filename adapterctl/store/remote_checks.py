@@ -5,8 +5,9 @@ Takes the open DVC repo from `storage` (which stays the only module that opens o
 
 from __future__ import annotations
 
-from adapterctl import remote_errors, ui
-from adapterctl.errors import StorageError
+from adapterctl.core import ui
+from adapterctl.core.errors import StorageError
+from adapterctl.store import remote_errors
 
 
 def preflight(repo, remote: str | None) -> tuple[str, str]:

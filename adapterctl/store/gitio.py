@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapterctl.errors import IntegrityError, RefError, StorageError, UsageError
+from adapterctl.core.errors import IntegrityError, RefError, StorageError, UsageError
 
 
 def _repo(path: Path):

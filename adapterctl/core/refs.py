@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from adapterctl.errors import RefError
+from adapterctl.core.errors import RefError
 
 NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")

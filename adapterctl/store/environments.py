@@ -37,11 +37,11 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from adapterctl import tomlread
-from adapterctl.errors import ManifestError, MergeConflict
-from adapterctl.project import Project, atomic_write
-from adapterctl.records import Record
-from adapterctl.tomlread import tomllib
+from adapterctl.core import tomlread
+from adapterctl.core.errors import ManifestError, MergeConflict
+from adapterctl.core.project import Project, atomic_write
+from adapterctl.core.records import Record
+from adapterctl.core.tomlread import tomllib
 
 ENVS_DIR = "environments"
 HEADER = (

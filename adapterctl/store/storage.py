@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapterctl import remote_checks, remote_errors, storage_progress
-from adapterctl.errors import IncompleteTransfer, StorageError
-from adapterctl.project import dvc_file as dvc_file  # the path convention lives in project.py
-from adapterctl.storage_progress import TransferCount
+from adapterctl.core.errors import IncompleteTransfer, StorageError
+from adapterctl.core.project import dvc_file as dvc_file  # the path convention lives in project.py
+from adapterctl.store import remote_checks, remote_errors, storage_progress
+from adapterctl.store.storage_progress import TransferCount
 
 
 class _Missing(logging.Handler):

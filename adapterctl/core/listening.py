@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from adapterctl.errors import StorageError, UsageError
+from adapterctl.core.errors import StorageError, UsageError
 
 
 def bind(host: str, port: int) -> Any:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapterctl.errors import LockTimeout, ProjectNotFound, UsageError
+from adapterctl.core.errors import LockTimeout, ProjectNotFound, UsageError
 
 MANIFEST = "adapterctl.toml"
 LEGACY_ENVS_FILE = "adapterctl.lock"  # every pointer in one file, before environments/ENV/NAME.toml
@@ -137,7 +137,7 @@ def process_lock(path: Path, timeout: float) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        from adapterctl import ui
+        from adapterctl.core import ui
 
         ui.info(f"waiting for another adapterctl process to release {path} ...")
         try:

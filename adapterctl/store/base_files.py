@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from adapterctl import storage
-from adapterctl.project import Project
+from adapterctl.core.project import Project
+from adapterctl.store import storage
 
 
 def locate_base(project: Project, model: str, revision: str | None) -> Path | None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapterctl import environments
-from adapterctl.environments import Environments, Pointer
-from adapterctl.project import Project
-from adapterctl.refs import Ref
+from adapterctl.core.project import Project
+from adapterctl.core.refs import Ref
+from adapterctl.store import environments
+from adapterctl.store.environments import Environments, Pointer
 from adapterctl.versions import store
 from adapterctl.versions.store import Version
 
@@ -52,7 +52,7 @@ class Registry:
 
     def resolve(self, ref: str | Ref, *, verify: bool = False) -> Version:
         """See versions.resolve; answered from this registry's cards and pointers."""
-        from adapterctl.refs import parse_ref
+        from adapterctl.core.refs import parse_ref
 
         r = parse_ref(ref) if isinstance(ref, str) else ref
         envs = self.envs if r.kind == "env" else None  # the pointers are read only when needed
