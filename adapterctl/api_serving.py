@@ -11,7 +11,9 @@ from adapterctl.core.errors import UsageError
 from adapterctl.core.project import Project
 
 if TYPE_CHECKING:
+    from adapterctl.evaluation.results import EvalResult
     from adapterctl.serve.oneshot import GenerateResult
+    from adapterctl.serve.verify import VerifyReport
     from adapterctl.serve.vllm import SyncReport
 
 
@@ -82,7 +84,7 @@ def verify(
     rows: int | None = 20,
     adapters: list[str] | None = None,
     api_key: str | None = None,
-):
+) -> VerifyReport:
     """Replay the first ROWS recorded eval rows (None: all) per adapter of ENV against the OpenAI endpoint URL; the
     report says whether it serves ENV's versions and answers as they were evaluated."""
     from adapterctl.serve import verify as verify_mod
@@ -101,7 +103,7 @@ def sync(project: Project, env: str) -> SyncReport:
 # ── the dashboard: ui (see dashboard/) ──
 
 
-def eval_results(project: Project, ref: str):
+def eval_results(project: Project, ref: str) -> EvalResult | None:
     """The committed per-row eval results of version REF's most recent eval (an
     evaluation.results.EvalResult), or None when it has none on this branch."""
     from adapterctl.report.source import Source
