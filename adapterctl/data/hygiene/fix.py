@@ -22,6 +22,7 @@ from adapterctl.core.project import Project, atomic_write
 from adapterctl.data.hygiene import checker, debris, duplicates, fix_output, rows, schema, texts
 from adapterctl.data.hygiene.problems import OFF
 from adapterctl.manifest import AdapterSpec
+from adapterctl.versions.register import changing
 
 REPORT = "fixes.jsonl"
 
@@ -61,7 +62,8 @@ def fix(project: Project, spec: AdapterSpec, out: Path) -> FixResult:
         raise UsageError(f"'{spec.name}' combines other adapters and has no data of its own to fix")
     checker.refuse_outside(project, spec)
     files = checker.data_files(spec)
-    with project.lock():
+    # The one lock path (what every state change takes): OUT is checked and written under it.
+    with changing(project):
         out = fix_output.checked(project, out, [project.root / rel for _, rel in files])
         with fix_output.staged(out) as staging:
             result = _fix(project, spec, files, on, staging)

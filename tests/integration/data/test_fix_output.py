@@ -139,3 +139,15 @@ def test_data_check_applies_validates_inside_the_project_rule(planted_no_length,
     assert "private" not in check.stdout + check.stderr
     with pytest.raises(DataError, match="outside the project"):
         _fix(root, "clean")
+
+
+def test_fix_takes_the_lock_path_of_every_state_change(planted_no_length) -> None:
+    """`data fix` writes under the project lock entered as every state change enters it, which
+    first sweeps what an interrupted registration left."""
+    root, _ = planted_no_length
+    leftover = Project(root).state_dir / "staging" / "0badc0de"
+    leftover.mkdir(parents=True)
+    (leftover / "adapter_model.safetensors").write_bytes(b"half a copy")
+    result = _fix(root, "clean")
+    assert result.files and (root / "clean").is_dir()
+    assert not leftover.exists(), "the interrupted registration's staged copy was swept"
