@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapterctl import manifest
 from adapterctl.core import ui
@@ -17,6 +17,9 @@ from adapterctl.core.errors import ManifestError, UsageError
 from adapterctl.core.project import MANIFEST, Project
 from adapterctl.core.refs import short
 from adapterctl.store import storage
+
+if TYPE_CHECKING:  # `list` and `validate` never load the card model
+    from adapterctl.versions.card import Card
 
 
 @dataclass
@@ -94,13 +97,13 @@ class VersionView:
     """A version's card, plus where it is and which environments serve it."""
 
     ref: str  # NAME@<short id>
-    card: dict[str, Any]  # as the card file holds it
+    card: Card  # --json prints it as the card file holds it
     path: Path
     local: bool
     environments: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.card, "path": str(self.path), "local": self.local, "environments": self.environments}
+        return {**self.card.to_dict(), "path": str(self.path), "local": self.local, "environments": self.environments}
 
 
 @dataclass
@@ -215,9 +218,7 @@ def show_version(project: Project, ref: str) -> VersionView:
     registry = Registry(project)
     version = registry.resolve(ref)
     serving = registry.serving(version.name)
-    return VersionView(
-        version.ref, version.card.to_dict(), version.path, version.path.is_dir(), serving.get(version.id, [])
-    )
+    return VersionView(version.ref, version.card, version.path, version.path.is_dir(), serving.get(version.id, []))
 
 
 def environments(project: Project, name: str | None = None, env: str | None = None) -> list[EnvironmentEntry]:

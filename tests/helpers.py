@@ -83,3 +83,19 @@ def without_gates(text: str) -> str:
         if not skipping:
             out.append(line)
     return "".join(out)
+
+
+def undeclared_keys(record, where: str = "") -> list[str]:
+    """Keys of a typed card table (and the tables inside it) that no field declares: kept as
+    untyped extras. A table the code writes should have none."""
+    from pydantic import BaseModel
+
+    found = [f"{where}{key}" for key in record.model_extra or {}]
+    for name in type(record).model_fields:
+        value = getattr(record, name)
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, BaseModel):
+                at = f"{where}{name}." + (f"{i}." if isinstance(value, list) else "")
+                found += undeclared_keys(item, at)
+    return found

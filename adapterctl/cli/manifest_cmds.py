@@ -151,15 +151,14 @@ def _render_card(view: api.VersionView, full: bool = False) -> None:
     import tomli_w
 
     from adapterctl.train import curve
-    from adapterctl.versions.card import without_none
 
     served = f"  serving: {', '.join(view.environments)}" if view.environments else ""
     where = view.path if view.local else "not local (adapterctl pull)"
     ui.out.print(f"[bold]{view.ref}[/bold]  {where}{served}")
-    body = without_none(view.card)
-    history = (body.get("training") or {}).get("history")
+    body = view.card.to_dict()
+    history = view.card.loss_history()
     if history and not full:  # the per-step points are most of a card: summarise them
-        body = {**body, "training": {**body["training"], "history": curve.summary(history)}}
+        body["training"] = {**body["training"], "history": curve.summary(history)}
     ui.out.print(tomli_w.dumps(body), markup=False, highlight=False)
     if history and not full:
         ui.info(f"training.history: {len(history)} points summarised; --full prints them all")

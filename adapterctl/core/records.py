@@ -21,8 +21,9 @@ class Record(BaseModel):
     @classmethod
     def _remember_order(cls, data: Any, handler: Any) -> Any:
         model = handler(data)
-        if isinstance(data, dict):
-            model._order = list(data)
+        if isinstance(data, dict):  # built by field name (`from_=`) or read by file name (`from`)
+            aliases = {name: f.alias for name, f in cls.model_fields.items() if f.alias}
+            model._order = [aliases.get(key, key) for key in data]
         return model
 
     @model_serializer(mode="wrap")

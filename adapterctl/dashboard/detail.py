@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapterctl.core.project import Project
+from adapterctl.versions.card import Card
 from adapterctl.versions.registry import Registry
 
 PAGE_ROWS = 50  # eval rows per page of the version page's table
@@ -26,8 +27,9 @@ class RowsView:
     pages: int
 
 
-def card_sections(card_dict: dict[str, Any]) -> dict[str, Any]:
-    """The card as the page groups it: spec keys flattened, data files, base, libraries, files."""
+def card_sections(card: Card) -> dict[str, Any]:
+    """The card as the page groups it: spec keys flattened, data files, base, libraries, files,
+    and the training record without its loss curve (the page plots it)."""
     flat: dict[str, Any] = {}
 
     def walk(value: dict[str, Any], prefix: str) -> None:
@@ -37,14 +39,14 @@ def card_sections(card_dict: dict[str, Any]) -> dict[str, Any]:
             else:
                 flat[f"{prefix}{k}"] = v
 
-    walk(card_dict.get("spec", {}), "")
+    walk(card.spec.to_dict(), "")
     return {
         "spec": flat,
-        "data": card_dict.get("data", {}),
-        "base": card_dict.get("base", {}),
-        "libraries": card_dict.get("libraries", {}),
-        "files": card_dict.get("files") or {},
-        "training": {k: v for k, v in card_dict.get("training", {}).items() if k != "history"},
+        "data": card.data.to_dict(),
+        "base": card.base.to_dict(),
+        "libraries": card.libraries.to_dict(),
+        "files": card.files.to_json() if card.files else {},
+        "training": card.training.without_history(),
     }
 
 

@@ -237,7 +237,7 @@ def version_result(
     with models.use(version) as (model, tokenizer):
         rows = run_model(model, tokenizer, es, version.ref)
     extra = {}
-    val = version.card.training.val_loss.final if version.card.training.val_loss else None
+    val = version.card.training.final_val_loss()
     if "val_loss" in es.spec.eval.metrics and val is not None:
         extra["val_loss"] = round(float(val), 6)
     result = results.EvalResult(

@@ -21,6 +21,7 @@ from adapterctl.core import ui
 from adapterctl.core.errors import IntegrityError, UsageError
 from adapterctl.core.project import Project
 from adapterctl.store import weights
+from adapterctl.versions.card import Training
 
 METHODS = ("linear", "cat", "svd", "ties", "dare_linear", "dare_ties")
 EQUAL_RANK = ("linear", "ties", "dare_linear", "dare_ties")
@@ -82,7 +83,7 @@ def combine(
             folder,
             spec=spec,
             message=message or f"combine {' + '.join(v.ref for v in inputs)} ({recipe.method})",
-            training={"source": "combine"},
+            training=Training(source="combine"),
             label=f"combine result ({recipe.method} of {', '.join(v.ref for v in inputs)})",
             card_extra={
                 "parents": parents,

@@ -69,7 +69,7 @@ def merge_version(
             f"base {base.model}: {base_files.why_missing(project, base.model)}; merging needs its weights: "
             "pull it or download it into the Hugging Face cache, then merge again"
         )
-    trained_on = _trained_quantization(version.card)
+    trained_on = version.card.training.trained_quantization()
     checkpoint, plan, config = streaming.prepare(base_dir, version.path)
     rounding = _rounding(into, trained_on, version, base_dir, checkpoint)
     if into == "full" and trained_on in ("nf4", "fp4", "int8"):
@@ -138,11 +138,6 @@ def _card_base(project: Project, version: versions.Version) -> manifest.BaseSect
     return current.model_copy(update={k: recorded[k] for k in ("model", "revision") if recorded.get(k)})
 
 
-def _trained_quantization(card: versions.Card) -> str:
-    record = card.training.get("quantization") or {}
-    return str(record.get("used") or "unknown")
-
-
 def _into_text(into: str, trained_on: str) -> str:
     if into == "dequantized":
         return f"dequant(quant(W)) with {trained_on}, the weights the adapter saw in training"
@@ -160,13 +155,10 @@ def _rounding(
         raise UsageError(f"--into dequantized: {version.ref} was trained {detail}; merge with --into full")
     from adapterctl.merge import quantized
 
-    training = version.card.training.to_dict()
-    return quantized.rounding(
-        base_dir,
-        checkpoint,
-        training.get("quantization") or {},
-        str((training.get("base") or {}).get("dtype") or "float32"),
-    )
+    training = version.card.training
+    assert training.quantization is not None  # trained_on came from it and is neither none nor unknown
+    weight_dtype = (training.base.dtype if training.base else None) or "float32"
+    return quantized.rounding(base_dir, checkpoint, training.quantization, weight_dtype)
 
 
 def _verify(
@@ -215,9 +207,10 @@ def _reference(project: Project, version: versions.Version, base: manifest.BaseS
     from adapterctl import modeling
     from adapterctl.runtime.quiet import quiet
 
-    record = version.card.training.get("quantization") or {}
+    record = version.card.training.quantization
+    double_quant = record is None or record.double_quant is not False  # the default when unrecorded
     train = manifest.TrainSpec.model_validate(
-        {"quantization": quant, "double_quant": bool(record.get("double_quant", True)), "compute_dtype": "float32"}
+        {"quantization": quant, "double_quant": double_quant, "compute_dtype": "float32"}
     )
     loaded = modeling.load_base(project, base, train, for_training=False)
     with quiet():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adapterctl.core.errors import UsageError
+from adapterctl.versions.card import Quantization
 
 BLOCKSIZE = 64  # bitsandbytes' Params4bit default, what from_pretrained quantises with
 
@@ -39,7 +40,7 @@ def quantised_weights(base_dir: Path) -> set[str]:
     }
 
 
-def roundtrip(record: dict[str, Any], weight_dtype: str = "float32") -> Callable[[Any], Any]:
+def roundtrip(record: Quantization, weight_dtype: str = "float32") -> Callable[[Any], Any]:
     """W ↦ dequant(quant(W)) as bitsandbytes did it in training (`record`: the card's quantization;
     `weight_dtype`: the dtype the base was loaded in before quantising)."""
     import torch
@@ -48,7 +49,7 @@ def roundtrip(record: dict[str, Any], weight_dtype: str = "float32") -> Callable
 
     with quiet():
         import bitsandbytes.functional as bnbf
-    kind = record.get("used")
+    kind = record.used
     if kind == "int8":
 
         def int8(w):
@@ -58,7 +59,7 @@ def roundtrip(record: dict[str, Any], weight_dtype: str = "float32") -> Callable
         return int8
     if kind not in ("nf4", "fp4"):
         raise UsageError(f"--into dequantized: unknown training quantisation {kind!r}")
-    double = bool(record.get("double_quant", True))
+    double = record.double_quant is not False  # 4-bit records always say; True is the default
     loaded = getattr(torch, weight_dtype if weight_dtype in ("float32", "float16", "bfloat16") else "float32")
 
     def four_bit(w):
@@ -70,7 +71,7 @@ def roundtrip(record: dict[str, Any], weight_dtype: str = "float32") -> Callable
     return four_bit
 
 
-def rounding(base_dir: Path, checkpoint, record: dict[str, Any], weight_dtype: str):
+def rounding(base_dir: Path, checkpoint, record: Quantization, weight_dtype: str):
     """(weight names to round, the round trip) for streaming.merge_checkpoint."""
     names = quantised_weights(base_dir) & set(checkpoint.tensors)
     if not names:

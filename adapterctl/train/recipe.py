@@ -31,6 +31,7 @@ from adapterctl.train.base_cache import BaseCache
 from adapterctl.train.job import TrainJob
 from adapterctl.train.options import RunOptions
 from adapterctl.train.runs import Run
+from adapterctl.versions.card import Training
 
 
 class SFTRecipe:
@@ -259,7 +260,7 @@ class SFTRecipe:
         return float(metrics["eval_loss"])
 
     # ── save ─────────────────────────────────────────────────────────────────
-    def save(self) -> dict[str, Any] | None:
+    def save(self) -> Training | None:
         """Write the adapter folder, the loss curve and summary.json (rank 0); returns the summary."""
         import json
         import shutil
@@ -299,7 +300,7 @@ class SFTRecipe:
         summary = self._summary(points)
         atomic_write(self.run.summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
         self.run.update(status="trained")
-        return summary
+        return self.run.summary()  # as registration will read it: typed and checked
 
     def _summary(self, points: list[dict[str, Any]]) -> dict[str, Any]:
         from adapterctl.train import curve

@@ -25,7 +25,7 @@ from adapterctl.core.refs import short
 from adapterctl.train import runs
 from adapterctl.train.job import TrainJob
 from adapterctl.train.options import RunOptions
-from adapterctl.versions.card import DataCheck, SweepInfo
+from adapterctl.versions.card import DataCheck, SweepInfo, Training
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Outcome:
 
     adapter: str
     run_id: str
-    summary: dict[str, Any]
+    summary: Training
     version: Any = None  # versions.Version once registered
     sweep: dict[str, Any] | None = None
     notices: list[str] = field(default_factory=list)
@@ -128,9 +128,7 @@ def _warn_if_processes_change(run: runs.Run, checkpoint: Path, options: RunOptio
         )
 
 
-def execute(
-    project: Project, run: runs.Run, job: TrainJob, options: RunOptions, *, bases, resume: bool
-) -> dict[str, Any]:
+def execute(project: Project, run: runs.Run, job: TrainJob, options: RunOptions, *, bases, resume: bool) -> Training:
     """Train `job` into `run`'s folder; returns the training summary. Ctrl-C → Interrupted."""
     try:
         if _finished(run):
@@ -167,26 +165,23 @@ def register(
     """Register the run's adapter folder as a version of job.adapter (parent: the previous latest)."""
     from adapterctl import versions
 
-    summary = run.summary()
     # The prompt format is a top-level card table ([prompt]), not part of the run's record.
-    data = dict(summary.get("data") or {})
-    prompt = data.pop("prompt", None)
-    summary = {**summary, "data": data} if "data" in summary else summary
+    training, prompt = run.summary().for_card()
     extra_files = [run.curve_path] if run.curve_path.exists() else []
     resume = f"the run is trained: `adapterctl train {job.adapter} --resume` registers it"
     try:
-        versions.store_training_data(project, job.adapter_spec(), summary)
+        versions.store_training_data(project, job.adapter_spec(), training)
         version = versions.register(
             project,
             job.adapter,
             run.adapter_dir,
             spec=job.adapter_spec(),
             message=message,
-            training=summary,
+            training=training,
             extra_files=extra_files,
             card_extra={
                 **({"data_check": job.data_check.to_dict()} if job.data_check else {}),
-                **({"prompt": prompt} if prompt else {}),
+                **({"prompt": prompt} if prompt is not None else {}),
                 **(card_extra or {}),
             },
         )
@@ -279,14 +274,14 @@ def _train_each(
             else:
                 run = runs.create(project, job.adapter, job.to_dict())
             summary = execute(project, run, job, options, bases=bases, resume=resume)
-            for notice in summary.get("notices", []):
+            for notice in summary.notices or []:
                 ui.warn(f"{job.adapter}: {notice}")
             outcome = Outcome(
                 job.adapter,
                 run.id,
                 summary,
                 sweep=job.sweep.to_dict() if job.sweep else None,
-                notices=summary.get("notices", []),
+                notices=list(summary.notices or []),
             )
             if do_register:
                 outcome.version = register(project, run, job, message=message)

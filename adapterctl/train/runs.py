@@ -24,6 +24,7 @@ from typing import Any
 
 from adapterctl.core.errors import UsageError
 from adapterctl.core.project import Project, atomic_write, process_alive
+from adapterctl.versions.card import Training, training_record
 
 RUNS_DIR = "runs"
 UNFINISHED = {"running", "interrupted", "failed", "trained"}
@@ -77,8 +78,9 @@ class Run:
         process when there are several, a single rng_state.pth otherwise."""
         return len(list(checkpoint.glob("rng_state_*.pth"))) or 1
 
-    def summary(self) -> dict[str, Any]:
-        return json.loads(self.summary_path.read_text())
+    def summary(self) -> Training:
+        """The training record training wrote (summary.json), which registration puts in the card."""
+        return training_record(json.loads(self.summary_path.read_text()), self.summary_path)
 
     def alive(self) -> bool:
         """Whether the process that owns this run is still running."""

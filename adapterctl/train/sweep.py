@@ -114,7 +114,7 @@ def run(
     if not spec.val_data and spec.train.val_split == 0:
         raise UsageError(f"sweep ranks by val loss: give '{name}' val_data or a val_split above 0")
     outcomes = runner.train_all(project, jobs, options, do_register=False)
-    order = rank([o.summary["val_loss"].get("final") for o in outcomes])
+    order = rank([o.summary.final_val_loss() for o in outcomes])
     # Worst first, best last: the best becomes the adapter's latest version.
     for rank_pos, index in reversed(list(enumerate(order, start=1))):
         outcome, job = outcomes[index], jobs[index]
@@ -123,7 +123,7 @@ def run(
             "rank": rank_pos,
             "best": rank_pos == 1,
             "metric": "val_loss",
-            "value": outcome.summary["val_loss"].get("final"),
+            "value": outcome.summary.final_val_loss(),
         }
         outcome.version = runner.register(
             project,

@@ -14,6 +14,7 @@ from adapterctl.core.errors import UsageError
 from adapterctl.core.project import Project
 from adapterctl.manifest import AdapterSpec
 from adapterctl.store import base_files, fingerprints, weights
+from adapterctl.versions.card import Training
 from adapterctl.versions.register import register
 from adapterctl.versions.store import Version
 
@@ -45,13 +46,14 @@ def import_folder(project: Project, name: str, folder: Path, *, message: str = "
         ui.warn(f"base {m.base.model} is not available locally: tensor shapes were not checked against it")
     elif not weights.base_tensors(base_dir):
         ui.warn(f"base {m.base.model} has no safetensors weights: tensor shapes were not checked against it")
-    # Keys in the order cards have always held them (the declared `any_base` before `from`).
-    training: dict[str, Any] = {"source": "import"}
-    if not same:  # adopted on the user's word that the weights are the manifest's base
-        training["any_base"] = True
-    training["from"] = str(folder)
-    if not same:
-        training["declared_base"] = declared
+    # Keys in the order cards have always held them (the declared `any_base` before `from`);
+    # any_base and declared_base only when adopted on the user's word that the weights are the base.
+    training = Training(
+        source="import",
+        any_base=True if not same else None,
+        from_=str(folder),
+        declared_base=declared if not same else None,
+    )
     return register(
         project,
         name,

@@ -41,20 +41,34 @@ from adapterctl.versions.tables import (
     HumanEval,
     Libraries,
     LoraRecord,
-    LossPoint,
     Metrics,
     Number,
     PromptRecord,
     SpecRecord,
     SweepInfo,
-    Training,
     TrainRecord,
+)
+from adapterctl.versions.training_record import (
+    Attention,
+    BaseLoad,
+    Batching,
+    LauncherRecord,
+    LossPoint,
+    Memory,
+    PeakMemory,
+    Quantization,
+    RunData,
+    TokenBatchStats,
+    Training,
     ValLoss,
 )
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Attention",
     "BaseFacts",
+    "BaseLoad",
+    "Batching",
     "Card",
     "CombineInfo",
     "CombineInput",
@@ -70,20 +84,27 @@ __all__ = [
     "GateCheck",
     "Gates",
     "HumanEval",
+    "LauncherRecord",
     "Libraries",
     "LoraRecord",
     "LossPoint",
+    "Memory",
     "Metrics",
     "Number",
+    "PeakMemory",
     "PromptRecord",
+    "Quantization",
+    "RunData",
     "SpecRecord",
     "SweepInfo",
+    "TokenBatchStats",
     "TrainRecord",
     "Training",
     "ValLoss",
     "dump",
     "from_dict",
     "load",
+    "training_record",
     "without_none",
 ]
 
@@ -167,7 +188,7 @@ class Card(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """As the TOML file holds it: the keys it was read or built with, no nulls, schema first."""
-        body = self.model_dump(exclude_none=True, exclude_unset=True)
+        body = self.model_dump(exclude_none=True, exclude_unset=True, by_alias=True)
         data: dict[str, Any] = without_none({"schema_version": self.schema_version, **body})
         return data
 
@@ -185,10 +206,18 @@ def without_none(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, BaseModel):
-        return without_none(value.model_dump(exclude_none=True, exclude_unset=True))
+        return without_none(value.model_dump(exclude_none=True, exclude_unset=True, by_alias=True))
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         return value.item()
     return value
+
+
+def training_record(data: dict[str, Any], where: Path | str) -> Training:
+    """A run's training record (the run's summary.json), checked as a card's [training] is."""
+    try:
+        return Training.model_validate(data)
+    except ValidationError as exc:
+        raise IntegrityError(f"{where}: invalid training record: {_first_problem(exc, data)}") from None
 
 
 def from_dict(data: dict[str, Any], where: Path | str = "version card") -> Card:

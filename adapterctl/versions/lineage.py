@@ -10,7 +10,7 @@ from adapterctl.core.project import Project
 from adapterctl.manifest import AdapterSpec
 from adapterctl.store import environments, fingerprints, storage
 from adapterctl.versions import card as cards
-from adapterctl.versions.card import Card, Libraries
+from adapterctl.versions.card import Card, Libraries, Training
 
 LIBRARIES = tuple(Libraries.model_fields)  # the card's [libraries] declares what is recorded
 
@@ -22,7 +22,7 @@ def new_card(
     vid: str,
     spec: AdapterSpec,
     message: str,
-    training: dict[str, Any] | None,
+    training: Training | None,
     card_extra: dict[str, Any] | None,
     *,
     parent: str,
@@ -46,7 +46,7 @@ def new_card(
             "base": fingerprints.base_fingerprint(project, m.base.model, m.base.revision, cache),
             "data": data_facts(project, spec, cache),
             "libraries": library_versions(),
-            "training": training or {},
+            "training": training if training is not None else {},
             "metrics": {},
             "spec": spec.to_dict(),
         }
@@ -79,21 +79,25 @@ def data_facts(project: Project, spec: AdapterSpec, cache: fingerprints.FileCach
     return out
 
 
-def store_training_data(project: Project, spec: AdapterSpec, summary: dict[str, Any]) -> None:
+def store_training_data(project: Project, spec: AdapterSpec, training: Training) -> None:
     """Before a trained version is registered: its data files must hold the bytes it trained on
     (else refuse), and a DVC-tracked file edited since `dvc add` is added again, so the md5 the
     card records is in the DVC cache and `push` uploads it."""
     from adapterctl.core import ui
     from adapterctl.core.errors import DataError
 
-    trained = summary.get("data") or {}
-    for rel, key in ((spec.data, "data_sha256"), (spec.val_data, "val_sha256")):
+    trained = training.data
+    read = (
+        (spec.data, trained.data_sha256 if trained else None),
+        (spec.val_data, trained.val_sha256 if trained else None),
+    )
+    for rel, sha256 in read:
         if not rel:
             continue
         path = project.root / rel
         if not path.is_file():
             continue
-        if trained.get(key) and fingerprints.file_digest(path, "sha256") != trained[key]:
+        if sha256 and fingerprints.file_digest(path, "sha256") != sha256:
             raise DataError(
                 f"{rel} changed after training read it; the card would name data this version was "
                 "not trained on: train again"

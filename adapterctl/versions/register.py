@@ -28,6 +28,7 @@ from adapterctl.manifest import AdapterSpec
 from adapterctl.store import base_files, storage, weights
 from adapterctl.versions import card as cards
 from adapterctl.versions import structure
+from adapterctl.versions.card import Training
 from adapterctl.versions.lineage import new_card
 from adapterctl.versions.store import Version, log, read_card, version_dir
 
@@ -45,7 +46,7 @@ def register(
     *,
     spec: AdapterSpec,
     message: str = "",
-    training: dict[str, Any] | None = None,
+    training: Training | None = None,
     extra_files: Sequence[Path] = (),
     card_extra: dict[str, Any] | None = None,
     label: str | None = None,

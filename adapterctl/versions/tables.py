@@ -1,4 +1,5 @@
-"""The tables of a version card (card.py holds the card itself and the rules they follow).
+"""The tables of a version card (card.py holds the card itself and the rules they follow;
+training_record.py the [training] table).
 
 `_Table`s were typed from the start and are written in field order; `_Recorded`s were plain
 dicts before they were typed and keep their keys in the order read or given (records.py), so
@@ -288,37 +289,6 @@ class Libraries(_Exact):
     bitsandbytes: str | None = None
     accelerate: str | None = None
     datasets: str | None = None
-
-
-class ValLoss(_Exact):
-    """training.val_loss: the val loss before training, its best, its last, and the relative drop."""
-
-    first: Number | None = None
-    best: Number | None = None
-    final: Number | None = None
-    drop: Number | None = None
-
-
-class LossPoint(_Exact):
-    """One point of training.history (train/curve.py): a step and the losses logged at it."""
-
-    step: int
-    loss: Number | None = None
-    val_loss: Number | None = None
-
-
-class Training(_Recorded):
-    """What produced the weights: the run summary for trained versions (train/recipe.py, whose
-    other keys are kept as written), `source` for imports. Written in the order given, so the
-    fields declared after it was first typed move no line."""
-
-    source: str | None = None  # "import" for adopted folders
-    any_base: bool | None = None  # imported with --any-base: its own config named another base
-    run_id: str | None = None
-    steps: int | None = None
-    train_loss: Number | None = None  # the last logged train loss
-    val_loss: ValLoss | None = None
-    history: list[LossPoint] | None = None  # the loss curve, compacted to about 200 points
 
 
 class DataCheck(_Table):

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from helpers import FAST, loaded_version, start_training, wait_for_checkpoint
+from helpers import FAST, loaded_version, start_training, undeclared_keys, wait_for_checkpoint
 
 from adapterctl import versions
 from adapterctl.core.project import Project
@@ -36,11 +36,13 @@ def test_train_support_acceptance(example_project: Path, cli) -> None:
 
     project = Project(example_project)
     [version] = versions.log(project, "support")
-    t = version.card.training.to_dict()
-    assert t["val_loss"]["drop"] >= 0.30, t["val_loss"]
-    assert t["val_loss"]["final"] <= 0.7 * t["val_loss"]["first"]
-    assert t["loss_curve"] == "loss_curve.png" and (version.path / "loss_curve.png").is_file()
-    assert t["quantization"]["used"] == "nf4" and t["batching"]["used"] == "padding_free"
+    t = version.card.training
+    assert undeclared_keys(t) == [], "every key training writes has a typed field"
+    assert t.val_loss is not None and t.val_loss.drop is not None and t.val_loss.drop >= 0.30, t.val_loss
+    assert t.val_loss.final is not None and t.val_loss.first is not None
+    assert t.val_loss.final <= 0.7 * t.val_loss.first
+    assert t.loss_curve == "loss_curve.png" and (version.path / "loss_curve.png").is_file()
+    assert t.trained_quantization() == "nf4" and t.batching is not None and t.batching.used == "padding_free"
     assert f"support: version {version.short}" in result.stderr
     # train evaluated it: the example's gate (rouge_l >= 0.3) passes and ROUGE-L beats the base model's.
     assert f"{version.ref}: gates passed" in result.stderr

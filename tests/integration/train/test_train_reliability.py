@@ -102,7 +102,7 @@ def test_unreachable_remote_during_train_is_one_line_and_resume_registers(demo: 
     resumed = _train(demo, "--resume", "--json")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     [version] = versions.log(Project(demo), "support")
-    assert version.card.training.steps == 4 and version.card.training.get("resumed_from_step") is None
+    assert version.card.training.steps == 4 and version.card.training.resumed_from_step is None
 
 
 # ── item 3 ──
@@ -125,8 +125,8 @@ def test_killed_during_registration_resume_registers_exactly_what_was_trained(de
     assert "finished training: registering its result" in resumed.stderr
     [version] = versions.log(Project(demo), "support")
     training = version.card.training
-    assert training.steps == 3 and training.get("planned_steps") == 3, "not trained past max_steps"
-    assert training.get("resumed_from_step") is None and training.run_id == run["id"]
+    assert training.steps == 3 and training.planned_steps == 3, "not trained past max_steps"
+    assert training.resumed_from_step is None and training.run_id == run["id"]
     assert (version.path / weights.WEIGHTS).read_bytes() == trained_bytes, "the weights that were trained"
     assert _runs(demo)[0]["status"] == "registered"
 
