@@ -10,6 +10,7 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DVC_NO_ANALYTICS=1
 dir=${1:-$(mktemp -d)/demo}
 remote="$(dirname "$dir")/remote"
 outputs="$(dirname "$dir")"  # merged models and exports go beside the project, not into git
+scripts="$(cd "$(dirname "$0")" && pwd)"  # absolute: the demo cds into the project
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 # A step whose exit code is part of what is shown (a gate check that may pass or fail).
@@ -24,7 +25,7 @@ step adapterctl list
 step adapterctl show support
 step adapterctl data check support
 step adapterctl train support -m "first cut"          # evaluates the new version and checks its gates
-step python "$(dirname "$0")/show_answer.py" support     # one eval row: the base model's answer, then the adapter's
+step python "$scripts/show_answer.py" support     # one eval row: the base model's answer, then the adapter's
 step adapterctl eval support                           # stored beside the card: instant the second time
 step adapterctl deploy support --env prod -m "ship the first cut"
 step adapterctl train docs -m "docs assistant"
