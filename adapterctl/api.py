@@ -108,7 +108,7 @@ def add_adapter(
 
 # ── versions: log, status, show, environments, transfer ──
 #
-# The store is versions/ (cards, resolve, log, register, import), registry.py (cards and
+# The store is versions/ (cards, resolve, log, register, import), versions/registry.py (cards and
 # environment pointers read once per command), ops/ (deploy, rollback, push/pull, gc) and
 # status.py (stale or up to date); these wrappers shape results for the CLI. None imports torch.
 
@@ -120,11 +120,11 @@ def status(project: Project, names: list[str] | None = None) -> list[AdapterStat
     return stale.status(project, names)
 
 
-def deploy(project: Project, ref: str, env: str, *, message: str = "", force: bool = False) -> MoveResult:
+def deploy(project: Project, ref: str, env: str, *, message: str = "", ignore_gates: bool = False) -> MoveResult:
     """Point environment ENV at the version REF names (verified first)."""
     from adapterctl.ops.deploy import deploy as deploy_op
 
-    result = deploy_op(project, ref, env, message=message, force=force)
+    result = deploy_op(project, ref, env, message=message, force=ignore_gates)
     result.sync = _sync_if_server(project, env)
     return result
 
@@ -169,11 +169,11 @@ def import_adapter(
     return adopt.import_adapter(project, name, Path(path), message=message, any_base=any_base)
 
 
-def gc(project: Project, *, keep_last: int = 3, force: bool = False) -> GcResult:
-    """Drop local copies of versions no environment and no recent log entry needs (dry run unless force)."""
+def gc(project: Project, *, keep_last: int = 3, delete: bool = False) -> GcResult:
+    """Drop local copies of versions no environment and no recent log entry needs (a dry run unless `delete`)."""
     from adapterctl.ops import gc as gc_op
 
-    return gc_op.gc(project, keep_last=keep_last, force=force)
+    return gc_op.gc(project, keep_last=keep_last, force=delete)
 
 
 # ── training: train, sweep (see train/) ──
@@ -190,16 +190,16 @@ def train(
     overrides: list[str] | None = None,
     resume: bool = False,
     all_stale: bool = False,
-    launcher: str = "none",
+    launcher: str | None = None,
     num_processes: int | None = None,
     accelerate_config: str | None = None,
     progress: str = "auto",
     message: str = "",
     evaluate: bool = False,
-    force: bool = False,
+    allow_data_errors: bool = False,
 ) -> list[TrainResult]:
     """Train adapters NAME… into new versions (ops/train.py). progress: auto, rich, plain, json
-    or none; `force` trains data that `data check` finds errors in (the card records it)."""
+    or none; `allow_data_errors` trains data that `data check` finds errors in (the card records it)."""
     from adapterctl.ops import train as training
     from adapterctl.train.options import RunOptions
 
@@ -208,7 +208,7 @@ def train(
         launcher=launcher,
         num_processes=num_processes,
         accelerate_config=accelerate_config,
-        allow_data_errors=force,
+        allow_data_errors=allow_data_errors,
     )
     return training.train(
         project,
@@ -246,17 +246,18 @@ def sweep(
 
 
 def evaluate(
-    project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None, force: bool = False
+    project: Project, refs: list[str], *, all_adapters: bool = False, limit: int | None = None, rerun: bool = False
 ) -> list[VersionEval]:
     """Evaluate versions on their adapter's eval set (and the base, once), record metrics and
-    gates in their cards; returns one evaluation.runner.VersionEval per version."""
+    gates in their cards (`rerun`: ignore the stored results); returns one
+    evaluation.runner.VersionEval per version."""
     from adapterctl.evaluation import runner
 
     if not refs and not all_adapters:
         raise UsageError("name at least one version to evaluate (e.g. support), or pass --all")
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
-    return runner.evaluate(project, refs, all_adapters=all_adapters, limit=limit, force=force)
+    return runner.evaluate(project, refs, all_adapters=all_adapters, limit=limit, force=rerun)
 
 
 def export_sheet(project: Project, ref: str, path: Path | str, *, limit: int | None = None) -> int:

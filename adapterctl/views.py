@@ -19,6 +19,7 @@ from adapterctl.core.refs import short
 from adapterctl.store import storage
 
 if TYPE_CHECKING:  # `list` and `validate` never load the card model
+    from adapterctl.store.environments import Move
     from adapterctl.versions.card import Card
 
 
@@ -113,7 +114,7 @@ class EnvironmentEntry:
     version: str
     short: str
     deployed: str  # when the pointer last moved
-    moves: list[dict[str, Any]]  # oldest first: at, action, from, to, forced, message
+    moves: list[Move]  # oldest first
 
 
 def load_manifest(project: Project) -> manifest.Manifest:
@@ -234,7 +235,7 @@ def environments(project: Project, name: str | None = None, env: str | None = No
             if (name and adapter != name) or (env and env_name != env):
                 continue
             last = pointer.moves[-1].at if pointer.moves else ""
-            moves = [m.to_dict() for m in pointer.moves]
+            moves = list(pointer.moves)
             rows.append(EnvironmentEntry(env_name, adapter, pointer.version, short(pointer.version), last, moves))
     return rows
 

@@ -56,7 +56,9 @@ def build_project(root: Path, n_versions: int) -> list:
         out = root.parent / "adapters" / str(seed)
         get_peft_model(model, config).save_pretrained(out)
         made.append(versions.import_folder(project, "support", out, message=f"bench {seed}"))
-    api.deploy(project, made[0].ref, "prod", force=True)  # imported versions are never evaluated: gates do not apply
+    api.deploy(
+        project, made[0].ref, "prod", ignore_gates=True
+    )  # imported versions are never evaluated: gates do not apply
     return made
 
 
@@ -151,7 +153,8 @@ def main() -> None:
         note(f"server up in {restart:.1f} s")
         try:
             cold = [
-                swap_latency(root, url, v, lambda v=v: api.deploy(project, v.ref, "prod", force=True)) for v in made[1:]
+                swap_latency(root, url, v, lambda v=v: api.deploy(project, v.ref, "prod", ignore_gates=True))
+                for v in made[1:]
             ]
             warm = []
             for v in reversed(made[:-1]):  # roll back one by one: each target is still loaded (LRU of 4)

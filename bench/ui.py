@@ -109,9 +109,9 @@ def build(root: Path) -> list[str]:
         (folder / f"{vid}.toml").write_text(cards.dump(cards.from_dict(card)))
         ids.append(vid)
         parent = vid
-    api.deploy(project, f"support@{ids[-2][:12]}", "prod", force=True)
-    api.deploy(project, f"support@{ids[-1][:12]}", "prod", force=True)
-    api.deploy(project, f"support@{ids[-2][:12]}", "staging", force=True)
+    api.deploy(project, f"support@{ids[-2][:12]}", "prod", ignore_gates=True)
+    api.deploy(project, f"support@{ids[-1][:12]}", "prod", ignore_gates=True)
+    api.deploy(project, f"support@{ids[-2][:12]}", "staging", ignore_gates=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True, capture_output=True)
     subprocess.run(["git", "commit", "-qm", "bench"], cwd=root, check=True, capture_output=True)
     return ids

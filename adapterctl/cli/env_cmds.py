@@ -35,7 +35,7 @@ def deploy(
 
     Example: adapterctl deploy support@3f2a9c1e --env prod -m "better rouge on the new evals"
     """
-    result = api.deploy(api.open_project(project), ref, env, message=message, force=ignore_gates or force)
+    result = api.deploy(api.open_project(project), ref, env, message=message, ignore_gates=ignore_gates or force)
     ui.emit(result, as_json, _render_move)
     _check_synced(result)
 
@@ -107,12 +107,12 @@ def envs(
                     (
                         e.env,
                         e.name,
-                        when(m["at"]),
-                        m["action"],
-                        short(m["from"]) or "-",
-                        short(m["to"]),
-                        "yes" if m.get("forced") else "",
-                        m.get("message", ""),
+                        when(m.at),
+                        m.action,
+                        short(m.from_) or "-",
+                        short(m.to),
+                        "yes" if m.forced else "",
+                        m.message,
                     )
                     for e in items
                     for m in e.moves

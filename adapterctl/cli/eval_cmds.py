@@ -48,7 +48,7 @@ def eval_(
     Example: adapterctl eval support --limit 50
     """
     evals = api.evaluate(
-        api.open_project(project), refs or [], all_adapters=all_adapters, limit=limit or None, force=rerun
+        api.open_project(project), refs or [], all_adapters=all_adapters, limit=limit or None, rerun=rerun
     )
     ui.emit(evals, as_json, _render)
     for note in dict.fromkeys(n for e in evals for n in e.notes):

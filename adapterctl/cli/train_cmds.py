@@ -29,10 +29,11 @@ def train(
     resume: bool = typer.Option(
         False, "--resume", help="Continue the newest interrupted run of each NAME from its last checkpoint."
     ),
-    launcher: Literal["none", "accelerate"] = typer.Option(
-        "none",
+    launcher: Literal["none", "accelerate"] | None = typer.Option(
+        None,
         "--launcher",
-        help="none: train in this process; accelerate: run the same recipe under `accelerate launch` (DDP/FSDP).",
+        help="none (the default): train in this process; accelerate: run the same recipe under `accelerate launch` (DDP/FSDP). --resume without it starts the run as it was started.",
+        show_default=False,
     ),
     num_processes: int = typer.Option(
         None,
@@ -64,7 +65,7 @@ def train(
 
     Each new version is then evaluated on its adapter's eval set and its gates are checked (see `eval`); a failed gate is recorded and exits 1 (the version stays registered; deploy refuses it without --ignore-gates). --no-eval skips this.
 
-    Checkpoints go to .adapterctl/runs/; Ctrl-C exits 130 and registers nothing, and --resume continues from the last checkpoint, run with this command's --launcher and --json (the run keeps only what it trains). With --json, progress is printed as one JSON object per line.
+    Checkpoints go to .adapterctl/runs/; Ctrl-C exits 130 and registers nothing, and --resume continues from the last checkpoint, started as the run was (unless --launcher is given) and reporting as this command asks (--json). With --json, progress is printed as one JSON object per line.
 
     Example: adapterctl train support --set train.learning_rate=1e-4
     """
@@ -81,7 +82,7 @@ def train(
         progress="json" if as_json else "auto",
         message=message,
         evaluate=not no_eval,
-        force=allow_data_errors,
+        allow_data_errors=allow_data_errors,
     )
     if as_json:
         from adapterctl.train.progress import json_line

@@ -100,7 +100,7 @@ def gc(
 
     Example: adapterctl gc --keep-last 5 --yes
     """
-    result = api.gc(api.open_project(project), keep_last=keep_last, force=yes)
+    result = api.gc(api.open_project(project), keep_last=keep_last, delete=yes)
 
     def render(r: Any) -> None:
         verb = "would remove" if r.dry_run else "removed"

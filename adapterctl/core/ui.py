@@ -168,7 +168,7 @@ def transfer_progress(description: str):
 
 
 def server_log(name: str) -> None:
-    """Send logger `name` (a long-running server's: adapterctl.serve, adapterctl.core.ui) to stderr,
+    """Send logger `name` (a long-running server's: adapterctl.serve, adapterctl.dashboard) to stderr,
     one timestamped line per record, once per process."""
     import logging
 

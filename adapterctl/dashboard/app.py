@@ -37,7 +37,7 @@ from adapterctl.dashboard.live import Live
 from adapterctl.store import gitio
 from adapterctl.versions.registry import Registry
 
-log = logging.getLogger("adapterctl.core.ui")
+log = logging.getLogger("adapterctl.dashboard")
 COOKIE = "adapterctl_ui_key"
 ACTION_HEADER = "x-adapterctl-action"
 STATUS = {EXIT_CHECK_FAILED: 409, EXIT_BAD_INPUT: 400, EXIT_INTEGRITY: 422, EXIT_STORAGE: 503}

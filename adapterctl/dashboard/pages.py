@@ -79,13 +79,13 @@ def moves_with_authors(project: Project, pointer: environments.Pointer) -> list[
         author, commit = (recorded["author"], recorded["commit"]) if recorded else (f"{me(project)}", "")
         out.append(
             Move(
-                at=str(m.get("at", "")),
-                action=str(m.get("action", "")),
-                from_short=short(str(m.get("from", ""))),
-                to_short=short(str(m.get("to", ""))),
-                to=str(m.get("to", "")),
-                forced=bool(m.get("forced", False)),
-                message=str(m.get("message", "")),
+                at=m.at,
+                action=m.action,
+                from_short=short(m.from_),
+                to_short=short(m.to),
+                to=m.to,
+                forced=m.forced,
+                message=m.message,
                 author=author,
                 commit=commit,
             )

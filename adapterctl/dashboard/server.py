@@ -50,7 +50,7 @@ def run(project: Project, options: UiOptions, api: Any) -> None:
         ) from None
     key = check_exposure(options)
     sock = listening.bind(options.host, options.port)
-    ui.server_log("adapterctl.core.ui")  # unexpected page failures: one line on the page, the stack here
+    ui.server_log("adapterctl.dashboard")  # unexpected page failures: one line on the page, the stack here
     try:
         app = build(project, api, api_key=key, allow_actions=options.allow_actions)
     except BaseException:  # Ctrl-C while building too: free the port, then re-raise

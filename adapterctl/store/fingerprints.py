@@ -103,7 +103,7 @@ def base_fingerprint(project: Project, model: str, revision: str | None, cache: 
     out["hash_unknown"] = base_files.why_missing(project, model)
     if (model, revision or "") not in _warned:
         _warned.add((model, revision or ""))
-        ui.warn(f"base {model}: {out['hash_unknown']}, so its weights are not hashed (recorded as unknown)")
+        ui.warn(f"base {model}: {out['hash_unknown']}, so its weights cannot be hashed or compared")
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -262,7 +263,8 @@ def not_pulled_hint(path: Path) -> str:
     (a .dvc file beside it), else nothing. One wording for every file a command needs."""
     if not dvc_file(path).exists():
         return ""
-    return f" (it is DVC-tracked but not pulled here: run `adapterctl pull` or `dvc pull {dvc_file(path).name}`)"
+    here = os.path.relpath(dvc_file(path))  # as typed in this folder: `dvc pull` resolves it from here
+    return f" (it is DVC-tracked but not pulled here: run `adapterctl pull` or `dvc pull {here}`)"
 
 
 def md5(path: Path) -> str | None:

@@ -4,8 +4,10 @@ The job (job.py) is what to train: the resolved spec, its hash, the base. It is 
 run.json, and a resume rebuilds it from there. `RunOptions` are the choices of the command
 that runs it: where progress goes, which launcher, whether data errors are let through.
 They are made once where the command starts (cli → api), handed down to the runner and the
-recipe, and never written into run.json: a resumed run takes the options of the command
-that resumes it. An `accelerate launch` worker gets them on its command line (`--options`).
+recipe, and are not part of the job: a resumed run reports progress as the resuming command
+asks. The launcher is the one choice a resume inherits: run.json records how the run was
+started, and a resume without --launcher starts it the same way (an FSDP checkpoint needs
+FSDP to load). An `accelerate launch` worker gets the options on its command line (`--options`).
 """
 
 from __future__ import annotations
@@ -55,25 +57,34 @@ class RunOptions(BaseModel):
 
     progress: Progress = "auto"
     launcher: Launcher = Launcher()
+    launcher_given: bool = True  # False: no launcher flag, so a resume starts as its run did
     allow_data_errors: bool = False
+
+    def for_run(self, started: Launcher | None) -> RunOptions:
+        """These options for a run that was started with `started` (None: a new run)."""
+        if self.launcher_given or started is None:
+            return self
+        return self.model_copy(update={"launcher": started, "launcher_given": True})
 
     @classmethod
     def build(
         cls,
         *,
         progress: str = "auto",
-        launcher: str = "none",
+        launcher: str | None = None,
         num_processes: int | None = None,
         accelerate_config: str | None = None,
         allow_data_errors: bool = False,
     ) -> RunOptions:
         """From a command's flags (`train --launcher/--num-processes/--accelerate-config`,
-        --json, --allow-data-errors), checked: a bad value is one UsageError naming the flag."""
+        --json, --allow-data-errors), checked: a bad value is one UsageError naming the flag.
+        No launcher: in this process for a new run, as the run was started for a resume."""
         if progress not in PROGRESS_KINDS:
             raise UsageError(f"progress {progress!r}: use one of {', '.join(PROGRESS_KINDS)}")
         return cls(
             progress=progress,
-            launcher=launcher_from_flags(launcher, num_processes, accelerate_config),
+            launcher=launcher_from_flags(launcher or "none", num_processes, accelerate_config),
+            launcher_given=launcher is not None,
             allow_data_errors=allow_data_errors,
         )
 

@@ -31,7 +31,7 @@ from adapterctl.train.base_cache import BaseCache
 from adapterctl.train.job import TrainJob
 from adapterctl.train.options import RunOptions
 from adapterctl.train.runs import Run
-from adapterctl.versions.card import Training
+from adapterctl.versions.card import Training, training_record
 
 
 class SFTRecipe:
@@ -297,10 +297,12 @@ class SFTRecipe:
                 )
         points = curve.history(self.trainer.state.log_history, self.baseline)
         curve.plot(points, self.run.curve_path, f"{spec.name}  (run {self.run.id})")
-        summary = self._summary(points)
-        atomic_write(self.run.summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        text = json.dumps(self._summary(points), indent=2, sort_keys=True) + "\n"
+        # Checked before the run says "trained": a bad record must not be what every --resume registers.
+        summary = training_record(json.loads(text), self.run.summary_path)
+        atomic_write(self.run.summary_path, text)
         self.run.update(status="trained")
-        return self.run.summary()  # as registration will read it: typed and checked
+        return summary
 
     def _summary(self, points: list[dict[str, Any]]) -> dict[str, Any]:
         from adapterctl.train import curve

@@ -24,7 +24,7 @@ from adapterctl.core.project import Project
 from adapterctl.core.refs import short
 from adapterctl.train import runs
 from adapterctl.train.job import TrainJob
-from adapterctl.train.options import RunOptions
+from adapterctl.train.options import Launcher, RunOptions
 from adapterctl.versions.card import DataCheck, SweepInfo, Training
 
 
@@ -83,7 +83,7 @@ def claim_for_resume(project: Project, job: TrainJob, overrides_given: bool) -> 
 
     Without --set, the run's own overrides are reapplied, so `train x --set a=b` followed
     by `train x --resume` continues that run. The spec must still resolve to the same hash.
-    run.json holds only the job: how it runs now (progress, launcher) is the resuming command's.
+    run.json holds the job and how the run was started (its launcher); progress is the resuming command's.
     """
     run = runs.resumable(project, job.adapter)
     stored = TrainJob.from_dict(run.record["job"])
@@ -112,8 +112,8 @@ def _finished(run: runs.Run) -> bool:
 
 
 def _warn_if_processes_change(run: runs.Run, checkpoint: Path, options: RunOptions) -> None:
-    """The launcher is the resuming command's choice, not the run's; a different number of
-    processes still resumes, but the effective batch (and the data order) change from there."""
+    """A resume given another launcher than its run started with still resumes, but with a
+    different number of processes the effective batch (and the data order) change from there."""
     before = run.checkpoint_processes(checkpoint)
     now = options.launcher.num_processes
     if now is None:  # one per device
@@ -124,7 +124,7 @@ def _warn_if_processes_change(run: runs.Run, checkpoint: Path, options: RunOptio
     if now != before:
         ui.warn(
             f"run {run.id} was checkpointed by {before} process(es) and resumes in {now}: the effective batch "
-            "changes from here on (give --launcher/--num-processes as the run started to keep it)"
+            "changes from here on (resume without --launcher to start it as it was)"
         )
 
 
@@ -262,6 +262,8 @@ def _train_each(
         for job in jobs:
             if resume:
                 run, job = claim_for_resume(project, job, overrides_given)
+                started = run.record.get("launcher")  # None for runs from before it was recorded
+                run_options = options.for_run(Launcher.model_validate(started) if started else None)
                 if run.status == "trained":
                     ui.info(f"run {run.id} of {job.adapter} finished training: registering its result")
                 else:
@@ -270,10 +272,12 @@ def _train_each(
                         + (f" from {ckpt.name}" if (ckpt := run.last_checkpoint()) else " from the start")
                     )
                     if ckpt is not None:
-                        _warn_if_processes_change(run, ckpt, options)
+                        _warn_if_processes_change(run, ckpt, run_options)
             else:
+                run_options = options
                 run = runs.create(project, job.adapter, job.to_dict())
-            summary = execute(project, run, job, options, bases=bases, resume=resume)
+                run.update(launcher=run_options.launcher.model_dump())  # what a plain --resume starts again
+            summary = execute(project, run, job, run_options, bases=bases, resume=resume)
             for notice in summary.notices or []:
                 ui.warn(f"{job.adapter}: {notice}")
             outcome = Outcome(

@@ -175,7 +175,7 @@ class Card(BaseModel):
     def scalar_metrics(self) -> dict[str, Any]:
         """Scalar metrics, one level of nesting flattened (`val.loss`), for tables."""
         out: dict[str, Any] = {}
-        for key, value in self.metrics.to_dict().items():
+        for key, value in self.metrics.scalars().items():  # not evals or human_eval (rows is no metric)
             if isinstance(value, dict):
                 out.update({f"{key}.{k}": v for k, v in value.items() if _is_number(v)})
             elif _is_number(value):

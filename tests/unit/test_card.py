@@ -137,6 +137,7 @@ def test_every_card_table_is_typed_and_reads_back_byte_for_byte(tmp_path: Path) 
     assert isinstance(entry, cards.EvalEntry) and entry.rows == 4 and entry.metrics == {"rouge_l": 0.5, "exact": 1}
     assert isinstance(entry.metrics["exact"], int)  # a whole number stays an int in the file
     assert card.metrics.scalars() == {"val": {"loss": 2.5}, "rouge_l": 0.5, "exact": 1}
+    assert card.scalar_metrics() == {"val.loss": 2.5, "rouge_l": 0.5, "exact": 1}  # a sheet's row count is no metric
     assert card.metrics.human_eval is not None and card.metrics.human_eval.adapter is not None
     assert card.metrics.human_eval.adapter["accuracy"] == cards.CriterionScore(mean=3.2, n=4)
     assert card.sweep is not None and card.sweep.best is True and card.sweep.candidate == 2

@@ -56,9 +56,9 @@ def dash_project(tmp_path_factory: pytest.TempPathFactory) -> dict:
         [result] = api.train(project, ["support"], overrides=[*FAST, f"train.learning_rate={lr}"], progress="none")
         ids.append(result.version)
     api.evaluate(project, [f"support@{vid[:12]}" for vid in ids])
-    api.deploy(project, f"support@{ids[0][:12]}", "prod", message="first release", force=True)
-    api.deploy(project, f"support@{ids[1][:12]}", "prod", message="higher learning rate", force=True)
-    api.deploy(project, f"support@{ids[0][:12]}", "staging", force=True)
+    api.deploy(project, f"support@{ids[0][:12]}", "prod", message="first release", ignore_gates=True)
+    api.deploy(project, f"support@{ids[1][:12]}", "prod", message="higher learning rate", ignore_gates=True)
+    api.deploy(project, f"support@{ids[0][:12]}", "staging", ignore_gates=True)
     git(root, "add", "-A")
     git(root, "commit", "-qm", "two versions, deployed")
     return {"root": root, "v1": ids[0], "v2": ids[1]}

@@ -153,7 +153,7 @@ def test_the_page_follows_a_deploy_and_a_rollback_within_two_seconds(dash_projec
     v1, v2 = dash_project["v1"][:12], dash_project["v2"][:12]
     assert browser.find_element(By.CSS_SELECTOR, current).text == v1
     for move, expected in (
-        (lambda: api.deploy(project, f"support@{v2}", "staging", force=True), v2),
+        (lambda: api.deploy(project, f"support@{v2}", "staging", ignore_gates=True), v2),
         (lambda: api.rollback(project, "support", "staging"), v1),
     ):
         move()

@@ -64,7 +64,7 @@ def trained(_example_template: Path, tmp_path_factory: pytest.TempPathFactory):
     }
     api.evaluate(project, refs)
     for ref in (refs[0], refs[2]):
-        api.deploy(project, ref, "prod", force=True)  # a 30-step adapter misses the example's gates
+        api.deploy(project, ref, "prod", ignore_gates=True)  # a 30-step adapter misses the example's gates
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-qm", "trained and evaluated"], cwd=root, check=True)
     return root, refs
@@ -141,7 +141,7 @@ def test_verify_fails_when_the_environment_moves_behind_the_servers_back(trained
         # checkout never sees the move, so it keeps answering with v1.
         other = tmp_path / "other-checkout"
         shutil.copytree(root, other, symlinks=True)
-        api.deploy(Project(other), support2, "prod", force=True)
+        api.deploy(Project(other), support2, "prod", ignore_gates=True)
         failed = adapterctl(other, "verify", "--env", "prod", "--url", f"{server.url}/v1", "--limit", "5", "--json")
         assert failed.returncode == 1, failed.stdout + failed.stderr
         by_name = {a["name"]: a for a in json.loads(failed.stdout)["adapters"]}
@@ -153,12 +153,12 @@ def test_verify_fails_when_the_environment_moves_behind_the_servers_back(trained
         assert human.returncode == 1 and "does not answer as prod was evaluated: support" in human.stderr
 
         # Verifying an environment the server does not serve fails the same way.
-        api.deploy(Project(root), support2, "staging", force=True)
+        api.deploy(Project(root), support2, "staging", ignore_gates=True)
         staging = adapterctl(root, "verify", "--env", "staging", "--url", f"{server.url}/v1", "--limit", "3")
         assert staging.returncode == 1 and v2[:12] in staging.stderr
 
         # The same move made in the server's own checkout reaches it live, and verify passes.
-        api.deploy(Project(root), support2, "prod", force=True)
+        api.deploy(Project(root), support2, "prod", ignore_gates=True)
         deadline = time.monotonic() + 60
         with server.client() as client:
             while client.get("/healthz").json()["serving"]["support"] != v2 and time.monotonic() < deadline:

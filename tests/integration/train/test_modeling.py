@@ -46,7 +46,7 @@ def test_a_revision_not_in_the_offline_cache_is_a_clear_error(tmp_path: Path, hu
         )
 
 
-def test_local_folders_and_their_errors(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_local_folders_and_their_errors(tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(tiny_model_dir, tmp_path / "models/base")
     loaded = modeling.load_base(
         Project(tmp_path), BaseSection(model="models/base"), TrainSpec(quantization="int8"), for_training=False
@@ -55,9 +55,10 @@ def test_local_folders_and_their_errors(tmp_path: Path, tiny_model_dir: Path) ->
     with pytest.raises(ManifestError, match=r"base.model './missing': no such folder"):
         modeling.base_source(Project(tmp_path), BaseSection(model="./missing"))
     (tmp_path / "models/gone.dvc").write_text("outs: []\n")
+    monkeypatch.chdir(tmp_path)  # the hint names the .dvc file as typed from here
     with pytest.raises(
         StorageError,
-        match=r"models/gone is not here \(it is DVC-tracked but not pulled here: run `adapterctl pull` or `dvc pull gone.dvc`\)",
+        match=r"models/gone is not here \(it is DVC-tracked but not pulled here: run `adapterctl pull` or `dvc pull models/gone.dvc`\)",
     ):
         modeling.base_source(Project(tmp_path), BaseSection(model="models/gone"))
     assert modeling.base_source(Project(tmp_path), BaseSection(model="gpt2")) == ("gpt2", "hub")

@@ -40,3 +40,19 @@ def test_run_options_are_checked_and_never_part_of_the_job(project) -> None:
     assert RunOptions.from_argv(["--resume", *options.to_argv()]) == options, "what a worker rebuilds"
     [job] = runner.prepare(project, ["support"], [], options=options)
     assert not {"progress", "launcher", "allow_data_errors"} & set(job.to_dict())
+
+
+def test_a_resume_without_a_launcher_flag_starts_as_its_run_did() -> None:
+    """An FSDP checkpoint needs FSDP to load: a plain --resume inherits the run's launcher;
+    a launcher flag on the resuming command wins; progress is always the resuming command's."""
+    from adapterctl.train.options import Launcher, RunOptions
+
+    started = Launcher(kind="accelerate", num_processes=4, config="fsdp")
+    plain = RunOptions.build(progress="json")
+    assert not plain.launcher_given and plain.launcher == Launcher()  # a new run: in this process
+    assert plain.for_run(None) == plain
+    resumed = plain.for_run(started)
+    assert resumed.launcher == started and resumed.progress == "json"
+    given = RunOptions.build(launcher="none")
+    assert given.for_run(started).launcher == Launcher(), "a launcher flag on the resume wins"
+    assert RunOptions.from_argv(resumed.to_argv()) == resumed, "workers get the launcher the run resumes with"

@@ -138,10 +138,11 @@ def test_resume_after_kill_registers_exactly_one_version(demo: Path, cli) -> Non
     first_stdout, _ = proc.communicate(timeout=30)
     assert not versions.log(Project(demo), "support")
     assert first_stdout == "", "started without --json, the first run printed no JSON progress"
-    job = json.loads((run_dir / "run.json").read_text())["job"]
-    assert "progress" not in job and "launcher" not in job, "run.json holds what to train, not how it ran"
+    record = json.loads((run_dir / "run.json").read_text())
+    assert "progress" not in record["job"] and "launcher" not in record["job"], "the job is what to train"
+    assert record["launcher"]["kind"] == "none", "how the run started: what a plain --resume starts again"
 
-    # The resuming command's options, not the first run's: JSON progress, two processes.
+    # The resuming command's options: JSON progress, and a launcher given explicitly wins.
     resume = ["--resume", "--json", "--launcher", "accelerate", "--num-processes", "2"]
     result = cli("train", "--no-eval", "support", *resume, cwd=demo)
     assert result.exit_code == 0, result.stderr
