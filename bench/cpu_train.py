@@ -120,10 +120,10 @@ def full_train(project, adapter: str) -> dict:
     s = outcome.summary
     return {
         "wall_seconds": round(time.perf_counter() - started, 1),
-        "train_seconds": s["train_seconds"],
-        "steps": s["steps"],
-        "val_loss": s["val_loss"],
-        "tokens_per_second": s["tokens_per_second"],
+        "train_seconds": s.train_seconds,
+        "steps": s.steps,
+        "val_loss": s.val_loss.to_dict() if s.val_loss else None,
+        "tokens_per_second": s.tokens_per_second,
     }
 
 

@@ -54,7 +54,7 @@ def of_card(project: Project, card: Card, cache: fingerprints.FileCache | None =
     entries = card.evals()
     if not entries:
         return {}
-    entry = entries[max(entries, key=lambda k: str(entries[k].get("created", "")))]
+    entry = entries[max(entries, key=lambda k: entries[k].created)]
     path = project.root / entry.results
     if not path.is_file():
         return {}

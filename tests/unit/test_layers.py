@@ -1,6 +1,7 @@
-"""The import graph of adapterctl/ respects DESIGN.md §5: no module imports a higher layer, and
-there are no import cycles except the CLI's command registration (cli/__init__ imports the
-command modules, which import the app back to register on it).
+"""The import graph of adapterctl/ respects the layers (DESIGN.md §5; docs/architecture.md maps
+the packages to them): no module imports a higher layer, and there are no import cycles except
+the CLI's command registration (cli/__init__ imports the command modules, which import the app
+back to register on it).
 
 A small AST walk: every `import adapterctl...` and `from adapterctl... import` in a module,
 function-level (lazy) imports included, because a lazy import is still a dependency. Imports
