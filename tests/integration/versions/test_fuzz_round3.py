@@ -9,7 +9,8 @@
   random bytes) in JSONL and CSV → `data check` (every check but token length) and the
   training loader's scan raise nothing but AdapterctlError.
 
-At least 1,000 examples each (HYPOTHESIS_PROFILE=dev runs 50 for a quick look).
+600 examples each in CI, ADAPTERCTL_FUZZ_EXAMPLES=N for a campaign (the recorded one ran 1,000;
+HYPOTHESIS_PROFILE=dev runs 50 for a quick look).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from adapterctl.core.errors import AdapterctlError
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 50 if os.environ.get("HYPOTHESIS_PROFILE") == "dev" else 1000
+EXAMPLES = (
+    50 if os.environ.get("HYPOTHESIS_PROFILE") == "dev" else int(os.environ.get("ADAPTERCTL_FUZZ_EXAMPLES", "600"))
+)
 SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
