@@ -99,3 +99,19 @@ def undeclared_keys(record, where: str = "") -> list[str]:
                 at = f"{where}{name}." + (f"{i}." if isinstance(value, list) else "")
                 found += undeclared_keys(item, at)
     return found
+
+
+def card_load_error(card: Path, tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
+    """Load a copy of CARD with `old` replaced by `new` once; (the copy, the IntegrityError's message)."""
+    import pytest
+
+    from adapterctl.core.errors import IntegrityError
+    from adapterctl.versions import card as cards
+
+    text = card.read_text()
+    assert old in text
+    path = tmp_path / card.name
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(IntegrityError) as caught:
+        cards.load(path)
+    return path, str(caught.value)

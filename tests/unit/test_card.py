@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import card_load_error
 
 from adapterctl.core.errors import IntegrityError, MergeConflict
 from adapterctl.core.tomlread import tomllib
@@ -221,13 +222,7 @@ def test_an_old_card_loads_unchanged_with_keys_this_version_does_not_know(tmp_pa
     ],
 )
 def test_each_typed_table_refuses_a_wrong_type_naming_the_key(tmp_path: Path, old: str, new: str, key: str) -> None:
-    text = FULL_CARD.read_text()
-    assert old in text
-    path = tmp_path / FULL_CARD.name
-    path.write_text(text.replace(old, new, 1))
-    with pytest.raises(IntegrityError) as caught:
-        cards.load(path)
-    message = str(caught.value)
+    path, message = card_load_error(FULL_CARD, tmp_path, old, new)
     assert "\n" not in message and message.startswith(f"{path}: invalid version card: {key}:"), message
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from helpers import undeclared_keys
+from helpers import card_load_error, undeclared_keys
 
 from adapterctl.core.errors import IntegrityError
 from adapterctl.core.tomlread import tomllib
@@ -117,13 +117,7 @@ def test_records_of_older_runs_load_typed(tmp_path: Path) -> None:
     ],
 )
 def test_a_wrong_type_in_training_is_refused_naming_the_key(tmp_path: Path, old: str, new: str, key: str) -> None:
-    text = FULL_CARD.read_text()
-    assert old in text
-    path = tmp_path / FULL_CARD.name
-    path.write_text(text.replace(old, new, 1))
-    with pytest.raises(IntegrityError) as caught:
-        cards.load(path)
-    message = str(caught.value)
+    path, message = card_load_error(FULL_CARD, tmp_path, old, new)
     assert "\n" not in message and message.startswith(f"{path}: invalid version card: {key}:"), message
 
 
